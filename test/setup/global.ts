@@ -1,1 +1,33 @@
-export default async function setup() {}
+/**
+ * One real PostgreSQL for the whole test run: the server named by ARK_TEST_DATABASE_URL, or an
+ * embedded cluster started here and stopped when the run ends. Test files get its admin URL
+ * through `inject("pgAdminUrl")` and create a fresh database each (test/support/pg.ts).
+ */
+import { Effect, Exit, Scope } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { TestProject } from "vitest/node"
+import { start } from "../../src/layers/EmbeddedPostgres.ts"
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pgAdminUrl: string
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const given = process.env.ARK_TEST_DATABASE_URL
+  if (given !== undefined && given !== "") {
+    project.provide("pgAdminUrl", given)
+    return
+  }
+  const dir = mkdtempSync(join(tmpdir(), "ark-test-pg-"))
+  const scope = Effect.runSync(Scope.make())
+  const pg = await Effect.runPromise(Scope.provide(start({ dataDir: dir }), scope))
+  project.provide("pgAdminUrl", pg.url)
+  return async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

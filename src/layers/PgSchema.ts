@@ -1,0 +1,78 @@
+/**
+ * The PostgreSQL schema of ark-effect, as numbered migrations applied once each, in order,
+ * under an advisory lock so that replicas starting together never race (`ark migrate`).
+ *
+ * Every version of every object is a row of `ark_objects` (kine's log, made exact):
+ * the current version has `superseded_rv IS NULL`; an update or delete sets the replaced
+ * row's `superseded_rv` to the new rv; a delete adds a tombstone row (event 2) that is
+ * superseded by itself. So the state at any retained rv R is exactly the rows with
+ * `rv <= R AND (superseded_rv IS NULL OR superseded_rv > R)` minus tombstones, which gives
+ * snapshot-consistent pagination, and `rv > X ORDER BY rv` is the change feed for watches.
+ */
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
+
+/** Advisory lock keys ("ARK" + purpose), shared by every replica. */
+export const migrationLockKey = 0x41524b01
+/** Writers hold it shared from taking an rv until commit; a reader holds it exclusively to fix a frontier. */
+export const commitBarrierKey = 0x41524b02
+
+/** Event codes of `ark_objects.event`. */
+export const Event = { Added: 0, Modified: 1, Deleted: 2 } as const
+
+const migrations: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
+  {
+    version: 1,
+    name: "objects",
+    sql: `
+CREATE SEQUENCE ark_rv AS bigint;
+CREATE TABLE ark_objects (
+  rv            bigint   PRIMARY KEY,
+  resource      text     NOT NULL,
+  namespace     text     NOT NULL,
+  name          text     NOT NULL,
+  superseded_rv bigint,
+  event         smallint NOT NULL,
+  uid           uuid     NOT NULL,
+  labels        jsonb    NOT NULL DEFAULT '{}',
+  data          text     NOT NULL
+);
+CREATE UNIQUE INDEX ark_objects_current ON ark_objects (resource, namespace, name) WHERE superseded_rv IS NULL;
+CREATE INDEX ark_objects_labels ON ark_objects USING gin (labels) WHERE superseded_rv IS NULL;
+CREATE INDEX ark_objects_history ON ark_objects (resource, superseded_rv) WHERE superseded_rv IS NOT NULL;
+CREATE INDEX ark_objects_changes ON ark_objects (resource, rv);
+CREATE TABLE ark_purge_floor (
+  resource text   PRIMARY KEY,
+  rv       bigint NOT NULL
+);
+CREATE FUNCTION ark_frontier() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE f bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(${commitBarrierKey});
+  SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO f FROM ark_rv;
+  RETURN f;
+END $$;
+`
+  }
+]
+
+/** Applies every migration not yet applied; returns the versions it applied. */
+export const migrate: Effect.Effect<ReadonlyArray<number>, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  return yield* sql.withTransaction(Effect.gen(function*() {
+    yield* sql.unsafe(`SELECT pg_advisory_xact_lock(${migrationLockKey})`)
+    yield* sql.unsafe(
+      `CREATE TABLE IF NOT EXISTS ark_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`
+    )
+    const done = new Set(
+      (yield* sql.unsafe<{ version: number }>(`SELECT version FROM ark_migrations`)).map((r) => r.version)
+    )
+    const pending = migrations.filter((m) => !done.has(m.version))
+    for (const m of pending) {
+      yield* sql.unsafe(m.sql).unprepared
+      yield* sql.unsafe(`INSERT INTO ark_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name])
+    }
+    return pending.map((m) => m.version)
+  }))
+})

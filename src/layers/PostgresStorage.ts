@@ -1,0 +1,479 @@
+/**
+ * Storage on PostgreSQL (schema: PgSchema.ts). Each write is one statement that takes the
+ * commit barrier shared, draws its rv and writes the rows, so a write costs one round trip
+ * and the object's JSON text is stored with its rv spliced in (LIST streams it as is).
+ */
+import { Config, Effect, Layer, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
+import { randomUUID } from "node:crypto"
+import {
+  isFinalized,
+  markDeleted,
+  maxObjectBytes,
+  prepareCreate,
+  prepareUpdate,
+  splitAtResourceVersion,
+  withResourceVersion
+} from "../domain/lifecycle.ts"
+import type { KubeObject } from "../domain/object.ts"
+import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
+import { generateNameSuffix, validateObjectMeta } from "../domain/validation.ts"
+import type { ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
+import {
+  AlreadyExists,
+  BadRequest,
+  Conflict,
+  Expired,
+  Invalid,
+  NotFound,
+  qualifiedName,
+  Storage,
+  TooLarge,
+  TooNewResourceVersion,
+  Unavailable
+} from "../services/Storage.ts"
+import { commitBarrierKey, Event } from "./PgSchema.ts"
+
+/** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
+const futureRevisionWait = 3_000
+
+const conflictMessage = (r: StoredResource, name: string, detail: string) =>
+  `Operation cannot be fulfilled on ${qualifiedName(r)} "${name}": ${detail}`
+
+const modifiedMessage = "the object has been modified; please apply your changes to the latest version and try again"
+
+const expiredContinue =
+  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
+
+/** Keyset position of a paginated LIST, pinned to the rv of its first page. */
+interface ContinueToken {
+  readonly rv: string
+  readonly namespace: string
+  readonly name: string
+}
+
+const encodeContinue = (t: ContinueToken): string =>
+  Buffer.from(JSON.stringify({ v: "ark/1", rv: t.rv, ns: t.namespace, n: t.name })).toString("base64url")
+
+const decodeContinue = (s: string): ContinueToken | undefined => {
+  try {
+    const t = JSON.parse(Buffer.from(s, "base64url").toString("utf8"))
+    return t.v === "ark/1" && /^\d+$/.test(t.rv) && typeof t.ns === "string" && typeof t.n === "string"
+      ? { rv: t.rv, namespace: t.ns, name: t.n }
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Builds `$n` placeholders while a statement's text is assembled. */
+class Params {
+  readonly values: Array<unknown> = []
+  add(v: unknown): string {
+    this.values.push(v)
+    return `$${this.values.length}`
+  }
+}
+
+/** Label and field selectors as SQL over the current-row columns (`labels` is indexed with GIN). */
+const selectorSql = (
+  p: Params,
+  labels: ReadonlyArray<LabelRequirement>,
+  fields: ReadonlyArray<FieldRequirement>
+): string => {
+  const conds: Array<string> = []
+  for (const r of labels) {
+    const key = p.add(r.key)
+    switch (r.operator) {
+      case "=":
+        conds.push(`labels @> ${p.add(JSON.stringify({ [r.key]: r.values[0] }))}::jsonb`)
+        break
+      case "!=":
+        conds.push(`NOT labels @> ${p.add(JSON.stringify({ [r.key]: r.values[0] }))}::jsonb`)
+        break
+      case "in":
+        conds.push(`labels->>${key} = ANY(${p.add(r.values)}::text[])`)
+        break
+      case "notin":
+        conds.push(`(labels->>${key} IS NULL OR NOT labels->>${key} = ANY(${p.add(r.values)}::text[]))`)
+        break
+      case "exists":
+        conds.push(`labels ? ${key}`)
+        break
+      case "!exists":
+        conds.push(`NOT labels ? ${key}`)
+        break
+    }
+  }
+  for (const f of fields) {
+    const column = f.field === "metadata.name" ? "name" : "namespace"
+    conds.push(`${column} ${f.operator === "=" ? "=" : "<>"} ${p.add(f.value)}`)
+  }
+  return conds.map((c) => ` AND ${c}`).join("")
+}
+
+export interface PostgresStorageOptions {
+  /** Attempts for a statement that failed with a retryable error (connection lost, serialization). */
+  readonly retries: number
+}
+
+export const makePostgresStorage = (options: PostgresStorageOptions) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const retry = Schedule.exponential("50 millis").pipe(
+      Schedule.setInputType<SqlError>(),
+      Schedule.while(({ input }) => input.isRetryable),
+      Schedule.upTo({ times: options.retries })
+    )
+
+    /** Runs one statement; transient failures are retried, then reported as Unavailable. */
+    const run = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
+      sql.unsafe<A>(text, params).pipe(
+        Effect.retry(retry),
+        Effect.mapError((e) => new Unavailable({ message: `storage unavailable: ${e.message}` }))
+      )
+
+    const invalid = (r: StoredResource, name: string, causes: ReadonlyArray<{ reason: string; message: string; field: string }>) =>
+      new Invalid({ kind: r.kind, group: r.group, name, causes: [...causes] })
+
+    const checkSize = (r: StoredResource, name: string, prefix: string, suffix: string) =>
+      prefix.length + suffix.length > maxObjectBytes
+        ? Effect.fail(
+          new TooLarge({ message: `${qualifiedName(r)} "${name}": object exceeds the maximum size of ${maxObjectBytes} bytes` })
+        )
+        : Effect.void
+
+    const namespaceOf = (r: StoredResource, obj: KubeObject) => r.namespaced ? obj.metadata.namespace ?? "" : ""
+
+    const readCurrent = (r: StoredResource, namespace: string, name: string) =>
+      run<{ rv: string; data: string }>(
+        `SELECT rv::text AS rv, data FROM ark_objects WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL`,
+        [r.key, namespace, name]
+      ).pipe(
+        Effect.flatMap((rows) =>
+          rows.length === 0
+            ? Effect.fail(new NotFound({ resource: qualifiedName(r), name }))
+            : Effect.succeed(JSON.parse(rows[0]!.data) as KubeObject)
+        )
+      )
+
+    const insertObject = (r: StoredResource, obj: KubeObject) => {
+      const { prefix, suffix } = splitAtResourceVersion(obj)
+      const name = obj.metadata.name!
+      return checkSize(r, name, prefix, suffix).pipe(
+        Effect.andThen(run<{ rv: string }>(
+          `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
+                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l)
+           INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
+           SELECT v.rv, $1, $2, $3, ${Event.Added}, $4, $5::jsonb, $6 || v.rv || $7 FROM v
+           ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
+           RETURNING rv::text AS rv`,
+          [r.key, namespaceOf(r, obj), name, obj.metadata.uid, JSON.stringify(obj.metadata.labels ?? {}), prefix, suffix]
+        )),
+        Effect.flatMap((rows) =>
+          rows.length === 0
+            ? Effect.fail(new AlreadyExists({ resource: qualifiedName(r), name }))
+            : Effect.succeed(withResourceVersion(obj, rows[0]!.rv))
+        )
+      )
+    }
+
+    /**
+     * Replaces version `expectedRv` with `obj` (or with a tombstone), atomically: the statement
+     * writes nothing when another writer got there first. Returns the new rv, if written.
+     */
+    const replace = (r: StoredResource, obj: KubeObject, expectedRv: string, event: number) => {
+      const { prefix, suffix } = splitAtResourceVersion(obj)
+      const name = obj.metadata.name!
+      return checkSize(r, name, prefix, suffix).pipe(
+        Effect.andThen(run<{ rv: string }>(
+          `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
+                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
+                old AS (UPDATE ark_objects SET superseded_rv = (SELECT rv FROM v)
+                        WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL AND rv = $4
+                        RETURNING 1)
+           INSERT INTO ark_objects (rv, resource, namespace, name, superseded_rv, event, uid, labels, data)
+           SELECT v.rv, $1, $2, $3, CASE WHEN $5::smallint = ${Event.Deleted} THEN v.rv END, $5, $6, $7::jsonb,
+                  $8 || v.rv || $9
+           FROM v, old
+           RETURNING rv::text AS rv`,
+          [
+            r.key,
+            namespaceOf(r, obj),
+            name,
+            expectedRv,
+            event,
+            obj.metadata.uid,
+            JSON.stringify(obj.metadata.labels ?? {}),
+            prefix,
+            suffix
+          ]
+        )),
+        Effect.map((rows) => rows[0]?.rv)
+      )
+    }
+
+    const create = (r: StoredResource, object: KubeObject, opts: WriteOptions = {}) =>
+      Effect.gen(function*() {
+        const meta = object.metadata ?? {}
+        const generated = meta.name === undefined || meta.name === ""
+        const causes = validateObjectMeta(meta, { namespaced: r.namespaced, requireName: false })
+        if (causes.length > 0) return yield* invalid(r, meta.name ?? meta.generateName ?? "", causes)
+        if (generated && !meta.generateName) {
+          return yield* invalid(r, "", [{
+            reason: "FieldValueRequired",
+            field: "metadata.name",
+            message: "Required value: name or generateName is required"
+          }])
+        }
+        const attempt = Effect.suspend(() => {
+          const name = generated ? `${meta.generateName}${generateNameSuffix()}` : meta.name!
+          const prepared = prepareCreate(object, {
+            uid: randomUUID(),
+            now: Date.now(),
+            name,
+            namespace: r.namespaced ? meta.namespace : undefined
+          })
+          if (opts.dryRun) {
+            const { prefix, suffix } = splitAtResourceVersion(prepared)
+            return checkSize(r, name, prefix, suffix).pipe(
+              Effect.andThen(
+                run<{ n: number }>(
+                  `SELECT 1 AS n FROM ark_objects WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL`,
+                  [r.key, namespaceOf(r, prepared), name]
+                )
+              ),
+              Effect.flatMap((rows) =>
+                rows.length > 0
+                  ? Effect.fail(new AlreadyExists({ resource: qualifiedName(r), name }))
+                  : Effect.succeed(prepared)
+              )
+            )
+          }
+          return insertObject(r, prepared)
+        })
+        // A generated name that collides is drawn again, as kube-apiserver does.
+        return yield* generated
+          ? attempt.pipe(Effect.retry({ times: 3, while: (e) => e._tag === "AlreadyExists" }))
+          : attempt
+      })
+
+    const guaranteedUpdate = <E>(
+      r: StoredResource,
+      namespace: string,
+      name: string,
+      mutate: (current: KubeObject) => Effect.Effect<KubeObject, E>,
+      opts: WriteOptions & { readonly subresource?: Subresource } = {}
+    ) =>
+      Effect.gen(function*() {
+        const ns = r.namespaced ? namespace : ""
+        while (true) {
+          const current = yield* readCurrent(r, ns, name)
+          const currentRv = current.metadata.resourceVersion!
+          const desired = yield* mutate(current)
+          const wantRv = desired.metadata?.resourceVersion
+          if (wantRv !== undefined && wantRv !== "" && wantRv !== currentRv) {
+            return yield* new Conflict({ resource: qualifiedName(r), name, message: conflictMessage(r, name, modifiedMessage) })
+          }
+          if (opts.subresource !== "status") {
+            const causes = validateObjectMeta(
+              { ...desired.metadata, name, namespace: current.metadata.namespace },
+              { namespaced: r.namespaced, requireName: true }
+            )
+            if (causes.length > 0) return yield* invalid(r, name, causes)
+          }
+          const decision = prepareUpdate(current, desired, opts.subresource ?? "main")
+          if (decision._tag === "Conflict") {
+            return yield* new Conflict({ resource: qualifiedName(r), name, message: conflictMessage(r, name, decision.message) })
+          }
+          if (decision._tag === "Invalid") return yield* invalid(r, name, decision.causes)
+          const next = decision.object
+          const finalized = isFinalized(next)
+          if (opts.dryRun) return withResourceVersion(next, currentRv)
+          const rv = yield* replace(r, next, currentRv, finalized ? Event.Deleted : Event.Modified)
+          if (rv !== undefined) return withResourceVersion(next, rv)
+          // Lost the race: a client-chosen rv is now stale; otherwise read again and retry.
+          if (wantRv !== undefined && wantRv !== "") {
+            return yield* new Conflict({ resource: qualifiedName(r), name, message: conflictMessage(r, name, modifiedMessage) })
+          }
+        }
+      })
+
+    const update = (
+      r: StoredResource,
+      object: KubeObject,
+      opts: WriteOptions & { readonly subresource?: Subresource } = {}
+    ) => {
+      const name = object.metadata?.name ?? ""
+      const rv = object.metadata?.resourceVersion
+      if (rv === undefined || rv === "") {
+        return Effect.fail(invalid(r, name, [{
+          reason: "FieldValueInvalid",
+          field: "metadata.resourceVersion",
+          message: "Invalid value: 0x0: must be specified for an update"
+        }]))
+      }
+      return guaranteedUpdate(r, object.metadata.namespace ?? "", name, () => Effect.succeed(object), opts)
+    }
+
+    const del = (
+      r: StoredResource,
+      namespace: string,
+      name: string,
+      opts: { readonly dryRun?: boolean; readonly preconditions?: { uid?: string; resourceVersion?: string } } = {}
+    ) =>
+      Effect.gen(function*() {
+        const ns = r.namespaced ? namespace : ""
+        while (true) {
+          const current = yield* readCurrent(r, ns, name)
+          const meta = current.metadata
+          const pre = opts.preconditions ?? {}
+          if (pre.uid !== undefined && pre.uid !== meta.uid) {
+            return yield* new Conflict({
+              resource: qualifiedName(r),
+              name,
+              message: conflictMessage(
+                r,
+                name,
+                `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`
+              )
+            })
+          }
+          if (pre.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
+            return yield* new Conflict({
+              resource: qualifiedName(r),
+              name,
+              message: conflictMessage(
+                r,
+                name,
+                `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`
+              )
+            })
+          }
+          const pending = (meta.finalizers ?? []).length > 0
+          const next = pending ? markDeleted(current, Date.now()) : current
+          if (opts.dryRun || (pending && next === current)) return { object: next, deleted: !pending }
+          const rv = yield* replace(r, next, meta.resourceVersion!, pending ? Event.Modified : Event.Deleted)
+          if (rv !== undefined) return { object: withResourceVersion(next, rv), deleted: !pending }
+        }
+      })
+
+    /** Waits (briefly) until every rv up to `rv` has committed; kube answers a future rv the same way. */
+    const frontierAtLeast = (rv: bigint) =>
+      Effect.gen(function*() {
+        const deadline = Date.now() + futureRevisionWait
+        while (true) {
+          const f = yield* frontier
+          if (f >= rv) return f
+          if (Date.now() > deadline) {
+            return yield* new TooNewResourceVersion({
+              message: `Too large resource version: ${rv}, current: ${f}`
+            })
+          }
+          yield* Effect.sleep("50 millis")
+        }
+      })
+
+    const frontier = run<{ f: string }>(`SELECT ark_frontier()::text AS f`, []).pipe(
+      Effect.map((rows) => BigInt(rows[0]!.f))
+    )
+
+    const purgeFloor = (r: StoredResource) =>
+      run<{ rv: string }>(`SELECT rv::text AS rv FROM ark_purge_floor WHERE resource = $1`, [r.key]).pipe(
+        Effect.map((rows) => BigInt(rows[0]?.rv ?? "0"))
+      )
+
+    const list = (r: StoredResource, opts: ListOptions = {}) =>
+      Effect.gen(function*() {
+        let snapshot: bigint
+        let after: { namespace: string; name: string } | undefined
+        if (opts.continue !== undefined && opts.continue !== "") {
+          const token = decodeContinue(opts.continue)
+          if (token === undefined) return yield* new BadRequest({ message: "continue key is not valid" })
+          snapshot = BigInt(token.rv)
+          after = { namespace: token.namespace, name: token.name }
+          if (snapshot < (yield* purgeFloor(r))) return yield* new Expired({ message: expiredContinue })
+        } else {
+          const rv = opts.resourceVersion ?? ""
+          if (rv !== "" && !/^\d+$/.test(rv)) {
+            return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
+          }
+          if (opts.resourceVersionMatch === "Exact") {
+            if (rv === "" || rv === "0") {
+              return yield* new BadRequest({
+                message: "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"\" or \"0\""
+              })
+            }
+            snapshot = BigInt(rv)
+            yield* frontierAtLeast(snapshot)
+            if (snapshot < (yield* purgeFloor(r))) {
+              return yield* new Expired({ message: `too old resource version: ${rv}` })
+            }
+          } else {
+            snapshot = rv === "" || rv === "0" ? yield* frontier : yield* frontierAtLeast(BigInt(rv))
+          }
+        }
+        const p = new Params()
+        const R = p.add(snapshot.toString())
+        const res = p.add(r.key)
+        let where = ""
+        if (r.namespaced && opts.namespace !== undefined && opts.namespace !== "") {
+          where += ` AND namespace = ${p.add(opts.namespace)}`
+        }
+        if (after !== undefined) where += ` AND (namespace, name) > (${p.add(after.namespace)}, ${p.add(after.name)})`
+        where += selectorSql(p, opts.labelSelector ?? [], opts.fieldSelector ?? [])
+        const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined
+        const rows = yield* run<{ namespace: string; name: string; data: string }>(
+          `SELECT namespace, name, data FROM (
+             SELECT namespace, name, data FROM ark_objects
+             WHERE resource = ${res} AND superseded_rv IS NULL AND rv <= ${R}${where}
+             UNION ALL
+             SELECT namespace, name, data FROM ark_objects
+             WHERE resource = ${res} AND superseded_rv > ${R} AND rv <= ${R} AND event <> ${Event.Deleted}${where}
+           ) s ORDER BY namespace, name${limit === undefined ? "" : ` LIMIT ${p.add(limit + 1)}`}`,
+          p.values
+        )
+        const more = limit !== undefined && rows.length > limit
+        const page = more ? rows.slice(0, limit) : rows
+        const last = page[page.length - 1]
+        return {
+          resourceVersion: snapshot.toString(),
+          items: page.map((row) => row.data),
+          ...(more && last !== undefined
+            ? { continue: encodeContinue({ rv: snapshot.toString(), namespace: last.namespace, name: last.name }) }
+            : {})
+        }
+      })
+
+    const compact = (r: StoredResource, revision: string) =>
+      run<{ n: number }>(
+        `WITH floor AS (
+           INSERT INTO ark_purge_floor (resource, rv) VALUES ($1, $2)
+           ON CONFLICT (resource) DO UPDATE SET rv = GREATEST(ark_purge_floor.rv, EXCLUDED.rv)
+         ), gone AS (
+           DELETE FROM ark_objects WHERE resource = $1 AND superseded_rv IS NOT NULL AND superseded_rv <= $2 RETURNING 1
+         )
+         SELECT count(*)::int AS n FROM gone`,
+        [r.key, revision]
+      ).pipe(Effect.map((rows) => rows[0]?.n ?? 0))
+
+    return Storage.of({
+      create,
+      get: (r, namespace, name) => readCurrent(r, r.namespaced ? namespace : "", name),
+      update,
+      guaranteedUpdate,
+      delete: del,
+      list,
+      currentRevision: Effect.map(frontier, (f) => f.toString()),
+      compact
+    })
+  })
+
+/** Storage on the SqlClient in context (a PgClient); the schema must already be migrated. */
+export const layer = Layer.effect(
+  Storage,
+  Effect.flatMap(Config.Int("ARK_STORAGE_RETRIES").pipe(Config.withDefault(4)), (retries) =>
+    makePostgresStorage({ retries }))
+)

@@ -1,0 +1,168 @@
+/**
+ * The Storage contract: Kubernetes object semantics (server-owned metadata, optimistic
+ * concurrency, finalizers, snapshot-consistent pagination) over any store. One set of
+ * contract tests runs against every layer that implements it (PostgreSQL, etcd).
+ */
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
+import type { KubeObject } from "../domain/object.ts"
+import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
+
+/** What storage needs to know about a resource: where it lives and how to name it in errors. */
+export interface StoredResource {
+  /** Storage key shared by every served version, e.g. `ark.mckinsey.com/queries`. */
+  readonly key: string
+  readonly group: string
+  readonly plural: string
+  readonly kind: string
+  readonly namespaced: boolean
+}
+
+/** `queries.ark.mckinsey.com`: how kube names a resource in error messages. */
+export const qualifiedName = (r: Pick<StoredResource, "plural" | "group">): string =>
+  r.group === "" ? r.plural : `${r.plural}.${r.group}`
+
+const Cause = Schema.Struct({ reason: Schema.String, message: Schema.String, field: Schema.String })
+
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
+  resource: Schema.String,
+  name: Schema.String
+}) {}
+
+export class AlreadyExists extends Schema.TaggedError<AlreadyExists>()("AlreadyExists", {
+  resource: Schema.String,
+  name: Schema.String
+}) {}
+
+/** Optimistic-concurrency or precondition failure (HTTP 409). */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
+  resource: Schema.String,
+  name: Schema.String,
+  message: Schema.String
+}) {}
+
+export class Invalid extends Schema.TaggedError<Invalid>()("Invalid", {
+  kind: Schema.String,
+  group: Schema.String,
+  name: Schema.String,
+  causes: Schema.Array(Cause)
+}) {}
+
+/** A resourceVersion or continue token older than what is retained (HTTP 410). */
+export class Expired extends Schema.TaggedError<Expired>()("Expired", {
+  message: Schema.String
+}) {}
+
+export class TooLarge extends Schema.TaggedError<TooLarge>()("TooLarge", {
+  message: Schema.String
+}) {}
+
+/** A malformed request that storage detects itself, e.g. an undecodable continue token (HTTP 400). */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
+  message: Schema.String
+}) {}
+
+/** A resourceVersion newer than any the store has reached in time (kube answers 504). */
+export class TooNewResourceVersion extends Schema.TaggedError<TooNewResourceVersion>()("TooNewResourceVersion", {
+  message: Schema.String
+}) {}
+
+/** The store cannot be reached or keeps failing (HTTP 503). */
+export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
+  message: Schema.String
+}) {}
+
+export type StorageError =
+  | NotFound
+  | AlreadyExists
+  | Conflict
+  | Invalid
+  | Expired
+  | TooLarge
+  | BadRequest
+  | TooNewResourceVersion
+  | Unavailable
+
+export interface WriteOptions {
+  /** Run every check but persist nothing (`dryRun=All`). */
+  readonly dryRun?: boolean
+}
+
+export interface DeleteOptions extends WriteOptions {
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string }
+}
+
+export interface ListOptions {
+  readonly namespace?: string
+  readonly labelSelector?: ReadonlyArray<LabelRequirement>
+  readonly fieldSelector?: ReadonlyArray<FieldRequirement>
+  readonly limit?: number
+  readonly continue?: string
+  /** "" (consistent, newest), "0" (any), or a decimal rv. */
+  readonly resourceVersion?: string
+  readonly resourceVersionMatch?: "NotOlderThan" | "Exact"
+}
+
+export interface ListResult {
+  readonly resourceVersion: string
+  /** Each object's stored JSON text, in (namespace, name) order, never re-serialized. */
+  readonly items: ReadonlyArray<string>
+  readonly continue?: string
+}
+
+export interface DeleteResult {
+  readonly object: KubeObject
+  /** false while finalizers remain: the object was only marked with a deletionTimestamp. */
+  readonly deleted: boolean
+}
+
+/** Which part of an object an update may change, as kube's main resource and `/status`. */
+export type Subresource = "main" | "status"
+
+export class Storage extends Context.Service<Storage, {
+  readonly create: (
+    resource: StoredResource,
+    object: KubeObject,
+    options?: WriteOptions
+  ) => Effect.Effect<KubeObject, StorageError>
+  readonly get: (
+    resource: StoredResource,
+    namespace: string,
+    name: string
+  ) => Effect.Effect<KubeObject, StorageError>
+  /**
+   * Replaces the object. `metadata.resourceVersion` is required and must match the stored one.
+   * With subresource "status" only `status` changes; otherwise `status` is kept.
+   */
+  readonly update: (
+    resource: StoredResource,
+    object: KubeObject,
+    options?: WriteOptions & { readonly subresource?: Subresource }
+  ) => Effect.Effect<KubeObject, StorageError>
+  /**
+   * Read-modify-write that retries on concurrent changes (kube's GuaranteedUpdate): `mutate`
+   * sees the current object and returns the desired one; a resourceVersion it sets is a
+   * precondition, otherwise the newest version is used.
+   */
+  readonly guaranteedUpdate: <E>(
+    resource: StoredResource,
+    namespace: string,
+    name: string,
+    mutate: (current: KubeObject) => Effect.Effect<KubeObject, E>,
+    options?: WriteOptions & { readonly subresource?: Subresource }
+  ) => Effect.Effect<KubeObject, StorageError | E>
+  readonly delete: (
+    resource: StoredResource,
+    namespace: string,
+    name: string,
+    options?: DeleteOptions
+  ) => Effect.Effect<DeleteResult, StorageError>
+  readonly list: (resource: StoredResource, options?: ListOptions) => Effect.Effect<ListResult, StorageError>
+  /** The newest resourceVersion below which every change has committed. */
+  readonly currentRevision: Effect.Effect<string, StorageError>
+  /**
+   * Forgets history (superseded versions, tombstones) at or below `revision` for a resource;
+   * lists and watches from before it then answer Expired.
+   */
+  readonly compact: (resource: StoredResource, revision: string) => Effect.Effect<number, StorageError>
+}>()("ark-effect/services/Storage") {}
