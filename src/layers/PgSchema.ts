@@ -21,39 +21,40 @@ export const commitBarrierKey = 0x41524b02
 /** Event codes of `ark_objects.event`. */
 export const Event = { Added: 0, Modified: 1, Deleted: 2 } as const
 
-const migrations: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
+/** Each migration is a list of statements (the wire protocol runs one statement per query). */
+const migrations: ReadonlyArray<{ readonly version: number; readonly name: string; readonly statements: ReadonlyArray<string> }> = [
   {
     version: 1,
     name: "objects",
-    sql: `
-CREATE SEQUENCE ark_rv AS bigint;
-CREATE TABLE ark_objects (
-  rv            bigint   PRIMARY KEY,
-  resource      text     NOT NULL,
-  namespace     text     NOT NULL,
-  name          text     NOT NULL,
-  superseded_rv bigint,
-  event         smallint NOT NULL,
-  uid           uuid     NOT NULL,
-  labels        jsonb    NOT NULL DEFAULT '{}',
-  data          text     NOT NULL
-);
-CREATE UNIQUE INDEX ark_objects_current ON ark_objects (resource, namespace, name) WHERE superseded_rv IS NULL;
-CREATE INDEX ark_objects_labels ON ark_objects USING gin (labels) WHERE superseded_rv IS NULL;
-CREATE INDEX ark_objects_history ON ark_objects (resource, superseded_rv) WHERE superseded_rv IS NOT NULL;
-CREATE INDEX ark_objects_changes ON ark_objects (resource, rv);
-CREATE TABLE ark_purge_floor (
-  resource text   PRIMARY KEY,
-  rv       bigint NOT NULL
-);
-CREATE FUNCTION ark_frontier() RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE f bigint;
-BEGIN
-  PERFORM pg_advisory_xact_lock(${commitBarrierKey});
-  SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO f FROM ark_rv;
-  RETURN f;
-END $$;
-`
+    statements: [
+      `CREATE SEQUENCE ark_rv AS bigint`,
+      `CREATE TABLE ark_objects (
+        rv            bigint   PRIMARY KEY,
+        resource      text     NOT NULL,
+        namespace     text     NOT NULL,
+        name          text     NOT NULL,
+        superseded_rv bigint,
+        event         smallint NOT NULL,
+        uid           uuid     NOT NULL,
+        labels        jsonb    NOT NULL DEFAULT '{}',
+        data          text     NOT NULL
+      )`,
+      `CREATE UNIQUE INDEX ark_objects_current ON ark_objects (resource, namespace, name) WHERE superseded_rv IS NULL`,
+      `CREATE INDEX ark_objects_labels ON ark_objects USING gin (labels) WHERE superseded_rv IS NULL`,
+      `CREATE INDEX ark_objects_history ON ark_objects (resource, superseded_rv) WHERE superseded_rv IS NOT NULL`,
+      `CREATE INDEX ark_objects_changes ON ark_objects (resource, rv)`,
+      `CREATE TABLE ark_purge_floor (
+        resource text   PRIMARY KEY,
+        rv       bigint NOT NULL
+      )`,
+      `CREATE FUNCTION ark_frontier() RETURNS bigint LANGUAGE plpgsql AS $$
+      DECLARE f bigint;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${commitBarrierKey});
+        SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO f FROM ark_rv;
+        RETURN f;
+      END $$`
+    ]
   }
 ]
 
@@ -70,7 +71,7 @@ export const migrate: Effect.Effect<ReadonlyArray<number>, SqlError, SqlClient.S
     )
     const pending = migrations.filter((m) => !done.has(m.version))
     for (const m of pending) {
-      yield* sql.unsafe(m.sql).unprepared
+      for (const statement of m.statements) yield* sql.unsafe(statement)
       yield* sql.unsafe(`INSERT INTO ark_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name])
     }
     return pending.map((m) => m.version)

@@ -19,7 +19,6 @@ import {
 import type { KubeObject } from "../domain/object.ts"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
 import { generateNameSuffix, validateObjectMeta } from "../domain/validation.ts"
-import type { ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
 import {
   AlreadyExists,
   BadRequest,
@@ -27,19 +26,19 @@ import {
   Expired,
   Invalid,
   NotFound,
-  qualifiedName,
-  Storage,
   TooLarge,
   TooNewResourceVersion,
   Unavailable
-} from "../services/Storage.ts"
+} from "../services/errors.ts"
+import type { ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
+import { Storage } from "../services/Storage.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 
 /** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
 const futureRevisionWait = 3_000
 
-const conflictMessage = (r: StoredResource, name: string, detail: string) =>
-  `Operation cannot be fulfilled on ${qualifiedName(r)} "${name}": ${detail}`
+/** The identifying fields every per-object error carries. */
+const ident = (r: StoredResource, name: string) => ({ group: r.group, resource: r.plural, name })
 
 const modifiedMessage = "the object has been modified; please apply your changes to the latest version and try again"
 
@@ -84,7 +83,7 @@ const selectorSql = (
 ): string => {
   const conds: Array<string> = []
   for (const r of labels) {
-    const key = p.add(r.key)
+    const key = () => p.add(r.key)
     switch (r.operator) {
       case "=":
         conds.push(`labels @> ${p.add(JSON.stringify({ [r.key]: r.values[0] }))}::jsonb`)
@@ -93,16 +92,19 @@ const selectorSql = (
         conds.push(`NOT labels @> ${p.add(JSON.stringify({ [r.key]: r.values[0] }))}::jsonb`)
         break
       case "in":
-        conds.push(`labels->>${key} = ANY(${p.add(r.values)}::text[])`)
+        conds.push(`labels->>${key()} = ANY(${p.add(r.values)}::text[])`)
         break
       case "notin":
-        conds.push(`(labels->>${key} IS NULL OR NOT labels->>${key} = ANY(${p.add(r.values)}::text[]))`)
+        {
+        const k = key()
+        conds.push(`(labels->>${k} IS NULL OR NOT labels->>${k} = ANY(${p.add(r.values)}::text[]))`)
         break
+      }
       case "exists":
-        conds.push(`labels ? ${key}`)
+        conds.push(`labels ? ${key()}`)
         break
       case "!exists":
-        conds.push(`NOT labels ? ${key}`)
+        conds.push(`NOT labels ? ${key()}`)
         break
     }
   }
@@ -111,6 +113,11 @@ const selectorSql = (
     conds.push(`${column} ${f.operator === "=" ? "=" : "<>"} ${p.add(f.value)}`)
   }
   return conds.map((c) => ` AND ${c}`).join("")
+}
+
+const causeMessage = (e: SqlError): string => {
+  const cause = e.reason.cause
+  return cause instanceof Error ? cause.message : e.message
 }
 
 export interface PostgresStorageOptions {
@@ -128,11 +135,18 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       Schedule.upTo({ times: options.retries })
     )
 
-    /** Runs one statement; transient failures are retried, then reported as Unavailable. */
+    /**
+     * Runs one statement; transient failures are retried, then reported as Unavailable. Any
+     * other SQL error is a bug of ours, not the client's, so it is a defect.
+     */
     const run = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe<A>(text, params).pipe(
         Effect.retry(retry),
-        Effect.mapError((e) => new Unavailable({ message: `storage unavailable: ${e.message}` }))
+        Effect.catch((e) =>
+          e.isRetryable
+            ? Effect.fail(new Unavailable({ message: `storage unavailable: ${causeMessage(e)}` }))
+            : Effect.die(e)
+        )
       )
 
     const invalid = (r: StoredResource, name: string, causes: ReadonlyArray<{ reason: string; message: string; field: string }>) =>
@@ -141,7 +155,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
     const checkSize = (r: StoredResource, name: string, prefix: string, suffix: string) =>
       prefix.length + suffix.length > maxObjectBytes
         ? Effect.fail(
-          new TooLarge({ message: `${qualifiedName(r)} "${name}": object exceeds the maximum size of ${maxObjectBytes} bytes` })
+          new TooLarge({ message: `${r.plural}.${r.group} "${name}": object exceeds the maximum size of ${maxObjectBytes} bytes` })
         )
         : Effect.void
 
@@ -154,7 +168,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       ).pipe(
         Effect.flatMap((rows) =>
           rows.length === 0
-            ? Effect.fail(new NotFound({ resource: qualifiedName(r), name }))
+            ? Effect.fail(new NotFound(ident(r, name)))
             : Effect.succeed(JSON.parse(rows[0]!.data) as KubeObject)
         )
       )
@@ -174,7 +188,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         )),
         Effect.flatMap((rows) =>
           rows.length === 0
-            ? Effect.fail(new AlreadyExists({ resource: qualifiedName(r), name }))
+            ? Effect.fail(new AlreadyExists(ident(r, name)))
             : Effect.succeed(withResourceVersion(obj, rows[0]!.rv))
         )
       )
@@ -247,7 +261,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
               ),
               Effect.flatMap((rows) =>
                 rows.length > 0
-                  ? Effect.fail(new AlreadyExists({ resource: qualifiedName(r), name }))
+                  ? Effect.fail(new AlreadyExists(ident(r, name)))
                   : Effect.succeed(prepared)
               )
             )
@@ -275,7 +289,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
           const desired = yield* mutate(current)
           const wantRv = desired.metadata?.resourceVersion
           if (wantRv !== undefined && wantRv !== "" && wantRv !== currentRv) {
-            return yield* new Conflict({ resource: qualifiedName(r), name, message: conflictMessage(r, name, modifiedMessage) })
+            return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
           }
           if (opts.subresource !== "status") {
             const causes = validateObjectMeta(
@@ -286,7 +300,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
           }
           const decision = prepareUpdate(current, desired, opts.subresource ?? "main")
           if (decision._tag === "Conflict") {
-            return yield* new Conflict({ resource: qualifiedName(r), name, message: conflictMessage(r, name, decision.message) })
+            return yield* new Conflict({ ...ident(r, name), detail: decision.message })
           }
           if (decision._tag === "Invalid") return yield* invalid(r, name, decision.causes)
           const next = decision.object
@@ -296,7 +310,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
           if (rv !== undefined) return withResourceVersion(next, rv)
           // Lost the race: a client-chosen rv is now stale; otherwise read again and retry.
           if (wantRv !== undefined && wantRv !== "") {
-            return yield* new Conflict({ resource: qualifiedName(r), name, message: conflictMessage(r, name, modifiedMessage) })
+            return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
           }
         }
       })
@@ -332,24 +346,15 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
           const pre = opts.preconditions ?? {}
           if (pre.uid !== undefined && pre.uid !== meta.uid) {
             return yield* new Conflict({
-              resource: qualifiedName(r),
-              name,
-              message: conflictMessage(
-                r,
-                name,
-                `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`
-              )
+              ...ident(r, name),
+              detail: `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`
             })
           }
           if (pre.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
             return yield* new Conflict({
-              resource: qualifiedName(r),
-              name,
-              message: conflictMessage(
-                r,
-                name,
+              ...ident(r, name),
+              detail:
                 `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`
-              )
             })
           }
           const pending = (meta.finalizers ?? []).length > 0

@@ -3,10 +3,11 @@
  * concurrency, finalizers, snapshot-consistent pagination) over any store. One set of
  * contract tests runs against every layer that implements it (PostgreSQL, etcd).
  */
-import { Context, Schema } from "effect"
+import { Context } from "effect"
 import type { Effect } from "effect"
 import type { KubeObject } from "../domain/object.ts"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
+import type { StorageError } from "./errors.ts"
 
 /** What storage needs to know about a resource: where it lives and how to name it in errors. */
 export interface StoredResource {
@@ -18,70 +19,7 @@ export interface StoredResource {
   readonly namespaced: boolean
 }
 
-/** `queries.ark.mckinsey.com`: how kube names a resource in error messages. */
-export const qualifiedName = (r: Pick<StoredResource, "plural" | "group">): string =>
-  r.group === "" ? r.plural : `${r.plural}.${r.group}`
-
-const Cause = Schema.Struct({ reason: Schema.String, message: Schema.String, field: Schema.String })
-
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
-  resource: Schema.String,
-  name: Schema.String
-}) {}
-
-export class AlreadyExists extends Schema.TaggedError<AlreadyExists>()("AlreadyExists", {
-  resource: Schema.String,
-  name: Schema.String
-}) {}
-
-/** Optimistic-concurrency or precondition failure (HTTP 409). */
-export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
-  resource: Schema.String,
-  name: Schema.String,
-  message: Schema.String
-}) {}
-
-export class Invalid extends Schema.TaggedError<Invalid>()("Invalid", {
-  kind: Schema.String,
-  group: Schema.String,
-  name: Schema.String,
-  causes: Schema.Array(Cause)
-}) {}
-
-/** A resourceVersion or continue token older than what is retained (HTTP 410). */
-export class Expired extends Schema.TaggedError<Expired>()("Expired", {
-  message: Schema.String
-}) {}
-
-export class TooLarge extends Schema.TaggedError<TooLarge>()("TooLarge", {
-  message: Schema.String
-}) {}
-
-/** A malformed request that storage detects itself, e.g. an undecodable continue token (HTTP 400). */
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
-  message: Schema.String
-}) {}
-
-/** A resourceVersion newer than any the store has reached in time (kube answers 504). */
-export class TooNewResourceVersion extends Schema.TaggedError<TooNewResourceVersion>()("TooNewResourceVersion", {
-  message: Schema.String
-}) {}
-
-/** The store cannot be reached or keeps failing (HTTP 503). */
-export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", {
-  message: Schema.String
-}) {}
-
-export type StorageError =
-  | NotFound
-  | AlreadyExists
-  | Conflict
-  | Invalid
-  | Expired
-  | TooLarge
-  | BadRequest
-  | TooNewResourceVersion
-  | Unavailable
+export type { StorageError } from "./errors.ts"
 
 export interface WriteOptions {
   /** Run every check but persist nothing (`dryRun=All`). */

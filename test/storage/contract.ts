@@ -57,10 +57,10 @@ const listAll = (resource: StoredResource, options: { namespace?: string; limit?
 const names = (objs: ReadonlyArray<KubeObject>) => objs.map((o) => o.metadata.name!)
 
 export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>) =>
-  layer(storageLayer, { timeout: 120_000 })(`Storage contract: ${name}`, (it) => {
+  layer(storageLayer, { timeout: 120_000, excludeTestServices: true })(`Storage contract: ${name}`, (it) => {
     const ns = () => `ns-${Math.random().toString(36).slice(2, 10)}`
 
-    it.live("create sets server-owned metadata and drops status; get returns it", () =>
+    it.effect("create sets server-owned metadata and drops status; get returns it", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -86,7 +86,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.deepStrictEqual(got, created)
       }))
 
-    it.live("get of a missing object is NotFound; a second create is AlreadyExists", () =>
+    it.effect("get of a missing object is NotFound; a second create is AlreadyExists", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -98,7 +98,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         )
       }))
 
-    it.live("generateName draws a unique name with the prefix", () =>
+    it.effect("generateName draws a unique name with the prefix", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -110,7 +110,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(new Set(names(objs)).size, 5)
       }))
 
-    it.live("stale update is a Conflict; of 20 concurrent updates from one version exactly one wins", () =>
+    it.effect("stale update is a Conflict; of 20 concurrent updates from one version exactly one wins", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -130,7 +130,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(failureTag(yield* Effect.exit(storage.update(queries, created))), "Conflict")
       }))
 
-    it.live("update without a resourceVersion is Invalid", () =>
+    it.effect("update without a resourceVersion is Invalid", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -139,7 +139,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(failureTag(exit), "Invalid")
       }))
 
-    it.live("generation moves only on spec changes; update keeps status; status update changes only status", () =>
+    it.effect("generation moves only on spec changes; update keeps status; status update changes only status", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -168,7 +168,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(v4.metadata.creationTimestamp, v1.metadata.creationTimestamp)
       }))
 
-    it.live("guaranteedUpdate applies a mutation to the newest version despite concurrent writers", () =>
+    it.effect("guaranteedUpdate applies a mutation to the newest version despite concurrent writers", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -187,7 +187,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(final.metadata.labels!.n, "15")
       }))
 
-    it.live("delete with finalizers marks the object once; removing the last finalizer deletes it", () =>
+    it.effect("delete with finalizers marks the object once; removing the last finalizer deletes it", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -217,7 +217,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.deepStrictEqual(names(yield* listAll(queries, { namespace })), [])
       }))
 
-    it.live("delete preconditions on uid and resourceVersion are enforced", () =>
+    it.effect("delete preconditions on uid and resourceVersion are enforced", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -237,7 +237,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(failureTag(yield* Effect.exit(storage.delete(queries, namespace, "pre"))), "NotFound")
       }))
 
-    it.live("dryRun writes check everything and persist nothing", () =>
+    it.effect("dryRun writes check everything and persist nothing", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -251,7 +251,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.deepStrictEqual(yield* storage.get(queries, namespace, "dry"), real)
       }))
 
-    it.live("label, field and namespace selectors", () =>
+    it.effect("label, field and namespace selectors", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const a = ns()
@@ -288,7 +288,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.isFalse(notA.items.some((t) => (JSON.parse(t) as KubeObject).metadata.namespace === a))
       }))
 
-    it.live("pagination of 1,000 objects returns each exactly once, in order", () =>
+    it.effect("pagination of 1,000 objects returns each exactly once, in order", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -307,7 +307,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.deepStrictEqual(pages, [128, 128, 128, 128, 128, 128, 128, 104])
       }))
 
-    it.live("every page of a list reflects its first page's point in time despite concurrent writes", () =>
+    it.effect("every page of a list reflects its first page's point in time despite concurrent writes", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -340,7 +340,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(now.length, 300)
       }))
 
-    it.live("a continue token from before a compaction is Expired; a bad token is BadRequest", () =>
+    it.effect("a continue token from before a compaction is Expired; a bad token is BadRequest", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -358,7 +358,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(failureTag(exact), "Expired")
       }))
 
-    it.live("list at an exact retained resourceVersion shows that point in time", () =>
+    it.effect("list at an exact retained resourceVersion shows that point in time", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -375,7 +375,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.deepStrictEqual(now.items.map((t) => (JSON.parse(t) as KubeObject).metadata.name), ["e2"])
       }))
 
-    it.live("bad names and oversized objects are rejected and nothing is stored", () =>
+    it.effect("bad names and oversized objects are rejected and nothing is stored", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
@@ -400,7 +400,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.deepStrictEqual(yield* storage.get(queries, namespace, "fine"), ok)
       }))
 
-    it.live("cluster-scoped objects ignore no namespace and refuse one", () =>
+    it.effect("cluster-scoped objects ignore no namespace and refuse one", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const created = yield* storage.create(clusterWide, {
@@ -421,7 +421,7 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(failureTag(withNs), "Invalid")
       }))
 
-    it.live("resourceVersions increase with every write and a list is at least as new as its items", () =>
+    it.effect("resourceVersions increase with every write and a list is at least as new as its items", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
         const namespace = ns()
