@@ -1,0 +1,77 @@
+/** Agent: a prompt bound to a model, tools and (optionally) an external execution engine. */
+import { Schema } from "effect"
+import { conditions, FreeformObject, ObjectRef, Override, Parameter, ValueFromSource } from "./common.ts"
+
+/** A value injected into a tool call (agent tool functions and partial parameters). */
+const ToolFunction = Schema.Struct({
+  name: Schema.NonEmptyString,
+  value: Schema.optionalKey(Schema.String),
+  valueFrom: Schema.optionalKey(ValueFromSource)
+})
+
+const AgentTool = Schema.Struct({
+  approval: Schema.optionalKey(
+    Schema.Struct({
+      onTimeout: Schema.optionalKey(Schema.Literals(["reject", "proceed"]).annotate({
+        description:
+          "OnTimeout specifies the action to take when approval times out: \"reject\" fails the query, \"proceed\" executes the tool",
+        default: "reject"
+      })),
+      required: Schema.optionalKey(Schema.Boolean.annotate({
+        description: "Required indicates whether human approval is required before executing this tool"
+      })),
+      timeout: Schema.optionalKey(Schema.String.annotate({
+        description: "Timeout specifies how long to wait for approval before timing out"
+      }))
+    }).annotate({ description: "Approval configuration for human-in-the-loop tool execution" })
+  ),
+  description: Schema.optionalKey(Schema.String.annotate({ description: "Description of the tool as exposed to the agent" })),
+  functions: Schema.optionalKey(Schema.Array(ToolFunction)),
+  name: Schema.optionalKey(Schema.NonEmptyString),
+  partial: Schema.optionalKey(
+    Schema.Struct({
+      name: Schema.optionalKey(Schema.NonEmptyString.annotate({
+        description: "Name to override the tool's name as exposed to the agent (optional)"
+      })),
+      parameters: Schema.optionalKey(Schema.Array(ToolFunction).annotate({
+        description:
+          "Parameters to preconfigure and hide from the agent; injected at runtime and not visible/editable by the agent (optional)"
+      }))
+    }).annotate({
+      description: "ToolPartial allows overriding the tool's name and preconfiguring or hiding tool parameters " +
+        "from the agent. Parameters defined here are injected at runtime and are not visible or " +
+        "editable by the agent itself."
+    })
+  ),
+  // "built-in" and "custom" are legacy spellings upstream still accepts.
+  type: Schema.Literals(["built-in", "custom", "mcp", "http", "agent", "team", "builtin"])
+})
+
+export const AgentSpec = Schema.Struct({
+  description: Schema.optionalKey(Schema.String),
+  executionEngine: Schema.optionalKey(
+    Schema.Struct({
+      name: Schema.NonEmptyString.annotate({ description: "Name of the ExecutionEngine resource to use for this agent" }),
+      namespace: Schema.optionalKey(Schema.String.annotate({
+        description: "Namespace of the ExecutionEngine resource. Defaults to the agent's namespace if not specified"
+      }))
+    }).annotate({
+      description:
+        "ExecutionEngine to use for running this agent. If not specified, uses the built-in OpenAI-compatible engine"
+    })
+  ),
+  modelRef: Schema.optionalKey(ObjectRef),
+  outputSchema: Schema.optionalKey(FreeformObject.annotate({ description: "JSON schema for structured output format" })),
+  overrides: Schema.optionalKey(Schema.Array(Override)),
+  parameters: Schema.optionalKey(
+    Schema.Array(Parameter).annotate({ description: "Parameters for template processing in the prompt field" })
+  ),
+  prompt: Schema.optionalKey(Schema.String),
+  tools: Schema.optionalKey(Schema.Array(AgentTool))
+})
+export type AgentSpec = typeof AgentSpec.Type
+
+export const AgentStatus = Schema.Struct({
+  conditions: conditions("Conditions represent the latest available observations of an agent's state")
+})
+export type AgentStatus = typeof AgentStatus.Type

@@ -1,0 +1,112 @@
+/** MCPServer: a Model Context Protocol server whose tools are discovered into Tool objects. */
+import { Schema } from "effect"
+import { conditions, Header, ValueSource } from "./common.ts"
+
+/** A key inside the OAuth token Secret, with upstream's default key name. */
+const secretKey = (name: string) => Schema.optionalKey(Schema.String.annotate({ default: name }))
+
+export const MCPServerSpec = Schema.Struct({
+  address: ValueSource,
+  authorization: Schema.optionalKey(
+    Schema.Struct({
+      tokenSecretRef: Schema.Struct({
+        accessTokenKey: secretKey("access_token"),
+        clientIDKey: secretKey("client_id"),
+        clientSecretKey: secretKey("client_secret"),
+        expiresAtKey: secretKey("expires_at"),
+        name: Schema.String,
+        refreshTokenKey: secretKey("refresh_token")
+      }).annotate({
+        description: "TokenSecretRef references the Kubernetes Secret holding OAuth\n" +
+          "tokens and client credentials. The Secret MUST exist in the same\n" +
+          "namespace as the MCPServer."
+      })
+    }).annotate({
+      description: "Authorization configures how the controller obtains and injects\n" +
+        "credentials for OAuth-protected MCP servers. When unset, the\n" +
+        "controller does not attempt to inject Authorization headers."
+    })
+  ),
+  description: Schema.optionalKey(Schema.String),
+  headers: Schema.optionalKey(Schema.Array(Header)),
+  pollInterval: Schema.optionalKey(Schema.String.annotate({ default: "1m" })),
+  timeout: Schema.optionalKey(Schema.String.annotate({
+    description: "Timeout specifies the maximum duration for MCP tool calls to this server.\n" +
+      "Use this to support long-running operations (e.g., \"5m\", \"10m\", \"30m\").\n" +
+      "Defaults to \"30s\" if not specified.",
+    default: "30s"
+  })),
+  // Required upstream but defaulted first, so omitting it is fine.
+  transport: Schema.Literals(["http", "sse"]).annotate({ default: "http" })
+})
+export type MCPServerSpec = typeof MCPServerSpec.Type
+
+const stringList = (description: string) =>
+  Schema.optionalKey(Schema.Array(Schema.String).annotate({ description }))
+
+const documentedString = (description: string, format?: "date-time") =>
+  Schema.optionalKey(Schema.String.annotate({ description, format }))
+
+export const MCPServerStatus = Schema.Struct({
+  authorization: Schema.optionalKey(
+    Schema.Struct({
+      authorizationEndpoint: documentedString(
+        "AuthorizationEndpoint is the OAuth 2.1 authorization endpoint\n(RFC 8414 `authorization_endpoint`)."
+      ),
+      authorizationServers: stringList(
+        "AuthorizationServers is the list of authorization server issuers\n" +
+          "the MCP resource trusts (RFC 9728 `authorization_servers`)."
+      ),
+      expiresAt: documentedString(
+        "ExpiresAt is the absolute time at which the current access_token\n" +
+          "expires, published for dashboard / observability consumers that\n" +
+          "may have `get` on mcpservers but not on secrets.",
+        "date-time"
+      ),
+      grantTypesSupported: stringList(
+        "GrantTypesSupported is the set of OAuth grant types the\n" +
+          "authorization server supports (RFC 8414 `grant_types_supported`)."
+      ),
+      lastDiscovered: documentedString(
+        "LastDiscovered is the timestamp of the most recent successful\ndiscovery probe against the server.",
+        "date-time"
+      ),
+      registrationEndpoint: documentedString(
+        "RegistrationEndpoint is the RFC 7591 dynamic client registration\n" +
+          "endpoint, when the authorization server supports it."
+      ),
+      resource: documentedString(
+        "Resource is the canonical URI of the protected MCP resource, taken\n" +
+          "from the `resource` field of the RFC 9728 Protected Resource\nMetadata document."
+      ),
+      resourceMetadataURL: documentedString(
+        "ResourceMetadataURL is the `resource_metadata` URL parsed from the\n" +
+          "server's WWW-Authenticate header (RFC 9728 §5.1)."
+      ),
+      resourceName: documentedString(
+        "ResourceName is the human-readable name of the protected resource\n" +
+          "(RFC 9728 `resource_name`), e.g. \"Notion MCP (Beta)\"."
+      ),
+      scopesSupported: stringList(
+        "ScopesSupported is the list of OAuth scopes advertised by the\n" +
+          "authorization server (RFC 8414 `scopes_supported`)."
+      ),
+      state: Schema.optionalKey(Schema.Literals(["Required", "DiscoveryFailed", "Authorized"]).annotate({
+        description: "State names the current authorization state. Exposed on the\n" +
+          "MCPServer printcolumn as AUTH. Empty (absent) means the server\n" +
+          "does not require authorization."
+      })),
+      tokenEndpoint: documentedString("TokenEndpoint is the OAuth 2.1 token endpoint\n(RFC 8414 `token_endpoint`).")
+    }).annotate({
+      description: "Authorization holds OAuth 2.1 / RFC 9728 discovery metadata when the\n" +
+        "MCP server requires authorization. Populated by the controller when\n" +
+        "a 401 response is received; not set otherwise."
+    })
+  ),
+  conditions: conditions("Conditions represent the latest available observations of the MCP server's state"),
+  resolvedAddress: documentedString("ResolvedAddress contains the actual resolved address value"),
+  toolCount: Schema.optionalKey(Schema.Int.annotate({
+    description: "ToolCount represents the number of tools discovered from this MCP server"
+  }))
+}).annotate({ description: "MCPServerStatus defines the observed state of MCPServer" })
+export type MCPServerStatus = typeof MCPServerStatus.Type

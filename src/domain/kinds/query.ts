@@ -1,0 +1,78 @@
+/** Query: one request to an agent, team, model or tool; the controller writes the answer to status. */
+import { Schema } from "effect"
+import { AnyJson, conditions, LabelSelector, ObjectRef, Override, Parameter } from "./common.ts"
+
+export const QueryTargetType = Schema.Literals(["agent", "team", "model", "tool"])
+
+const QueryTarget = Schema.Struct({
+  name: Schema.NonEmptyString,
+  type: QueryTargetType
+})
+
+export const QuerySpec = Schema.Struct({
+  cancel: Schema.optionalKey(Schema.Boolean.annotate({ description: "When true, indicates intent to cancel the query" })),
+  conversationId: Schema.optionalKey(Schema.NonEmptyString.annotate({
+    description: "ConversationId is sent as A2A ContextID when dispatching to execution engines.\n" +
+      "Engines use it for conversation threading (e.g., memory lookup, session management)."
+  })),
+  // A string or a list of chat messages; kept verbatim.
+  input: AnyJson,
+  memory: Schema.optionalKey(ObjectRef),
+  overrides: Schema.optionalKey(Schema.Array(Override)),
+  parameters: Schema.optionalKey(
+    Schema.Array(Parameter).annotate({ description: "Parameters for template processing in the input field" })
+  ),
+  selector: Schema.optionalKey(LabelSelector),
+  serviceAccount: Schema.optionalKey(Schema.NonEmptyString),
+  sessionId: Schema.optionalKey(Schema.NonEmptyString),
+  target: Schema.optionalKey(QueryTarget),
+  timeout: Schema.optionalKey(Schema.String.annotate({
+    description: "Timeout for query execution (e.g., \"30s\", \"5m\", \"1h\")",
+    default: "5m"
+  })),
+  ttl: Schema.optionalKey(Schema.String.annotate({
+    description: "Time to retain Query after completion.\n" +
+      "Default is resolved by the mutating webhook from ArkConfig/default\n" +
+      "(spec.queryTTL), falling back to 720h when ArkConfig is absent."
+  })),
+  type: Schema.optionalKey(Schema.Literals(["user"]).annotate({ default: "user" }))
+})
+export type QuerySpec = typeof QuerySpec.Type
+
+export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "input-required", "error", "done", "canceled"])
+
+const TokenCount = Schema.optionalKey(Schema.Int.annotate({ format: "int64" }))
+
+export const QueryStatus = Schema.Struct({
+  conditions: conditions("Conditions represent the latest available observations of a query's state"),
+  conversationId: Schema.optionalKey(Schema.NonEmptyString),
+  duration: Schema.optionalKey(Schema.String),
+  phase: Schema.optionalKey(QueryPhase.annotate({ default: "pending" })),
+  response: Schema.optionalKey(
+    Schema.Struct({
+      a2a: Schema.optionalKey(
+        Schema.Struct({
+          contextId: Schema.optionalKey(Schema.String.annotate({
+            description: "ContextID returned by the execution engine via A2A protocol response.\n" +
+              "For the completions engine this is the broker conversation UUID.\n" +
+              "For named engines this is whatever context ID the engine returned."
+          })),
+          taskId: Schema.optionalKey(Schema.String.annotate({
+            description: "TaskID from the A2A protocol when the target is an A2A agent and a task was created"
+          }))
+        }).annotate({ description: "A2A contains optional A2A protocol metadata (contextId, taskId)" })
+      ),
+      content: Schema.optionalKey(Schema.String),
+      phase: Schema.optionalKey(Schema.String),
+      raw: Schema.optionalKey(Schema.String),
+      target: Schema.optionalKey(QueryTarget)
+    }).annotate({ description: "Response defines a response from a query target." })
+  ),
+  tokenUsage: Schema.optionalKey(Schema.Struct({
+    cachedTokens: TokenCount,
+    completionTokens: TokenCount,
+    promptTokens: TokenCount,
+    totalTokens: TokenCount
+  }))
+})
+export type QueryStatus = typeof QueryStatus.Type

@@ -1,0 +1,28 @@
+/** Team: agents (or nested teams) that answer together under a turn-taking strategy. */
+import { Schema } from "effect"
+import { conditions } from "./common.ts"
+
+export const TeamSpec = Schema.Struct({
+  description: Schema.optionalKey(Schema.String),
+  // Edges between member names, for the "graph" strategy.
+  graph: Schema.optionalKey(Schema.Struct({
+    edges: Schema.Array(Schema.Struct({ from: Schema.String, to: Schema.String }))
+  })),
+  loops: Schema.optionalKey(Schema.Boolean.annotate({ default: false })),
+  maxTurns: Schema.optionalKey(Schema.Int),
+  // Upstream leaves member type and strategy as free strings; the webhook checks them.
+  members: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.String })),
+  selector: Schema.optionalKey(Schema.Struct({
+    agent: Schema.optionalKey(Schema.String),
+    enableTerminateTool: Schema.optionalKey(Schema.Boolean),
+    selectorPrompt: Schema.optionalKey(Schema.String),
+    terminatePrompt: Schema.optionalKey(Schema.String)
+  })),
+  strategy: Schema.String
+})
+export type TeamSpec = typeof TeamSpec.Type
+
+export const TeamStatus = Schema.Struct({
+  conditions: conditions()
+})
+export type TeamStatus = typeof TeamStatus.Type

@@ -1,0 +1,52 @@
+/** Flags of the `ark` command; each falls back to an `ARK_*` environment variable, then a default. */
+import { Config } from "effect"
+import { Flag } from "effect/cli"
+
+const env = <A>(flag: Flag.Flag<A>, config: Config.Config<A>, fallback: A, description: string) =>
+  flag.pipe(Flag.withFallbackConfig(config), Flag.withDefault(fallback), Flag.withDescription(description))
+
+export const storage = env(
+  Flag.Literals("storage", ["embedded", "postgresql"]),
+  Config.Literals(["embedded", "postgresql"], "ARK_STORAGE"),
+  "embedded",
+  "Where Ark resources live: an embedded PostgreSQL in --data-dir, or --postgres-url (ARK_STORAGE)"
+)
+
+export const dataDir = env(
+  Flag.String("data-dir"),
+  Config.String("ARK_DATA_DIR"),
+  ".ark",
+  "Directory for the embedded PostgreSQL, certificates and kubeconfig (ARK_DATA_DIR)"
+)
+
+export const postgresUrl = env(
+  Flag.String("postgres-url"),
+  Config.String("ARK_POSTGRES_URL"),
+  "",
+  "PostgreSQL connection URL, with --storage postgresql (ARK_POSTGRES_URL)"
+)
+
+export const poolSize = env(
+  Flag.Int("pool-size"),
+  Config.Int("ARK_POOL_SIZE"),
+  40,
+  "PostgreSQL connections per replica (ARK_POOL_SIZE)"
+)
+
+export const host = env(
+  Flag.String("host"),
+  Config.String("ARK_HOST"),
+  "127.0.0.1",
+  "Address to listen on (ARK_HOST)"
+)
+
+export const port = env(Flag.Int("port"), Config.Int("ARK_PORT"), 6443, "Port to listen on; 0 picks a free one (ARK_PORT)")
+
+export const insecureHttp = env(
+  Flag.Boolean("insecure-http"),
+  Config.Boolean("ARK_INSECURE_HTTP"),
+  false,
+  "Serve plain HTTP without authentication, on loopback only: for local tests (ARK_INSECURE_HTTP)"
+)
+
+export const databaseFlags = { storage, dataDir, postgresUrl, poolSize }

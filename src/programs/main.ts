@@ -1,0 +1,26 @@
+/** The `ark` command: `ark serve`, `ark migrate`. */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect, Layer } from "effect"
+import { Command } from "effect/cli"
+import { databaseLayer } from "./database.ts"
+import { databaseFlags } from "./flags.ts"
+
+const migrate = Command.make(
+  "migrate",
+  databaseFlags,
+  (options) =>
+    Effect.gen(function*() {
+      yield* Console.log("ark: database schema is up to date")
+    }).pipe(Effect.provide(databaseLayer(options).pipe(Layer.orDie)))
+).pipe(Command.withDescription("Apply the database migrations and exit (replicas also migrate on start)"))
+
+const ark = Command.make("ark").pipe(
+  Command.withDescription("Ark control plane: Kubernetes API for ark.mckinsey.com on PostgreSQL"),
+  Command.withSubcommands([migrate])
+)
+
+ark.pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain
+)
