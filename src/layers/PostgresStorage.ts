@@ -424,20 +424,29 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         const R = p.add(snapshot.toString())
         const res = p.add(r.key)
         let where = ""
-        if (r.namespaced && opts.namespace !== undefined && opts.namespace !== "") {
-          where += ` AND namespace = ${p.add(opts.namespace)}`
+        const inNamespace = r.namespaced && opts.namespace !== undefined && opts.namespace !== ""
+        if (inNamespace) where += ` AND namespace = ${p.add(opts.namespace)}`
+        // Within one namespace the keyset is the name alone, which the index can seek to directly.
+        if (after !== undefined) {
+          where += inNamespace
+            ? ` AND name > ${p.add(after.name)}`
+            : ` AND (namespace, name) > (${p.add(after.namespace)}, ${p.add(after.name)})`
         }
-        if (after !== undefined) where += ` AND (namespace, name) > (${p.add(after.namespace)}, ${p.add(after.name)})`
         where += selectorSql(p, opts.labelSelector ?? [], opts.fieldSelector ?? [])
         const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined
+        // Each branch is ordered and limited on its own so the current-rows branch walks its
+        // index in key order and stops after one page, flat in the total.
+        const limitSql = limit === undefined ? "" : ` LIMIT ${p.add(limit + 1)}`
         const rows = yield* run<{ namespace: string; name: string; data: string }>(
           `SELECT namespace, name, data FROM (
-             SELECT namespace, name, data FROM ark_objects
-             WHERE resource = ${res} AND superseded_rv IS NULL AND rv <= ${R}${where}
+             (SELECT namespace, name, data FROM ark_objects
+              WHERE resource = ${res} AND superseded_rv IS NULL AND rv <= ${R}${where}
+              ORDER BY namespace, name${limitSql})
              UNION ALL
-             SELECT namespace, name, data FROM ark_objects
-             WHERE resource = ${res} AND superseded_rv > ${R} AND rv <= ${R} AND event <> ${Event.Deleted}${where}
-           ) s ORDER BY namespace, name${limit === undefined ? "" : ` LIMIT ${p.add(limit + 1)}`}`,
+             (SELECT namespace, name, data FROM ark_objects
+              WHERE resource = ${res} AND superseded_rv > ${R} AND rv <= ${R} AND event <> ${Event.Deleted}${where}
+              ORDER BY namespace, name${limitSql})
+           ) s ORDER BY namespace, name${limitSql}`,
           p.values
         )
         const more = limit !== undefined && rows.length > limit

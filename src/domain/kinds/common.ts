@@ -20,6 +20,10 @@ export const FreeformObject = Schema.Record(Schema.String, Schema.Unknown)
 /** `map[string]string`. */
 export const StringMap = Schema.Record(Schema.String, Schema.String)
 
+/** An optional string field, as most status fields are. */
+export const optionalString = (description: string, format?: "date-time") =>
+  Schema.optionalKey(Schema.String.annotate({ description, format }))
+
 /** A reference to another Ark object by name, optionally in another namespace. */
 export const ObjectRef = Schema.Struct({
   name: Schema.NonEmptyString,

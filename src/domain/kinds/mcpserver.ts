@@ -1,6 +1,6 @@
 /** MCPServer: a Model Context Protocol server whose tools are discovered into Tool objects. */
 import { Schema } from "effect"
-import { conditions, Header, ValueSource } from "./common.ts"
+import { conditions, Header, optionalString, ValueSource } from "./common.ts"
 
 /** A key inside the OAuth token Secret, with upstream's default key name. */
 const secretKey = (name: string) => Schema.optionalKey(Schema.String.annotate({ default: name }))
@@ -44,20 +44,17 @@ export type MCPServerSpec = typeof MCPServerSpec.Type
 const stringList = (description: string) =>
   Schema.optionalKey(Schema.Array(Schema.String).annotate({ description }))
 
-const documentedString = (description: string, format?: "date-time") =>
-  Schema.optionalKey(Schema.String.annotate({ description, format }))
-
 export const MCPServerStatus = Schema.Struct({
   authorization: Schema.optionalKey(
     Schema.Struct({
-      authorizationEndpoint: documentedString(
+      authorizationEndpoint: optionalString(
         "AuthorizationEndpoint is the OAuth 2.1 authorization endpoint\n(RFC 8414 `authorization_endpoint`)."
       ),
       authorizationServers: stringList(
         "AuthorizationServers is the list of authorization server issuers\n" +
           "the MCP resource trusts (RFC 9728 `authorization_servers`)."
       ),
-      expiresAt: documentedString(
+      expiresAt: optionalString(
         "ExpiresAt is the absolute time at which the current access_token\n" +
           "expires, published for dashboard / observability consumers that\n" +
           "may have `get` on mcpservers but not on secrets.",
@@ -67,23 +64,23 @@ export const MCPServerStatus = Schema.Struct({
         "GrantTypesSupported is the set of OAuth grant types the\n" +
           "authorization server supports (RFC 8414 `grant_types_supported`)."
       ),
-      lastDiscovered: documentedString(
+      lastDiscovered: optionalString(
         "LastDiscovered is the timestamp of the most recent successful\ndiscovery probe against the server.",
         "date-time"
       ),
-      registrationEndpoint: documentedString(
+      registrationEndpoint: optionalString(
         "RegistrationEndpoint is the RFC 7591 dynamic client registration\n" +
           "endpoint, when the authorization server supports it."
       ),
-      resource: documentedString(
+      resource: optionalString(
         "Resource is the canonical URI of the protected MCP resource, taken\n" +
           "from the `resource` field of the RFC 9728 Protected Resource\nMetadata document."
       ),
-      resourceMetadataURL: documentedString(
+      resourceMetadataURL: optionalString(
         "ResourceMetadataURL is the `resource_metadata` URL parsed from the\n" +
           "server's WWW-Authenticate header (RFC 9728 §5.1)."
       ),
-      resourceName: documentedString(
+      resourceName: optionalString(
         "ResourceName is the human-readable name of the protected resource\n" +
           "(RFC 9728 `resource_name`), e.g. \"Notion MCP (Beta)\"."
       ),
@@ -96,7 +93,7 @@ export const MCPServerStatus = Schema.Struct({
           "MCPServer printcolumn as AUTH. Empty (absent) means the server\n" +
           "does not require authorization."
       })),
-      tokenEndpoint: documentedString("TokenEndpoint is the OAuth 2.1 token endpoint\n(RFC 8414 `token_endpoint`).")
+      tokenEndpoint: optionalString("TokenEndpoint is the OAuth 2.1 token endpoint\n(RFC 8414 `token_endpoint`).")
     }).annotate({
       description: "Authorization holds OAuth 2.1 / RFC 9728 discovery metadata when the\n" +
         "MCP server requires authorization. Populated by the controller when\n" +
@@ -104,7 +101,7 @@ export const MCPServerStatus = Schema.Struct({
     })
   ),
   conditions: conditions("Conditions represent the latest available observations of the MCP server's state"),
-  resolvedAddress: documentedString("ResolvedAddress contains the actual resolved address value"),
+  resolvedAddress: optionalString("ResolvedAddress contains the actual resolved address value"),
   toolCount: Schema.optionalKey(Schema.Int.annotate({
     description: "ToolCount represents the number of tools discovered from this MCP server"
   }))

@@ -1,0 +1,21 @@
+/** ArkConfig: cluster-wide defaults; only the object named "default" is consulted. */
+import { Schema } from "effect"
+import { optionalString } from "./common.ts"
+
+export const ArkConfigSpec = Schema.Struct({
+  queryTTL: optionalString(
+    "QueryTTL is the default TTL injected into Query resources\n" +
+      "that do not specify spec.ttl. If unset, the hardcoded\n" +
+      "fallback of 720h is used."
+  )
+}).annotate({
+  description: "ArkConfigSpec defines cluster-wide Ark defaults. The singleton\n" +
+    "object named \"default\" is consulted by admission webhooks when\n" +
+    "a Query is created without an explicit ttl."
+})
+export type ArkConfigSpec = typeof ArkConfigSpec.Type
+
+export const ArkConfigStatus = Schema.Struct({}).annotate({
+  description: "ArkConfigStatus is reserved for future status reporting. Currently empty."
+})
+export type ArkConfigStatus = typeof ArkConfigStatus.Type

@@ -1,0 +1,246 @@
+/**
+ * The kinds served under ark.mckinsey.com, with the names, scope, versions and printer columns of
+ * upstream Ark's CRDs (ark/config/crd/bases), so kubectl and Ark's own tooling see the same API.
+ */
+import type { Schema } from "effect"
+import { A2AServerSpec, A2AServerStatus } from "./kinds/a2aserver.ts"
+import { A2ATaskSpec, A2ATaskStatus } from "./kinds/a2atask.ts"
+import { AgentSpec, AgentStatus } from "./kinds/agent.ts"
+import { ArkConfigSpec, ArkConfigStatus } from "./kinds/arkconfig.ts"
+import { ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
+import { MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
+import { MemorySpec, MemoryStatus } from "./kinds/memory.ts"
+import { ModelSpec, ModelStatus } from "./kinds/model.ts"
+import { QuerySpec, QueryStatus } from "./kinds/query.ts"
+import { TeamSpec, TeamStatus } from "./kinds/team.ts"
+import { ToolSpec, ToolStatus } from "./kinds/tool.ts"
+
+export const group = "ark.mckinsey.com"
+
+/**
+ * Served versions in kube's version-priority order: "prealpha" is not a kube-like version name,
+ * so v1prealpha1 sorts after v1alpha1, which is therefore the group's preferred version.
+ */
+export const versions = ["v1alpha1", "v1prealpha1"] as const
+export type Version = typeof versions[number]
+
+export interface PrinterColumn {
+  readonly name: string
+  readonly type: "string" | "integer" | "number" | "boolean" | "date"
+  readonly jsonPath: string
+  readonly description?: string
+  readonly priority?: number
+  readonly format?: string
+}
+
+export interface ResourceInfo {
+  readonly group: typeof group
+  /** Served version, e.g. "v1alpha1"; each upstream kind is served in exactly one version. */
+  readonly version: Version
+  readonly kind: string
+  readonly listKind: string
+  readonly plural: string
+  readonly singular: string
+  readonly shortNames: ReadonlyArray<string>
+  readonly categories: ReadonlyArray<string>
+  readonly namespaced: boolean
+  /** Upstream's additionalPrinterColumns, Age included, in upstream order. */
+  readonly printerColumns: ReadonlyArray<PrinterColumn>
+  readonly spec: Schema.Top
+  readonly status: Schema.Top
+  readonly description: string
+}
+
+const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
+
+/** `.status.conditions[?(@.type=="X")].status`; upstream quotes X with " or ' depending on the kind. */
+const conditionColumn = (name: string, type: string, quote: "\"" | "'", description?: string): PrinterColumn => ({
+  name,
+  type: "string",
+  jsonPath: `.status.conditions[?(@.type==${quote}${type}${quote})].status`,
+  ...(description === undefined ? {} : { description })
+})
+
+const column = (name: string, jsonPath: string, description?: string): PrinterColumn => ({
+  name,
+  type: "string",
+  jsonPath,
+  ...(description === undefined ? {} : { description })
+})
+
+interface Definition {
+  readonly kind: string
+  readonly plural: string
+  readonly version: Version
+  readonly namespaced?: boolean
+  readonly printerColumns: ReadonlyArray<PrinterColumn>
+  readonly spec: Schema.Top
+  readonly status: Schema.Top
+  readonly description: string
+}
+
+/** Upstream declares no shortNames or categories and derives listKind/singular from the kind. */
+const resource = (definition: Definition): ResourceInfo => ({
+  group,
+  listKind: `${definition.kind}List`,
+  singular: definition.kind.toLowerCase(),
+  shortNames: [],
+  categories: [],
+  namespaced: true,
+  ...definition
+})
+
+export const resources: ReadonlyArray<ResourceInfo> = [
+  resource({
+    kind: "Agent",
+    plural: "agents",
+    version: "v1alpha1",
+    printerColumns: [column("Model", ".spec.modelRef.name"), conditionColumn("Available", "Available", "\""), AGE],
+    spec: AgentSpec,
+    status: AgentStatus,
+    description: "Agent is an LLM-driven agent: a prompt bound to a model, tools and an optional execution engine."
+  }),
+  resource({
+    kind: "Model",
+    plural: "models",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Type", ".spec.type"),
+      column("Provider", ".spec.provider"),
+      column("Model", ".spec.model.value"),
+      conditionColumn("Available", "ModelAvailable", "\""),
+      AGE
+    ],
+    spec: ModelSpec,
+    status: ModelStatus,
+    description: "Model is an LLM endpoint of a provider (OpenAI, Azure OpenAI, Bedrock, Anthropic) and how to reach it."
+  }),
+  resource({
+    kind: "Query",
+    plural: "queries",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Type", ".spec.type"),
+      column("Phase", ".status.phase"),
+      column("Duration", ".status.duration"),
+      AGE
+    ],
+    spec: QuerySpec,
+    status: QueryStatus,
+    description: "Query is one request to an agent, team, model or tool; its status carries the response."
+  }),
+  resource({
+    kind: "Team",
+    plural: "teams",
+    version: "v1alpha1",
+    printerColumns: [column("Strategy", ".spec.strategy"), conditionColumn("Available", "Available", "\""), AGE],
+    spec: TeamSpec,
+    status: TeamStatus,
+    description: "Team is a group of agents (or teams) answering together under a turn-taking strategy."
+  }),
+  resource({
+    kind: "Tool",
+    plural: "tools",
+    version: "v1alpha1",
+    printerColumns: [],
+    spec: ToolSpec,
+    status: ToolStatus,
+    description: "Tool is a capability agents can call: an HTTP endpoint, an MCP tool, an agent, a team or a builtin."
+  }),
+  resource({
+    kind: "Memory",
+    plural: "memories",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Phase", ".status.phase", "Phase of the memory"),
+      column("Address", ".status.lastResolvedAddress", "Last resolved address"),
+      { ...AGE, description: "Age of the memory" }
+    ],
+    spec: MemorySpec,
+    status: MemoryStatus,
+    description: "Memory is the Schema for the memories API."
+  }),
+  resource({
+    kind: "MCPServer",
+    plural: "mcpservers",
+    version: "v1alpha1",
+    printerColumns: [
+      conditionColumn("Available", "Available", "'"),
+      conditionColumn("Discovering", "Discovering", "'", "Discovery status"),
+      { name: "Tools", type: "integer", jsonPath: ".status.toolCount", description: "Number of tools" },
+      column("Auth", ".status.authorization.state", "OAuth authorization state"),
+      { ...AGE, description: "Age" }
+    ],
+    spec: MCPServerSpec,
+    status: MCPServerStatus,
+    description: "MCPServer is a Model Context Protocol server whose tools are discovered into Tools."
+  }),
+  resource({
+    kind: "A2ATask",
+    plural: "a2atasks",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Query", ".spec.queryRef.name"),
+      column("Agent", ".spec.agentRef.name"),
+      column("Phase", ".status.phase"),
+      AGE
+    ],
+    spec: A2ATaskSpec,
+    status: A2ATaskStatus,
+    description: "A2ATask is a long-running Agent-to-Agent protocol task started by a Query."
+  }),
+  resource({
+    kind: "ArkConfig",
+    plural: "arkconfigs",
+    version: "v1alpha1",
+    namespaced: false,
+    printerColumns: [column("QueryTTL", ".spec.queryTTL"), AGE],
+    spec: ArkConfigSpec,
+    status: ArkConfigStatus,
+    description: "ArkConfig is the Schema for cluster-wide Ark defaults."
+  }),
+  resource({
+    kind: "A2AServer",
+    plural: "a2aservers",
+    version: "v1prealpha1",
+    printerColumns: [
+      conditionColumn("Ready", "Ready", "'", "Ready status"),
+      conditionColumn("Discovering", "Discovering", "'", "Discovery status"),
+      column("Address", ".status.lastResolvedAddress", "Last resolved address"),
+      { ...AGE, description: "Age" }
+    ],
+    spec: A2AServerSpec,
+    status: A2AServerStatus,
+    description: "A2AServer is a remote Agent-to-Agent protocol server whose agents are discovered into Agents."
+  }),
+  resource({
+    kind: "ExecutionEngine",
+    plural: "executionengines",
+    version: "v1prealpha1",
+    printerColumns: [column("Phase", ".status.phase"), column("Address", ".status.lastResolvedAddress"), AGE],
+    spec: ExecutionEngineSpec,
+    status: ExecutionEngineStatus,
+    description: "ExecutionEngine is an external agent runtime (LangChain, AutoGen, ...) reached over A2A."
+  })
+]
+
+export const findResource = (groupName: string, version: string, plural: string): ResourceInfo | undefined =>
+  resources.find((info) => info.group === groupName && info.version === version && info.plural === plural)
+
+/** Looks a kind up by `apiVersion` ("ark.mckinsey.com/v1alpha1") and `kind`, as found in a manifest. */
+export const findByKind = (apiVersion: string, kind: string): ResourceInfo | undefined =>
+  resources.find((info) => `${info.group}/${info.version}` === apiVersion && info.kind === kind)
+
+/**
+ * Resolves what a user types (`ark get queries`, `query`, `Query`, a short name) as kubectl does:
+ * case-insensitively against plural, singular, short names and kind.
+ */
+export const resolveResource = (name: string): ResourceInfo | undefined => {
+  const wanted = name.toLowerCase()
+  return resources.find((info) =>
+    [info.plural, info.singular, info.kind.toLowerCase(), ...info.shortNames].includes(wanted)
+  )
+}
+
+/** One storage key per group and plural, shared by every version of the kind. */
+export const storageKey = (info: ResourceInfo): string => `${info.group}/${info.plural}`
