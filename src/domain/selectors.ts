@@ -137,12 +137,9 @@ class LabelParser {
   }
 
   private parseRequirement(): Result.Result<LabelRequirement, string> {
-    let negated = false
-    let { tok, lit: key } = this.consume(true)
-    if (tok === "!") {
-      negated = true
-      ;({ tok, lit: key } = this.consume(true))
-    }
+    const first = this.consume(true)
+    const negated = first.tok === "!"
+    const { tok, lit: key } = negated ? this.consume(true) : first
     if (tok !== "identifier") return Result.fail(`found '${key}', expected: identifier`)
     const keyErrs = qualifiedNameErrors(key)
     if (keyErrs.length > 0) return Result.fail(invalidValue("<nil>", key, keyErrs))

@@ -155,7 +155,7 @@ const maskTrailingDash = (name: string): string =>
 /** Reads an optional string field; null and absent mean "not set", as Go's json decoding does. */
 const optionalString = (
   meta: Record<string, unknown>,
-  key: string,
+  key: "name" | "generateName" | "namespace",
   causes: Array<StatusCause>
 ): string => {
   const v = meta[key]
@@ -185,7 +185,7 @@ const stringMap = (
   return entries
 }
 
-const stringList = (meta: Record<string, unknown>, causes: Array<StatusCause>): ReadonlyArray<string> => {
+const finalizerList = (meta: Record<string, unknown>, causes: Array<StatusCause>): ReadonlyArray<string> => {
   const v = meta.finalizers
   if (v === undefined || v === null) return []
   if (!Array.isArray(v)) {
@@ -266,7 +266,7 @@ export const validateObjectMeta = (
     })
   }
 
-  const finalizers = stringList(m, causes)
+  const finalizers = finalizerList(m, causes)
   for (const f of finalizers) {
     for (const msg of qualifiedNameErrors(f)) causes.push(invalid("metadata.finalizers", goQuote(f), msg))
   }

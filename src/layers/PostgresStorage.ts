@@ -18,7 +18,7 @@ import {
 } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
-import { generateNameSuffix, validateObjectMeta } from "../domain/validation.ts"
+import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
 import {
   AlreadyExists,
   BadRequest,
@@ -243,7 +243,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
           }])
         }
         const attempt = Effect.suspend(() => {
-          const name = generated ? `${meta.generateName}${generateNameSuffix()}` : meta.name!
+          const name = generated ? generateObjectName(meta.generateName!) : meta.name!
           const prepared = prepareCreate(object, {
             uid: randomUUID(),
             now: Date.now(),

@@ -48,7 +48,7 @@ const A2ATaskArtifact = Schema.Struct({
 /** Where another object lives; an empty namespace means the A2ATask's own. */
 const namespacedRef = (kind: string) => ({
   namespace: optionalString(
-    `Namespace where the ${kind} resource is located. If empty, defaults to the same namespace as the A2ATask.`
+    `Namespace where the ${kind} resource is located.\nIf empty, defaults to the same namespace as the A2ATask.`
   )
 })
 

@@ -38,8 +38,8 @@ const AgentTool = Schema.Struct({
           "Parameters to preconfigure and hide from the agent; injected at runtime and not visible/editable by the agent (optional)"
       }))
     }).annotate({
-      description: "ToolPartial allows overriding the tool's name and preconfiguring or hiding tool parameters " +
-        "from the agent. Parameters defined here are injected at runtime and are not visible or " +
+      description: "ToolPartial allows overriding the tool's name and preconfiguring or hiding tool parameters\n" +
+        "from the agent. Parameters defined here are injected at runtime and are not visible or\n" +
         "editable by the agent itself."
     })
   ),

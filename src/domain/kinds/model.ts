@@ -70,8 +70,8 @@ export const ModelSpec = Schema.Struct({
   }),
   type: Schema.optionalKey(Schema.Literals(["completions", "openai", "azure", "bedrock", "anthropic"]).annotate({
     description: "Type specifies the API capability of the model (e.g., completions, embeddings).\n" +
-      "Deprecated: The values \"openai\", \"azure\", \"bedrock\" are accepted for backward compatibility\n" +
-      "but will be removed in release 1.0. Use spec.provider instead.",
+      "Deprecated: The values \"openai\", \"azure\", \"bedrock\" are accepted for backward\n" +
+      "compatibility but will be removed in release 1.0. Use spec.provider instead.",
     default: "completions"
   }))
 })

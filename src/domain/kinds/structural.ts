@@ -106,7 +106,11 @@ const shape = (ast: SchemaAST.AST): Mutable<Structural> => {
         const required = ast.propertySignatures.filter((ps) => !SchemaAST.isOptional(ps.type)).map((ps) =>
           String(ps.name)
         )
-        return { type: "object", properties, ...(required.length > 0 ? { required } : {}) }
+        return {
+          type: "object",
+          ...(ast.propertySignatures.length > 0 ? { properties } : {}),
+          ...(required.length > 0 ? { required } : {})
+        }
       }
       if (moreIndexes.length > 0 || ast.propertySignatures.length > 0 || !SchemaAST.isString(index.parameter)) break
       // A record of Unknown is upstream's `type: object` + x-kubernetes-preserve-unknown-fields.
@@ -124,7 +128,8 @@ const cache = new WeakMap<SchemaAST.AST, Structural>()
 export const toStructural = (ast: SchemaAST.AST): Structural => {
   const cached = cache.get(ast)
   if (cached !== undefined) return cached
-  const annotations = ast.annotations ?? {}
+  // Annotating a schema that has checks annotates its last check (see Schema.resolveAnnotations).
+  const annotations = { ...ast.annotations, ...ast.checks?.at(-1)?.annotations }
   const out: Mutable<Structural> = {}
   if (typeof annotations.description === "string") out.description = annotations.description
   Object.assign(out, shape(ast))

@@ -1,0 +1,84 @@
+/**
+ * What kube-apiserver does with a custom resource's body, for the Ark kinds: prune unknown fields,
+ * drop nulls, default, validate (validateObject); and the OpenAPI schema it publishes (openApiSchema).
+ * Pure functions over the registry's Effect schemas; the schemas themselves live in ./kinds/.
+ */
+import type { KubeObject, StatusCause } from "./object.ts"
+import { normalize, type Structural, toStructural, validate } from "./kinds/structural.ts"
+import type { ResourceInfo } from "./registry.ts"
+
+export interface ValidationResult {
+  /** Schema violations in spec/status, as kube reports them in an Invalid Status. */
+  readonly causes: ReadonlyArray<StatusCause>
+  /** Paths of fields the schema does not declare, sorted, in kube's format (`spec.tools[0].foo`). */
+  readonly unknownFields: ReadonlyArray<string>
+  /**
+   * The object as kube would store it: unknown fields and nulls removed, defaults applied.
+   * apiVersion, kind and metadata are passed through untouched.
+   */
+  readonly pruned: KubeObject
+}
+
+/** The warning (fieldValidation=Warn) or strict-decoding error detail kube gives for an unknown field. */
+export const unknownFieldMessage = (path: string): string => `unknown field "${path}"`
+
+const typeMeta = {
+  apiVersion: {
+    description: "APIVersion defines the versioned schema of this representation of an object.\n" +
+      "Servers should convert recognized schemas to the latest internal value, and\n" +
+      "may reject unrecognized values.\n" +
+      "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+    type: "string"
+  },
+  kind: {
+    description: "Kind is a string value representing the REST resource this object represents.\n" +
+      "Servers may infer this from the endpoint the client submits requests to.\n" +
+      "Cannot be updated.\n" +
+      "In CamelCase.\n" +
+      "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+    type: "string"
+  },
+  // ObjectMeta is validated by the API machinery, not by the kind's schema.
+  metadata: { type: "object" }
+} as const satisfies Record<string, Structural>
+
+const roots = new WeakMap<ResourceInfo, Structural>()
+
+/**
+ * The structural OpenAPI v3 schema of a whole object of this kind (the CRD's openAPIV3Schema):
+ * for /openapi/v2, /openapi/v3 and CRD generation. Shared and cached: do not mutate it.
+ */
+export const openApiSchema = (info: ResourceInfo): Structural => {
+  let root = roots.get(info)
+  if (root === undefined) {
+    root = {
+      description: info.description,
+      type: "object",
+      properties: { ...typeMeta, spec: toStructural(info.spec.ast), status: toStructural(info.status.ast) }
+    }
+    roots.set(info, root)
+  }
+  return root
+}
+
+/**
+ * kube's handling of a request body for a custom resource: pruning (with the unknown field paths
+ * fieldValidation reports), null removal and defaulting, then schema validation of the result.
+ * Top-level fields other than apiVersion/kind/metadata/spec/status are unknown too.
+ */
+export const validateObject = (info: ResourceInfo, obj: KubeObject): ValidationResult => {
+  const body = { spec: toStructural(info.spec.ast), status: toStructural(info.status.ast) }
+  const unknownFields: Array<string> = []
+  const causes: Array<StatusCause> = []
+  const kept: Array<[string, unknown]> = []
+  for (const [key, value] of Object.entries(obj)) {
+    if (key === "apiVersion" || key === "kind" || key === "metadata") kept.push([key, value])
+    else if (key !== "spec" && key !== "status") unknownFields.push(key)
+    else if (value !== null) {
+      const normalized = normalize(body[key], value, key, unknownFields)
+      validate(body[key], normalized, key, causes)
+      kept.push([key, normalized])
+    }
+  }
+  return { causes, unknownFields: unknownFields.sort(), pruned: Object.fromEntries(kept) as KubeObject }
+}
