@@ -65,6 +65,8 @@ export const openApiSchema = (info: ResourceInfo): Structural => {
  * kube's handling of a request body for a custom resource: pruning (with the unknown field paths
  * fieldValidation reports), null removal and defaulting, then schema validation of the result.
  * Top-level fields other than apiVersion/kind/metadata/spec/status are unknown too.
+ * Idempotent on its own output: kube validates after mutating admission, so when something
+ * mutates `pruned` (Ark's webhooks default Model.spec.provider, Query.spec.ttl...), validate again.
  */
 export const validateObject = (info: ResourceInfo, obj: KubeObject): ValidationResult => {
   const body = { spec: toStructural(info.spec.ast), status: toStructural(info.status.ast) }

@@ -46,20 +46,13 @@ export interface ResourceInfo {
   readonly namespaced: boolean
   /** Upstream's additionalPrinterColumns, Age included, in upstream order. */
   readonly printerColumns: ReadonlyArray<PrinterColumn>
-  readonly spec: Schema.Top
-  readonly status: Schema.Top
+  /** Schema.Top narrowed to what the kinds are: service-free codecs, so they decode directly. */
+  readonly spec: Schema.Codec<unknown, unknown>
+  readonly status: Schema.Codec<unknown, unknown>
   readonly description: string
 }
 
 const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
-
-/** `.status.conditions[?(@.type=="X")].status`; upstream quotes X with " or ' depending on the kind. */
-const conditionColumn = (name: string, type: string, quote: "\"" | "'", description?: string): PrinterColumn => ({
-  name,
-  type: "string",
-  jsonPath: `.status.conditions[?(@.type==${quote}${type}${quote})].status`,
-  ...(description === undefined ? {} : { description })
-})
 
 const column = (name: string, jsonPath: string, description?: string): PrinterColumn => ({
   name,
@@ -68,14 +61,18 @@ const column = (name: string, jsonPath: string, description?: string): PrinterCo
   ...(description === undefined ? {} : { description })
 })
 
+/** `.status.conditions[?(@.type=="X")].status`; upstream quotes X with " or ' depending on the kind. */
+const conditionColumn = (name: string, type: string, quote: "\"" | "'", description?: string): PrinterColumn =>
+  column(name, `.status.conditions[?(@.type==${quote}${type}${quote})].status`, description)
+
 interface Definition {
   readonly kind: string
   readonly plural: string
   readonly version: Version
   readonly namespaced?: boolean
   readonly printerColumns: ReadonlyArray<PrinterColumn>
-  readonly spec: Schema.Top
-  readonly status: Schema.Top
+  readonly spec: Schema.Codec<unknown, unknown>
+  readonly status: Schema.Codec<unknown, unknown>
   readonly description: string
 }
 

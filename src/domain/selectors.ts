@@ -101,7 +101,10 @@ const byKey = (a: LabelRequirement, b: LabelRequirement) => a.key < b.key ? -1 :
 
 class LabelParser {
   private position = 0
-  constructor(private readonly items: ReadonlyArray<Scanned>) {}
+  private readonly items: ReadonlyArray<Scanned>
+  constructor(items: ReadonlyArray<Scanned>) {
+    this.items = items
+  }
 
   /** In a values position `in`/`notin` are plain identifiers (`notin=in` is a valid selector). */
   private lookahead(values: boolean): Scanned {

@@ -3,7 +3,8 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
 import { Command } from "effect/cli"
 import { databaseLayer } from "./database.ts"
-import { databaseFlags } from "./flags.ts"
+import { databaseFlags, host, insecureHttp, port } from "./flags.ts"
+import { serve } from "./serve.ts"
 
 const migrate = Command.make(
   "migrate",
@@ -14,9 +15,15 @@ const migrate = Command.make(
     }).pipe(Effect.provide(databaseLayer(options).pipe(Layer.orDie)))
 ).pipe(Command.withDescription("Apply the database migrations and exit (replicas also migrate on start)"))
 
+const serveCommand = Command.make(
+  "serve",
+  { ...databaseFlags, host, port, insecureHttp },
+  (options) => serve(options).pipe(Effect.orDie)
+).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
+
 const ark = Command.make("ark").pipe(
   Command.withDescription("Ark control plane: Kubernetes API for ark.mckinsey.com on PostgreSQL"),
-  Command.withSubcommands([migrate])
+  Command.withSubcommands([serveCommand, migrate])
 )
 
 ark.pipe(

@@ -1,6 +1,6 @@
 /** A2AServer (v1prealpha1): a remote Agent-to-Agent server whose agents are discovered into Agents. */
 import { Schema } from "effect"
-import { conditions, Header, optionalString, ServiceAddress } from "./common.ts"
+import { conditions, Header, optionalString, PollInterval, ServiceAddress } from "./common.ts"
 
 export const A2AServerSpec = Schema.Struct({
   address: ServiceAddress.annotate({ description: "Address specifies how to reach the A2A server" }),
@@ -8,11 +8,8 @@ export const A2AServerSpec = Schema.Struct({
   headers: Schema.optionalKey(
     Schema.Array(Header).annotate({ description: "Headers for authentication and other metadata" })
   ),
-  pollInterval: Schema.optionalKey(Schema.String.annotate({ default: "1m" })),
-  timeout: Schema.optionalKey(Schema.String.annotate({
-    description: "Timeout for A2A agent execution (e.g., \"30s\", \"5m\", \"1h\")",
-    default: "5m"
-  }))
+  pollInterval: PollInterval,
+  timeout: optionalString("Timeout for A2A agent execution (e.g., \"30s\", \"5m\", \"1h\")", { default: "5m" })
 })
 export type A2AServerSpec = typeof A2AServerSpec.Type
 

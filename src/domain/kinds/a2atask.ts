@@ -52,9 +52,6 @@ const namespacedRef = (kind: string) => ({
   )
 })
 
-const durationWithDefault = (value: string, description: string) =>
-  Schema.optionalKey(Schema.String.annotate({ description, default: value }))
-
 export const A2ATaskSpec = Schema.Struct({
   a2aServerRef: Schema.optionalKey(
     Schema.Struct({
@@ -72,9 +69,9 @@ export const A2ATaskSpec = Schema.Struct({
   contextId: optionalString("ContextID links this task to an A2A conversation context for stateful interactions."),
   input: optionalString("Input contains the user's input that initiated this task."),
   parameters: optionalStringMap("Parameters contains additional key-value parameters for task execution."),
-  pollInterval: durationWithDefault(
-    "5s",
-    "PollInterval specifies how frequently to check the A2A server for task status updates."
+  pollInterval: optionalString(
+    "PollInterval specifies how frequently to check the A2A server for task status updates.",
+    { default: "5s" }
   ),
   priority: Schema.optionalKey(Schema.Int.annotate({
     description: "Priority determines task execution order (higher values execute first).",
@@ -83,16 +80,16 @@ export const A2ATaskSpec = Schema.Struct({
   })),
   queryRef: ObjectRef.annotate({ description: "QueryRef references the Query that created this A2A task." }),
   taskId: Schema.NonEmptyString.annotate({ description: "TaskID is the unique identifier from the A2A protocol." }),
-  timeout: durationWithDefault(
-    "12h",
+  timeout: optionalString(
     "Timeout specifies how long we will poll the A2A server for task completion before timing out.\n" +
       "If the task has not reached a terminal state (completed, failed, cancelled) within this duration,\n" +
-      "it will be marked as failed."
+      "it will be marked as failed.",
+    { default: "12h" }
   ),
-  ttl: durationWithDefault(
-    "720h",
+  ttl: optionalString(
     "TTL (time to live) specifies how long to keep this A2ATask resource in the system after completion.\n" +
-      "After this duration, the resource may be automatically deleted."
+      "After this duration, the resource may be automatically deleted.",
+    { default: "720h" }
   )
 }).annotate({
   description: "A2ATaskSpec defines the desired state of an A2ATask.\n" +
@@ -106,7 +103,9 @@ export const A2ATaskStatus = Schema.Struct({
       description: "Artifacts contains outputs produced by the A2A task execution."
     })
   ),
-  completionTime: optionalString("CompletionTime records when task execution finished (success or failure).", "date-time"),
+  completionTime: optionalString("CompletionTime records when task execution finished (success or failure).", {
+    format: "date-time"
+  }),
   conditions: conditions(
     "Conditions represent the latest available observations of the task's state.\n" +
       "The Completed condition indicates whether the task is no longer running."
@@ -159,7 +158,7 @@ export const A2ATaskStatus = Schema.Struct({
         "Possible values: submitted, working, input-required, completed, canceled, failed, rejected, auth-required, unknown."
     })
   ),
-  startTime: optionalString("StartTime records when task execution began.", "date-time")
+  startTime: optionalString("StartTime records when task execution began.", { format: "date-time" })
 }).annotate({
   description: "A2ATaskStatus defines the observed state of an A2ATask.\n" +
     "Combines Kubernetes lifecycle tracking with A2A protocol task data."

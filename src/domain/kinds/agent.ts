@@ -1,6 +1,6 @@
 /** Agent: a prompt bound to a model, tools and (optionally) an external execution engine. */
 import { Schema } from "effect"
-import { conditions, FreeformObject, ObjectRef, Override, Parameter, ValueFromSource } from "./common.ts"
+import { conditions, FreeformObject, ObjectRef, optionalString, Override, Parameter, ValueFromSource } from "./common.ts"
 
 /** A value injected into a tool call (agent tool functions and partial parameters). */
 const ToolFunction = Schema.Struct({
@@ -20,12 +20,10 @@ const AgentTool = Schema.Struct({
       required: Schema.optionalKey(Schema.Boolean.annotate({
         description: "Required indicates whether human approval is required before executing this tool"
       })),
-      timeout: Schema.optionalKey(Schema.String.annotate({
-        description: "Timeout specifies how long to wait for approval before timing out"
-      }))
+      timeout: optionalString("Timeout specifies how long to wait for approval before timing out")
     }).annotate({ description: "Approval configuration for human-in-the-loop tool execution" })
   ),
-  description: Schema.optionalKey(Schema.String.annotate({ description: "Description of the tool as exposed to the agent" })),
+  description: optionalString("Description of the tool as exposed to the agent"),
   functions: Schema.optionalKey(Schema.Array(ToolFunction)),
   name: Schema.optionalKey(Schema.NonEmptyString),
   partial: Schema.optionalKey(
@@ -52,9 +50,9 @@ export const AgentSpec = Schema.Struct({
   executionEngine: Schema.optionalKey(
     Schema.Struct({
       name: Schema.NonEmptyString.annotate({ description: "Name of the ExecutionEngine resource to use for this agent" }),
-      namespace: Schema.optionalKey(Schema.String.annotate({
-        description: "Namespace of the ExecutionEngine resource. Defaults to the agent's namespace if not specified"
-      }))
+      namespace: optionalString(
+        "Namespace of the ExecutionEngine resource. Defaults to the agent's namespace if not specified"
+      )
     }).annotate({
       description:
         "ExecutionEngine to use for running this agent. If not specified, uses the built-in OpenAI-compatible engine"

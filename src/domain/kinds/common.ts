@@ -20,9 +20,14 @@ export const FreeformObject = Schema.Record(Schema.String, Schema.Unknown)
 /** `map[string]string`. */
 export const StringMap = Schema.Record(Schema.String, Schema.String)
 
-/** An optional string field, as most status fields are. */
-export const optionalString = (description: string, format?: "date-time") =>
-  Schema.optionalKey(Schema.String.annotate({ description, format }))
+/** An optional string field with upstream's description and, where upstream has them, default or format. */
+export const optionalString = (
+  description?: string,
+  annotations?: { readonly default?: string; readonly format?: "date-time" }
+) => Schema.optionalKey(Schema.String.annotate({ description, ...annotations }))
+
+/** How often a controller re-checks an endpoint (Model, MCPServer, A2AServer). */
+export const PollInterval = optionalString(undefined, { default: "1m" })
 
 /** A reference to another Ark object by name, optionally in another namespace. */
 export const ObjectRef = Schema.Struct({
@@ -40,7 +45,7 @@ const REFERENT_NAME = "Name of the referent.\n" +
 const keySelector = (object: "ConfigMap" | "Secret", description: string, keyDescription: string) =>
   Schema.Struct({
     key: Schema.String.annotate({ description: keyDescription }),
-    name: Schema.optionalKey(Schema.String.annotate({ description: REFERENT_NAME, default: "" })),
+    name: optionalString(REFERENT_NAME, { default: "" }),
     optional: Schema.optionalKey(
       Schema.Boolean.annotate({ description: `Specify whether the ${object} or its key must be defined` })
     )
@@ -57,15 +62,9 @@ const SecretKeySelector = keySelector(
 const serviceReference = (pathDescription: string) =>
   Schema.Struct({
     name: Schema.String.annotate({ description: "Name of the service" }),
-    namespace: Schema.optionalKey(
-      Schema.String.annotate({ description: "Namespace of the service. Defaults to the namespace as the resource." })
-    ),
-    path: Schema.optionalKey(Schema.String.annotate({ description: pathDescription })),
-    port: Schema.optionalKey(
-      Schema.String.annotate({
-        description: "Port name to use. If not specified, uses the service's only port or first port."
-      })
-    )
+    namespace: optionalString("Namespace of the service. Defaults to the namespace as the resource."),
+    path: optionalString(pathDescription),
+    port: optionalString("Port name to use. If not specified, uses the service's only port or first port.")
   })
 
 const QueryParameterReference = Schema.Struct({
@@ -126,9 +125,7 @@ export const Header = Schema.Struct({
 /** A named template parameter (agent prompt, query input, HTTP tool body). */
 export const Parameter = Schema.Struct({
   name: Schema.NonEmptyString.annotate({ description: "Name of the parameter (used as template variable)" }),
-  value: Schema.optionalKey(
-    Schema.String.annotate({ description: "Direct value (mutually exclusive with valueFrom)" })
-  ),
+  value: optionalString("Direct value (mutually exclusive with valueFrom)"),
   valueFrom: Schema.optionalKey(
     ValueFromSource.annotate({ description: "Reference to external sources (mutually exclusive with value)" })
   )

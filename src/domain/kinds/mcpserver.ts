@@ -1,9 +1,9 @@
 /** MCPServer: a Model Context Protocol server whose tools are discovered into Tool objects. */
 import { Schema } from "effect"
-import { conditions, Header, optionalString, ValueSource } from "./common.ts"
+import { conditions, Header, optionalString, PollInterval, ValueSource } from "./common.ts"
 
 /** A key inside the OAuth token Secret, with upstream's default key name. */
-const secretKey = (name: string) => Schema.optionalKey(Schema.String.annotate({ default: name }))
+const secretKey = (name: string) => optionalString(undefined, { default: name })
 
 export const MCPServerSpec = Schema.Struct({
   address: ValueSource,
@@ -29,13 +29,13 @@ export const MCPServerSpec = Schema.Struct({
   ),
   description: Schema.optionalKey(Schema.String),
   headers: Schema.optionalKey(Schema.Array(Header)),
-  pollInterval: Schema.optionalKey(Schema.String.annotate({ default: "1m" })),
-  timeout: Schema.optionalKey(Schema.String.annotate({
-    description: "Timeout specifies the maximum duration for MCP tool calls to this server.\n" +
+  pollInterval: PollInterval,
+  timeout: optionalString(
+    "Timeout specifies the maximum duration for MCP tool calls to this server.\n" +
       "Use this to support long-running operations (e.g., \"5m\", \"10m\", \"30m\").\n" +
       "Defaults to \"30s\" if not specified.",
-    default: "30s"
-  })),
+    { default: "30s" }
+  ),
   // Required upstream but defaulted first, so omitting it is fine.
   transport: Schema.Literals(["http", "sse"]).annotate({ default: "http" })
 })
@@ -58,7 +58,7 @@ export const MCPServerStatus = Schema.Struct({
         "ExpiresAt is the absolute time at which the current access_token\n" +
           "expires, published for dashboard / observability consumers that\n" +
           "may have `get` on mcpservers but not on secrets.",
-        "date-time"
+        { format: "date-time" }
       ),
       grantTypesSupported: stringList(
         "GrantTypesSupported is the set of OAuth grant types the\n" +
@@ -66,7 +66,7 @@ export const MCPServerStatus = Schema.Struct({
       ),
       lastDiscovered: optionalString(
         "LastDiscovered is the timestamp of the most recent successful\ndiscovery probe against the server.",
-        "date-time"
+        { format: "date-time" }
       ),
       registrationEndpoint: optionalString(
         "RegistrationEndpoint is the RFC 7591 dynamic client registration\n" +

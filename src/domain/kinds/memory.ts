@@ -1,6 +1,6 @@
 /** Memory: an external conversation-memory service queries can read from and append to. */
 import { Schema } from "effect"
-import { Header, ValueSource } from "./common.ts"
+import { Header, optionalString, ValueSource } from "./common.ts"
 
 export const MemorySpec = Schema.Struct({
   address: ValueSource,
@@ -11,12 +11,8 @@ export const MemorySpec = Schema.Struct({
 export type MemorySpec = typeof MemorySpec.Type
 
 export const MemoryStatus = Schema.Struct({
-  lastResolvedAddress: Schema.optionalKey(Schema.String.annotate({
-    description: "LastResolvedAddress contains the last resolved address value for reference"
-  })),
-  message: Schema.optionalKey(Schema.String.annotate({
-    description: "Message provides additional information about the current status"
-  })),
+  lastResolvedAddress: optionalString("LastResolvedAddress contains the last resolved address value for reference"),
+  message: optionalString("Message provides additional information about the current status"),
   phase: Schema.optionalKey(Schema.Literals(["running", "ready", "error"]).annotate({
     description: "Phase represents the current state of the memory"
   }))

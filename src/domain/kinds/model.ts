@@ -1,6 +1,6 @@
 /** Model: an LLM endpoint and the credentials to reach it, per provider. */
 import { Schema } from "effect"
-import { conditions, Header, ValueSource } from "./common.ts"
+import { conditions, Header, optionalString, PollInterval, ValueSource } from "./common.ts"
 
 /** Fields every HTTP-based provider config has; `baseUrl` is required unless noted. */
 const httpProvider = {
@@ -64,7 +64,7 @@ export const ModelSpec = Schema.Struct({
     openai: Schema.optionalKey(OpenAIModelConfig)
   }).annotate({ description: "ModelConfig holds type-specific configuration parameters" }),
   model: ValueSource,
-  pollInterval: Schema.optionalKey(Schema.String.annotate({ default: "1m" })),
+  pollInterval: PollInterval,
   provider: Schema.Literals(["openai", "azure", "bedrock", "anthropic"]).annotate({
     description: "Provider specifies the AI provider client to use (openai, azure, bedrock, anthropic)."
   }),
@@ -79,8 +79,6 @@ export type ModelSpec = typeof ModelSpec.Type
 
 export const ModelStatus = Schema.Struct({
   conditions: conditions("Conditions represent the latest available observations of a model's state"),
-  resolvedAddress: Schema.optionalKey(
-    Schema.String.annotate({ description: "ResolvedAddress contains the actual resolved base URL value" })
-  )
+  resolvedAddress: optionalString("ResolvedAddress contains the actual resolved base URL value")
 })
 export type ModelStatus = typeof ModelStatus.Type

@@ -1,12 +1,15 @@
 /** Query: one request to an agent, team, model or tool; the controller writes the answer to status. */
 import { Schema } from "effect"
-import { AnyJson, conditions, LabelSelector, ObjectRef, Override, Parameter } from "./common.ts"
+import { AnyJson, conditions, LabelSelector, ObjectRef, optionalString, Override, Parameter } from "./common.ts"
 
 export const QueryTargetType = Schema.Literals(["agent", "team", "model", "tool"])
 
+/** Upstream leaves the target undocumented; `kubectl explain queries.spec.target` should not print <empty>. */
 const QueryTarget = Schema.Struct({
-  name: Schema.NonEmptyString,
-  type: QueryTargetType
+  name: Schema.NonEmptyString.annotate({ description: "Name of the Agent, Team, Model or Tool in the Query's namespace" }),
+  type: QueryTargetType.annotate({ description: "Kind of resource that answers the Query: agent, team, model or tool" })
+}).annotate({
+  description: "Target is the resource that answers the Query: the input is sent to it and its reply becomes status.response"
 })
 
 export const QuerySpec = Schema.Struct({
@@ -26,15 +29,12 @@ export const QuerySpec = Schema.Struct({
   serviceAccount: Schema.optionalKey(Schema.NonEmptyString),
   sessionId: Schema.optionalKey(Schema.NonEmptyString),
   target: Schema.optionalKey(QueryTarget),
-  timeout: Schema.optionalKey(Schema.String.annotate({
-    description: "Timeout for query execution (e.g., \"30s\", \"5m\", \"1h\")",
-    default: "5m"
-  })),
-  ttl: Schema.optionalKey(Schema.String.annotate({
-    description: "Time to retain Query after completion.\n" +
+  timeout: optionalString("Timeout for query execution (e.g., \"30s\", \"5m\", \"1h\")", { default: "5m" }),
+  ttl: optionalString(
+    "Time to retain Query after completion.\n" +
       "Default is resolved by the mutating webhook from ArkConfig/default\n" +
       "(spec.queryTTL), falling back to 720h when ArkConfig is absent."
-  })),
+  ),
   type: Schema.optionalKey(Schema.Literals(["user"]).annotate({ default: "user" }))
 })
 export type QuerySpec = typeof QuerySpec.Type
@@ -52,14 +52,12 @@ export const QueryStatus = Schema.Struct({
     Schema.Struct({
       a2a: Schema.optionalKey(
         Schema.Struct({
-          contextId: Schema.optionalKey(Schema.String.annotate({
-            description: "ContextID returned by the execution engine via A2A protocol response.\n" +
+          contextId: optionalString(
+            "ContextID returned by the execution engine via A2A protocol response.\n" +
               "For the completions engine this is the broker conversation UUID.\n" +
               "For named engines this is whatever context ID the engine returned."
-          })),
-          taskId: Schema.optionalKey(Schema.String.annotate({
-            description: "TaskID from the A2A protocol when the target is an A2A agent and a task was created"
-          }))
+          ),
+          taskId: optionalString("TaskID from the A2A protocol when the target is an A2A agent and a task was created")
         }).annotate({ description: "A2A contains optional A2A protocol metadata (contextId, taskId)" })
       ),
       content: Schema.optionalKey(Schema.String),

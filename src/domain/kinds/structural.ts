@@ -6,8 +6,8 @@
  * source of truth and derive the same structural schema from its AST, so one walker gives us kube's
  * pruning/defaulting/validation semantics (and messages) and the OpenAPI we publish.
  *
- * Only the AST shapes the Ark kinds use are supported; anything else throws when the schema is
- * first converted (at module load, through the registry), never at request time.
+ * Only the AST shapes the Ark kinds use are supported; anything else throws on first conversion
+ * (the kinds tests convert every registered kind, so that never reaches a request).
  */
 import { SchemaAST } from "effect"
 import { isRecord, type StatusCause } from "../object.ts"
@@ -203,7 +203,7 @@ const invalid = (path: string, value: unknown, detail: string, reason = "FieldVa
 })
 
 /** RFC 3339 date-time, as kube-openapi's `date-time` format checker accepts it. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
 const patterns = new Map<string, RegExp>()
 const compiled = (pattern: string) => {

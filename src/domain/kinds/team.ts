@@ -10,7 +10,8 @@ export const TeamSpec = Schema.Struct({
   })),
   loops: Schema.optionalKey(Schema.Boolean.annotate({ default: false })),
   maxTurns: Schema.optionalKey(Schema.Int),
-  // Upstream leaves member type and strategy as free strings; the webhook checks them.
+  // Free strings upstream; its webhook checks member types (agent, team) and strategies
+  // (sequential, round-robin, selector, graph).
   members: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.String })),
   selector: Schema.optionalKey(Schema.Struct({
     agent: Schema.optionalKey(Schema.String),

@@ -1,6 +1,6 @@
 /** Tool: something an agent can call (HTTP endpoint, MCP tool, another agent or team, a builtin). */
 import { Schema } from "effect"
-import { FreeformObject, Header, ObjectRef, Parameter } from "./common.ts"
+import { FreeformObject, Header, ObjectRef, optionalString, Parameter } from "./common.ts"
 
 /** The `agent`, `team` and `builtin` sections: a name, required when `type` selects them. */
 const namedTarget = (kind: "Agent" | "Team" | "Builtin") => {
@@ -35,13 +35,11 @@ const ToolAnnotations = Schema.Struct({
   readOnlyHint: Schema.optionalKey(Schema.Boolean.annotate({
     description: "If true, the tool does not modify its environment.\n\nDefault: false"
   })),
-  title: Schema.optionalKey(Schema.String.annotate({ description: "A human-readable title for the tool." }))
+  title: optionalString("A human-readable title for the tool.")
 }).annotate({ description: "Optional additional tool information" })
 
 const HttpTool = Schema.Struct({
-  body: Schema.optionalKey(Schema.String.annotate({
-    description: "Body template for POST/PUT/PATCH requests with golang template syntax"
-  })),
+  body: optionalString("Body template for POST/PUT/PATCH requests with golang template syntax"),
   bodyParameters: Schema.optionalKey(
     Schema.Array(Parameter).annotate({ description: "Parameters for body template processing" })
   ),
@@ -55,7 +53,7 @@ export const ToolSpec = Schema.Struct({
   agent: namedTarget("Agent"),
   annotations: Schema.optionalKey(ToolAnnotations),
   builtin: namedTarget("Builtin"),
-  description: Schema.optionalKey(Schema.String.annotate({ description: "Tool description" })),
+  description: optionalString("Tool description"),
   http: Schema.optionalKey(HttpTool),
   inputSchema: Schema.optionalKey(FreeformObject.annotate({ description: "Input schema for the tool" })),
   mcp: Schema.optionalKey(

@@ -1,0 +1,202 @@
+/**
+ * The Kubernetes REST API for ark.mckinsey.com as one HTTP app: discovery, OpenAPI, health and
+ * the resource verbs. Every failure leaves as a kube `Status`; nothing else ever reaches a client.
+ */
+import { ByteSize, Cause, Effect } from "effect"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { MaxBodySize } from "effect/http/HttpIncomingMessage"
+import { createHash } from "node:crypto"
+import type { TLSSocket } from "node:tls"
+import type { ApiError } from "../../services/errors.ts"
+import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge } from "../../services/errors.ts"
+import { Storage } from "../../services/Storage.ts"
+import {
+  aggregatedDiscovery,
+  groupDocument,
+  groupList,
+  legacyVersions,
+  resourceList,
+  servedVersions
+} from "./discovery.ts"
+import { discoveryContentType, negotiate } from "./media.ts"
+import { openApiV2, openApiV3, openApiV3Index } from "./openapi.ts"
+import type { Reply } from "./resources.ts"
+import { handleResource } from "./resources.ts"
+import { routeWithWatchPrefix } from "./routes.ts"
+import type { StatusBody } from "./status.ts"
+import { internalError, notFoundPath, toStatus, unauthorized } from "./status.ts"
+
+/** kube-apiserver's request body limit. */
+export const maxRequestBytes = 3 * 1024 * 1024
+
+export interface ApiOptions {
+  /** Accept only clients whose TLS certificate verified against our CA (health checks excepted). */
+  readonly requireClientCertificate: boolean
+  /** Host:port that /api reports as the server address. */
+  readonly serverAddress: string
+}
+
+/** A reply that may carry an ETag (cached documents). */
+type TaggedReply = Reply & { readonly etag?: string }
+
+const statusReply = (s: StatusBody): Reply => ({ status: s.code, body: JSON.stringify(s), contentType: "application/json" })
+
+const jsonReply = (value: unknown, contentType = "application/json"): Reply => ({
+  status: 200,
+  body: JSON.stringify(value),
+  contentType
+})
+
+/** Documents that never change while the process runs are rendered once, with their ETag. */
+const cached = <A>(make: () => A) => {
+  let value: { body: string; etag: string } | undefined
+  return () => {
+    if (value === undefined) {
+      const body = JSON.stringify(make())
+      value = { body, etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"` }
+    }
+    return value
+  }
+}
+
+const discoveryV2 = cached(() => aggregatedDiscovery("v2"))
+const discoveryV2beta1 = cached(() => aggregatedDiscovery("v2beta1"))
+const openApiV2Doc = cached(openApiV2)
+const openApiV3Docs = new Map(servedVersions.map((v) => [v, cached(() => openApiV3(v))]))
+const openApiV3IndexDoc = cached(() => openApiV3Index(servedVersions))
+
+const version = {
+  major: "1",
+  minor: "35",
+  gitVersion: "v1.35.0+ark-effect.0.1.0",
+  gitCommit: "",
+  gitTreeState: "clean",
+  buildDate: "2026-11-24T00:00:00Z",
+  goVersion: "n/a",
+  compiler: "ark-effect",
+  platform: `${process.platform}/${process.arch}`
+}
+
+/** A cached document honouring If-None-Match (304), as discovery and OpenAPI clients expect. */
+const conditional = (doc: { body: string; etag: string }, ifNoneMatch: string | undefined, contentType = "application/json"): TaggedReply =>
+  ifNoneMatch === doc.etag
+    ? { status: 304, body: "", contentType, etag: doc.etag }
+    : { status: 200, body: doc.body, contentType, etag: doc.etag }
+
+const onlyGet = (method: string) =>
+  method === "GET" || method === "HEAD"
+    ? Effect.void
+    : Effect.fail(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${method})` }))
+
+const isVerifiedClient = (source: unknown): boolean => {
+  const socket = (source as { socket?: TLSSocket }).socket
+  return socket?.authorized === true
+}
+
+const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions) =>
+  Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage> {
+    const url = new URL(request.url, "http://ark")
+    const path = url.pathname
+    const r = routeWithWatchPrefix(path)
+    const header = (name: string) => request.headers[name]
+    if (r._tag !== "Health" && options.requireClientCertificate && !isVerifiedClient(request.source)) {
+      return statusReply(unauthorized())
+    }
+    switch (r._tag) {
+      case "Health": {
+        yield* onlyGet(request.method)
+        if (r.check === "readyz") {
+          const storage = yield* Storage
+          yield* storage.currentRevision
+        }
+        return { status: 200, body: "ok", contentType: "text/plain; charset=utf-8" }
+      }
+      case "Version":
+        yield* onlyGet(request.method)
+        return jsonReply(version)
+      case "LegacyVersions":
+        yield* onlyGet(request.method)
+        return jsonReply(legacyVersions(options.serverAddress))
+      case "Groups": {
+        yield* onlyGet(request.method)
+        const rep = negotiate(header("accept"), { discovery: true })
+        if (rep === undefined) return yield* new NotAcceptable({ message: "only the following media types are accepted: application/json" })
+        if (rep._tag === "Discovery") {
+          const doc = rep.version === "v2" ? discoveryV2() : discoveryV2beta1()
+          return conditional(doc, header("if-none-match"), discoveryContentType(rep.version))
+        }
+        return jsonReply(groupList())
+      }
+      case "Group":
+        yield* onlyGet(request.method)
+        return jsonReply(groupDocument())
+      case "GroupVersion": {
+        yield* onlyGet(request.method)
+        const doc = resourceList(r.version)
+        return doc === undefined ? statusReply(notFoundPath(path)) : jsonReply(doc)
+      }
+      case "OpenApiV2":
+        yield* onlyGet(request.method)
+        return conditional(openApiV2Doc(), header("if-none-match"))
+      case "OpenApiV3Index":
+        yield* onlyGet(request.method)
+        return conditional(openApiV3IndexDoc(), header("if-none-match"))
+      case "OpenApiV3": {
+        yield* onlyGet(request.method)
+        const doc = openApiV3Docs.get(r.version as (typeof servedVersions)[number])
+        return doc === undefined ? statusReply(notFoundPath(path)) : conditional(doc(), header("if-none-match"))
+      }
+      case "Resource": {
+        if (r.watchPath || url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1") {
+          return yield* new MethodNotAllowed({ message: "watch is not served by this version of ark-effect" })
+        }
+        return yield* handleResource({
+          method: request.method,
+          info: r.info,
+          namespace: r.namespace,
+          name: r.name,
+          subresource: r.subresource,
+          query: url.searchParams,
+          accept: header("accept"),
+          contentType: header("content-type"),
+          body: readBody(request)
+        })
+      }
+      case "Unknown":
+        return statusReply(notFoundPath(path))
+    }
+  })
+
+/** The body as text, bounded by kube's limit: larger bodies are 413, unreadable ones 400. */
+const readBody = (request: HttpServerRequest.HttpServerRequest) =>
+  request.text.pipe(
+    Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)),
+    Effect.mapError((e): ApiError =>
+      e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+        ? new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
+        : new BadRequest({ message: "the request body could not be read" })
+    )
+  )
+
+const toResponse = (reply: TaggedReply) => {
+  const headers: Record<string, string> = {}
+  if (reply.warnings !== undefined) headers["warning"] = reply.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ")
+  if (reply.etag !== undefined) headers["etag"] = reply.etag
+  if (reply.status === 304) return HttpServerResponse.empty({ status: 304, headers })
+  return HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+}
+
+/** The app served for every request. */
+export const apiApp = (options: ApiOptions) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const reply = yield* route(request, options).pipe(
+      Effect.catch((e: ApiError) => Effect.succeed(statusReply(toStatus(e)))),
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.logError("unexpected failure", cause).pipe(Effect.as(statusReply(internalError())))
+      )
+    )
+    return toResponse(reply)
+  })

@@ -1,0 +1,436 @@
+/**
+ * The REST verbs on Ark resources (kube's generic registry handlers): get, list, create, update,
+ * patch, delete, deletecollection, and the /status subresource, over the Storage service.
+ */
+import { Effect, Result } from "effect"
+import YAML from "yaml"
+import { unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
+import type { KubeObject } from "../../domain/object.ts"
+import { isRecord } from "../../domain/object.ts"
+import { applyJsonPatch, applyMergePatch } from "../../domain/patch.ts"
+import type { ResourceInfo } from "../../domain/registry.ts"
+import { storageKey } from "../../domain/registry.ts"
+import type { FieldRequirement, LabelRequirement } from "../../domain/selectors.ts"
+import { parseFieldSelector, parseLabelSelector } from "../../domain/selectors.ts"
+import { partialObjectMetadata, partialObjectMetadataList, table } from "../../domain/table.ts"
+import type { ApiError } from "../../services/errors.ts"
+import { BadRequest, Invalid, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
+import type { ListOptions, StoredResource } from "../../services/Storage.ts"
+import { Storage } from "../../services/Storage.ts"
+import type { Representation } from "./media.ts"
+import { bodyType, negotiate, patchTypes } from "./media.ts"
+
+/** What a handler answers; the server turns it into an HTTP response. */
+export interface Reply {
+  readonly status: number
+  readonly body: string
+  readonly contentType: string
+  readonly warnings?: ReadonlyArray<string>
+}
+
+export interface ResourceRequest {
+  readonly method: string
+  readonly info: ResourceInfo
+  readonly namespace: string | undefined
+  readonly name: string | undefined
+  readonly subresource: "status" | undefined
+  readonly query: URLSearchParams
+  readonly accept: string | undefined
+  readonly contentType: string | undefined
+  /** The request body as text; read only by verbs that take one. */
+  readonly body: Effect.Effect<string, ApiError>
+}
+
+const stored = (info: ResourceInfo): StoredResource => ({
+  key: storageKey(info),
+  group: info.group,
+  plural: info.plural,
+  kind: info.kind,
+  namespaced: info.namespaced
+})
+
+const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
+
+const json = (status: number, body: string, warnings?: ReadonlyArray<string>): Reply => ({
+  status,
+  body,
+  contentType: "application/json",
+  ...(warnings !== undefined && warnings.length > 0 ? { warnings } : {})
+})
+
+/** Renders one object in the negotiated representation. */
+const renderObject = (info: ResourceInfo, rep: Representation, obj: KubeObject, status: number, warnings?: ReadonlyArray<string>, includeObject?: string): Reply => {
+  switch (rep._tag) {
+    case "Table":
+      return json(
+        status,
+        JSON.stringify(withMetaVersion(
+          table(info.printerColumns, [obj], { resourceVersion: obj.metadata.resourceVersion ?? "" }, includeMode(includeObject)),
+          rep.version
+        )),
+        warnings
+      )
+    case "PartialObjectMetadata":
+      return json(status, JSON.stringify(withMetaVersion(partialObjectMetadata(obj), rep.version)), warnings)
+    case "Object":
+      return rep.format === "yaml"
+        ? { status, body: YAML.stringify(obj), contentType: "application/yaml", ...(warnings?.length ? { warnings } : {}) }
+        : json(status, JSON.stringify(obj), warnings)
+    case "Discovery":
+      return json(status, JSON.stringify(obj), warnings)
+  }
+}
+
+/** Table and PartialObjectMetadata have the same shape in meta.k8s.io v1 and v1beta1. */
+const withMetaVersion = <A extends { apiVersion: string }>(doc: A, version: "v1" | "v1beta1"): A => ({
+  ...doc,
+  apiVersion: `meta.k8s.io/${version}`
+})
+
+const includeMode = (v: string | undefined): "None" | "Metadata" | "Object" =>
+  v === "None" || v === "Object" ? v : "Metadata"
+
+const representation = (req: ResourceRequest) => {
+  const rep = negotiate(req.accept, { table: true, partial: true })
+  return rep === undefined
+    ? Effect.fail(new NotAcceptable({ message: `only the following media types are accepted: application/json, application/yaml` }))
+    : Effect.succeed(rep)
+}
+
+/** Query parameters that must be one of a set of values, as kube validates them. */
+const oneOf = <A extends string>(query: URLSearchParams, name: string, allowed: ReadonlyArray<A>, fallback: A) =>
+  Effect.suspend(() => {
+    const v = query.get(name)
+    if (v === null || v === "") return Effect.succeed(fallback)
+    return (allowed as ReadonlyArray<string>).includes(v)
+      ? Effect.succeed(v as A)
+      : Effect.fail(new BadRequest({ message: `invalid ${name} "${v}": must be one of ${allowed.map((a) => `"${a}"`).join(", ")}` }))
+  })
+
+const dryRunOf = (query: URLSearchParams, fromBody?: ReadonlyArray<string>) =>
+  Effect.suspend(() => {
+    const values = [...query.getAll("dryRun"), ...(fromBody ?? [])]
+    const bad = values.find((v) => v !== "All")
+    return bad !== undefined
+      ? Effect.fail(new BadRequest({ message: `Invalid dryRun value "${bad}": supported values: "All"` }))
+      : Effect.succeed(values.length > 0)
+  })
+
+const parseBody = (text: string, contentType: string | undefined) =>
+  Effect.suspend((): Effect.Effect<unknown, BadRequest> => {
+    const type = bodyType(contentType)
+    try {
+      return Effect.succeed(type === "application/yaml" || type === patchTypes.apply ? YAML.parse(text) : JSON.parse(text))
+    } catch (e) {
+      return Effect.fail(new BadRequest({ message: `the body of the request could not be decoded: ${e instanceof Error ? e.message : String(e)}` }))
+    }
+  })
+
+/**
+ * A create/update body as kube's decoder sees it: an object of this kind and version, in the
+ * URL's namespace and (for updates) with the URL's name; then pruned and validated per fieldValidation.
+ */
+const decodeObject = (req: ResourceRequest, text: string) =>
+  Effect.gen(function*() {
+    const info = req.info
+    const raw = yield* parseBody(text, req.contentType)
+    if (!isRecord(raw)) return yield* new BadRequest({ message: "the body of the request must be a JSON object" })
+    const apiVersion = raw["apiVersion"]
+    const kind = raw["kind"]
+    if (apiVersion !== undefined && apiVersion !== apiVersionOf(info)) {
+      return yield* new BadRequest({
+        message: `the API version in the data (${String(apiVersion)}) does not match the expected API version (${apiVersionOf(info)})`
+      })
+    }
+    if (kind !== undefined && kind !== info.kind) {
+      return yield* new BadRequest({ message: `the kind in the data (${String(kind)}) does not match the expected kind (${info.kind})` })
+    }
+    const metadata = raw["metadata"] ?? {}
+    if (!isRecord(metadata)) return yield* new BadRequest({ message: "metadata must be an object" })
+    const ns = metadata["namespace"]
+    if (info.namespaced) {
+      if (ns !== undefined && ns !== "" && req.namespace !== undefined && ns !== req.namespace) {
+        return yield* new BadRequest({ message: "the namespace of the provided object does not match the namespace sent on the request" })
+      }
+    }
+    const obj: KubeObject = {
+      ...raw,
+      apiVersion: apiVersionOf(info),
+      kind: info.kind,
+      metadata: { ...metadata, ...(info.namespaced ? { namespace: req.namespace ?? (ns as string | undefined) } : {}) }
+    }
+    if (!info.namespaced) delete obj.metadata.namespace
+    if (req.name !== undefined && obj.metadata.name !== undefined && obj.metadata.name !== req.name) {
+      return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${req.name})` })
+    }
+    return yield* validated(req, obj)
+  })
+
+/** Schema validation with kube's fieldValidation: Strict rejects unknown fields, Warn reports them, Ignore drops them. */
+const validated = (req: ResourceRequest, obj: KubeObject) =>
+  Effect.gen(function*() {
+    const mode = yield* oneOf(req.query, "fieldValidation", ["Strict", "Warn", "Ignore"], "Warn")
+    const result = validateObject(req.info, obj)
+    if (mode === "Strict" && result.unknownFields.length > 0) {
+      return yield* new BadRequest({
+        message: `${req.info.kind} in version "${req.info.version}" cannot be handled as a ${req.info.kind}: strict decoding error: ${
+          result.unknownFields.map(unknownFieldMessage).join(", ")
+        }`
+      })
+    }
+    if (result.causes.length > 0) {
+      return yield* new Invalid({
+        kind: req.info.kind,
+        group: req.info.group,
+        name: obj.metadata.name ?? "",
+        causes: [...result.causes]
+      })
+    }
+    const warnings = mode === "Warn" ? result.unknownFields.map(unknownFieldMessage) : []
+    return { object: result.pruned, warnings }
+  })
+
+const selectors = (req: ResourceRequest) =>
+  Effect.gen(function*() {
+    const label = req.query.get("labelSelector") ?? ""
+    const field = req.query.get("fieldSelector") ?? ""
+    const labels = parseLabelSelector(label)
+    if (Result.isFailure(labels)) return yield* new BadRequest({ message: `unable to parse requirement: ${labels.failure}` })
+    const supported = req.info.namespaced ? ["metadata.name", "metadata.namespace"] : ["metadata.name"]
+    const fields = parseFieldSelector(field, supported)
+    if (Result.isFailure(fields)) return yield* new BadRequest({ message: fields.failure })
+    return { labels: labels.success as ReadonlyArray<LabelRequirement>, fields: fields.success as ReadonlyArray<FieldRequirement> }
+  })
+
+const listOptions = (req: ResourceRequest) =>
+  Effect.gen(function*() {
+    const { fields, labels } = yield* selectors(req)
+    const limitText = req.query.get("limit")
+    const limit = limitText === null || limitText === "" ? undefined : Number(limitText)
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      return yield* new BadRequest({ message: `invalid limit "${limitText}": must be a non-negative integer` })
+    }
+    const match = yield* oneOf(req.query, "resourceVersionMatch", ["NotOlderThan", "Exact", ""], "")
+    const options: ListOptions = {
+      ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
+      labelSelector: labels,
+      fieldSelector: fields,
+      ...(limit !== undefined && limit > 0 ? { limit } : {}),
+      ...(req.query.get("continue") ? { continue: req.query.get("continue")! } : {}),
+      resourceVersion: req.query.get("resourceVersion") ?? "",
+      ...(match !== "" ? { resourceVersionMatch: match } : {})
+    }
+    return options
+  })
+
+const objects = (texts: ReadonlyArray<string>) => texts.map((t) => JSON.parse(t) as KubeObject)
+
+/** A list body assembled from the stored JSON texts without parsing them. */
+const listBody = (info: ResourceInfo, resourceVersion: string, items: ReadonlyArray<string>, next: string | undefined) =>
+  `{"apiVersion":"${apiVersionOf(info)}","kind":"${info.listKind}","metadata":{"resourceVersion":"${resourceVersion}"${
+    next === undefined ? "" : `,"continue":${JSON.stringify(next)}`
+  }},"items":[${items.join(",")}]}`
+
+const list = (req: ResourceRequest) =>
+  Effect.gen(function*() {
+    const rep = yield* representation(req)
+    const storage = yield* Storage
+    const options = yield* listOptions(req)
+    const page = yield* storage.list(stored(req.info), options)
+    const listMeta = { resourceVersion: page.resourceVersion, ...(page.continue === undefined ? {} : { continue: page.continue }) }
+    switch (rep._tag) {
+      case "Table":
+        return json(200, JSON.stringify(withMetaVersion(table(req.info.printerColumns, objects(page.items), listMeta, includeMode(req.query.get("includeObject") ?? undefined)), rep.version)))
+      case "PartialObjectMetadata":
+        return json(200, JSON.stringify(withMetaVersion(partialObjectMetadataList(objects(page.items), listMeta), rep.version)))
+      case "Object":
+        if (rep.format === "yaml") {
+          return { status: 200, body: YAML.stringify(JSON.parse(listBody(req.info, page.resourceVersion, page.items, page.continue))), contentType: "application/yaml" }
+        }
+        return json(200, listBody(req.info, page.resourceVersion, page.items, page.continue))
+      case "Discovery":
+        return yield* new NotAcceptable({ message: "discovery documents are served at /apis" })
+    }
+  })
+
+const get = (req: ResourceRequest, name: string) =>
+  Effect.gen(function*() {
+    const rep = yield* representation(req)
+    const storage = yield* Storage
+    const obj = yield* storage.get(stored(req.info), req.namespace ?? "", name)
+    return renderObject(req.info, rep, obj, 200, undefined, req.query.get("includeObject") ?? undefined)
+  })
+
+const create = (req: ResourceRequest) =>
+  Effect.gen(function*() {
+    const rep = yield* representation(req)
+    const storage = yield* Storage
+    const dryRun = yield* dryRunOf(req.query)
+    const { object, warnings } = yield* decodeObject(req, yield* req.body)
+    if (req.info.namespaced && object.metadata.namespace === undefined) {
+      return yield* new BadRequest({ message: "the namespace of the object must be set in the URL or the body" })
+    }
+    const created = yield* storage.create(stored(req.info), object, { dryRun })
+    return renderObject(req.info, rep, created, 201, warnings)
+  })
+
+const update = (req: ResourceRequest, name: string) =>
+  Effect.gen(function*() {
+    const rep = yield* representation(req)
+    const storage = yield* Storage
+    const dryRun = yield* dryRunOf(req.query)
+    const { object, warnings } = yield* decodeObject(req, yield* req.body)
+    const updated = yield* storage.update(stored(req.info), { ...object, metadata: { ...object.metadata, name } }, {
+      dryRun,
+      subresource: req.subresource === "status" ? "status" : "main"
+    })
+    return renderObject(req.info, rep, updated, 200, warnings)
+  })
+
+/** The patched object, from the current one, by the body's patch type. */
+const applyPatch = (type: string, current: KubeObject, patch: unknown) => {
+  if (type === patchTypes.merge) {
+    return isRecord(patch)
+      ? Effect.succeed(applyMergePatch(current, patch))
+      : Effect.fail(new BadRequest({ message: "Invalid JSON Patch" }))
+  }
+  const result = applyJsonPatch(current, patch)
+  if (Result.isSuccess(result)) return Effect.succeed(result.success)
+  const e = result.failure
+  return Effect.fail(
+    e.reason === "BadRequest"
+      ? new BadRequest({ message: e.message })
+      : e.reason === "RequestEntityTooLarge"
+      ? new TooLarge({ message: e.message })
+      : new Invalid({ kind: "", group: "", name: "", causes: [{ reason: "FieldValueInvalid", field: "", message: e.message }] })
+  )
+}
+
+const patch = (req: ResourceRequest, name: string) =>
+  Effect.gen(function*() {
+    const type = bodyType(req.contentType)
+    if (type !== patchTypes.json && type !== patchTypes.merge) {
+      return yield* new UnsupportedMediaType({
+        message: `the body of the request was in an unknown format - accepted media types include: ${patchTypes.json}, ${patchTypes.merge}`
+      })
+    }
+    const rep = yield* representation(req)
+    const storage = yield* Storage
+    const dryRun = yield* dryRunOf(req.query)
+    const text = yield* req.body
+    const body = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => new BadRequest({ message: `error decoding patch: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    let warnings: ReadonlyArray<string> = []
+    const patched = yield* storage.guaranteedUpdate(stored(req.info), req.namespace ?? "", name, (current) =>
+      Effect.gen(function*() {
+        const next = yield* applyPatch(type, current, body)
+        if (!isRecord(next) || !isRecord(next["metadata"])) {
+          return yield* new BadRequest({ message: "the patch must leave an object with metadata" })
+        }
+        const obj = next as KubeObject
+        if (obj.metadata.name !== name) {
+          return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${name})` })
+        }
+        if (obj.apiVersion !== apiVersionOf(req.info) || obj.kind !== req.info.kind) {
+          return yield* new BadRequest({ message: `the patch may not change apiVersion or kind` })
+        }
+        const v = yield* validated(req, obj)
+        warnings = v.warnings
+        return v.object
+      }).pipe(
+        // An Invalid from the patch itself names the object it was applied to.
+        Effect.mapError((e) => e._tag === "Invalid" && e.kind === "" ? new Invalid({ ...e, kind: req.info.kind, group: req.info.group, name }) : e)
+      ), { dryRun, subresource: req.subresource === "status" ? "status" : "main" })
+    return renderObject(req.info, rep, patched, 200, warnings)
+  })
+
+interface DeleteBody {
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string }
+  readonly dryRun?: ReadonlyArray<string>
+}
+
+const deleteOptions = (req: ResourceRequest) =>
+  Effect.gen(function*() {
+    const text = yield* req.body
+    const body: DeleteBody = text.trim() === "" ? {} : (yield* parseBody(text, req.contentType)) as DeleteBody
+    if (!isRecord(body)) return yield* new BadRequest({ message: "DeleteOptions must be an object" })
+    const pre = body.preconditions
+    if (pre !== undefined && pre !== null && !isRecord(pre)) return yield* new BadRequest({ message: "preconditions must be an object" })
+    const dryRun = yield* dryRunOf(req.query, Array.isArray(body.dryRun) ? body.dryRun : [])
+    return {
+      dryRun,
+      preconditions: {
+        ...(typeof pre?.uid === "string" ? { uid: pre.uid } : {}),
+        ...(typeof pre?.resourceVersion === "string" ? { resourceVersion: pre.resourceVersion } : {})
+      }
+    }
+  })
+
+const remove = (req: ResourceRequest, name: string) =>
+  Effect.gen(function*() {
+    const rep = yield* representation(req)
+    const storage = yield* Storage
+    const options = yield* deleteOptions(req)
+    const result = yield* storage.delete(stored(req.info), req.namespace ?? "", name, options)
+    return renderObject(req.info, rep, result.object, 200)
+  })
+
+/** Deletes every object the selectors match, as kube does: list, then delete each (finalizers honoured). */
+const removeCollection = (req: ResourceRequest) =>
+  Effect.gen(function*() {
+    const storage = yield* Storage
+    const { dryRun } = yield* deleteOptions(req)
+    const { fields, labels } = yield* selectors(req)
+    const page = yield* storage.list(stored(req.info), {
+      ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
+      labelSelector: labels,
+      fieldSelector: fields
+    })
+    const deleted = yield* Effect.forEach(page.items, (text) => {
+      const obj = JSON.parse(text) as KubeObject
+      return storage.delete(stored(req.info), obj.metadata.namespace ?? "", obj.metadata.name!, { dryRun }).pipe(
+        Effect.map((r) => JSON.stringify(r.object)),
+        // Gone meanwhile: nothing left to delete.
+        Effect.catchTag("NotFound", () => Effect.succeed(undefined))
+      )
+    }, { concurrency: 8 })
+    return json(200, listBody(req.info, page.resourceVersion, deleted.filter((d) => d !== undefined), undefined))
+  })
+
+const notAllowed = (req: ResourceRequest) =>
+  Effect.fail(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${req.method})` }))
+
+export const handleResource = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Storage> => {
+  const name = req.name
+  const collection = name === undefined
+  if (req.subresource === "status") {
+    switch (req.method) {
+      case "GET":
+        return get(req, name!)
+      case "PUT":
+        return update(req, name!)
+      case "PATCH":
+        return patch(req, name!)
+      default:
+        return notAllowed(req)
+    }
+  }
+  // A namespaced kind across all namespaces can only be listed (and watched).
+  if (req.info.namespaced && req.namespace === undefined && req.method !== "GET") return notAllowed(req)
+  switch (req.method) {
+    case "GET":
+      return collection ? list(req) : get(req, name)
+    case "POST":
+      return collection ? create(req) : notAllowed(req)
+    case "PUT":
+      return collection ? notAllowed(req) : update(req, name)
+    case "PATCH":
+      return collection ? notAllowed(req) : patch(req, name)
+    case "DELETE":
+      return collection ? removeCollection(req) : remove(req, name)
+    default:
+      return notAllowed(req)
+  }
+}

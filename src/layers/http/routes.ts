@@ -1,0 +1,91 @@
+/** Parses request paths of the Kubernetes REST API into what they address. */
+import type { ResourceInfo } from "../../domain/registry.ts"
+import { findResource, group as arkGroup } from "../../domain/registry.ts"
+
+export type Route =
+  | { readonly _tag: "Health"; readonly check: "healthz" | "livez" | "readyz" }
+  | { readonly _tag: "Version" }
+  | { readonly _tag: "LegacyVersions" }
+  | { readonly _tag: "Groups" }
+  | { readonly _tag: "Group" }
+  | { readonly _tag: "GroupVersion"; readonly version: string }
+  | { readonly _tag: "OpenApiV2" }
+  | { readonly _tag: "OpenApiV3Index" }
+  | { readonly _tag: "OpenApiV3"; readonly version: string }
+  | {
+    readonly _tag: "Resource"
+    readonly info: ResourceInfo
+    /** Namespace from the URL; undefined for all namespaces or cluster scope. */
+    readonly namespace: string | undefined
+    readonly name: string | undefined
+    readonly subresource: "status" | undefined
+    /** Addressed through the legacy `/watch/` prefix. */
+    readonly watchPath: boolean
+  }
+  | { readonly _tag: "Unknown" }
+
+const unknown: Route = { _tag: "Unknown" }
+
+const resourceRoute = (version: string, rest: ReadonlyArray<string>, watchPath: boolean): Route => {
+  let namespace: string | undefined
+  let parts = rest
+  if (parts[0] === "namespaces" && parts.length >= 3) {
+    namespace = parts[1]
+    parts = parts.slice(2)
+  }
+  const [plural, name, sub, ...extra] = parts
+  if (plural === undefined || extra.length > 0) return unknown
+  const info = findResource(arkGroup, version, plural)
+  if (info === undefined) return unknown
+  if (namespace !== undefined && !info.namespaced) return unknown
+  if (namespace === undefined && info.namespaced && name !== undefined) return unknown
+  if (sub !== undefined && sub !== "status") return unknown
+  if (name === "") return unknown
+  return { _tag: "Resource", info, namespace, name, subresource: sub, watchPath }
+}
+
+export const route = (path: string): Route => {
+  const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path
+  const segments = trimmed.split("/").slice(1).map((s) => {
+    try {
+      return decodeURIComponent(s)
+    } catch {
+      return "\u0000"
+    }
+  })
+  const [first, second, third, ...rest] = segments
+  switch (first) {
+    case "healthz":
+    case "livez":
+    case "readyz":
+      return segments.length === 1 ? { _tag: "Health", check: first } : unknown
+    case "version":
+      return segments.length === 1 ? { _tag: "Version" } : unknown
+    case "api":
+      return segments.length === 1 ? { _tag: "LegacyVersions" } : unknown
+    case "openapi":
+      if (second === "v2" && segments.length === 2) return { _tag: "OpenApiV2" }
+      if (second === "v3" && segments.length === 2) return { _tag: "OpenApiV3Index" }
+      if (second === "v3" && third === "apis" && rest.length === 2 && rest[0] === arkGroup) {
+        return { _tag: "OpenApiV3", version: rest[1]! }
+      }
+      return unknown
+    case "apis": {
+      if (segments.length === 1) return { _tag: "Groups" }
+      if (second !== arkGroup) return unknown
+      if (third === undefined) return { _tag: "Group" }
+      if (rest.length === 0) return { _tag: "GroupVersion", version: third }
+      return resourceRoute(third, rest, false)
+    }
+    default:
+      return unknown
+  }
+}
+
+/** `/apis/ark.mckinsey.com/v1alpha1/watch/namespaces/x/queries` → the same route, marked as a watch. */
+export const routeWithWatchPrefix = (path: string): Route => {
+  const m = /^\/apis\/([^/]+)\/([^/]+)\/watch\/(.*)$/.exec(path)
+  if (m === null || m[1] !== arkGroup) return route(path)
+  const r = route(`/apis/${m[1]}/${m[2]}/${m[3]}`)
+  return r._tag === "Resource" ? { ...r, watchPath: true } : r
+}

@@ -1,0 +1,72 @@
+/**
+ * `ark serve`: the Ark API server over PostgreSQL (embedded or external). HTTPS with a generated
+ * CA, server and admin client certificates (and a kubeconfig for them) unless --insecure-http.
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { Console, Effect, Layer } from "effect"
+import { HttpServer } from "effect/http"
+import { createServer as createHttpServer } from "node:http"
+import type { Server } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
+import { isIP } from "node:net"
+import { join, resolve } from "node:path"
+import { apiApp } from "../layers/http/ApiServer.ts"
+import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
+import * as PostgresStorage from "../layers/PostgresStorage.ts"
+import type { DatabaseOptions } from "./database.ts"
+import { databaseLayer } from "./database.ts"
+
+export interface ServeOptions extends DatabaseOptions {
+  readonly host: string
+  readonly port: number
+  readonly insecureHttp: boolean
+}
+
+export class UnsafeInsecureBind extends Error {
+  override readonly message = "--insecure-http serves without authentication and binds loopback addresses only (127.0.0.1, ::1, localhost)"
+}
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host)
+
+const urlHost = (host: string) => isIP(host) === 6 ? `[${host}]` : host
+
+/** The listening server: plain HTTP, or HTTPS that asks for (but does not demand) a client certificate. */
+const httpServer = (o: ServeOptions) =>
+  Effect.gen(function*() {
+    if (o.insecureHttp) {
+      if (!isLoopback(o.host)) return yield* Effect.die(new UnsafeInsecureBind())
+      return { evaluate: () => createHttpServer(), pki: undefined }
+    }
+    const hosts = [...new Set(["localhost", "127.0.0.1", o.host])].filter((h) => h !== "0.0.0.0" && h !== "::")
+    const pki = yield* ensurePki({ dataDir: o.dataDir, hosts })
+    const evaluate = () =>
+      createHttpsServer({
+        cert: pki.serverCertPem,
+        key: pki.serverKeyPem,
+        ca: pki.caCertPem,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: "TLSv1.2"
+      }) as unknown as Server
+    return { evaluate, pki }
+  })
+
+export const serve = (o: ServeOptions) =>
+  Effect.gen(function*() {
+    const { evaluate, pki } = yield* httpServer(o)
+    const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host })
+    const storage = PostgresStorage.layer.pipe(Layer.provide(databaseLayer(o)))
+    const app = Layer.unwrap(Effect.gen(function*() {
+      const server = yield* HttpServer.HttpServer
+      const address = server.address
+      const port = address._tag === "UnixPathAddress" ? o.port : address.port
+      const base = `${pki === undefined ? "http" : "https"}://${urlHost(o.host === "0.0.0.0" ? "127.0.0.1" : o.host)}:${port}`
+      const kubeconfig = resolve(join(o.dataDir, "kubeconfig"))
+      yield* pki === undefined
+        ? writeInsecureKubeconfig({ file: kubeconfig, server: base })
+        : writeKubeconfig({ file: kubeconfig, server: base, pki })
+      yield* Console.log(`ark: serving ${base} (kubeconfig: ${kubeconfig})`)
+      return HttpServer.serve(apiApp({ requireClientCertificate: pki !== undefined, serverAddress: `${o.host}:${port}` }))
+    }))
+    return yield* Layer.launch(app.pipe(Layer.provide(Layer.merge(listening, storage))))
+  })
