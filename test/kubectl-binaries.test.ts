@@ -13,6 +13,13 @@ describe("kubectlBinaries", () => {
     expect(version.clientVersion.gitVersion).toMatch(/^v1\.35\./)
   })
 
+  it("provides kubectl 1.32 for the version-skew tests", async () => {
+    const { kubectl } = await kubectlBinaries("v32")
+    const result = await runKubectl(kubectl, ["version", "--client", "-o", "json"])
+    expect(result.code, result.stderr).toBe(0)
+    expect((JSON.parse(result.stdout) as { clientVersion: { minor: string } }).clientVersion.minor).toBe("32")
+  })
+
   it("provides helm 4", async () => {
     const { helm } = await kubectlBinaries()
     const result = await runKubectl(helm, ["version", "--short"])

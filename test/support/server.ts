@@ -1,0 +1,69 @@
+/**
+ * Runs the real `ark serve` as a child process on a fresh database of the test run's PostgreSQL,
+ * on 127.0.0.1 with a free port, and stops it (by its pid) when done.
+ */
+import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { freshDatabase } from "./pg.ts"
+
+export interface RunningServer {
+  readonly url: string
+  readonly kubeconfig: string
+  readonly dataDir: string
+  readonly process: ChildProcess
+  readonly stop: () => Promise<void>
+}
+
+const root = join(import.meta.dirname, "..", "..")
+
+export const startServer = async (options: { readonly insecureHttp?: boolean; readonly args?: ReadonlyArray<string> } = {}): Promise<RunningServer> => {
+  const url = await Effect.runPromise(freshDatabase("api"))
+  const dataDir = mkdtempSync(join(tmpdir(), "ark-serve-"))
+  const child = spawn(process.execPath, [
+    join(root, "src/programs/main.ts"),
+    "serve",
+    "--storage",
+    "postgresql",
+    "--postgres-url",
+    url,
+    "--data-dir",
+    dataDir,
+    "--port",
+    "0",
+    "--pool-size",
+    "10",
+    ...(options.insecureHttp ? ["--insecure-http"] : []),
+    ...(options.args ?? [])
+  ], { stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  const ready = await new Promise<{ url: string; kubeconfig: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ark serve did not start:\n${output}`)), 30_000)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const m = /ark: serving (\S+) \(kubeconfig: (.+)\)/.exec(output)
+      if (m !== null) {
+        clearTimeout(timer)
+        resolve({ url: m[1]!, kubeconfig: m[2]! })
+      }
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`ark serve exited with ${code}:\n${output}`))
+    })
+  })
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve))
+      child.kill("SIGTERM")
+      await exited
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  return { ...ready, dataDir, process: child, stop }
+}
