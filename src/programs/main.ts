@@ -1,6 +1,6 @@
 /** The `ark` command: `ark serve`, `ark migrate`. */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { databaseLayer } from "./database.ts"
 import { databaseFlags, host, insecureHttp, port } from "./flags.ts"
@@ -26,8 +26,12 @@ const ark = Command.make("ark").pipe(
   Command.withSubcommands([serveCommand, migrate])
 )
 
+/** A stop by SIGTERM or Ctrl-C that drained cleanly is a success, as orchestrators expect. */
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
 ark.pipe(
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({ teardown })
 )

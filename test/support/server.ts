@@ -20,16 +20,24 @@ export interface RunningServer {
 
 const root = join(import.meta.dirname, "..", "..")
 
-export const startServer = async (options: { readonly insecureHttp?: boolean; readonly args?: ReadonlyArray<string> } = {}): Promise<RunningServer> => {
-  const url = await Effect.runPromise(freshDatabase("api"))
-  const dataDir = mkdtempSync(join(tmpdir(), "ark-serve-"))
+export interface ServerOptions {
+  readonly insecureHttp?: boolean
+  /** Run on the embedded PostgreSQL in the data directory instead of a fresh database of the test run's server. */
+  readonly embedded?: boolean
+  /** Reuse this data directory, and leave it in place on stop. */
+  readonly dataDir?: string
+  readonly args?: ReadonlyArray<string>
+}
+
+export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
+  const storage = options.embedded
+    ? ["--storage", "embedded"]
+    : ["--storage", "postgresql", "--postgres-url", await Effect.runPromise(freshDatabase("api"))]
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ark-serve-"))
   const child = spawn(process.execPath, [
     join(root, "src/programs/main.ts"),
     "serve",
-    "--storage",
-    "postgresql",
-    "--postgres-url",
-    url,
+    ...storage,
     "--data-dir",
     dataDir,
     "--port",
@@ -63,7 +71,7 @@ export const startServer = async (options: { readonly insecureHttp?: boolean; re
       child.kill("SIGTERM")
       await exited
     }
-    rmSync(dataDir, { recursive: true, force: true })
+    if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
   }
   return { ...ready, dataDir, process: child, stop }
 }

@@ -1,0 +1,49 @@
+/**
+ * `ark serve` as a laptop user runs it: the embedded PostgreSQL lives in the data directory,
+ * survives restarts, and stops with the server on SIGTERM (no orphan process).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { kubectlBinaries, runKubectl } from "./support/kubectl.ts"
+import { startServer } from "./support/server.ts"
+
+const dataDir = mkdtempSync(join(tmpdir(), "ark-embedded-"))
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+/** The postmaster's pid, from the file PostgreSQL keeps while it runs. */
+const postmasterPid = () => {
+  const file = join(dataDir, "postgres", "postmaster.pid")
+  return existsSync(file) ? Number(readFileSync(file, "utf8").split("\n")[0]) : undefined
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe("ark serve on the embedded PostgreSQL", () => {
+  it("keeps objects across restarts and stops PostgreSQL on SIGTERM", async () => {
+    const { kubectl } = await kubectlBinaries()
+    const first = await startServer({ embedded: true, dataDir })
+    const pid = postmasterPid()
+    expect(pid).toBeDefined()
+    expect(alive(pid!)).toBe(true)
+    const created = await runKubectl(kubectl, ["--kubeconfig", first.kubeconfig, "apply", "-f", join(import.meta.dirname, "..", "examples", "model.yaml")])
+    expect(created.code, created.stderr).toBe(0)
+    await first.stop()
+    expect(first.process.exitCode).toBe(0)
+    expect(alive(pid!)).toBe(false)
+
+    const second = await startServer({ embedded: true, dataDir })
+    const got = await runKubectl(kubectl, ["--kubeconfig", second.kubeconfig, "get", "model", "default", "-o", "jsonpath={.metadata.name}"])
+    expect(got.stdout).toBe("default")
+    await second.stop()
+    expect(postmasterPid()).toBeUndefined()
+  })
+})
