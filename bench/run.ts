@@ -1,0 +1,215 @@
+/**
+ * `npm run bench`: the seed's performance table re-measured against a running `ark serve`, over
+ * HTTP like a real client, with baselines measured in the same run on the same PostgreSQL (raw SQL
+ * fetch and INSERT through `pg`, a minimal Node HTTP server returning the same bytes), so every
+ * figure is also a ratio that a noisy shared machine cannot fake.
+ *
+ *   npm run bench [-- --objects 10000] [--quick]
+ * Writes docs/benchmarks.json and prints a table; docs/benchmarks.md records the figures.
+ */
+import { Effect, Exit, Scope } from "effect"
+import { spawn } from "node:child_process"
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { Agent, createServer, request } from "node:http"
+import type { AddressInfo } from "node:net"
+import { cpus, tmpdir, totalmem } from "node:os"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import pg from "pg"
+import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
+
+const { values } = parseArgs({
+  options: { objects: { type: "string" }, quick: { type: "boolean", default: false } }
+})
+const quick = values.quick === true
+const N = Number(values.objects ?? (quick ? 2000 : 10000))
+const root = join(import.meta.dirname, "..")
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+
+interface HttpResult {
+  readonly status: number
+  readonly bytes: number
+}
+
+/** One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. */
+const http = (base: URL, method: string, path: string, body?: string): Promise<HttpResult> =>
+  new Promise((resolve, reject) => {
+    const req = request({
+      host: base.hostname,
+      port: base.port,
+      method,
+      path,
+      agent,
+      headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+    }, (res) => {
+      let bytes = 0
+      res.on("data", (c: Buffer) => (bytes += c.length))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }))
+      res.on("error", reject)
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
+
+interface Measure {
+  readonly p50: number
+  readonly p99: number
+  readonly opsPerSec: number
+  readonly count: number
+}
+
+/** Runs `op` `count` times from `concurrency` workers; latencies in ms. */
+const measure = async (count: number, concurrency: number, op: (i: number) => Promise<void>, label: string): Promise<Measure> => {
+  const latencies: Array<number> = []
+  let next = 0
+  const started = performance.now()
+  const progress = setInterval(() => process.stderr.write(`\r  ${label}: ${latencies.length}/${count}   `), 250)
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++
+      const t = performance.now()
+      await op(i)
+      latencies.push(performance.now() - t)
+    }
+  }))
+  clearInterval(progress)
+  process.stderr.write(`\r  ${label}: done${" ".repeat(20)}\n`)
+  const elapsed = performance.now() - started
+  latencies.sort((a, b) => a - b)
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), opsPerSec: (count / elapsed) * 1000, count }
+}
+
+const query = (ns: string, name: string) =>
+  JSON.stringify({
+    apiVersion: "ark.mckinsey.com/v1alpha1",
+    kind: "Query",
+    metadata: { name, namespace: ns },
+    spec: { input: "What is the weather in Paris today?", target: { type: "agent", name: "weather-agent" } }
+  })
+
+const expectStatus = (want: number) => (r: HttpResult) => {
+  if (r.status !== want) throw new Error(`unexpected HTTP ${r.status}`)
+}
+
+const rssMb = (pid: number) => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024
+}
+
+const main = async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ark-bench-"))
+  chmodSync(dir, 0o755)
+  const scope = Effect.runSync(Scope.make())
+  const children: Array<ReturnType<typeof spawn>> = []
+  try {
+    process.stderr.write(`starting embedded PostgreSQL and ark serve (${N} objects)\n`)
+    const pgServer = await Effect.runPromise(Scope.provide(EmbeddedPostgres.start({ dataDir: join(dir, "pg") }), scope))
+    const admin = new pg.Client({ connectionString: pgServer.url })
+    await admin.connect()
+    await admin.query("CREATE DATABASE ark")
+    await admin.query("CREATE DATABASE raw")
+    await admin.end()
+    const dbUrl = (db: string) => pgServer.url.replace(/\/postgres$/, `/${db}`)
+
+    const server = spawn(process.execPath, [
+      join(root, "src/programs/main.ts"), "serve", "--storage", "postgresql", "--postgres-url", dbUrl("ark"),
+      "--data-dir", join(dir, "ark"), "--port", "0", "--insecure-http"
+    ], { stdio: ["ignore", "pipe", "inherit"] })
+    children.push(server)
+    const base = await new Promise<URL>((resolve, reject) => {
+      let out = ""
+      server.stdout!.on("data", (c: Buffer) => {
+        out += c.toString()
+        const m = /ark: serving (\S+)/.exec(out)
+        if (m) resolve(new URL(m[1]!))
+      })
+      server.once("exit", (code) => reject(new Error(`ark serve exited ${code}`)))
+    })
+    const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
+
+    // Seed: N Queries in namespace "bench" (this is the LIST and GET data set).
+    const seed = await measure(N, 50, (i) => http(base, "POST", path("bench"), query("bench", `q-${i}`)).then(expectStatus(201)), "seed")
+    const create1 = await measure(quick ? 300 : 1000, 1, (i) => http(base, "POST", path("c1"), query("c1", `q-${i}`)).then(expectStatus(201)), "create c=1")
+    const create50 = await measure(quick ? 2000 : 5000, 50, (i) => http(base, "POST", path("c50"), query("c50", `q-${i}`)).then(expectStatus(201)), "create c=50")
+    const get1 = await measure(quick ? 500 : 2000, 1, (i) => http(base, "GET", `${path("bench")}/q-${(i * 7919) % N}`).then(expectStatus(200)), "get c=1")
+    let listBytes = 0
+    const list1 = await measure(quick ? 10 : 30, 1, () => http(base, "GET", path("bench")).then((r) => {
+      expectStatus(200)(r)
+      listBytes = r.bytes
+    }), "list c=1")
+    const list10 = await measure(quick ? 30 : 100, 10, () => http(base, "GET", path("bench")).then(expectStatus(200)), "list c=10")
+    const serverRss = rssMb(server.pid!)
+
+    // Baselines on the same PostgreSQL, through node-postgres.
+    const pool = new pg.Pool({ connectionString: dbUrl("ark"), max: 50 })
+    const rawFetch = await measure(quick ? 10 : 30, 1, async () => {
+      const rows = await pool.query<{ data: string }>(
+        `SELECT data FROM ark_objects WHERE resource = 'ark.mckinsey.com/queries' AND namespace = 'bench' AND superseded_rv IS NULL ORDER BY namespace, name`
+      )
+      const body = `{"items":[${rows.rows.map((r) => r.data).join(",")}]}`
+      if (body.length < 2) throw new Error("empty")
+    }, "raw SQL fetch")
+    const rawPool = new pg.Pool({ connectionString: dbUrl("raw"), max: 50 })
+    await rawPool.query("CREATE TABLE t (name text PRIMARY KEY, data text NOT NULL)")
+    const sample = query("raw", "x")
+    const rawInsert1 = await measure(quick ? 300 : 1000, 1, (i) => rawPool.query("INSERT INTO t VALUES ($1, $2)", [`a-${i}`, sample]).then(() => undefined), "raw INSERT c=1")
+    const rawInsert50 = await measure(quick ? 2000 : 5000, 50, (i) => rawPool.query("INSERT INTO t VALUES ($1, $2)", [`b-${i}`, sample]).then(() => undefined), "raw INSERT c=50")
+    await pool.end()
+    await rawPool.end()
+
+    // Baseline: a minimal Node HTTP server answering the same list bytes.
+    const listBody = Buffer.alloc(listBytes, "x")
+    const minimal = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": listBody.length })
+      res.end(listBody)
+    })
+    await new Promise<void>((resolve) => minimal.listen(0, "127.0.0.1", resolve))
+    const minimalBase = new URL(`http://127.0.0.1:${(minimal.address() as AddressInfo).port}`)
+    const minimalList = await measure(quick ? 10 : 30, 1, () => http(minimalBase, "GET", "/").then(expectStatus(200)), "minimal HTTP list bytes")
+    await new Promise((resolve) => minimal.close(resolve))
+
+    const results = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      objects: N,
+      listBytes,
+      serverRssMb: Math.round(serverRss),
+      ark: { seed, create1, create50, get1, list1, list10 },
+      baselines: { rawFetch, rawInsert1, rawInsert50, minimalList },
+      ratios: {
+        listVsRawFetch: list1.p50 / rawFetch.p50,
+        listVsMinimalHttp: list1.p50 / minimalList.p50,
+        create50VsRawInsert50: create50.opsPerSec / rawInsert50.opsPerSec
+      }
+    }
+    const f = (n: number) => n < 10 ? n.toFixed(2) : n.toFixed(1)
+    const rows: Array<[string, string, string, string]> = [
+      ["LIST unpaginated, c=1", `${f(list1.p50)} / ${f(list1.p99)} ms`, `${f(list1.opsPerSec)}/s`, `${f(results.ratios.listVsRawFetch)}x raw SQL fetch (${f(rawFetch.p50)} ms)`],
+      ["LIST unpaginated, c=10", `${f(list10.p50)} / ${f(list10.p99)} ms`, `${f(list10.opsPerSec)}/s`, `${f(results.ratios.listVsMinimalHttp)}x minimal HTTP (${f(minimalList.p50)} ms)`],
+      ["GET, c=1", `${f(get1.p50)} / ${f(get1.p99)} ms`, `${f(get1.opsPerSec)}/s`, ""],
+      ["CREATE, c=1", `${f(create1.p50)} / ${f(create1.p99)} ms`, `${f(create1.opsPerSec)}/s`, `raw INSERT c=1: ${f(rawInsert1.p50)} ms`],
+      ["CREATE, c=50", `${f(create50.p50)} / ${f(create50.p99)} ms`, `${f(create50.opsPerSec)}/s`, `${(results.ratios.create50VsRawInsert50 * 100).toFixed(0)}% of raw INSERT c=50 (${f(rawInsert50.opsPerSec)}/s)`]
+    ]
+    console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)
+    console.log(["measure".padEnd(24), "P50 / P99".padEnd(20), "throughput".padEnd(12), "baseline"].join(" | "))
+    for (const r of rows) console.log([r[0].padEnd(24), r[1].padEnd(20), r[2].padEnd(12), r[3]].join(" | "))
+    mkdirSync(join(root, "docs"), { recursive: true })
+    writeFileSync(join(root, "docs", quick ? "benchmarks-quick.json" : "benchmarks.json"), JSON.stringify(results, null, 2) + "\n")
+  } finally {
+    for (const c of children) {
+      if (c.exitCode === null) {
+        const exited = new Promise((resolve) => c.once("exit", resolve))
+        c.kill("SIGTERM")
+        await exited
+      }
+    }
+    agent.destroy()
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
