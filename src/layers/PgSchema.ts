@@ -8,6 +8,7 @@
  * superseded by itself. So the state at any retained rv R is exactly the rows with
  * `rv <= R AND (superseded_rv IS NULL OR superseded_rv > R)` minus tombstones, which gives
  * snapshot-consistent pagination, and `rv > X ORDER BY rv` is the change feed for watches.
+ * Keys sort bytewise (COLLATE "C"): names are ASCII, and the order is the same in SQL and in code.
  */
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
@@ -31,8 +32,8 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
       `CREATE TABLE ark_objects (
         rv            bigint   PRIMARY KEY,
         resource      text     NOT NULL,
-        namespace     text     NOT NULL,
-        name          text     NOT NULL,
+        namespace     text     COLLATE "C" NOT NULL,
+        name          text     COLLATE "C" NOT NULL,
         superseded_rv bigint,
         event         smallint NOT NULL,
         uid           uuid     NOT NULL,

@@ -66,6 +66,27 @@ const decodeContinue = (s: string): ContinueToken | undefined => {
   }
 }
 
+interface Row {
+  readonly namespace: string
+  readonly name: string
+  readonly data: string
+}
+
+/** Byte order of (namespace, name), as the "C" collation of the key columns sorts them. */
+const keyOrder = (a: Row, b: Row) =>
+  a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+
+/** Merges two key-ordered row lists (their keys are disjoint within one snapshot). */
+const mergeByKey = (a: ReadonlyArray<Row>, b: ReadonlyArray<Row>): ReadonlyArray<Row> => {
+  const out: Array<Row> = []
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) out.push(keyOrder(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!)
+  while (i < a.length) out.push(a[i++]!)
+  while (j < b.length) out.push(b[j++]!)
+  return out
+}
+
 /** Builds `$n` placeholders while a statement's text is assembled. */
 class Params {
   readonly values: Array<unknown> = []
@@ -434,21 +455,22 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         }
         where += selectorSql(p, opts.labelSelector ?? [], opts.fieldSelector ?? [])
         const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined
-        // Each branch is ordered and limited on its own so the current-rows branch walks its
-        // index in key order and stops after one page, flat in the total.
+        // The snapshot is the current rows not newer than it, plus the versions that were replaced
+        // after it (few: only recent history). Each is read on its own, in key order, so the current
+        // rows stream out of their index without a sort, and the two are merged here.
         const limitSql = limit === undefined ? "" : ` LIMIT ${p.add(limit + 1)}`
-        const rows = yield* run<{ namespace: string; name: string; data: string }>(
-          `SELECT namespace, name, data FROM (
-             (SELECT namespace, name, data FROM ark_objects
-              WHERE resource = ${res} AND superseded_rv IS NULL AND rv <= ${R}${where}
-              ORDER BY namespace, name${limitSql})
-             UNION ALL
-             (SELECT namespace, name, data FROM ark_objects
-              WHERE resource = ${res} AND superseded_rv > ${R} AND rv <= ${R} AND event <> ${Event.Deleted}${where}
-              ORDER BY namespace, name${limitSql})
-           ) s ORDER BY namespace, name${limitSql}`,
-          p.values
-        )
+        const branch = (which: string) =>
+          run<Row>(
+            `SELECT namespace, name, data FROM ark_objects WHERE resource = ${res} AND ${which} AND rv <= ${R}${where}
+             ORDER BY namespace, name${limitSql}`,
+            p.values
+          )
+        const [current, replaced] = yield* Effect.all([
+          branch("superseded_rv IS NULL"),
+          branch(`superseded_rv > ${R} AND event <> ${Event.Deleted}`)
+        ], { concurrency: 2 })
+        const merged = replaced.length === 0 ? current : mergeByKey(current, replaced)
+        const rows = limit === undefined ? merged : merged.slice(0, limit + 1)
         const more = limit !== undefined && rows.length > limit
         const page = more ? rows.slice(0, limit) : rows
         const last = page[page.length - 1]
