@@ -145,13 +145,15 @@ const main = async () => {
 
     // Baselines on the same PostgreSQL, through node-postgres.
     const pool = new pg.Pool({ connectionString: dbUrl("ark"), max: 50 })
-    const rawFetch = await measure(quick ? 10 : 30, 1, async () => {
+    const fetchRows = async () => {
       const rows = await pool.query<{ data: string }>(
         `SELECT data FROM ark_objects WHERE resource = 'ark.mckinsey.com/queries' AND namespace = 'bench' AND superseded_rv IS NULL ORDER BY namespace, name`
       )
       const body = `{"items":[${rows.rows.map((r) => r.data).join(",")}]}`
       if (body.length < 2) throw new Error("empty")
-    }, "raw SQL fetch")
+    }
+    const rawFetch = await measure(quick ? 10 : 30, 1, fetchRows, "raw SQL fetch c=1")
+    const rawFetch10 = await measure(quick ? 30 : 100, 10, fetchRows, "raw SQL fetch c=10")
     const rawPool = new pg.Pool({ connectionString: dbUrl("raw"), max: 50 })
     await rawPool.query("CREATE TABLE t (name text PRIMARY KEY, data text NOT NULL)")
     const sample = query("raw", "x")
@@ -178,17 +180,18 @@ const main = async () => {
       listBytes,
       serverRssMb: Math.round(serverRss),
       ark: { seed, create1, create50, get1, list1, list10 },
-      baselines: { rawFetch, rawInsert1, rawInsert50, minimalList },
+      baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList },
       ratios: {
         listVsRawFetch: list1.p50 / rawFetch.p50,
         listVsMinimalHttp: list1.p50 / minimalList.p50,
+        list10VsRawFetch10: list10.opsPerSec / rawFetch10.opsPerSec,
         create50VsRawInsert50: create50.opsPerSec / rawInsert50.opsPerSec
       }
     }
     const f = (n: number) => n < 10 ? n.toFixed(2) : n.toFixed(1)
     const rows: Array<[string, string, string, string]> = [
       ["LIST unpaginated, c=1", `${f(list1.p50)} / ${f(list1.p99)} ms`, `${f(list1.opsPerSec)}/s`, `${f(results.ratios.listVsRawFetch)}x raw SQL fetch (${f(rawFetch.p50)} ms)`],
-      ["LIST unpaginated, c=10", `${f(list10.p50)} / ${f(list10.p99)} ms`, `${f(list10.opsPerSec)}/s`, `${f(results.ratios.listVsMinimalHttp)}x minimal HTTP (${f(minimalList.p50)} ms)`],
+      ["LIST unpaginated, c=10", `${f(list10.p50)} / ${f(list10.p99)} ms`, `${f(list10.opsPerSec)}/s`, `${(results.ratios.list10VsRawFetch10 * 100).toFixed(0)}% of raw SQL fetch c=10 (${f(rawFetch10.opsPerSec)}/s); c=1 is ${f(results.ratios.listVsMinimalHttp)}x minimal HTTP (${f(minimalList.p50)} ms)`],
       ["GET, c=1", `${f(get1.p50)} / ${f(get1.p99)} ms`, `${f(get1.opsPerSec)}/s`, ""],
       ["CREATE, c=1", `${f(create1.p50)} / ${f(create1.p99)} ms`, `${f(create1.opsPerSec)}/s`, `raw INSERT c=1: ${f(rawInsert1.p50)} ms`],
       ["CREATE, c=50", `${f(create50.p50)} / ${f(create50.p99)} ms`, `${f(create50.opsPerSec)}/s`, `${(results.ratios.create50VsRawInsert50 * 100).toFixed(0)}% of raw INSERT c=50 (${f(rawInsert50.opsPerSec)}/s)`]

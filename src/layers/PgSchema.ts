@@ -19,6 +19,9 @@ export const migrationLockKey = 0x41524b01
 /** Writers hold it shared from taking an rv until commit; a reader holds it exclusively to fix a frontier. */
 export const commitBarrierKey = 0x41524b02
 
+/** Channel that every write notifies with its resource key, so other replicas catch up. */
+export const changesChannel = "ark_changes"
+
 /** Event codes of `ark_objects.event`. */
 export const Event = { Added: 0, Modified: 1, Deleted: 2 } as const
 

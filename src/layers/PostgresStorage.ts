@@ -30,9 +30,10 @@ import {
   TooNewResourceVersion,
   Unavailable
 } from "../services/errors.ts"
-import type { ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
+import { Commits } from "../services/Commits.ts"
+import type { Change, ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
-import { commitBarrierKey, Event } from "./PgSchema.ts"
+import { changesChannel, commitBarrierKey, Event } from "./PgSchema.ts"
 
 /** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
 const futureRevisionWait = 3_000
@@ -149,6 +150,7 @@ export interface PostgresStorageOptions {
 export const makePostgresStorage = (options: PostgresStorageOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const commits = yield* Commits
 
     const retry = Schedule.exponential("50 millis").pipe(
       Schedule.setInputType<SqlError>(),
@@ -200,9 +202,10 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       return checkSize(r, name, prefix, suffix).pipe(
         Effect.andThen(run<{ rv: string }>(
           `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
-                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l)
+                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
+                n AS (SELECT pg_notify('${changesChannel}', $1))
            INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
-           SELECT v.rv, $1, $2, $3, ${Event.Added}, $4, $5::jsonb, $6 || v.rv || $7 FROM v
+           SELECT v.rv, $1, $2, $3, ${Event.Added}, $4, $5::jsonb, $6 || v.rv || $7 FROM v, n
            ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
            RETURNING rv::text AS rv`,
           [r.key, namespaceOf(r, obj), name, obj.metadata.uid, JSON.stringify(obj.metadata.labels ?? {}), prefix, suffix]
@@ -210,7 +213,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         Effect.flatMap((rows) =>
           rows.length === 0
             ? Effect.fail(new AlreadyExists(ident(r, name)))
-            : Effect.succeed(withResourceVersion(obj, rows[0]!.rv))
+            : Effect.as(commits.publish(r.key), withResourceVersion(obj, rows[0]!.rv))
         )
       )
     }
@@ -228,11 +231,12 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
                 v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
                 old AS (UPDATE ark_objects SET superseded_rv = (SELECT rv FROM v)
                         WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL AND rv = $4
-                        RETURNING 1)
+                        RETURNING 1),
+                n AS (SELECT pg_notify('${changesChannel}', $1))
            INSERT INTO ark_objects (rv, resource, namespace, name, superseded_rv, event, uid, labels, data)
            SELECT v.rv, $1, $2, $3, CASE WHEN $5::smallint = ${Event.Deleted} THEN v.rv END, $5, $6, $7::jsonb,
                   $8 || v.rv || $9
-           FROM v, old
+           FROM v, old, n
            RETURNING rv::text AS rv`,
           [
             r.key,
@@ -246,7 +250,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
             suffix
           ]
         )),
-        Effect.map((rows) => rows[0]?.rv)
+        Effect.flatMap((rows) => rows[0] === undefined ? Effect.undefined : Effect.as(commits.publish(r.key), rows[0].rv))
       )
     }
 
@@ -483,6 +487,30 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         }
       })
 
+    const changes = (r: StoredResource, after: string, upTo: string) =>
+      Effect.gen(function*() {
+        if (BigInt(after) < (yield* purgeFloor(r))) {
+          return yield* new Expired({ message: `too old resource version: ${after}` })
+        }
+        const rows = yield* run<{ rv: string; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
+          `SELECT c.rv::text AS rv, c.event, c.namespace, c.name, c.labels::text AS labels, p.labels::text AS previous, c.data
+           FROM ark_objects c
+           LEFT JOIN ark_objects p ON c.event = ${Event.Modified} AND p.resource = c.resource AND p.superseded_rv = c.rv
+           WHERE c.resource = $1 AND c.rv > $2 AND c.rv <= $3
+           ORDER BY c.rv`,
+          [r.key, after, upTo]
+        )
+        return rows.map((row): Change => ({
+          type: row.event === Event.Added ? "ADDED" : row.event === Event.Deleted ? "DELETED" : "MODIFIED",
+          resourceVersion: row.rv,
+          namespace: row.namespace,
+          name: row.name,
+          labels: JSON.parse(row.labels),
+          ...(row.previous === null ? {} : { previousLabels: JSON.parse(row.previous) }),
+          object: row.data
+        }))
+      })
+
     const compact = (r: StoredResource, revision: string) =>
       run<{ n: number }>(
         `WITH floor AS (
@@ -503,13 +531,17 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       delete: del,
       list,
       currentRevision: Effect.map(frontier, (f) => f.toString()),
+      changes,
       compact
     })
   })
 
-/** Storage on the SqlClient in context (a PgClient); the schema must already be migrated. */
+/**
+ * Storage on the SqlClient in context (a PgClient; the schema must already be migrated), with
+ * the in-process Commits signal it publishes to (the watch hub of the same process listens).
+ */
 export const layer = Layer.effect(
   Storage,
   Effect.flatMap(Config.Int("ARK_STORAGE_RETRIES").pipe(Config.withDefault(4)), (retries) =>
     makePostgresStorage({ retries }))
-)
+).pipe(Layer.provideMerge(Commits.layer))

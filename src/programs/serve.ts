@@ -12,7 +12,9 @@ import { isIP } from "node:net"
 import { join, resolve } from "node:path"
 import { apiApp } from "../layers/http/ApiServer.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
+import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
 import * as PostgresStorage from "../layers/PostgresStorage.ts"
+import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { DatabaseOptions } from "./database.ts"
 import { databaseLayer } from "./database.ts"
 
@@ -55,7 +57,8 @@ export const serve = (o: ServeOptions) =>
   Effect.gen(function*() {
     const { evaluate, pki } = yield* httpServer(o)
     const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host })
-    const storage = PostgresStorage.layer.pipe(Layer.provide(databaseLayer(o)))
+    const data = PostgresStorage.layer.pipe(Layer.provideMerge(databaseLayer(o)))
+    const storage = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
     const app = Layer.unwrap(Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
       const address = server.address

@@ -54,6 +54,19 @@ export interface DeleteResult {
   readonly deleted: boolean
 }
 
+/** One committed version in a resource's change feed. */
+export interface Change {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED"
+  readonly resourceVersion: string
+  readonly namespace: string
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  /** Labels of the version this one replaced (MODIFIED only), to tell when an object enters or leaves a selector. */
+  readonly previousLabels?: Readonly<Record<string, string>>
+  /** The stored JSON text of this version (for DELETED: the last state, with the deletion's resourceVersion). */
+  readonly object: string
+}
+
 /** Which part of an object an update may change, as kube's main resource and `/status`. */
 export type Subresource = "main" | "status"
 
@@ -96,8 +109,22 @@ export class Storage extends Context.Service<Storage, {
     options?: DeleteOptions
   ) => Effect.Effect<DeleteResult, StorageError>
   readonly list: (resource: StoredResource, options?: ListOptions) => Effect.Effect<ListResult, StorageError>
-  /** The newest resourceVersion below which every change has committed. */
+  /**
+   * The newest resourceVersion at or below which every change has committed: nothing with a
+   * smaller resourceVersion can appear later, so a reader that has seen everything up to it
+   * never misses an event.
+   */
   readonly currentRevision: Effect.Effect<string, StorageError>
+  /**
+   * Every committed change of a resource with `after < resourceVersion <= upTo`, in
+   * resourceVersion order (`upTo` must not exceed currentRevision). Expired when `after` is
+   * below the resource's purge floor.
+   */
+  readonly changes: (
+    resource: StoredResource,
+    after: string,
+    upTo: string
+  ) => Effect.Effect<ReadonlyArray<Change>, StorageError>
   /**
    * Forgets history (superseded versions, tombstones) at or below `revision` for a resource;
    * lists and watches from before it then answer Expired.

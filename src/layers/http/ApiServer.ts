@@ -10,6 +10,7 @@ import type { TLSSocket } from "node:tls"
 import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge } from "../../services/errors.ts"
 import { Storage } from "../../services/Storage.ts"
+import type { WatchHub } from "../../services/WatchHub.ts"
 import {
   aggregatedDiscovery,
   groupDocument,
@@ -94,7 +95,7 @@ const isVerifiedClient = (source: unknown): boolean => {
 }
 
 const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions) =>
-  Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage> {
+  Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub> {
     const url = new URL(request.url, "http://ark")
     const path = url.pathname
     const r = routeWithWatchPrefix(path)
@@ -147,9 +148,6 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         return doc === undefined ? statusReply(notFoundPath(path)) : conditional(doc(), header("if-none-match"))
       }
       case "Resource": {
-        if (r.watchPath || url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1") {
-          return yield* new MethodNotAllowed({ message: "watch is not served by this version of ark-effect" })
-        }
         return yield* handleResource({
           method: request.method,
           info: r.info,
@@ -157,6 +155,7 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           name: r.name,
           subresource: r.subresource,
           query: url.searchParams,
+          watch: r.watchPath,
           accept: header("accept"),
           contentType: header("content-type"),
           body: readBody(request)
@@ -183,7 +182,9 @@ const toResponse = (reply: TaggedReply) => {
   if (reply.warnings !== undefined) headers["warning"] = reply.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ")
   if (reply.etag !== undefined) headers["etag"] = reply.etag
   if (reply.status === 304) return HttpServerResponse.empty({ status: 304, headers })
-  return HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+  return typeof reply.body === "string"
+    ? HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+    : HttpServerResponse.stream(reply.body, { status: reply.status, contentType: reply.contentType, headers })
 }
 
 /** The app served for every request. */

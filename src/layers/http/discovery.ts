@@ -5,8 +5,7 @@
 import type { ResourceInfo } from "../../domain/registry.ts"
 import { group, resources, versions } from "../../domain/registry.ts"
 
-/** Verbs of a main resource; `watch` is listed once watches are served. */
-export const resourceVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update"] as const
+export const resourceVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] as const
 const statusVerbs = ["get", "patch", "update"] as const
 
 const served = (version: string) => resources.filter((r) => r.version === version)

@@ -3,6 +3,7 @@
  * patch, delete, deletecollection, and the /status subresource, over the Storage service.
  */
 import { Effect, Result } from "effect"
+import type { Stream } from "effect"
 import YAML from "yaml"
 import { unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
 import type { KubeObject } from "../../domain/object.ts"
@@ -18,13 +19,15 @@ import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, Invalid, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
 import type { ListOptions, StoredResource } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
+import type { WatchHub } from "../../services/WatchHub.ts"
+import { isWatchQuery, watch } from "./watch.ts"
 import type { Representation } from "./media.ts"
 import { bodyType, negotiate, patchTypes } from "./media.ts"
 
-/** What a handler answers; the server turns it into an HTTP response. */
+/** What a handler answers; the server turns it into an HTTP response (a stream for watches). */
 export interface Reply {
   readonly status: number
-  readonly body: string
+  readonly body: string | Stream.Stream<Uint8Array>
   readonly contentType: string
   readonly warnings?: ReadonlyArray<string>
 }
@@ -36,13 +39,15 @@ export interface ResourceRequest {
   readonly name: string | undefined
   readonly subresource: "status" | undefined
   readonly query: URLSearchParams
+  /** Addressed through the legacy `/watch/` path prefix. */
+  readonly watch: boolean
   readonly accept: string | undefined
   readonly contentType: string | undefined
   /** The request body as text; read only by verbs that take one. */
   readonly body: Effect.Effect<string, ApiError>
 }
 
-const stored = (info: ResourceInfo): StoredResource => ({
+export const stored = (info: ResourceInfo): StoredResource => ({
   key: storageKey(info),
   group: info.group,
   plural: info.plural,
@@ -50,7 +55,7 @@ const stored = (info: ResourceInfo): StoredResource => ({
   namespaced: info.namespaced
 })
 
-const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
+export const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
 
 const json = (status: number, body: string, warnings?: ReadonlyArray<string>): Reply => ({
   status,
@@ -83,15 +88,15 @@ const renderObject = (info: ResourceInfo, rep: Representation, obj: KubeObject, 
 }
 
 /** Table and PartialObjectMetadata have the same shape in meta.k8s.io v1 and v1beta1. */
-const withMetaVersion = <A extends { apiVersion: string }>(doc: A, version: "v1" | "v1beta1"): A => ({
+export const withMetaVersion = <A extends { apiVersion: string }>(doc: A, version: "v1" | "v1beta1"): A => ({
   ...doc,
   apiVersion: `meta.k8s.io/${version}`
 })
 
-const includeMode = (v: string | undefined): "None" | "Metadata" | "Object" =>
+export const includeMode = (v: string | undefined): "None" | "Metadata" | "Object" =>
   v === "None" || v === "Object" ? v : "Metadata"
 
-const representation = (req: ResourceRequest) => {
+export const representation = (req: ResourceRequest) => {
   const rep = negotiate(req.accept, { table: true, partial: true })
   return rep === undefined
     ? Effect.fail(new NotAcceptable({ message: `only the following media types are accepted: application/json, application/yaml` }))
@@ -99,7 +104,7 @@ const representation = (req: ResourceRequest) => {
 }
 
 /** Query parameters that must be one of a set of values, as kube validates them. */
-const oneOf = <A extends string>(query: URLSearchParams, name: string, allowed: ReadonlyArray<A>, fallback: A) =>
+export const oneOf = <A extends string>(query: URLSearchParams, name: string, allowed: ReadonlyArray<A>, fallback: A) =>
   Effect.suspend(() => {
     const v = query.get(name)
     if (v === null || v === "") return Effect.succeed(fallback)
@@ -191,7 +196,7 @@ const validated = (req: ResourceRequest, obj: KubeObject) =>
     return { object: result.pruned, warnings }
   })
 
-const selectors = (req: ResourceRequest) =>
+export const selectors = (req: ResourceRequest) =>
   Effect.gen(function*() {
     const label = req.query.get("labelSelector") ?? ""
     const field = req.query.get("fieldSelector") ?? ""
@@ -403,9 +408,10 @@ const removeCollection = (req: ResourceRequest) =>
 const notAllowed = (req: ResourceRequest) =>
   Effect.fail(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${req.method})` }))
 
-export const handleResource = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Storage> => {
+export const handleResource = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Storage | WatchHub> => {
   const name = req.name
   const collection = name === undefined
+  if (req.method === "GET" && req.subresource === undefined && (req.watch || isWatchQuery(req.query))) return watch(req)
   if (req.subresource === "status") {
     switch (req.method) {
       case "GET":

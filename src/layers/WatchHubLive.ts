@@ -1,0 +1,209 @@
+/**
+ * The watch hub: one change reader per resource per process, fanned out in memory.
+ *
+ * Ordering: a catch-up round first asks storage for its frontier F (every rv <= F has committed
+ * or rolled back, so nothing below F can still appear), then reads the resource's changes in
+ * (position, F] in rv order and hands each to every watcher's queue, then sets position = F. A
+ * change with rv <= position was delivered by an earlier round; one with rv > F is left for a
+ * later round. Rounds of one resource never overlap (a per-resource lock), so every committed
+ * version reaches every watcher once, in order, with no look-back window.
+ *
+ * Rounds are triggered by commits in this process, by other replicas' notifications, and by a
+ * periodic sweep; triggers that arrive during a round coalesce into the next one. Each watcher
+ * has a bounded queue: one that falls behind is ended with Expired (its client relists) and no
+ * other watcher or writer waits for it.
+ */
+import { Cause, Config, Duration, Effect, Layer, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
+import type { Selection } from "../domain/watch.ts"
+import { eventType } from "../domain/watch.ts"
+import { RemoteCommits, Commits } from "../services/Commits.ts"
+import type { StorageError } from "../services/errors.ts"
+import { Expired } from "../services/errors.ts"
+import type { Change, StoredResource } from "../services/Storage.ts"
+import { Storage } from "../services/Storage.ts"
+import type { WatchEvent, WatchOptions } from "../services/WatchHub.ts"
+import { WatchHub } from "../services/WatchHub.ts"
+
+export interface WatchHubOptions {
+  /** Events a watcher may have queued before it is ended as too slow. */
+  readonly bufferSize: number
+  /** Safety-net catch-up for every watched resource, whatever the notifications said. */
+  readonly sweepInterval: Duration.Duration
+  /** How often a watcher that asked for bookmarks gets one. */
+  readonly bookmarkInterval: Duration.Duration
+}
+
+type WatcherQueue = Queue.Queue<WatchEvent, StorageError | Cause.Done>
+
+interface Watcher {
+  readonly selection: Selection
+  readonly queue: WatcherQueue
+}
+
+interface ResourceState {
+  readonly resource: StoredResource
+  /** Every change with rv <= position has been handed to every watcher. */
+  position: bigint
+  readonly watchers: Set<Watcher>
+  readonly lock: Semaphore.Semaphore
+}
+
+const toEvent = (w: Watcher, c: Change): WatchEvent | undefined => {
+  const type = eventType(w.selection, c)
+  return type === undefined ? undefined : { type, resourceVersion: c.resourceVersion, object: c.object }
+}
+
+const tooSlow = () => new Expired({ message: "the watcher fell behind and was ended; list again and resume" })
+
+export const make = (options: WatchHubOptions) =>
+  Effect.gen(function*() {
+    const storage = yield* Storage
+    const commits = yield* Commits
+    const remote = yield* RemoteCommits
+    const states = new Map<string, ResourceState>()
+
+    /** Hands an event to a watcher; a full queue ends the watcher instead of waiting. */
+    const deliver = (state: ResourceState, w: Watcher, event: WatchEvent) => {
+      if (!Queue.offerUnsafe(w.queue, event)) {
+        state.watchers.delete(w)
+        Queue.failCauseUnsafe(w.queue, Cause.fail(tooSlow()))
+      }
+    }
+
+    const catchUp = (state: ResourceState, frontier: bigint) =>
+      state.lock.withPermits(1)(Effect.gen(function*() {
+        if (frontier <= state.position || state.watchers.size === 0) return
+        const changes = yield* storage.changes(state.resource, state.position.toString(), frontier.toString())
+        for (const change of changes) {
+          for (const w of state.watchers) {
+            const event = toEvent(w, change)
+            if (event !== undefined) deliver(state, w, event)
+          }
+        }
+        state.position = frontier
+      })).pipe(
+        // History purged past this replica's position: its watchers can only relist.
+        Effect.catchTag("Expired", (e) =>
+          Effect.sync(() => {
+            for (const w of state.watchers) Queue.failCauseUnsafe(w.queue, Cause.fail(e))
+            state.watchers.clear()
+            state.position = frontier
+          }))
+      )
+
+    /** One round over the given resource keys ("*": every watched resource). */
+    const round = (keys: ReadonlySet<string>) =>
+      Effect.gen(function*() {
+        const watched = [...states.values()].filter((s) => s.watchers.size > 0 && (keys.has("*") || keys.has(s.resource.key)))
+        if (watched.length === 0) return
+        const frontier = BigInt(yield* storage.currentRevision)
+        yield* Effect.forEach(watched, (s) => catchUp(s, frontier), { discard: true })
+      })
+
+    // Triggers coalesce: a round takes every key queued so far.
+    const triggers = yield* Queue.unbounded<string>()
+    const signals = Stream.mergeAll([
+      commits.subscribe,
+      remote.changes,
+      Stream.tick(options.sweepInterval).pipe(Stream.as("*"))
+    ], { concurrency: "unbounded" })
+    yield* Effect.forkScoped(Stream.runForEach(signals, (key) => Queue.offer(triggers, key)))
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      const first = yield* Queue.take(triggers)
+      const rest = yield* Queue.takeAll(triggers)
+      yield* round(new Set([first, ...rest])).pipe(
+        // A failed round (store unavailable) is retried by the next trigger or sweep.
+        Effect.catchCause((cause) => Effect.logWarning("watch catch-up failed; retrying", cause).pipe(
+          Effect.andThen(Effect.sleep("200 millis")),
+          Effect.andThen(Queue.offer(triggers, "*"))
+        ))
+      )
+    })))
+
+    const stateOf = (resource: StoredResource) => {
+      let state = states.get(resource.key)
+      if (state === undefined) {
+        state = { resource, position: -1n, watchers: new Set(), lock: Semaphore.makeUnsafe(1) }
+        states.set(resource.key, state)
+      }
+      return state
+    }
+
+    /** Registers a watcher; returns the position from which its queue receives changes. */
+    const register = (state: ResourceState, w: Watcher) =>
+      state.lock.withPermits(1)(Effect.gen(function*() {
+        if (state.watchers.size === 0) state.position = BigInt(yield* storage.currentRevision)
+        state.watchers.add(w)
+        return state.position
+      }))
+
+    const bookmark = (state: ResourceState, w: Watcher, initialEventsEnd = false) =>
+      state.lock.withPermits(1)(Effect.sync(() => {
+        if (state.watchers.has(w)) {
+          deliver(state, w, { type: "BOOKMARK", resourceVersion: state.position.toString(), initialEventsEnd })
+        }
+      }))
+
+    const watch = (resource: StoredResource, o: WatchOptions): Stream.Stream<WatchEvent, StorageError> =>
+      Stream.unwrap(Effect.gen(function*(): Effect.fn.Return<Stream.Stream<WatchEvent, StorageError>, StorageError, Scope.Scope> {
+        const state = stateOf(resource)
+        const selection: Selection = {
+          ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+          labels: o.labelSelector ?? [],
+          fields: o.fieldSelector ?? []
+        }
+        const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
+        const w: Watcher = { selection, queue }
+        const rv = o.resourceVersion ?? ""
+        const fromState = rv === "" || rv === "0" || o.sendInitialEvents === true
+        if (!fromState && !/^\d+$/.test(rv)) return Stream.fail(new Expired({ message: `invalid resource version "${rv}"` }))
+        const start = yield* register(state, w)
+        yield* Effect.addFinalizer(() => Effect.sync(() => state.watchers.delete(w)))
+        if (o.allowBookmarks) {
+          yield* Effect.forkScoped(Effect.repeat(bookmark(state, w), Schedule.spaced(options.bookmarkInterval)))
+        }
+        const live = Stream.fromQueue(queue)
+        if (fromState) {
+          // The state at `start`, then everything after it.
+          const listed = yield* storage.list(resource, {
+            ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+            labelSelector: selection.labels,
+            fieldSelector: selection.fields,
+            resourceVersion: start.toString(),
+            resourceVersionMatch: "Exact"
+          })
+          const initial = Stream.fromIterable(listed.items.map((object): WatchEvent => ({
+            type: "ADDED",
+            resourceVersion: start.toString(),
+            object
+          })))
+          const end = o.sendInitialEvents === true
+            ? Stream.succeed<WatchEvent>({ type: "BOOKMARK", resourceVersion: start.toString(), initialEventsEnd: true })
+            : Stream.empty
+          return Stream.concat(Stream.concat(initial, end), live)
+        }
+        const from = BigInt(rv)
+        if (from >= start) {
+          // Nothing to replay; changes up to `from` that reach the queue are already known to the client.
+          return live.pipe(Stream.filter((e) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= from : BigInt(e.resourceVersion) > from))
+        }
+        const replay = yield* storage.changes(resource, rv, start.toString())
+        const replayed = replay.flatMap((c) => {
+          const e = toEvent(w, c)
+          return e === undefined ? [] : [e]
+        })
+        return Stream.concat(Stream.fromIterable(replayed), live)
+      }))
+
+    return WatchHub.of({ watch })
+  })
+
+export const layer = Layer.effect(
+  WatchHub,
+  Effect.gen(function*() {
+    const sweep = yield* Config.Duration("ARK_WATCH_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.seconds(30)))
+    const buffer = yield* Config.Int("ARK_WATCH_BUFFER").pipe(Config.withDefault(10_000))
+    const bookmarks = yield* Config.Duration("ARK_WATCH_BOOKMARK_INTERVAL").pipe(Config.withDefault(Duration.seconds(10)))
+    return yield* make({ bufferSize: buffer, sweepInterval: sweep, bookmarkInterval: bookmarks })
+  })
+)

@@ -1,0 +1,99 @@
+/**
+ * HTTP watches as kube-apiserver serves them: newline-delimited `{"type","object"}` frames over
+ * one chunked response, in JSON, Table or PartialObjectMetadata form; bookmarks when asked for;
+ * a failure after the stream started (too old, too slow) as one ERROR frame before the end.
+ */
+import { Duration, Effect, Stream } from "effect"
+import type { KubeObject } from "../../domain/object.ts"
+import { partialObjectMetadata, table } from "../../domain/table.ts"
+import type { ApiError, StorageError } from "../../services/errors.ts"
+import { BadRequest, Invalid, NotAcceptable } from "../../services/errors.ts"
+import type { WatchEvent } from "../../services/WatchHub.ts"
+import { WatchHub } from "../../services/WatchHub.ts"
+import type { Reply, ResourceRequest } from "./resources.ts"
+import { apiVersionOf, includeMode, oneOf, representation, selectors, stored, withMetaVersion } from "./resources.ts"
+import { toStatus } from "./status.ts"
+
+export const isWatchQuery = (query: URLSearchParams) => query.get("watch") === "true" || query.get("watch") === "1"
+
+const flag = (query: URLSearchParams, name: string) => query.get(name) === "true" || query.get(name) === "1"
+
+/** kube's default when a client gives no timeoutSeconds: a random time between 30 and 60 minutes. */
+const defaultTimeout = () => Duration.seconds(1800 + Math.floor(Math.random() * 1800))
+
+const encoder = new TextEncoder()
+const frame = (type: string, object: string) => encoder.encode(`{"type":"${type}","object":${object}}\n`)
+
+const invalid = (field: string, message: string) =>
+  new Invalid({ kind: "ListOptions", group: "meta.k8s.io", name: "", causes: [{ reason: "FieldValueForbidden", field, message }] })
+
+export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, WatchHub> =>
+  Effect.gen(function*() {
+    const rep = yield* representation(req)
+    if (rep._tag === "Discovery") return yield* new NotAcceptable({ message: "discovery documents are not watchable" })
+    const hub = yield* WatchHub
+    const { fields, labels } = yield* selectors(req)
+    const match = yield* oneOf(req.query, "resourceVersionMatch", ["NotOlderThan", "Exact", ""], "")
+    const sendInitialEvents = req.query.has("sendInitialEvents") ? flag(req.query, "sendInitialEvents") : undefined
+    const allowBookmarks = flag(req.query, "allowWatchBookmarks")
+    if (sendInitialEvents !== undefined) {
+      if (match !== "NotOlderThan") {
+        return yield* invalid("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+      }
+      if (sendInitialEvents && !allowBookmarks) {
+        return yield* invalid("allowWatchBookmarks", "allowWatchBookmarks must be true when sendInitialEvents is set")
+      }
+    } else if (match !== "") {
+      return yield* invalid("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+    }
+    const timeoutText = req.query.get("timeoutSeconds")
+    const timeoutSeconds = timeoutText === null || timeoutText === "" ? undefined : Number(timeoutText)
+    if (timeoutSeconds !== undefined && (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0)) {
+      return yield* new BadRequest({ message: `invalid timeoutSeconds "${timeoutText}"` })
+    }
+    const resourceVersion = req.query.get("resourceVersion") ?? ""
+    if (resourceVersion !== "" && !/^\d+$/.test(resourceVersion)) {
+      return yield* new BadRequest({ message: `invalid resource version "${resourceVersion}"` })
+    }
+    const byName = req.name === undefined ? [] : [{ field: "metadata.name" as const, operator: "=" as const, value: req.name }]
+    const events = hub.watch(stored(req.info), {
+      ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
+      labelSelector: labels,
+      fieldSelector: [...fields, ...byName],
+      // sendInitialEvents=false with NotOlderThan: kube starts from "now" without replaying state.
+      resourceVersion,
+      ...(sendInitialEvents === true ? { sendInitialEvents: true } : {}),
+      allowBookmarks
+    })
+    const info = req.info
+    const includeObject = includeMode(req.query.get("includeObject") ?? undefined)
+    let first = true
+    /** The frame's `object`: stored text as is, or converted for Table and metadata-only watches. */
+    const objectOf = (text: string): string => {
+      if (rep._tag === "Object") return text
+      const obj = JSON.parse(text) as KubeObject
+      if (rep._tag === "PartialObjectMetadata") return JSON.stringify(withMetaVersion(partialObjectMetadata(obj), rep.version))
+      const t = withMetaVersion(table(info.printerColumns, [obj], { resourceVersion: obj.metadata.resourceVersion ?? "" }, includeObject), rep.version)
+      // Column definitions travel with the first event only, as kube sends them.
+      const out = first ? t : { ...t, columnDefinitions: [] }
+      first = false
+      return JSON.stringify(out)
+    }
+    const bookmark = (rv: string, initialEventsEnd: boolean) =>
+      JSON.stringify({
+        kind: rep._tag === "Object" ? info.kind : rep._tag === "Table" ? "Table" : "PartialObjectMetadata",
+        apiVersion: rep._tag === "Object" ? apiVersionOf(info) : `meta.k8s.io/${rep.version}`,
+        metadata: {
+          resourceVersion: rv,
+          ...(initialEventsEnd ? { annotations: { "k8s.io/initial-events-end": "true" } } : {})
+        }
+      })
+    const encode = (e: WatchEvent) =>
+      e.type === "BOOKMARK" ? frame("BOOKMARK", bookmark(e.resourceVersion, e.initialEventsEnd)) : frame(e.type, objectOf(e.object))
+    const body = events.pipe(
+      Stream.map(encode),
+      Stream.catch((e: StorageError) => Stream.make(frame("ERROR", JSON.stringify(toStatus(e))))),
+      Stream.interruptWhen(Effect.sleep(timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout()))
+    )
+    return { status: 200, body: body, contentType: "application/json" }
+  })

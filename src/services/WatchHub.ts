@@ -1,0 +1,41 @@
+/**
+ * The WatchHub contract: watches of a resource as typed streams, served from one change reader
+ * per resource per process and fanned out in memory.
+ */
+import { Context } from "effect"
+import type { Stream } from "effect"
+import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
+import type { StorageError } from "./errors.ts"
+import type { StoredResource } from "./Storage.ts"
+
+export interface WatchOptions {
+  readonly namespace?: string
+  readonly labelSelector?: ReadonlyArray<LabelRequirement>
+  readonly fieldSelector?: ReadonlyArray<FieldRequirement>
+  /** "" or "0": start with the current state as ADDED events; N: every change after N. */
+  readonly resourceVersion?: string
+  /** WatchList: the current state, then a bookmark marked `k8s.io/initial-events-end`. */
+  readonly sendInitialEvents?: boolean
+  readonly allowBookmarks?: boolean
+}
+
+export type WatchEvent =
+  | {
+    readonly type: "ADDED" | "MODIFIED" | "DELETED"
+    readonly resourceVersion: string
+    /** The object's stored JSON text. */
+    readonly object: string
+  }
+  | {
+    readonly type: "BOOKMARK"
+    readonly resourceVersion: string
+    readonly initialEventsEnd: boolean
+  }
+
+export class WatchHub extends Context.Service<WatchHub, {
+  /**
+   * Events of one watch, in resourceVersion order, each committed version exactly once. Fails
+   * with Expired when the start is older than what is retained or the watcher fell too far behind.
+   */
+  readonly watch: (resource: StoredResource, options: WatchOptions) => Stream.Stream<WatchEvent, StorageError>
+}>()("ark-effect/services/WatchHub") {}
