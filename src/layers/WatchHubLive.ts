@@ -162,6 +162,12 @@ export const make = (options: WatchHubOptions) =>
         if (o.allowBookmarks) {
           yield* Effect.forkScoped(Effect.repeat(bookmark(state, w), Schedule.spaced(options.bookmarkInterval)))
         }
+        if (o.timeout !== undefined) {
+          yield* Effect.forkScoped(Effect.sleep(o.timeout).pipe(
+            Effect.andThen(o.allowBookmarks ? bookmark(state, w) : Effect.void),
+            Effect.andThen(Queue.end(queue))
+          ))
+        }
         const live = Stream.fromQueue(queue)
         if (fromState) {
           // The state at `start`, then everything after it.

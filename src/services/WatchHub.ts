@@ -3,7 +3,7 @@
  * per resource per process and fanned out in memory.
  */
 import { Context } from "effect"
-import type { Stream } from "effect"
+import type { Duration, Stream } from "effect"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
 import type { StorageError } from "./errors.ts"
 import type { StoredResource } from "./Storage.ts"
@@ -17,6 +17,8 @@ export interface WatchOptions {
   /** WatchList: the current state, then a bookmark marked `k8s.io/initial-events-end`. */
   readonly sendInitialEvents?: boolean
   readonly allowBookmarks?: boolean
+  /** When the watch ends by itself (with a last bookmark first, when bookmarks are allowed). */
+  readonly timeout?: Duration.Duration
 }
 
 export type WatchEvent =

@@ -12,6 +12,8 @@ import { freshDatabase } from "./pg.ts"
 
 export interface RunningServer {
   readonly url: string
+  /** The database the server uses (undefined for the embedded one). */
+  readonly databaseUrl: string | undefined
   readonly kubeconfig: string
   readonly dataDir: string
   readonly process: ChildProcess
@@ -26,13 +28,19 @@ export interface ServerOptions {
   readonly embedded?: boolean
   /** Reuse this data directory, and leave it in place on stop. */
   readonly dataDir?: string
+  /** Serve this database instead of a fresh one (another replica of the same store). */
+  readonly databaseUrl?: string
+  /** A fixed port (a restarted replica keeps its address). */
+  readonly port?: number
+  readonly env?: Record<string, string>
   readonly args?: ReadonlyArray<string>
 }
 
 export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
-  const storage = options.embedded
+  const databaseUrl = options.embedded ? undefined : options.databaseUrl ?? await Effect.runPromise(freshDatabase("api"))
+  const storage = databaseUrl === undefined
     ? ["--storage", "embedded"]
-    : ["--storage", "postgresql", "--postgres-url", await Effect.runPromise(freshDatabase("api"))]
+    : ["--storage", "postgresql", "--postgres-url", databaseUrl]
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ark-serve-"))
   const child = spawn(process.execPath, [
     join(root, "src/programs/main.ts"),
@@ -41,12 +49,12 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     "--data-dir",
     dataDir,
     "--port",
-    "0",
+    String(options.port ?? 0),
     "--pool-size",
     "10",
     ...(options.insecureHttp ? ["--insecure-http"] : []),
     ...(options.args ?? [])
-  ], { stdio: ["ignore", "pipe", "pipe"] })
+  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } })
   let output = ""
   const ready = await new Promise<{ url: string; kubeconfig: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ark serve did not start:\n${output}`)), 30_000)
@@ -73,5 +81,5 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     }
     if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
   }
-  return { ...ready, dataDir, process: child, stop }
+  return { ...ready, databaseUrl, dataDir, process: child, stop }
 }

@@ -63,7 +63,8 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
       // sendInitialEvents=false with NotOlderThan: kube starts from "now" without replaying state.
       resourceVersion,
       ...(sendInitialEvents === true ? { sendInitialEvents: true } : {}),
-      allowBookmarks
+      allowBookmarks,
+      timeout: timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout()
     })
     const info = req.info
     const includeObject = includeMode(req.query.get("includeObject") ?? undefined)
@@ -92,8 +93,7 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
       e.type === "BOOKMARK" ? frame("BOOKMARK", bookmark(e.resourceVersion, e.initialEventsEnd)) : frame(e.type, objectOf(e.object))
     const body = events.pipe(
       Stream.map(encode),
-      Stream.catch((e: StorageError) => Stream.make(frame("ERROR", JSON.stringify(toStatus(e))))),
-      Stream.interruptWhen(Effect.sleep(timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout()))
+      Stream.catch((e: StorageError) => Stream.make(frame("ERROR", JSON.stringify(toStatus(e)))))
     )
     return { status: 200, body: body, contentType: "application/json" }
   })
