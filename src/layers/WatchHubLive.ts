@@ -110,7 +110,8 @@ export const make = (options: WatchHubOptions) =>
     yield* Effect.forkScoped(Stream.runForEach(signals, (key) => Queue.offer(triggers, key)))
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
       const first = yield* Queue.take(triggers)
-      const rest = yield* Queue.takeAll(triggers)
+      // Whatever else is queued now joins this round (clear does not wait for more).
+      const rest = yield* Queue.clear(triggers)
       yield* round(new Set([first, ...rest])).pipe(
         // A failed round (store unavailable) is retried by the next trigger or sweep.
         Effect.catchCause((cause) => Effect.logWarning("watch catch-up failed; retrying", cause).pipe(
@@ -171,7 +172,8 @@ export const make = (options: WatchHubOptions) =>
         const live = Stream.fromQueue(queue)
         if (fromState) {
           // The state at `start`, then everything after it.
-          const listed = yield* storage.list(resource, {
+          // Nothing has ever been written when the frontier is still 0.
+          const listed = start === 0n ? { items: [] } : yield* storage.list(resource, {
             ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
             labelSelector: selection.labels,
             fieldSelector: selection.fields,

@@ -73,6 +73,8 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       reject(new Error(`ark serve exited with ${code}:\n${output}`))
     })
   })
+  // What the server logs after start-up (warnings, unexpected failures) shows in the test output.
+  child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(`[ark serve ${child.pid}] ${chunk.toString()}`))
   const stop = async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve))

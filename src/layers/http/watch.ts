@@ -91,8 +91,9 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
       })
     const encode = (e: WatchEvent) =>
       e.type === "BOOKMARK" ? frame("BOOKMARK", bookmark(e.resourceVersion, e.initialEventsEnd)) : frame(e.type, objectOf(e.object))
-    const body = events.pipe(
-      Stream.map(encode),
+    // An empty first chunk makes the server send the status line and headers at once, so a
+    // client knows its watch is established before the first event.
+    const body = Stream.concat(Stream.make(new Uint8Array(0)), events.pipe(Stream.map(encode))).pipe(
       Stream.catch((e: StorageError) => Stream.make(frame("ERROR", JSON.stringify(toStatus(e)))))
     )
     return { status: 200, body: body, contentType: "application/json" }
