@@ -3,6 +3,7 @@
  * platform team types every day, with kubectl 1.35 and 1.32.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { spawn } from "node:child_process"
 import { join } from "node:path"
 import type { KubectlLayer } from "../support/kubectl.ts"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
@@ -113,6 +114,48 @@ describe.each<KubectlLayer>(["v35", "v32"])("kubectl %s against ark serve", (lay
     expect(gone.stderr).toContain("not found")
     await ok(["delete", "-f", join(examples, "tool.yaml")])
     expect((await kubectl(["get", "tool", "get-current-weather"])).code).not.toBe(0)
+  })
+
+  it("watches: get -w shows another client's changes; wait --for=delete and delete --wait return when the object is gone", async () => {
+    const watcher = spawn(bin, ["--kubeconfig", server.kubeconfig, "get", "queries", "-w", "--output-watch-events"], { stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    watcher.stdout.on("data", (c: Buffer) => (out += c.toString()))
+    const seen = (re: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const deadline = Date.now() + 20_000
+        const check = () => re.test(out) ? resolve() : Date.now() > deadline ? reject(new Error(`not seen ${re}: ${out}`)) : setTimeout(check, 50)
+        check()
+      })
+    try {
+      await seen(/ADDED\s+lisbon-weather/)
+      await ok(["create", "-f", "-"], JSON.stringify({
+        apiVersion: "ark.mckinsey.com/v1alpha1",
+        kind: "Query",
+        metadata: { name: "watched" },
+        spec: { input: "hi", target: { type: "agent", name: "weather-reporter" } }
+      }))
+      await seen(/ADDED\s+watched/)
+      await ok(["label", "query", "watched", "seen=yes"])
+      await seen(/MODIFIED\s+watched/)
+      await ok(["patch", "query", "watched", "--type", "merge", "-p", '{"metadata":{"finalizers":["ark.mckinsey.com/hold"]}}'])
+      const waiting = kubectl(["wait", "--for=delete", "query/watched", "--timeout=30s"])
+      await ok(["delete", "query", "watched", "--wait=false"])
+      await ok(["patch", "query", "watched", "--type", "json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]'])
+      const waited = await waiting
+      expect(waited.code, waited.stderr).toBe(0)
+      expect(waited.stdout).toContain("condition met")
+      await seen(/DELETED\s+watched/)
+      await ok(["create", "-f", "-"], JSON.stringify({
+        apiVersion: "ark.mckinsey.com/v1alpha1",
+        kind: "Query",
+        metadata: { name: "deleted-with-wait" },
+        spec: { input: "hi", target: { type: "agent", name: "weather-reporter" } }
+      }))
+      expect(await ok(["delete", "query", "deleted-with-wait", "--wait=true", "--timeout=30s"])).toContain("deleted")
+      expect((await kubectl(["get", "query", "deleted-with-wait"])).code).not.toBe(0)
+    } finally {
+      watcher.kill("SIGTERM")
+    }
   })
 
   it("reports server errors as kube does", async () => {
