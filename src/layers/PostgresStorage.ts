@@ -77,12 +77,16 @@ interface Row {
 const keyOrder = (a: Row, b: Row) =>
   a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0
 
-/** Merges two key-ordered row lists (their keys are disjoint within one snapshot). */
+/** Merges two key-ordered row lists; a key in both is the same version, kept once. */
 const mergeByKey = (a: ReadonlyArray<Row>, b: ReadonlyArray<Row>): ReadonlyArray<Row> => {
   const out: Array<Row> = []
   let i = 0
   let j = 0
-  while (i < a.length && j < b.length) out.push(keyOrder(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!)
+  while (i < a.length && j < b.length) {
+    const order = keyOrder(a[i]!, b[j]!)
+    if (order === 0) j++
+    out.push(order <= 0 ? a[i++]! : b[j++]!)
+  }
   while (i < a.length) out.push(a[i++]!)
   while (j < b.length) out.push(b[j++]!)
   return out
@@ -461,7 +465,9 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined
         // The snapshot is the current rows not newer than it, plus the versions that were replaced
         // after it (few: only recent history). Each is read on its own, in key order, so the current
-        // rows stream out of their index without a sort, and the two are merged here.
+        // rows stream out of their index without a sort, and the two are merged here. The current
+        // rows are read first: a row superseded between the two reads then shows up in both (the
+        // same version, kept once), and none can slip between them.
         const limitSql = limit === undefined ? "" : ` LIMIT ${p.add(limit + 1)}`
         const branch = (which: string) =>
           run<Row>(
@@ -469,10 +475,8 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
              ORDER BY namespace, name${limitSql}`,
             p.values
           )
-        const [current, replaced] = yield* Effect.all([
-          branch("superseded_rv IS NULL"),
-          branch(`superseded_rv > ${R} AND event <> ${Event.Deleted}`)
-        ], { concurrency: 2 })
+        const current = yield* branch("superseded_rv IS NULL")
+        const replaced = yield* branch(`superseded_rv > ${R} AND event <> ${Event.Deleted}`)
         const merged = replaced.length === 0 ? current : mergeByKey(current, replaced)
         const rows = limit === undefined ? merged : merged.slice(0, limit + 1)
         const more = limit !== undefined && rows.length > limit

@@ -40,6 +40,10 @@ export const openWatch = (base: string, path: string, headers: Record<string, st
         for (const w of waiters) w()
       })
       res.on("error", () => endedResolve())
+      res.on("close", () => {
+        endedResolve()
+        for (const w of waiters) w()
+      })
       resolve({
         status: res.statusCode ?? 0,
         frames,

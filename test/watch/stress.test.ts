@@ -1,0 +1,273 @@
+/**
+ * The watch stress checker: concurrent writers on two replicas, many watchers with mixed
+ * selectors and start points, the LISTEN connections killed and one replica restarted mid-run.
+ * Every watcher must have seen every committed version of every object it selects exactly
+ * once, in resourceVersion order, as the database's own history says (no event lost,
+ * duplicated or reordered), resuming like a reflector whenever its connection ends.
+ *
+ * Size: ARK_STRESS_SCALE (default 1; the benchmark runs it at 10).
+ */
+import { Effect, Layer } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pg from "pg"
+import { afterAll, describe, expect, it } from "vitest"
+import type { Selection } from "../../src/domain/watch.ts"
+import { eventType } from "../../src/domain/watch.ts"
+import * as PgDatabase from "../../src/layers/PgDatabase.ts"
+import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
+import type { StoredResource } from "../../src/services/Storage.ts"
+import { Storage } from "../../src/services/Storage.ts"
+import type { RunningServer } from "../support/server.ts"
+import { startServer } from "../support/server.ts"
+import { openWatch } from "../support/watch.ts"
+
+const scale = Number(process.env["ARK_STRESS_SCALE"] ?? "1")
+const objects = 30 * scale
+const opsPerWriter = 60 * scale
+const watcherCount = 50
+const namespace = "stress"
+const path = `/apis/ark.mckinsey.com/v1alpha1/namespaces/${namespace}/queries`
+const resource: StoredResource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
+const env = { ARK_WATCH_BOOKMARK_INTERVAL: "300 millis" }
+
+const servers: Array<RunningServer> = []
+const dirs: Array<string> = []
+afterAll(async () => {
+  for (const s of servers) await s.stop()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer()
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A seeded pseudo-random sequence, so a failing run can be replayed. */
+const random = (seed: number) => () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff
+  return seed / 0x7fffffff
+}
+
+interface Seen {
+  readonly type: string
+  readonly name: string
+  readonly rv: string
+}
+
+interface WatcherSpec {
+  readonly id: number
+  readonly replica: () => RunningServer
+  readonly query: string
+  readonly selection: Selection
+  readonly startRv: string | undefined
+}
+
+interface WatcherResult {
+  readonly spec: WatcherSpec
+  /** resourceVersion of the initial state (sendInitialEvents), and that state. */
+  initialRv: string | undefined
+  readonly initial: Array<Seen>
+  readonly events: Array<Seen>
+  lastRv: string
+  resumes: number
+}
+
+/** Watches like a reflector: on any end of the connection it resumes from the last resourceVersion it saw. */
+const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: WatcherResult; done: Promise<void> } => {
+  const result: WatcherResult = { spec, initialRv: undefined, initial: [], events: [], lastRv: spec.startRv ?? "0", resumes: 0 }
+  const done = (async () => {
+    let first = true
+    while (!stop.stopped) {
+      // A connection that ended before the initial state was complete starts over, as a reflector relists.
+      if (spec.startRv === undefined && result.initialRv === undefined) {
+        first = true
+        result.initial.length = 0
+      }
+      const query = first && spec.startRv === undefined
+        ? `${spec.query}&sendInitialEvents=true&resourceVersionMatch=NotOlderThan`
+        : `${spec.query}&resourceVersion=${result.lastRv}`
+      let w
+      try {
+        w = await openWatch(spec.replica().url, `${path}?watch=true&allowWatchBookmarks=true&${query}`)
+      } catch {
+        await sleep(100)
+        continue
+      }
+      const inInitial = first && spec.startRv === undefined
+      first = false
+      let consumed = 0
+      let initialDone = !inInitial
+      const drain = () => {
+        for (; consumed < w.frames.length; consumed++) {
+          const f = w.frames[consumed]!
+          if (f.type === "ERROR") throw new Error(`watcher ${spec.id} got ERROR ${JSON.stringify(f.object)}`)
+          const rv = f.object.metadata.resourceVersion as string
+          if (f.type === "BOOKMARK") {
+            if (!initialDone && f.object.metadata.annotations?.["k8s.io/initial-events-end"] === "true") {
+              initialDone = true
+              result.initialRv = rv
+            }
+            if (initialDone) result.lastRv = rv
+            continue
+          }
+          const seen = { type: f.type, name: f.object.metadata.name as string, rv }
+          if (!initialDone) result.initial.push(seen)
+          else {
+            result.events.push(seen)
+            result.lastRv = rv
+          }
+        }
+      }
+      while (!stop.stopped) {
+        drain()
+        const ended = await Promise.race([w.ended.then(() => true), sleep(50).then(() => false)])
+        if (ended) break
+      }
+      drain()
+      w.close()
+      if (!stop.stopped) result.resumes++
+    }
+  })()
+  return { result, done }
+}
+
+describe("watch stress", () => {
+  it("delivers every committed version exactly once, in order, to every watcher, through faults", async () => {
+    const rand = random(42)
+    const portB = await freePort()
+    const dirB = mkdtempSync(join(tmpdir(), "ark-stress-"))
+    dirs.push(dirB)
+    const a = await startServer({ insecureHttp: true, env })
+    servers.push(a)
+    let b = await startServer({ insecureHttp: true, databaseUrl: a.databaseUrl!, port: portB, dataDir: dirB, env })
+    servers.push(b)
+    const replicas = [() => a, () => b]
+    const db = new pg.Pool({ connectionString: a.databaseUrl!, max: 2 })
+
+    const send = async (via: RunningServer, method: string, p: string, body?: unknown, type = "application/json") => {
+      try {
+        const res = await fetch(`${via.url}${p}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": type } }) })
+        await res.arrayBuffer()
+        return res.status
+      } catch {
+        return 0 // replica down: the write did not happen through it
+      }
+    }
+    const name = () => `o-${Math.floor(rand() * objects)}`
+    const group = () => `g${Math.floor(rand() * 4)}`
+    const writer = async (w: number) => {
+      const via = replicas[w % 2]!
+      for (let i = 0; i < opsPerWriter; i++) {
+        const n = name()
+        const op = rand()
+        const target = `${path}/${n}`
+        if (op < 0.3) {
+          await send(via(), "POST", path, { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Query", metadata: { name: n, labels: { group: group() } }, spec: { input: "x", target: { type: "agent", name: "a" } } })
+        } else if (op < 0.45) {
+          await send(via(), "PATCH", target, { spec: { input: `w${w}-${i}` } }, "application/merge-patch+json")
+        } else if (op < 0.6) {
+          await send(via(), "PATCH", target, { metadata: { labels: { group: group() } } }, "application/merge-patch+json")
+        } else if (op < 0.7) {
+          await send(via(), "PATCH", `${target}/status`, { status: { phase: "running" } }, "application/merge-patch+json")
+        } else if (op < 0.8) {
+          await send(via(), "PATCH", target, { metadata: { finalizers: ["ark.mckinsey.com/hold"] } }, "application/merge-patch+json")
+        } else if (op < 0.9) {
+          await send(via(), "DELETE", target)
+        } else {
+          await send(via(), "PATCH", target, { metadata: { finalizers: null } }, "application/merge-patch+json")
+        }
+      }
+    }
+
+    // Some history before the first watchers, so rv-N starts have something to skip.
+    await Promise.all([0, 1, 2, 3].map((w) => writer(w)))
+    const stop = { stopped: false }
+    const selections: ReadonlyArray<{ query: string; selection: Selection }> = [
+      { query: "", selection: { labels: [], fields: [] } },
+      { query: "labelSelector=group%3Dg1", selection: { labels: [{ key: "group", operator: "=", values: ["g1"] }], fields: [] } },
+      { query: "labelSelector=group%20in%20(g2%2Cg3)", selection: { labels: [{ key: "group", operator: "in", values: ["g2", "g3"] }], fields: [] } },
+      { query: "labelSelector=group%21%3Dg0", selection: { labels: [{ key: "group", operator: "!=", values: ["g0"] }], fields: [] } },
+      { query: "fieldSelector=metadata.name%3Do-1", selection: { labels: [], fields: [{ field: "metadata.name", operator: "=", value: "o-1" }] } }
+    ]
+    const startRv = async () => ((await (await fetch(`${a.url}${path}`)).json()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion
+    const watchers: Array<{ result: WatcherResult; done: Promise<void> }> = []
+    const writing = Promise.all([0, 1, 2, 3].map((w) => writer(w)))
+    for (let i = 0; i < watcherCount; i++) {
+      const sel = selections[i % selections.length]!
+      const fromList = i % 2 === 0
+      watchers.push(runWatcher({
+        id: i,
+        replica: replicas[i % 2]!,
+        query: sel.query,
+        selection: sel.selection,
+        startRv: fromList ? await startRv() : undefined
+      }, stop))
+      if (i === 20) {
+        // Cut every LISTEN connection: replicas must reconnect and catch up.
+        const killed = await db.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()`)
+        expect(killed.rows[0].n).toBeGreaterThanOrEqual(2)
+      }
+      if (i === 35) {
+        // Restart replica B on the same address while writers and watchers keep going.
+        await b.stop()
+        servers.splice(servers.indexOf(b), 1)
+        b = await startServer({ insecureHttp: true, databaseUrl: a.databaseUrl!, port: portB, dataDir: dirB, env })
+        servers.push(b)
+      }
+      await sleep(10)
+    }
+    await writing
+    await Promise.all([0, 1, 2, 3].map((w) => writer(w + 4)))
+
+    // Everything is written: wait until every watcher has caught up with the last committed change
+    // (bookmarks carry each replica's position; rvs drawn by writes that lost a race commit nothing).
+    const final = String((await db.query(`SELECT max(rv)::text AS rv FROM ark_objects WHERE resource = $1`, [resource.key])).rows[0].rv)
+    const deadline = Date.now() + 60_000
+    while (watchers.some((w) => BigInt(w.result.lastRv) < BigInt(final))) {
+      if (Date.now() > deadline) {
+        const behind = watchers.filter((w) => BigInt(w.result.lastRv) < BigInt(final)).map((w) => `${w.result.spec.id}:${w.result.lastRv}:r${w.result.resumes}`)
+        throw new Error(`watchers did not catch up to ${final}: ${behind.join(" ")}`)
+      }
+      await sleep(100)
+    }
+    stop.stopped = true
+    await Promise.all(watchers.map((w) => w.done))
+    await db.end()
+
+    // The database's own history is the reference.
+    const check = Effect.gen(function*() {
+      const storage = yield* Storage
+      let total = 0
+      for (const { result } of watchers) {
+        const { spec } = result
+        const from = spec.startRv ?? result.initialRv!
+        expect(from, `watcher ${spec.id} never started`).toBeDefined()
+        if (spec.startRv === undefined) {
+          const state = yield* storage.list(resource, { namespace, labelSelector: spec.selection.labels, fieldSelector: spec.selection.fields, resourceVersion: from, resourceVersionMatch: "Exact" })
+          const expectedInitial = state.items.map((t) => JSON.parse(t)).map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
+          expect(result.initial.map((s) => `${s.name}@${s.rv}`).sort(), `watcher ${spec.id} initial state`).toEqual(expectedInitial)
+        }
+        const changes = yield* storage.changes(resource, from, final)
+        const expected = changes.flatMap((c) => {
+          const type = eventType({ ...spec.selection, namespace }, c)
+          return type === undefined ? [] : [`${type} ${c.name}@${c.resourceVersion}`]
+        })
+        expect(result.events.map((s) => `${s.type} ${s.name}@${s.rv}`), `watcher ${spec.id} (${spec.query || "all"}) events`).toEqual(expected)
+        total += expected.length
+      }
+      return total
+    })
+    const total = await Effect.runPromise(check.pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url: a.databaseUrl!, poolSize: 2 }))))))
+    expect(total).toBeGreaterThan(watcherCount * 10)
+    expect(watchers.filter((w) => w.result.resumes > 0).length).toBeGreaterThan(0)
+  }, 240_000)
+})
