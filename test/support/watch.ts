@@ -22,7 +22,8 @@ export const openWatch = (base: string, path: string, headers: Record<string, st
     const waiters = new Set<() => void>()
     let endedResolve!: () => void
     const ended = new Promise<void>((r) => (endedResolve = r))
-    const req = request(url, { headers }, (res) => {
+    // Its own connection, as watch clients hold one per watch; an open that gets no answer fails.
+    const req = request(url, { headers, agent: false, timeout: 10_000 }, (res) => {
       let buffer = ""
       res.setEncoding("utf8")
       res.on("data", (chunk: string) => {
@@ -67,8 +68,8 @@ export const openWatch = (base: string, path: string, headers: Record<string, st
         close: () => req.destroy()
       })
     })
-    req.on("error", (e) => {
-      if ((e as NodeJS.ErrnoException).code !== "ECONNRESET") reject(e)
-    })
+    // Before a response this fails the open; after it (close()), the promise is settled already.
+    req.on("error", reject)
+    req.on("timeout", () => req.destroy(new Error("watch open timed out")))
     req.end()
   })

@@ -79,11 +79,13 @@ interface WatcherResult {
   readonly events: Array<Seen>
   lastRv: string
   resumes: number
+  /** Where the current connection is: for diagnosing a watcher that stalls. */
+  stage: string
 }
 
 /** Watches like a reflector: on any end of the connection it resumes from the last resourceVersion it saw. */
 const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: WatcherResult; done: Promise<void> } => {
-  const result: WatcherResult = { spec, initialRv: undefined, initial: [], events: [], lastRv: spec.startRv ?? "0", resumes: 0 }
+  const result: WatcherResult = { spec, initialRv: undefined, initial: [], events: [], lastRv: spec.startRv ?? "0", resumes: 0, stage: "new" }
   const done = (async () => {
     let first = true
     while (!stop.stopped) {
@@ -97,8 +99,11 @@ const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: Wa
         : `${spec.query}&resourceVersion=${result.lastRv}`
       let w
       try {
+        result.stage = `opening ${spec.replica().url}`
         w = await openWatch(spec.replica().url, `${path}?watch=true&allowWatchBookmarks=true&${query}`)
+        result.stage = `open ${w.status}`
       } catch {
+        result.stage = "open failed"
         await sleep(100)
         continue
       }
@@ -234,7 +239,9 @@ describe("watch stress", () => {
     const deadline = Date.now() + 60_000
     while (watchers.some((w) => BigInt(w.result.lastRv) < BigInt(final))) {
       if (Date.now() > deadline) {
-        const behind = watchers.filter((w) => BigInt(w.result.lastRv) < BigInt(final)).map((w) => `${w.result.spec.id}:${w.result.lastRv}:r${w.result.resumes}`)
+        const behind = watchers.filter((w) => BigInt(w.result.lastRv) < BigInt(final)).map((w) => `${w.result.spec.id}:${w.result.lastRv}:r${w.result.resumes}:${w.result.stage}`)
+        const activity = await db.query(`SELECT pid, application_name, state, wait_event_type, wait_event, left(query, 80) AS q, now() - xact_start AS age FROM pg_stat_activity WHERE datname = current_database()`)
+        console.log(JSON.stringify(activity.rows, null, 1))
         throw new Error(`watchers did not catch up to ${final}: ${behind.join(" ")}`)
       }
       await sleep(100)
