@@ -94,6 +94,66 @@ const expectStatus = (want: number) => (r: HttpResult) => {
   if (r.status !== want) throw new Error(`unexpected HTTP ${r.status}`)
 }
 
+interface WatchLatency {
+  readonly watchers: number
+  readonly events: number
+  readonly p50: number
+  readonly p99: number
+  readonly serverRssMb: number
+}
+
+/**
+ * Watch delivery latency: `watchers` watches open on `watchBase` (each on its own connection),
+ * `events` creates sent one at a time to `writeBase`; latency = create sent to ADDED received,
+ * for every watcher and event.
+ */
+const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, watchers: number, events: number, serverPid: number): Promise<WatchLatency> => {
+  const sentAt = new Map<string, number>()
+  const latencies: Array<number> = []
+  let received = 0
+  const requests = await Promise.all(Array.from({ length: watchers }, () =>
+    new Promise<ReturnType<typeof request>>((resolve, reject) => {
+      const req = request({ host: watchBase.hostname, port: watchBase.port, path: `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries?watch=true`, agent: false }, (res) => {
+        let buffer = ""
+        res.setEncoding("utf8")
+        res.on("data", (chunk: string) => {
+          const now = performance.now()
+          buffer += chunk
+          let nl: number
+          while ((nl = buffer.indexOf("\n")) >= 0) {
+            const line = buffer.slice(0, nl)
+            buffer = buffer.slice(nl + 1)
+            const m = /"name":"(w-\d+)"/.exec(line)
+            const sent = m === null ? undefined : sentAt.get(m[1]!)
+            if (sent !== undefined) {
+              latencies.push(now - sent)
+              received++
+            }
+          }
+        })
+        resolve(req)
+      })
+      req.on("error", reject)
+      req.end()
+    })))
+  await new Promise((r) => setTimeout(r, 300))
+  const label = `watch latency, ${watchers} watchers`
+  for (let i = 0; i < events; i++) {
+    const name = `w-${i}`
+    sentAt.set(name, performance.now())
+    expectStatus(201)(await http(writeBase, "POST", `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`, query(ns, name)))
+    await new Promise((r) => setTimeout(r, 10))
+    if (i % 20 === 0) process.stderr.write(`\r  ${label}: ${i}/${events}   `)
+  }
+  const deadline = Date.now() + 30_000
+  while (received < watchers * events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  const serverRssMb = Math.round(rssMb(serverPid))
+  for (const r of requests) r.destroy()
+  process.stderr.write(`\r  ${label}: done (${received}/${watchers * events} events)\n`)
+  latencies.sort((a, b) => a - b)
+  return { watchers, events, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), serverRssMb }
+}
+
 const rssMb = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024
@@ -143,6 +203,28 @@ const main = async () => {
     const list10 = await measure(quick ? 30 : 100, 10, () => http(base, "GET", path("bench")).then(expectStatus(200)), "list c=10")
     const serverRss = rssMb(server.pid!)
 
+    // Watch delivery on one replica, then across replicas (a second server on the same database).
+    const watchEvents = quick ? 50 : 200
+    const watchOne = []
+    for (const n of quick ? [1, 200] : [1, 200, 1000]) {
+      watchOne.push(await watchLatency(base, base, `watch-${n}`, n, watchEvents, server.pid!))
+    }
+    const replica = spawn(process.execPath, [
+      join(root, "src/programs/main.ts"), "serve", "--storage", "postgresql", "--postgres-url", dbUrl("ark"),
+      "--data-dir", join(dir, "ark2"), "--port", "0", "--insecure-http"
+    ], { stdio: ["ignore", "pipe", "inherit"] })
+    children.push(replica)
+    const replicaBase = await new Promise<URL>((resolve, reject) => {
+      let out = ""
+      replica.stdout!.on("data", (c: Buffer) => {
+        out += c.toString()
+        const m = /ark: serving (\S+)/.exec(out)
+        if (m) resolve(new URL(m[1]!))
+      })
+      replica.once("exit", (code) => reject(new Error(`replica exited ${code}`)))
+    })
+    const watchCross = await watchLatency(base, replicaBase, "watch-cross", quick ? 50 : 200, watchEvents, replica.pid!)
+
     // Baselines on the same PostgreSQL, through node-postgres.
     const pool = new pg.Pool({ connectionString: dbUrl("ark"), max: 50 })
     const fetchRows = async () => {
@@ -180,6 +262,7 @@ const main = async () => {
       listBytes,
       serverRssMb: Math.round(serverRss),
       ark: { seed, create1, create50, get1, list1, list10 },
+      watch: { oneReplica: watchOne, crossReplica: watchCross },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList },
       ratios: {
         listVsRawFetch: list1.p50 / rawFetch.p50,
@@ -196,6 +279,14 @@ const main = async () => {
       ["CREATE, c=1", `${f(create1.p50)} / ${f(create1.p99)} ms`, `${f(create1.opsPerSec)}/s`, `raw INSERT c=1: ${f(rawInsert1.p50)} ms`],
       ["CREATE, c=50", `${f(create50.p50)} / ${f(create50.p99)} ms`, `${f(create50.opsPerSec)}/s`, `${(results.ratios.create50VsRawInsert50 * 100).toFixed(0)}% of raw INSERT c=50 (${f(rawInsert50.opsPerSec)}/s)`]
     ]
+    for (const w of [...watchOne, watchCross]) {
+      rows.push([
+        `WATCH, ${w.watchers} watchers${w === watchCross ? " (other replica)" : ""}`,
+        `${f(w.p50)} / ${f(w.p99)} ms`,
+        "",
+        `server RSS ${w.serverRssMb} MB`
+      ])
+    }
     console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)
     console.log(["measure".padEnd(24), "P50 / P99".padEnd(20), "throughput".padEnd(12), "baseline"].join(" | "))
     for (const r of rows) console.log([r[0].padEnd(24), r[1].padEnd(20), r[2].padEnd(12), r[3]].join(" | "))
