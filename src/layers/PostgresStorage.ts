@@ -33,7 +33,7 @@ import {
 import { Commits } from "../services/Commits.ts"
 import type { Change, ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
-import { changesChannel, commitBarrierKey, Event } from "./PgSchema.ts"
+import { commitBarrierKey, Event } from "./PgSchema.ts"
 
 /** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
 const futureRevisionWait = 3_000
@@ -206,10 +206,9 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       return checkSize(r, name, prefix, suffix).pipe(
         Effect.andThen(run<{ rv: string }>(
           `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
-                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
-                n AS (SELECT pg_notify('${changesChannel}', $1))
+                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l)
            INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
-           SELECT v.rv, $1, $2, $3, ${Event.Added}, $4, $5::jsonb, $6 || v.rv || $7 FROM v, n
+           SELECT v.rv, $1, $2, $3, ${Event.Added}, $4, $5::jsonb, $6 || v.rv || $7 FROM v
            ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
            RETURNING rv::text AS rv`,
           [r.key, namespaceOf(r, obj), name, obj.metadata.uid, JSON.stringify(obj.metadata.labels ?? {}), prefix, suffix]
@@ -235,12 +234,11 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
                 v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
                 old AS (UPDATE ark_objects SET superseded_rv = (SELECT rv FROM v)
                         WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL AND rv = $4
-                        RETURNING 1),
-                n AS (SELECT pg_notify('${changesChannel}', $1))
+                        RETURNING 1)
            INSERT INTO ark_objects (rv, resource, namespace, name, superseded_rv, event, uid, labels, data)
            SELECT v.rv, $1, $2, $3, CASE WHEN $5::smallint = ${Event.Deleted} THEN v.rv END, $5, $6, $7::jsonb,
                   $8 || v.rv || $9
-           FROM v, old, n
+           FROM v, old
            RETURNING rv::text AS rv`,
           [
             r.key,

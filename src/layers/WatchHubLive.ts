@@ -48,9 +48,19 @@ interface ResourceState {
   readonly lock: Semaphore.Semaphore
 }
 
-const toEvent = (w: Watcher, c: Change): WatchEvent | undefined => {
-  const type = eventType(w.selection, c)
-  return type === undefined ? undefined : { type, resourceVersion: c.resourceVersion, object: c.object }
+/** Events of one change, shared by every watcher that gets the same type (so their encoding can be too). */
+const eventsOf = (c: Change) => {
+  const cache = new Map<string, WatchEvent>()
+  return (w: Watcher): WatchEvent | undefined => {
+    const type = eventType(w.selection, c)
+    if (type === undefined) return undefined
+    let event = cache.get(type)
+    if (event === undefined) {
+      event = { type, resourceVersion: c.resourceVersion, object: c.object }
+      cache.set(type, event)
+    }
+    return event
+  }
 }
 
 const tooSlow = () => new Expired({ message: "the watcher fell behind and was ended; list again and resume" })
@@ -75,8 +85,9 @@ export const make = (options: WatchHubOptions) =>
         if (frontier <= state.position || state.watchers.size === 0) return
         const changes = yield* storage.changes(state.resource, state.position.toString(), frontier.toString())
         for (const change of changes) {
+          const eventFor = eventsOf(change)
           for (const w of state.watchers) {
-            const event = toEvent(w, change)
+            const event = eventFor(w)
             if (event !== undefined) deliver(state, w, event)
           }
         }
@@ -197,7 +208,7 @@ export const make = (options: WatchHubOptions) =>
         }
         const replay = yield* storage.changes(resource, rv, start.toString())
         const replayed = replay.flatMap((c) => {
-          const e = toEvent(w, c)
+          const e = eventsOf(c)(w)
           return e === undefined ? [] : [e]
         })
         return Stream.concat(Stream.fromIterable(replayed), live)

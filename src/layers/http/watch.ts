@@ -24,6 +24,17 @@ const defaultTimeout = () => Duration.seconds(1800 + Math.floor(Math.random() * 
 const encoder = new TextEncoder()
 const frame = (type: string, object: string) => encoder.encode(`{"type":"${type}","object":${object}}\n`)
 
+/** Plain JSON frames of an event are the same for every watcher that gets it: encoded once. */
+const plainFrames = new WeakMap<WatchEvent, Uint8Array>()
+const plainFrame = (e: Extract<WatchEvent, { object: string }>) => {
+  let bytes = plainFrames.get(e)
+  if (bytes === undefined) {
+    bytes = frame(e.type, e.object)
+    plainFrames.set(e, bytes)
+  }
+  return bytes
+}
+
 const invalid = (field: string, message: string) =>
   new Invalid({ kind: "ListOptions", group: "meta.k8s.io", name: "", causes: [{ reason: "FieldValueForbidden", field, message }] })
 
@@ -90,7 +101,11 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
         }
       })
     const encode = (e: WatchEvent) =>
-      e.type === "BOOKMARK" ? frame("BOOKMARK", bookmark(e.resourceVersion, e.initialEventsEnd)) : frame(e.type, objectOf(e.object))
+      e.type === "BOOKMARK"
+        ? frame("BOOKMARK", bookmark(e.resourceVersion, e.initialEventsEnd))
+        : rep._tag === "Object"
+        ? plainFrame(e)
+        : frame(e.type, objectOf(e.object))
     // An empty first chunk makes the server send the status line and headers at once, so a
     // client knows its watch is established before the first event.
     const body = Stream.concat(Stream.make(new Uint8Array(0)), events.pipe(Stream.map(encode))).pipe(
