@@ -306,4 +306,26 @@ const main = async () => {
   }
 }
 
+/** The watch stress checker at 10x its `npm test` size: it passes or the benchmark fails. */
+const stress = () =>
+  new Promise<{ scale: number; seconds: number }>((resolve, reject) => {
+    const started = performance.now()
+    process.stderr.write("watch stress checker at 10x\n")
+    const child = spawn(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/watch/stress.test.ts"], {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, ARK_STRESS_SCALE: "10" }
+    })
+    child.once("exit", (code) =>
+      code === 0
+        ? resolve({ scale: 10, seconds: (performance.now() - started) / 1000 })
+        : reject(new Error(`the watch stress checker failed at 10x (exit ${code})`)))
+  })
+
 await main()
+if (!quick) {
+  const result = await stress()
+  console.log(`watch stress checker at 10x: passed in ${result.seconds.toFixed(0)} s`)
+  const file = join(root, "docs", "benchmarks.json")
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), stress: result }, null, 2) + "\n")
+}
