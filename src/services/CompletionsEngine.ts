@@ -1,0 +1,51 @@
+/**
+ * The completions engine contract: hand one Query's input to an engine that speaks A2A and get
+ * its answer. Interrupting the effect aborts the call.
+ */
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
+
+export interface CompletionRequest {
+  /** The engine's A2A base URL (where its agent card is served). */
+  readonly url: string
+  /** The resolved input, sent as the user message's text. */
+  readonly input: string
+  /** Conversation id, sent as the A2A contextId. */
+  readonly contextId?: string
+  /** What the Query targets; sent as upstream Ark's query extension metadata `{ref: {name, namespace}}`. */
+  readonly target: { readonly type: string; readonly name: string; readonly namespace: string }
+  /** The Query itself, for the engine's logs and metadata. */
+  readonly query: { readonly name: string; readonly namespace: string }
+}
+
+export interface TokenUsage {
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly totalTokens: number
+}
+
+export interface CompletionResult {
+  /** "input-required": the engine answered with a Task that waits for more input. */
+  readonly state: "completed" | "input-required"
+  /** The answer's text. */
+  readonly content: string
+  /** The engine's reply as JSON text, kept in status.response.raw. */
+  readonly raw: string
+  readonly contextId?: string
+  readonly taskId?: string
+  readonly tokenUsage?: TokenUsage
+}
+
+/** The engine could not be reached or answered with a server error: worth retrying. */
+export class EngineUnavailable extends Schema.TaggedError<EngineUnavailable>()("EngineUnavailable", {
+  message: Schema.String
+}) {}
+
+/** The engine answered, with a failure (rejected request, failed task): retrying will not help. */
+export class EngineFailed extends Schema.TaggedError<EngineFailed>()("EngineFailed", {
+  message: Schema.String
+}) {}
+
+export class CompletionsEngine extends Context.Service<CompletionsEngine, {
+  readonly complete: (request: CompletionRequest) => Effect.Effect<CompletionResult, EngineUnavailable | EngineFailed>
+}>()("ark-effect/services/CompletionsEngine") {}
