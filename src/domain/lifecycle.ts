@@ -71,7 +71,13 @@ export const withResourceVersion = (obj: KubeObject, rv: string): KubeObject =>
 /** A new object: server fields set, client-supplied ones it may not choose dropped. */
 export const prepareCreate = (
   obj: KubeObject,
-  server: { readonly uid: string; readonly now: number; readonly name: string; readonly namespace: string | undefined }
+  server: {
+    readonly uid: string
+    readonly now: number
+    readonly name: string
+    readonly namespace: string | undefined
+    readonly initialStatus?: Record<string, unknown>
+  }
 ): KubeObject => {
   const {
     creationTimestamp: _ct,
@@ -92,7 +98,7 @@ export const prepareCreate = (
   }
   if (server.namespace === undefined) delete metadata.namespace
   else metadata.namespace = server.namespace
-  return canonical({ ...rest, metadata })
+  return canonical({ ...rest, metadata, ...(server.initialStatus !== undefined ? { status: server.initialStatus } : {}) })
 }
 
 export type UpdateRejection =

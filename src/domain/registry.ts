@@ -50,6 +50,8 @@ export interface ResourceInfo {
   readonly spec: Schema.Codec<unknown, unknown>
   readonly status: Schema.Codec<unknown, unknown>
   readonly description: string
+  /** The status a new object starts with (kube's PrepareForCreate), instead of none. */
+  readonly initialStatus?: Record<string, unknown>
 }
 
 const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
@@ -74,6 +76,7 @@ interface Definition {
   readonly spec: Schema.Codec<unknown, unknown>
   readonly status: Schema.Codec<unknown, unknown>
   readonly description: string
+  readonly initialStatus?: Record<string, unknown>
 }
 
 /** Upstream declares no shortNames or categories and derives listKind/singular from the kind. */
@@ -116,6 +119,8 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     kind: "Query",
     plural: "queries",
     version: "v1alpha1",
+    // A new Query waits in the queue as pending until a worker takes it.
+    initialStatus: { phase: "pending" },
     printerColumns: [
       column("Type", ".spec.type"),
       column("Phase", ".status.phase"),

@@ -59,6 +59,33 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
         RETURN f;
       END $$`
     ]
+  },
+  {
+    version: 2,
+    name: "query queue",
+    statements: [
+      `CREATE TABLE ark_query_queue (
+        id          bigserial   PRIMARY KEY,
+        namespace   text        COLLATE "C" NOT NULL,
+        name        text        COLLATE "C" NOT NULL,
+        uid         uuid        NOT NULL,
+        visible_at  timestamptz NOT NULL DEFAULT now(),
+        attempts    int         NOT NULL DEFAULT 0,
+        lease_token uuid,
+        enqueued_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE INDEX ark_query_queue_ready ON ark_query_queue (namespace, visible_at, id)`,
+      // A Query is enqueued by the transaction that creates it: no Query is ever lost between
+      // its write and its queue item.
+      `CREATE FUNCTION ark_enqueue_query() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO ark_query_queue (namespace, name, uid) VALUES (NEW.namespace, NEW.name, NEW.uid);
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER ark_enqueue_query AFTER INSERT ON ark_objects FOR EACH ROW
+       WHEN (NEW.resource = 'ark.mckinsey.com/queries' AND NEW.event = ${Event.Added})
+       EXECUTE FUNCTION ark_enqueue_query()`
+    ]
   }
 ]
 

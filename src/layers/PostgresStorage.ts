@@ -275,7 +275,8 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
             uid: randomUUID(),
             now: Date.now(),
             name,
-            namespace: r.namespaced ? meta.namespace : undefined
+            namespace: r.namespaced ? meta.namespace : undefined,
+            ...(r.initialStatus !== undefined ? { initialStatus: r.initialStatus } : {})
           })
           if (opts.dryRun) {
             const { prefix, suffix } = splitAtResourceVersion(prepared)

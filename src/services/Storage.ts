@@ -17,6 +17,8 @@ export interface StoredResource {
   readonly plural: string
   readonly kind: string
   readonly namespaced: boolean
+  /** The status a created object starts with; without it a create stores no status. */
+  readonly initialStatus?: Record<string, unknown>
 }
 
 export type { StorageError } from "./errors.ts"

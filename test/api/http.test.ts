@@ -236,12 +236,13 @@ describe("writes", () => {
     expectStatus(await call("POST", `${queries}?fieldValidation=Loose`, { body: withUnknown("loose") }), 400, "BadRequest")
   })
 
-  it("dryRun=All never persists; create drops status; /status changes only status", async () => {
+  it("dryRun=All never persists; create replaces the client's status; /status changes only status", async () => {
     const dry = await call("POST", `${queries}?dryRun=All`, { body: query("dry") })
     expect(dry.status).toBe(201)
     expectStatus(await call("GET", `${queries}/dry`), 404, "NotFound")
     const created = await call("POST", queries, { body: query("with-status", { status: { phase: "done" } }) })
-    expect(created.json.status).toBeUndefined()
+    // The client's status is dropped: a Query starts pending, whatever it claims.
+    expect(created.json.status).toEqual({ phase: "pending" })
     const obj = created.json
     const st = await call("PUT", `${queries}/with-status/status`, { body: { ...obj, spec: { ...obj.spec, input: "ignored" }, status: { phase: "running" } } })
     expect(st.status).toBe(200)

@@ -33,6 +33,8 @@ export interface ServerOptions {
   /** A fixed port (a restarted replica keeps its address). */
   readonly port?: number
   readonly env?: Record<string, string>
+  /** --modules; tests of the API alone run without query workers (default "apiserver"). */
+  readonly modules?: string
   readonly args?: ReadonlyArray<string>
 }
 
@@ -52,6 +54,8 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     String(options.port ?? 0),
     "--pool-size",
     "10",
+    "--modules",
+    options.modules ?? "apiserver",
     ...(options.insecureHttp ? ["--insecure-http"] : []),
     ...(options.args ?? [])
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } })

@@ -52,7 +52,8 @@ export const stored = (info: ResourceInfo): StoredResource => ({
   group: info.group,
   plural: info.plural,
   kind: info.kind,
-  namespaced: info.namespaced
+  namespaced: info.namespaced,
+  ...(info.initialStatus !== undefined ? { initialStatus: info.initialStatus } : {})
 })
 
 export const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
