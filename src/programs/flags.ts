@@ -49,4 +49,32 @@ export const insecureHttp = env(
   "Serve plain HTTP without authentication, on loopback only: for local tests (ARK_INSECURE_HTTP)"
 )
 
+export const modules = env(
+  Flag.String("modules"),
+  Config.String("ARK_MODULES"),
+  "apiserver,query-workers",
+  "Modules this replica runs, comma-separated: apiserver, query-workers (ARK_MODULES)"
+)
+
+export const queryConcurrency = env(
+  Flag.Int("query-concurrency"),
+  Config.Int("ARK_QUERY_CONCURRENCY"),
+  64,
+  "Queries a replica's workers run at once (ARK_QUERY_CONCURRENCY)"
+)
+
+export const completionsUrl = env(
+  Flag.String("completions-url"),
+  Config.String("ARK_COMPLETIONS_URL"),
+  "",
+  "A2A completions engine for targets without an ExecutionEngine (ARK_COMPLETIONS_URL)"
+)
+
+export const demoEngine = env(
+  Flag.Boolean("demo-engine"),
+  Config.Boolean("ARK_DEMO_ENGINE"),
+  false,
+  "Run the built-in demo completions engine and use it when no --completions-url is given (ARK_DEMO_ENGINE)"
+)
+
 export const databaseFlags = { storage, dataDir, postgresUrl, poolSize }

@@ -3,7 +3,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { databaseLayer } from "./database.ts"
-import { databaseFlags, host, insecureHttp, port } from "./flags.ts"
+import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, modules, port, queryConcurrency } from "./flags.ts"
 import { serve } from "./serve.ts"
 
 const migrate = Command.make(
@@ -17,7 +17,7 @@ const migrate = Command.make(
 
 const serveCommand = Command.make(
   "serve",
-  { ...databaseFlags, host, port, insecureHttp },
+  { ...databaseFlags, host, port, insecureHttp, modules, queryConcurrency, completionsUrl, demoEngine },
   (options) => serve(options).pipe(Effect.orDie)
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
 

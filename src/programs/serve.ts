@@ -3,7 +3,7 @@
  * CA, server and admin client certificates (and a kubeconfig for them) unless --insecure-http.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { Config, Console, Duration, Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer as createHttpServer } from "node:http"
 import type { Server } from "node:http"
@@ -12,7 +12,11 @@ import { isIP } from "node:net"
 import { join, resolve } from "node:path"
 import { apiApp } from "../layers/http/ApiServer.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
+import * as A2AEngine from "../layers/A2AEngine.ts"
+import * as DemoEngine from "../layers/DemoEngine.ts"
+import * as PgQueryQueue from "../layers/PgQueryQueue.ts"
 import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
+import * as QueryWorkers from "../layers/QueryWorkers.ts"
 import * as PostgresStorage from "../layers/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { DatabaseOptions } from "./database.ts"
@@ -22,6 +26,18 @@ export interface ServeOptions extends DatabaseOptions {
   readonly host: string
   readonly port: number
   readonly insecureHttp: boolean
+  readonly modules: string
+  readonly queryConcurrency: number
+  readonly completionsUrl: string
+  readonly demoEngine: boolean
+}
+
+const knownModules = ["apiserver", "query-workers"] as const
+
+export class UnknownModule extends Error {
+  constructor(module: string) {
+    super(`unknown module "${module}" in --modules: known modules are ${knownModules.join(", ")}`)
+  }
 }
 
 export class UnsafeInsecureBind extends Error {
@@ -53,12 +69,37 @@ const httpServer = (o: ServeOptions) =>
     return { evaluate, pki }
   })
 
+/** The query workers, with the engine they default to: --completions-url, or the demo engine. */
+const workersLayer = (o: ServeOptions) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const defaultEngineUrl = o.completionsUrl !== ""
+      ? o.completionsUrl
+      : o.demoEngine
+      ? (yield* DemoEngine.start).url
+      : undefined
+    const lease = yield* Config.Duration("ARK_QUERY_LEASE").pipe(Config.withDefault(Duration.seconds(30)))
+    const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
+    const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
+    return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase }).pipe(
+      Layer.provide([PgQueryQueue.layer, A2AEngine.layer])
+    )
+  }))
+
 export const serve = (o: ServeOptions) =>
   Effect.gen(function*() {
+    const selected = new Set(o.modules.split(",").map((m) => m.trim()).filter((m) => m !== ""))
+    for (const m of selected) {
+      if (!(knownModules as ReadonlyArray<string>).includes(m)) return yield* Effect.die(new UnknownModule(m))
+    }
     const { evaluate, pki } = yield* httpServer(o)
     const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host })
     const data = PostgresStorage.layer.pipe(Layer.provideMerge(databaseLayer(o)))
-    const storage = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
+    const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
+    const workers = selected.has("query-workers") ? workersLayer(o) : Layer.empty
+    const storage = Layer.merge(core, workers.pipe(Layer.provide(core)))
+    if (!selected.has("apiserver")) {
+      return yield* Layer.launch(Layer.effectDiscard(Console.log(`ark: running ${[...selected].join(", ")}`)).pipe(Layer.provideMerge(storage)))
+    }
     const app = Layer.unwrap(Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
       const address = server.address

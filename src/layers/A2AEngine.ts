@@ -1,0 +1,187 @@
+/**
+ * The completions engine over A2A, with the official SDK (@a2a-js/sdk): one blocking
+ * SendMessage per request. Engines speaking A2A 1.0 get `SendMessage`; engines whose card is an
+ * A2A 0.3 card (or declares a 0.3 interface) get `message/send`, through the SDK's compat layer.
+ */
+import { Message, Role, Task, TaskState } from "@a2a-js/sdk"
+import type { Part, SendMessageRequest, SendMessageResult } from "@a2a-js/sdk"
+import {
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory,
+  RestTransportFactory
+} from "@a2a-js/sdk/client"
+import type { Client } from "@a2a-js/sdk/client"
+import { Effect, Layer, Option, Predicate, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+import type { CompletionRequest, CompletionResult, TokenUsage } from "../services/CompletionsEngine.ts"
+import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../services/CompletionsEngine.ts"
+
+/** Upstream Ark's query extension (ark/api/extensions/query/v1), declared in `message.extensions`. */
+export const QUERY_EXTENSION_URI = "https://github.com/mckinsey/agents-at-scale-ark/tree/main/ark/api/extensions/query/v1"
+/**
+ * The message metadata key of the extension. Requests carry the QueryRef
+ * `{name, namespace, target: {type, name}}` under it; upstream engines answer with
+ * `{tokenUsage: {prompt_tokens, completion_tokens, total_tokens}, ...}` under the same key.
+ */
+export const QUERY_REF_METADATA_KEY = `${QUERY_EXTENSION_URI}/ref`
+
+/** Thrown by the fetch the SDK uses, so that server overload is told apart from protocol errors. */
+class RetryableStatus extends Error {}
+
+/** 5xx and 429 mean "try again later"; the SDK would otherwise report them as generic errors. */
+const engineFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init)
+  if (response.status >= 500 || response.status === 429) {
+    const body = await response.text().catch(() => "")
+    throw new RetryableStatus(`HTTP ${response.status} ${response.statusText}${body === "" ? "" : `: ${body.slice(0, 200)}`}`)
+  }
+  return response
+}
+
+/** Socket-level failures (refused, reset, timeouts, DNS) as Node's fetch reports them, in the cause chain. */
+const networkCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
+const isNetworkFailure = (error: unknown, depth = 0): boolean =>
+  depth < 5 && Predicate.isObject(error) && (
+    (Predicate.hasProperty(error, "code") && Predicate.isString(error.code) &&
+      (networkCodes.has(error.code) || error.code.startsWith("UND_ERR_"))) ||
+    (Predicate.hasProperty(error, "cause") && isNetworkFailure(error.cause, depth + 1))
+  )
+
+const messageOf = (error: unknown): string => error instanceof Error ? error.message : String(error)
+
+const classify = (url: string, error: unknown): EngineUnavailable | EngineFailed =>
+  error instanceof RetryableStatus || isNetworkFailure(error)
+    ? new EngineUnavailable({ message: `engine ${url} unavailable: ${messageOf(error)}` })
+    : new EngineFailed({ message: `engine ${url} rejected the request: ${messageOf(error)}` })
+
+const compat = { legacyCompat: { enabled: true } }
+const transports = [
+  new JsonRpcTransportFactory({ fetchImpl: engineFetch, ...compat }),
+  new RestTransportFactory({ fetchImpl: engineFetch, ...compat })
+]
+
+/** Fetches the card with the caller's signal (the SDK's resolver takes none) and picks a transport. */
+const connect = (url: string, signal: AbortSignal): Promise<Client> =>
+  new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+    transports,
+    cardResolver: new DefaultAgentCardResolver({ fetchImpl: (input, init) => engineFetch(input, { ...init, signal }), ...compat })
+  })).createFromUrl(url)
+
+const textPart = (text: string): Part => ({ content: { $case: "text", value: text }, metadata: undefined, filename: "", mediaType: "text/plain" })
+
+const sendRequest = (request: CompletionRequest): SendMessageRequest => ({
+  tenant: "",
+  message: {
+    messageId: randomUUID(),
+    contextId: request.contextId ?? "",
+    taskId: "",
+    role: Role.ROLE_USER,
+    parts: [textPart(request.input)],
+    metadata: {
+      [QUERY_REF_METADATA_KEY]: {
+        name: request.query.name,
+        namespace: request.query.namespace,
+        target: { type: request.target.type, name: request.target.name }
+      }
+    },
+    extensions: [QUERY_EXTENSION_URI],
+    referenceTaskIds: []
+  },
+  configuration: { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: false },
+  metadata: undefined
+})
+
+const textOf = (parts: ReadonlyArray<Part>): string =>
+  parts.map((p) => p.content?.$case === "text" ? p.content.value : "").join("")
+
+/** Upstream's engine reports usage with OpenAI's field names; a field it leaves out counts as 0. */
+const UpstreamUsage = Schema.Struct({
+  tokenUsage: Schema.Struct({
+    prompt_tokens: Schema.optionalKey(Schema.Finite),
+    completion_tokens: Schema.optionalKey(Schema.Finite),
+    total_tokens: Schema.optionalKey(Schema.Finite)
+  })
+})
+const decodeUsage = Schema.decodeUnknownOption(UpstreamUsage)
+
+const tokenUsage = (...metadata: ReadonlyArray<Record<string, unknown> | undefined>): TokenUsage | undefined => {
+  for (const m of metadata) {
+    const usage = decodeUsage(m?.[QUERY_REF_METADATA_KEY])
+    if (Option.isSome(usage)) {
+      const u = usage.value.tokenUsage
+      const promptTokens = u.prompt_tokens ?? 0
+      const completionTokens = u.completion_tokens ?? 0
+      return { promptTokens, completionTokens, totalTokens: u.total_tokens ?? promptTokens + completionTokens }
+    }
+  }
+  return undefined
+}
+
+const nonEmpty = (s: string): string | undefined => s === "" ? undefined : s
+
+/** What a completed or waiting task says: its artifacts, else its status message, else the agent's last word. */
+const taskText = (task: Task): string => {
+  const artifacts = task.artifacts.map((a) => textOf(a.parts)).join("")
+  if (artifacts !== "") return artifacts
+  const status = textOf(task.status?.message?.parts ?? [])
+  if (status !== "") return status
+  const last = task.history.findLast((m) => m.role === Role.ROLE_AGENT)
+  return last === undefined ? "" : textOf(last.parts)
+}
+
+const toResult = (url: string, reply: SendMessageResult): Effect.Effect<CompletionResult, EngineFailed> => {
+  if ("messageId" in reply) {
+    return Effect.succeed({
+      state: "completed",
+      content: textOf(reply.parts),
+      raw: JSON.stringify(Message.toJSON(reply)),
+      contextId: nonEmpty(reply.contextId),
+      taskId: nonEmpty(reply.taskId),
+      tokenUsage: tokenUsage(reply.metadata)
+    })
+  }
+  const state = reply.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED
+  const result = (s: CompletionResult["state"]) =>
+    Effect.succeed({
+      state: s,
+      content: taskText(reply),
+      raw: JSON.stringify(Task.toJSON(reply)),
+      contextId: nonEmpty(reply.contextId),
+      taskId: reply.id,
+      tokenUsage: tokenUsage(reply.metadata, reply.status?.message?.metadata)
+    })
+  switch (state) {
+    case TaskState.TASK_STATE_COMPLETED:
+      return result("completed")
+    case TaskState.TASK_STATE_INPUT_REQUIRED:
+      return result("input-required")
+    default: {
+      // Failed, rejected, canceled, auth-required, or a task still running although the call blocks.
+      const why = textOf(reply.status?.message?.parts ?? [])
+      return Effect.fail(new EngineFailed({
+        message: `engine ${url} ended task ${reply.id} in state ${TaskState[state] ?? state}${why === "" ? "" : `: ${why}`}`
+      }))
+    }
+  }
+}
+
+export const layer: Layer.Layer<CompletionsEngine> = Layer.sync(CompletionsEngine, () => {
+  /** One client per engine URL, so the card is fetched once; dropped when the engine is unreachable. */
+  const clients = new Map<string, Client>()
+  return CompletionsEngine.of({
+    complete: (request) =>
+      Effect.tryPromise({
+        try: async (signal) => {
+          const client = clients.get(request.url) ?? await connect(request.url, signal)
+          clients.set(request.url, client)
+          return client.sendMessage(sendRequest(request), { signal })
+        },
+        catch: (error) => classify(request.url, error)
+      }).pipe(
+        Effect.tapError((e) => e._tag === "EngineUnavailable" ? Effect.sync(() => clients.delete(request.url)) : Effect.void),
+        Effect.flatMap((reply) => toResult(request.url, reply))
+      )
+  })
+})

@@ -1,0 +1,247 @@
+/**
+ * Query workers: claim queued Queries, run each against its completions engine, write the
+ * outcome. Any number of replicas run them against one queue.
+ *
+ * Guarantees: the engine is called at least once per Query (a worker that dies mid-call loses
+ * its lease and another worker calls again); the Query ends in exactly one terminal phase,
+ * because terminal status writes are compare-and-swap updates that refuse a Query that is
+ * already terminal.
+ */
+import { Cause, Duration, Effect, Fiber, Layer, Queue, Schedule, Schema, Stream } from "effect"
+import { formatSeconds, parseGoDuration } from "../domain/duration.ts"
+import { isRecord } from "../domain/object.ts"
+import type { KubeObject } from "../domain/object.ts"
+import { findByKind, storageKey } from "../domain/registry.ts"
+import type { ResourceInfo } from "../domain/registry.ts"
+import { Commits } from "../services/Commits.ts"
+import type { CompletionResult } from "../services/CompletionsEngine.ts"
+import { CompletionsEngine } from "../services/CompletionsEngine.ts"
+import type { QueueItem } from "../services/QueryQueue.ts"
+import { QueryQueue } from "../services/QueryQueue.ts"
+import type { StoredResource } from "../services/Storage.ts"
+import { Storage } from "../services/Storage.ts"
+
+export interface QueryWorkerOptions {
+  /** Queries run at once by this replica. */
+  readonly concurrency: number
+  /** Engine for targets that name no ExecutionEngine; without one such Queries end in error. */
+  readonly defaultEngineUrl: string | undefined
+  /** How long a claim stays ours without a heartbeat. */
+  readonly lease: Duration.Duration
+  /** Engine calls that may fail transiently before the Query ends in error. */
+  readonly maxAttempts: number
+  /** First retry delay after a transient engine failure; it doubles each time (up to 30 s). */
+  readonly retryBase: Duration.Duration
+}
+
+const resourceOf = (kind: string): StoredResource => {
+  const info = findByKind(kind === "ExecutionEngine" ? "ark.mckinsey.com/v1prealpha1" : "ark.mckinsey.com/v1alpha1", kind) as ResourceInfo
+  return { key: storageKey(info), group: info.group, plural: info.plural, kind: info.kind, namespaced: info.namespaced }
+}
+const queries = resourceOf("Query")
+const agents = resourceOf("Agent")
+const engines = resourceOf("ExecutionEngine")
+
+const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
+const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
+
+/** Why a terminal write did not happen: another writer already ended the Query. */
+class AlreadyEnded extends Schema.TaggedError<AlreadyEnded>()("AlreadyEnded", {}) {}
+
+interface Outcome {
+  readonly phase: "done" | "error" | "canceled" | "input-required"
+  readonly reason: string
+  readonly message: string
+  readonly result?: CompletionResult
+}
+
+const condition = (o: Outcome, generation: number | undefined) => ({
+  type: "Completed",
+  status: o.phase === "done" ? "True" : "False",
+  reason: o.reason,
+  message: o.message,
+  lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+  ...(generation !== undefined ? { observedGeneration: generation } : {})
+})
+
+export const make = (options: QueryWorkerOptions) =>
+  Effect.gen(function*() {
+    const storage = yield* Storage
+    const queue = yield* QueryQueue
+    const engine = yield* CompletionsEngine
+    const commits = yield* Commits
+
+    /** Sets status fields unless the Query has already ended; conflicts are retried by guaranteedUpdate. */
+    const setStatus = (item: QueueItem, status: (current: KubeObject) => Record<string, unknown>) =>
+      storage.guaranteedUpdate(queries, item.namespace, item.name, (current) =>
+        current.metadata.uid !== item.uid || isTerminal(current)
+          ? Effect.fail(new AlreadyEnded())
+          : Effect.succeed({
+            ...current,
+            metadata: { ...current.metadata, resourceVersion: undefined },
+            status: { ...(isRecord(current.status) ? current.status : {}), ...status(current) }
+          }), { subresource: "status" })
+
+    const finish = (item: QueueItem, target: unknown, startedAt: number, o: Outcome) =>
+      setStatus(item, (current) => ({
+        phase: o.phase,
+        duration: formatSeconds(Date.now() - startedAt),
+        conditions: [condition(o, current.metadata.generation)],
+        ...(o.result !== undefined
+          ? {
+            response: {
+              target,
+              content: o.result.content,
+              raw: o.result.raw,
+              phase: o.phase,
+              ...(o.result.contextId !== undefined || o.result.taskId !== undefined
+                ? {
+                  a2a: {
+                    ...(o.result.contextId !== undefined ? { contextId: o.result.contextId } : {}),
+                    ...(o.result.taskId !== undefined ? { taskId: o.result.taskId } : {})
+                  }
+                }
+                : {})
+            },
+            ...(o.result.tokenUsage !== undefined ? { tokenUsage: o.result.tokenUsage } : {})
+          }
+          : {})
+      }))
+
+    /** The engine address for a target: the Agent's ExecutionEngine, or the default engine. */
+    const engineUrl = (namespace: string, target: { type: string; name: string }) =>
+      Effect.gen(function*() {
+        if (target.type === "agent") {
+          const agent = yield* storage.get(agents, namespace, target.name).pipe(Effect.option)
+          const ref = agent._tag === "Some" ? (agent.value.spec as { executionEngine?: { name?: string; namespace?: string } } | undefined)?.executionEngine : undefined
+          if (ref?.name !== undefined) {
+            const ee = yield* storage.get(engines, ref.namespace ?? namespace, ref.name)
+            const status = ee.status as { lastResolvedAddress?: string } | undefined
+            const spec = ee.spec as { address?: { value?: string } } | undefined
+            const url = status?.lastResolvedAddress ?? spec?.address?.value
+            if (url !== undefined) return url
+          }
+        }
+        return options.defaultEngineUrl
+      })
+
+    /** Becomes true when the Query asks to be canceled (or is deleted) while its call runs. */
+    const cancelRequested = (item: QueueItem) =>
+      storage.get(queries, item.namespace, item.name).pipe(
+        Effect.map((q) => q.metadata.uid !== item.uid || (q.spec as { cancel?: boolean } | undefined)?.cancel === true),
+        Effect.catchTag("NotFound", () => Effect.succeed(true)),
+        Effect.repeat({ until: (cancel) => cancel, schedule: Schedule.spaced("500 millis") }),
+        Effect.orElseSucceed(() => false)
+      )
+
+    const run = (item: QueueItem) =>
+      Effect.gen(function*() {
+        const query = yield* storage.get(queries, item.namespace, item.name)
+        if (query.metadata.uid !== item.uid || isTerminal(query)) return
+        const spec = (query.spec ?? {}) as { input?: unknown; target?: { type: string; name: string }; timeout?: string; cancel?: boolean; conversationId?: string }
+        const startedAt = Date.now()
+        if (spec.cancel === true) {
+          return yield* finish(item, spec.target, startedAt, { phase: "canceled", reason: "Canceled", message: "the query was canceled" })
+        }
+        if (spec.target === undefined) {
+          return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: "the query names no target (spec.target)" })
+        }
+        const target = spec.target
+        yield* setStatus(item, () => ({ phase: "running" }))
+        const url = yield* engineUrl(item.namespace, target).pipe(Effect.catch(() => Effect.succeed(undefined)))
+        if (url === undefined) {
+          return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
+        }
+        const timeoutMs = parseGoDuration(spec.timeout ?? "5m") ?? 300_000
+        const call = engine.complete({
+          url,
+          input: typeof spec.input === "string" ? spec.input : JSON.stringify(spec.input ?? ""),
+          ...(spec.conversationId !== undefined ? { contextId: spec.conversationId } : {}),
+          target: { type: target.type, name: target.name, namespace: item.namespace },
+          query: { name: item.name, namespace: item.namespace }
+        })
+        const outcome = yield* Effect.raceFirst(
+          call.pipe(
+            Effect.map((result): Outcome | "retry" => ({
+              phase: result.state === "input-required" ? "input-required" : "done",
+              reason: result.state === "input-required" ? "InputRequired" : "Completed",
+              message: result.state === "input-required" ? "the engine asks for more input" : "the query completed",
+              result
+            })),
+            Effect.timeoutOrElse({
+              duration: Duration.millis(timeoutMs),
+              orElse: () => Effect.succeed<Outcome | "retry">({ phase: "error", reason: "Timeout", message: `the engine did not answer within ${spec.timeout ?? "5m"}` })
+            }),
+            Effect.catchTag("EngineFailed", (e) => Effect.succeed<Outcome | "retry">({ phase: "error", reason: "EngineFailed", message: e.message })),
+            Effect.catchTag("EngineUnavailable", (e) =>
+              Effect.succeed<Outcome | "retry">(
+                item.attempts < options.maxAttempts ? "retry" : { phase: "error", reason: "EngineUnavailable", message: e.message }
+              ))
+          ),
+          cancelRequested(item).pipe(
+            Effect.flatMap((cancel) => cancel ? Effect.succeed<Outcome | "retry">({ phase: "canceled", reason: "Canceled", message: "the query was canceled" }) : Effect.never)
+          )
+        )
+        if (outcome === "retry") {
+          // Back to the queue with exponential backoff; the next claim counts one more attempt.
+          yield* queue.release(item, Duration.millis(Math.min(30_000, Duration.toMillis(options.retryBase) * 2 ** (item.attempts - 1))))
+          return "released" as const
+        }
+        yield* finish(item, target, startedAt, outcome)
+      })
+
+    /** One claimed item: run it while renewing its lease, then remove it from the queue. */
+    const process = (item: QueueItem) =>
+      Effect.gen(function*() {
+        const renewEvery = Duration.millis(Duration.toMillis(options.lease) / 3)
+        const heartbeat = yield* Effect.forkChild(
+          queue.renew(item, options.lease).pipe(
+            Effect.delay(renewEvery),
+            Effect.repeat({ until: (held) => !held }),
+            Effect.ignore
+          )
+        )
+        const result = yield* run(item).pipe(
+          Effect.catchTag("AlreadyEnded", () => Effect.void),
+          Effect.catchTag("NotFound", () => Effect.void),
+          Effect.ensuring(Fiber.interrupt(heartbeat))
+        )
+        if (result !== "released") yield* queue.complete(item)
+      }).pipe(
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause)
+            // Store trouble: the lease runs out and the item is claimed again.
+            : Effect.logWarning(`query ${item.namespace}/${item.name} will be retried`, cause)
+        )
+      )
+
+    // Wake-ups: new Queries committed here; otherwise poll (other replicas' Queries, retries).
+    const wake = yield* Queue.sliding<void>(1)
+    yield* Effect.forkScoped(commits.subscribe.pipe(
+      Stream.filter((key) => key === queries.key),
+      Stream.runForEach(() => Queue.offer(wake, undefined))
+    ))
+    let running = 0
+    const slotFreed = yield* Queue.sliding<void>(1)
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      const free = options.concurrency - running
+      if (free <= 0) return yield* Queue.take(slotFreed)
+      const items = yield* queue.claim(Math.min(free, 256), options.lease).pipe(
+        Effect.catchTag("QueueUnavailable", (e) => Effect.logWarning(e.message).pipe(Effect.as([] as ReadonlyArray<QueueItem>)))
+      )
+      if (items.length === 0) {
+        yield* Queue.take(wake).pipe(Effect.timeout("250 millis"), Effect.ignore)
+        return
+      }
+      running += items.length
+      for (const item of items) {
+        yield* Effect.forkScoped(process(item).pipe(Effect.ensuring(Effect.suspend(() => {
+          running--
+          return Queue.offer(slotFreed, undefined)
+        }))))
+      }
+    })))
+  })
+
+export const layer = (options: QueryWorkerOptions) => Layer.effectDiscard(make(options))
