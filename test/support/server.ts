@@ -80,7 +80,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   // What the server logs after start-up (warnings, unexpected failures) shows in the test output.
   child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(`[ark serve ${child.pid}] ${chunk.toString()}`))
   const stop = async () => {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve))
       child.kill("SIGTERM")
       await exited

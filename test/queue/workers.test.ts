@@ -1,0 +1,183 @@
+/**
+ * Queries run end to end: `ark serve` with query workers, a real A2A engine (the SDK's server,
+ * scripted per test), real PostgreSQL. Happy path, timeout, cancel, retries, a worker killed
+ * mid-call, and kubectl waiting for `done` with the built-in demo engine.
+ */
+import { Effect, Layer } from "effect"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as PgDatabase from "../../src/layers/PgDatabase.ts"
+import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
+import type { StoredResource } from "../../src/services/Storage.ts"
+import { Storage } from "../../src/services/Storage.ts"
+import type { ScriptedEngine } from "../support/engine.ts"
+import { startScriptedEngine } from "../support/engine.ts"
+import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
+import type { RunningServer } from "../support/server.ts"
+import { startServer } from "../support/server.ts"
+
+const base = "/apis/ark.mckinsey.com/v1alpha1"
+const queries: StoredResource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
+const workerEnv = { ARK_QUERY_LEASE: "2 seconds", ARK_QUERY_MAX_ATTEMPTS: "3", ARK_QUERY_RETRY_BASE: "100 millis" }
+
+const cleanups: Array<() => Promise<void>> = []
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c()
+})
+
+const send = async (server: RunningServer, method: string, path: string, body?: unknown, type = "application/json") => {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": type } })
+  })
+  const json = await res.json() as any
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`)
+  return json
+}
+
+const query = (name: string, input: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: "ark.mckinsey.com/v1alpha1",
+  kind: "Query",
+  metadata: { name },
+  spec: { input, target: { type: "agent", name: "helper" }, ...extra }
+})
+
+/** Polls a Query until its phase is one of `phases`. */
+const waitPhase = async (server: RunningServer, ns: string, name: string, phases: ReadonlyArray<string>, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (true) {
+    const q = await send(server, "GET", `${base}/namespaces/${ns}/queries/${name}`)
+    if (phases.includes(q.status?.phase)) return q
+    if (Date.now() > deadline) throw new Error(`query ${ns}/${name} stayed ${JSON.stringify(q.status)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** How many stored versions of a Query moved it into a terminal phase: the database's own history. */
+const terminalTransitions = (databaseUrl: string, ns: string, name: string) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const storage = yield* Storage
+    const changes = yield* storage.changes(queries, "0", yield* storage.currentRevision)
+    let previous = ""
+    let count = 0
+    for (const c of changes.filter((c) => c.namespace === ns && c.name === name)) {
+      const phase = JSON.parse(c.object).status?.phase ?? ""
+      if (["done", "error", "canceled"].includes(phase) && !["done", "error", "canceled"].includes(previous)) count++
+      previous = phase
+    }
+    return count
+  }).pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url: databaseUrl, poolSize: 2 }))))))
+
+describe("query workers", () => {
+  let engine: ScriptedEngine
+  let server: RunningServer
+
+  beforeAll(async () => {
+    engine = await startScriptedEngine((input) => {
+      if (input.startsWith("slow:")) return { delayMs: Number(input.slice(5)), then: "slow answer" }
+      if (input === "flaky") return { httpStatus: 503 }
+      if (input === "question") return { inputRequired: "which city?" }
+      if (input === "broken") return { failed: "the model refused" }
+      return { answer: `answer to ${input}`, metadata: {} }
+    })
+    cleanups.push(() => engine.stop())
+    server = await startServer({
+      insecureHttp: true,
+      modules: "apiserver,query-workers",
+      args: ["--completions-url", engine.url],
+      env: workerEnv
+    })
+    cleanups.push(() => server.stop())
+  })
+
+  it("runs a Query to done with the engine's response, duration and a Completed condition", async () => {
+    const created = await send(server, "POST", `${base}/namespaces/w1/queries`, query("hello", "what is 2+2", { conversationId: "conv-1" }))
+    expect(created.status.phase).toBe("pending")
+    const done = await waitPhase(server, "w1", "hello", ["done", "error"])
+    expect(done.status.phase).toBe("done")
+    expect(done.status.response).toMatchObject({ content: "answer to what is 2+2", target: { type: "agent", name: "helper" }, a2a: { contextId: "conv-1" } })
+    expect(JSON.parse(done.status.response.raw)).toBeTypeOf("object")
+    expect(done.status.duration).toMatch(/^\d+(\.\d+)?s$/)
+    expect(done.status.conditions[0]).toMatchObject({ type: "Completed", status: "True" })
+    const call = engine.calls.find((c) => c.input === "what is 2+2")!
+    expect(call.contextId).toBe("conv-1")
+    expect(JSON.stringify(call.metadata)).toContain('"name":"hello"')
+  })
+
+  it("ends in error when the engine outlives spec.timeout, and in canceled on spec.cancel", async () => {
+    await send(server, "POST", `${base}/namespaces/w2/queries`, query("late", "slow:5000", { timeout: "1s" }))
+    const late = await waitPhase(server, "w2", "late", ["done", "error"])
+    expect(late.status.phase).toBe("error")
+    expect(late.status.conditions[0]).toMatchObject({ status: "False", reason: "Timeout" })
+    await send(server, "POST", `${base}/namespaces/w2/queries`, query("stop", "slow:10000"))
+    await waitPhase(server, "w2", "stop", ["running"])
+    const started = Date.now()
+    await send(server, "PATCH", `${base}/namespaces/w2/queries/stop`, { spec: { cancel: true } }, "application/merge-patch+json")
+    const canceled = await waitPhase(server, "w2", "stop", ["canceled", "done", "error"])
+    expect(canceled.status.phase).toBe("canceled")
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it("retries transient engine failures with backoff, then ends in error; failed tasks end in error at once", async () => {
+    await send(server, "POST", `${base}/namespaces/w3/queries`, query("flaky", "flaky"))
+    const failed = await waitPhase(server, "w3", "flaky", ["done", "error"])
+    expect(failed.status.phase).toBe("error")
+    expect(failed.status.conditions[0].reason).toBe("EngineUnavailable")
+    expect(engine.calls.filter((c) => c.input === "flaky")).toHaveLength(3)
+    await send(server, "POST", `${base}/namespaces/w3/queries`, query("broken", "broken"))
+    const broken = await waitPhase(server, "w3", "broken", ["done", "error"])
+    expect(broken.status.conditions[0]).toMatchObject({ reason: "EngineFailed" })
+    expect(engine.calls.filter((c) => c.input === "broken")).toHaveLength(1)
+  })
+
+  it("a Task that needs input ends in input-required", async () => {
+    await send(server, "POST", `${base}/namespaces/w4/queries`, query("ask", "question"))
+    const asked = await waitPhase(server, "w4", "ask", ["input-required", "done", "error"])
+    expect(asked.status.phase).toBe("input-required")
+  })
+})
+
+describe("a worker killed mid-call", () => {
+  it("loses its lease; another replica calls again and the Query ends in exactly one terminal phase", async () => {
+    let calls = 0
+    const engine = await startScriptedEngine(() => ++calls === 1 ? { delayMs: 60_000, then: "never sent" } : "second try")
+    cleanups.push(() => engine.stop())
+    const first = await startServer({ insecureHttp: true, modules: "apiserver,query-workers", args: ["--completions-url", engine.url], env: workerEnv })
+    await send(first, "POST", `${base}/namespaces/k1/queries`, query("survivor", "anything"))
+    const deadline = Date.now() + 20_000
+    while (engine.calls.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(engine.calls).toHaveLength(1)
+    const exited = new Promise((r) => first.process.once("exit", r))
+    first.process.kill("SIGKILL")
+    await exited
+    await first.stop()
+    const second = await startServer({
+      insecureHttp: true,
+      modules: "apiserver,query-workers",
+      databaseUrl: first.databaseUrl!,
+      args: ["--completions-url", engine.url],
+      env: workerEnv
+    })
+    cleanups.push(() => second.stop())
+    const done = await waitPhase(second, "k1", "survivor", ["done", "error"])
+    expect(done.status.phase).toBe("done")
+    expect(done.status.response.content).toBe("second try")
+    expect(engine.calls).toHaveLength(2)
+    expect(await terminalTransitions(first.databaseUrl!, "k1", "survivor")).toBe(1)
+  })
+})
+
+describe("the demo engine", () => {
+  it("lets kubectl apply the examples and wait for the Queries to be done", async () => {
+    const server = await startServer({ modules: "apiserver,query-workers", args: ["--demo-engine"] })
+    cleanups.push(() => server.stop())
+    const { kubectl } = await kubectlBinaries()
+    const k = (args: ReadonlyArray<string>) => runKubectl(kubectl, ["--kubeconfig", server.kubeconfig, ...args])
+    const applied = await k(["apply", "-f", join(import.meta.dirname, "..", "..", "examples")])
+    expect(applied.code, applied.stderr).toBe(0)
+    const waited = await k(["wait", "--for=jsonpath={.status.phase}=done", "query/lisbon-weather", "query/oslo-weather-bulletin", "--timeout=30s"])
+    expect(waited.code, waited.stderr).toBe(0)
+    const content = await k(["get", "query", "lisbon-weather", "-o", "jsonpath={.status.response.content}"])
+    expect(content.stdout).toBe("weather-reporter (demo engine) received: What is the weather like in Lisbon right now?")
+  })
+})
