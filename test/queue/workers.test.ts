@@ -3,9 +3,13 @@
  * scripted per test), real PostgreSQL. Happy path, timeout, cancel, retries, a worker killed
  * mid-call, and kubectl waiting for `done` with the built-in demo engine.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as EmbeddedPostgres from "../../src/layers/EmbeddedPostgres.ts"
 import * as PgDatabase from "../../src/layers/PgDatabase.ts"
 import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import type { StoredResource } from "../../src/services/Storage.ts"
@@ -19,6 +23,15 @@ import { startServer } from "../support/server.ts"
 const base = "/apis/ark.mckinsey.com/v1alpha1"
 const queries: StoredResource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
 const workerEnv = { ARK_QUERY_LEASE: "2 seconds", ARK_QUERY_MAX_ATTEMPTS: "3", ARK_QUERY_RETRY_BASE: "100 millis" }
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer()
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
@@ -180,4 +193,41 @@ describe("the demo engine", () => {
     const content = await k(["get", "query", "lisbon-weather", "-o", "jsonpath={.status.response.content}"])
     expect(content.stdout).toBe("weather-reporter (demo engine) received: What is the weather like in Lisbon right now?")
   })
+})
+
+describe("PostgreSQL restarted while Queries run", () => {
+  it("every Query still finishes", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ark-pg-restart-"))
+    const port = await freePort()
+    const startPg = async () => {
+      const scope = Effect.runSync(Scope.make())
+      const pg = await Effect.runPromise(Scope.provide(EmbeddedPostgres.start({ dataDir, port }), scope))
+      return { url: pg.url, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+    }
+    let pg = await startPg()
+    cleanups.push(async () => {
+      await pg.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    })
+    const engine = await startScriptedEngine(() => ({ delayMs: 1000, then: "finished" }))
+    cleanups.push(() => engine.stop())
+    const server = await startServer({
+      insecureHttp: true,
+      modules: "apiserver,query-workers",
+      databaseUrl: pg.url,
+      args: ["--completions-url", engine.url],
+      env: workerEnv
+    })
+    cleanups.push(() => server.stop())
+    const names = Array.from({ length: 20 }, (_, i) => `r-${i}`)
+    for (const n of names) await send(server, "POST", `${base}/namespaces/restart/queries`, query(n, `question ${n}`))
+    await new Promise((r) => setTimeout(r, 300))
+    await pg.stop()
+    await new Promise((r) => setTimeout(r, 1000))
+    pg = await startPg()
+    for (const n of names) {
+      const q = await waitPhase(server, "restart", n, ["done", "error"], 60_000)
+      expect(q.status.phase, n).toBe("done")
+    }
+  }, 120_000)
 })
