@@ -20,6 +20,7 @@ import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
 import type { StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
+import { WatchHub } from "../services/WatchHub.ts"
 
 export interface QueryWorkerOptions {
   /** Queries run at once by this replica. */
@@ -39,8 +40,11 @@ const resourceOf = (kind: string): StoredResource => {
   return { key: storageKey(info), group: info.group, plural: info.plural, kind: info.kind, namespaced: info.namespaced }
 }
 const queries = resourceOf("Query")
+const a2aTasks = resourceOf("A2ATask")
 const agents = resourceOf("Agent")
 const engines = resourceOf("ExecutionEngine")
+
+const wantsCancel = (q: KubeObject) => (q.spec as { cancel?: boolean } | undefined)?.cancel === true
 
 const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
 const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
@@ -70,6 +74,7 @@ export const make = (options: QueryWorkerOptions) =>
     const queue = yield* QueryQueue
     const engine = yield* CompletionsEngine
     const commits = yield* Commits
+    const hub = yield* WatchHub
 
     /** Sets status fields unless the Query has already ended; conflicts are retried by guaranteedUpdate. */
     const setStatus = (item: QueueItem, status: (current: KubeObject) => Record<string, unknown>) =>
@@ -125,13 +130,34 @@ export const make = (options: QueryWorkerOptions) =>
         return options.defaultEngineUrl
       })
 
-    /** Becomes true when the Query asks to be canceled (or is deleted) while its call runs. */
-    const cancelRequested = (item: QueueItem) =>
-      storage.get(queries, item.namespace, item.name).pipe(
-        Effect.map((q) => q.metadata.uid !== item.uid || (q.spec as { cancel?: boolean } | undefined)?.cancel === true),
-        Effect.catchTag("NotFound", () => Effect.succeed(true)),
-        Effect.repeat({ until: (cancel) => cancel, schedule: Schedule.spaced("500 millis") }),
-        Effect.orElseSucceed(() => false)
+    /**
+     * Succeeds when the Query asks to be canceled (or is deleted or replaced) after version
+     * `fromRv`, as the watch hub reports it; never, otherwise.
+     */
+    const cancelRequested = (item: QueueItem, fromRv: string) =>
+      hub.watch(queries, {
+        namespace: item.namespace,
+        fieldSelector: [{ field: "metadata.name", operator: "=", value: item.name }],
+        resourceVersion: fromRv
+      }).pipe(
+        Stream.filter((e) => {
+          if (e.type === "DELETED") return true
+          if (e.type === "BOOKMARK") return false
+          const q = JSON.parse(e.object) as KubeObject
+          return q.metadata.uid !== item.uid || wantsCancel(q)
+        }),
+        Stream.runHead,
+        Effect.flatMap((found) => found._tag === "Some" ? Effect.void : Effect.never),
+        // Without a watch (history purged), fall back to looking every second.
+        Effect.catch(() =>
+          storage.get(queries, item.namespace, item.name).pipe(
+            Effect.map((q) => q.metadata.uid !== item.uid || wantsCancel(q)),
+            Effect.catchTag("NotFound", () => Effect.succeed(true)),
+            Effect.orElseSucceed(() => false),
+            Effect.repeat({ until: (cancel) => cancel, schedule: Schedule.spaced("1 second") }),
+            Effect.asVoid
+          )
+        )
       )
 
     const run = (item: QueueItem) =>
@@ -147,7 +173,10 @@ export const make = (options: QueryWorkerOptions) =>
           return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: "the query names no target (spec.target)" })
         }
         const target = spec.target
-        yield* setStatus(item, () => ({ phase: "running" }))
+        const running = yield* setStatus(item, () => ({ phase: "running" }))
+        if (wantsCancel(running)) {
+          return yield* finish(item, target, startedAt, { phase: "canceled", reason: "Canceled", message: "the query was canceled" })
+        }
         const url = yield* engineUrl(item.namespace, target).pipe(Effect.catch(() => Effect.succeed(undefined)))
         if (url === undefined) {
           return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
@@ -178,10 +207,25 @@ export const make = (options: QueryWorkerOptions) =>
                 item.attempts < options.maxAttempts ? "retry" : { phase: "error", reason: "EngineUnavailable", message: e.message }
               ))
           ),
-          cancelRequested(item).pipe(
-            Effect.flatMap((cancel) => cancel ? Effect.succeed<Outcome | "retry">({ phase: "canceled", reason: "Canceled", message: "the query was canceled" }) : Effect.never)
+          cancelRequested(item, running.metadata.resourceVersion!).pipe(
+            Effect.as<Outcome | "retry">({ phase: "canceled", reason: "Canceled", message: "the query was canceled" })
           )
         )
+        if (outcome !== "retry" && outcome.phase === "input-required" && outcome.result?.taskId !== undefined) {
+          // As upstream: the waiting A2A task becomes an A2ATask resource that tracks it.
+          yield* storage.create(a2aTasks, {
+            apiVersion: "ark.mckinsey.com/v1alpha1",
+            kind: "A2ATask",
+            metadata: { name: item.name, namespace: item.namespace, ownerReferences: [{ apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Query", name: item.name, uid: item.uid, controller: true }] },
+            spec: {
+              taskId: outcome.result.taskId,
+              ...(outcome.result.contextId !== undefined ? { contextId: outcome.result.contextId } : {}),
+              queryRef: { name: item.name, namespace: item.namespace },
+              agentRef: target.type === "agent" ? { name: target.name, namespace: item.namespace } : {},
+              input: typeof spec.input === "string" ? spec.input : JSON.stringify(spec.input ?? "")
+            }
+          }).pipe(Effect.catchTag("AlreadyExists", () => Effect.void))
+        }
         if (outcome === "retry") {
           // Back to the queue with exponential backoff; the next claim counts one more attempt.
           yield* queue.release(item, Duration.millis(Math.min(30_000, Duration.toMillis(options.retryBase) * 2 ** (item.attempts - 1))))
@@ -244,4 +288,39 @@ export const make = (options: QueryWorkerOptions) =>
     })))
   })
 
-export const layer = (options: QueryWorkerOptions) => Layer.effectDiscard(make(options))
+/**
+ * Deletes finished Queries once their spec.ttl (default 720h, as upstream) has passed since
+ * they completed. Every replica may sweep: deletes are idempotent.
+ */
+export const reapExpired = Effect.gen(function*() {
+  const storage = yield* Storage
+  const now = Date.now()
+  let token: string | undefined
+  let deleted = 0
+  do {
+    const page = yield* storage.list(queries, { limit: 500, ...(token !== undefined ? { continue: token } : {}) })
+    for (const text of page.items) {
+      const q = JSON.parse(text) as KubeObject
+      if (!isTerminal(q)) continue
+      const ttl = parseGoDuration((q.spec as { ttl?: string } | undefined)?.ttl ?? "720h") ?? 720 * 3_600_000
+      const ended = Date.parse((q.status as { conditions?: Array<{ lastTransitionTime?: string }> }).conditions?.[0]?.lastTransitionTime ?? "")
+      if (Number.isFinite(ended) && ended + ttl <= now) {
+        yield* storage.delete(queries, q.metadata.namespace ?? "", q.metadata.name!, { preconditions: { uid: q.metadata.uid! } }).pipe(
+          Effect.andThen(Effect.sync(() => deleted++)),
+          Effect.catchTags({ NotFound: () => Effect.void, Conflict: () => Effect.void })
+        )
+      }
+    }
+    token = page.continue
+  } while (token !== undefined)
+  return deleted
+})
+
+export const layer = (options: QueryWorkerOptions & { readonly ttlSweep: Duration.Duration }) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    yield* make(options)
+    yield* Effect.forkScoped(reapExpired.pipe(
+      Effect.catchCause((cause) => Effect.logWarning("query TTL sweep failed", cause)),
+      Effect.repeat(Schedule.spaced(options.ttlSweep))
+    ))
+  }))

@@ -22,7 +22,7 @@ import { startServer } from "../support/server.ts"
 
 const base = "/apis/ark.mckinsey.com/v1alpha1"
 const queries: StoredResource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
-const workerEnv = { ARK_QUERY_LEASE: "2 seconds", ARK_QUERY_MAX_ATTEMPTS: "3", ARK_QUERY_RETRY_BASE: "100 millis" }
+const workerEnv = { ARK_QUERY_LEASE: "2 seconds", ARK_QUERY_MAX_ATTEMPTS: "3", ARK_QUERY_RETRY_BASE: "100 millis", ARK_QUERY_TTL_SWEEP: "300 millis" }
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -143,10 +143,27 @@ describe("query workers", () => {
     expect(engine.calls.filter((c) => c.input === "broken")).toHaveLength(1)
   })
 
-  it("a Task that needs input ends in input-required", async () => {
+  it("a Task that needs input ends in input-required, with an A2ATask tracking it", async () => {
     await send(server, "POST", `${base}/namespaces/w4/queries`, query("ask", "question"))
     const asked = await waitPhase(server, "w4", "ask", ["input-required", "done", "error"])
     expect(asked.status.phase).toBe("input-required")
+    const task = await send(server, "GET", `${base}/namespaces/w4/a2atasks/ask`)
+    expect(task.spec).toMatchObject({ taskId: asked.status.response.a2a.taskId, queryRef: { name: "ask" }, agentRef: { name: "helper" } })
+    expect(task.metadata.ownerReferences[0]).toMatchObject({ kind: "Query", uid: asked.metadata.uid })
+  })
+
+  it("deletes a finished Query once its spec.ttl has passed", async () => {
+    await send(server, "POST", `${base}/namespaces/w5/queries`, query("short-lived", "bye", { ttl: "1s" }))
+    await send(server, "POST", `${base}/namespaces/w5/queries`, query("long-lived", "stay"))
+    await waitPhase(server, "w5", "short-lived", ["done"])
+    const deadline = Date.now() + 15_000
+    let gone = false
+    while (!gone && Date.now() < deadline) {
+      gone = (await fetch(`${server.url}${base}/namespaces/w5/queries/short-lived`)).status === 404
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(gone).toBe(true)
+    expect((await send(server, "GET", `${base}/namespaces/w5/queries/long-lived`)).status.phase).toBe("done")
   })
 })
 
