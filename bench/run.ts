@@ -17,6 +17,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import pg from "pg"
 import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
+import { startScriptedEngine } from "../test/support/engine.ts"
 
 const { values } = parseArgs({
   options: { objects: { type: "string" }, quick: { type: "boolean", default: false } }
@@ -154,6 +155,54 @@ const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, watchers
   return { watchers, events, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), serverRssMb }
 }
 
+/** Starts `ark serve` with extra flags and returns its URL. */
+const startReplica = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
+  const child = spawn(process.execPath, [join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  children.push(child)
+  return new Promise<{ url: URL; pid: number }>((resolve, reject) => {
+    let out = ""
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString()
+      const m = /ark: serving (\S+)/.exec(out)
+      if (m) resolve({ url: new URL(m[1]!), pid: child.pid! })
+    })
+    child.once("exit", (code) => reject(new Error(`ark serve exited ${code}`)))
+  })
+}
+
+interface QueueRun {
+  readonly queries: number
+  readonly seconds: number
+  readonly queriesPerSec: number
+  readonly peakInFlight?: number
+  readonly serverRssMb: ReadonlyArray<number>
+}
+
+/**
+ * Creates `count` Queries through replica 0 and waits until the queue is empty (every Query
+ * reached a terminal phase), sampling the replicas' memory on the way.
+ */
+const queueRun = async (db: pg.Pool, replicas: ReadonlyArray<{ url: URL; pid: number }>, ns: string, count: number, label: string, peak?: () => number): Promise<QueueRun> => {
+  const started = performance.now()
+  const rss = replicas.map(() => 0)
+  const sample = () => replicas.forEach((r, i) => (rss[i] = Math.max(rss[i]!, rssMb(r.pid))))
+  await measure(count, 100, (i) => http(replicas[i % replicas.length]!.url, "POST", `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`, query(ns, `q-${i}`)).then(expectStatus(201)), `${label}: create`)
+  while (true) {
+    sample()
+    const left = Number((await db.query("SELECT count(*)::int AS n FROM ark_query_queue")).rows[0].n)
+    process.stderr.write(`\r  ${label}: ${left} queued or running   `)
+    if (left === 0) break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  const seconds = (performance.now() - started) / 1000
+  const done = Number((await db.query(`SELECT count(*)::int AS n FROM ark_objects WHERE resource = 'ark.mckinsey.com/queries' AND superseded_rv IS NULL AND namespace = $1 AND data LIKE '%"phase":"done"%'`, [ns])).rows[0].n)
+  process.stderr.write(`\r  ${label}: ${done}/${count} done in ${seconds.toFixed(1)} s\n`)
+  if (done !== count) throw new Error(`${label}: only ${done} of ${count} Queries are done`)
+  return { queries: count, seconds, queriesPerSec: count / seconds, ...(peak ? { peakInFlight: peak() } : {}), serverRssMb: rss.map(Math.round) }
+}
+
 const rssMb = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024
@@ -171,12 +220,13 @@ const main = async () => {
     await admin.connect()
     await admin.query("CREATE DATABASE ark")
     await admin.query("CREATE DATABASE raw")
+    await admin.query("CREATE DATABASE queue")
     await admin.end()
     const dbUrl = (db: string) => pgServer.url.replace(/\/postgres$/, `/${db}`)
 
     const server = spawn(process.execPath, [
       join(root, "src/programs/main.ts"), "serve", "--storage", "postgresql", "--postgres-url", dbUrl("ark"),
-      "--data-dir", join(dir, "ark"), "--port", "0", "--insecure-http"
+      "--data-dir", join(dir, "ark"), "--port", "0", "--insecure-http", "--modules", "apiserver"
     ], { stdio: ["ignore", "pipe", "inherit"] })
     children.push(server)
     const base = await new Promise<URL>((resolve, reject) => {
@@ -211,7 +261,7 @@ const main = async () => {
     }
     const replica = spawn(process.execPath, [
       join(root, "src/programs/main.ts"), "serve", "--storage", "postgresql", "--postgres-url", dbUrl("ark"),
-      "--data-dir", join(dir, "ark2"), "--port", "0", "--insecure-http"
+      "--data-dir", join(dir, "ark2"), "--port", "0", "--insecure-http", "--modules", "apiserver"
     ], { stdio: ["ignore", "pipe", "inherit"] })
     children.push(replica)
     const replicaBase = await new Promise<URL>((resolve, reject) => {
@@ -224,6 +274,30 @@ const main = async () => {
       replica.once("exit", (code) => reject(new Error(`replica exited ${code}`)))
     })
     const watchCross = await watchLatency(base, replicaBase, "watch-cross", quick ? 50 : 200, watchEvents, replica.pid!)
+
+    // Queries end to end: two replicas with workers, the instant demo engine, then a 1 s engine.
+    const queueDb = new pg.Pool({ connectionString: dbUrl("queue"), max: 2 })
+    const instant = [
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--demo-engine"]),
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q2"), "--demo-engine"])
+    ]
+    const queueInstant = await queueRun(queueDb, instant, "instant", quick ? 1000 : 5000, "queries, instant engine")
+    let inFlight = 0
+    let peak = 0
+    const slow = await startScriptedEngine(() => {
+      inFlight++
+      peak = Math.max(peak, inFlight)
+      setTimeout(() => inFlight--, 1000)
+      return { delayMs: 1000, then: "done after a second" }
+    })
+    const slowReplicas = [
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q3"), "--completions-url", slow.url, "--query-concurrency", "6000"]),
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q4"), "--completions-url", slow.url, "--query-concurrency", "6000"])
+    ]
+    for (const r of instant) process.kill(r.pid, "SIGTERM")
+    const queueSlow = await queueRun(queueDb, slowReplicas, "slow", quick ? 2000 : 10000, "queries, 1 s engine", () => peak)
+    await slow.stop()
+    await queueDb.end()
 
     // Baselines on the same PostgreSQL, through node-postgres.
     const pool = new pg.Pool({ connectionString: dbUrl("ark"), max: 50 })
@@ -263,6 +337,7 @@ const main = async () => {
       serverRssMb: Math.round(serverRss),
       ark: { seed, create1, create50, get1, list1, list10 },
       watch: { oneReplica: watchOne, crossReplica: watchCross },
+      queries: { instant: queueInstant, slowEngine: queueSlow },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList },
       ratios: {
         listVsRawFetch: list1.p50 / rawFetch.p50,
@@ -287,6 +362,8 @@ const main = async () => {
         `server RSS ${w.serverRssMb} MB`
       ])
     }
+    rows.push(["QUERIES, instant engine", `${queueInstant.queries} in ${f(queueInstant.seconds)} s`, `${f(queueInstant.queriesPerSec)}/s`, `2 replicas, RSS ${queueInstant.serverRssMb.join(" / ")} MB`])
+    rows.push(["QUERIES, 1 s engine", `${queueSlow.queries} in ${f(queueSlow.seconds)} s`, `${f(queueSlow.queriesPerSec)}/s`, `peak ${queueSlow.peakInFlight} in flight, RSS ${queueSlow.serverRssMb.join(" / ")} MB`])
     console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)
     console.log(["measure".padEnd(24), "P50 / P99".padEnd(20), "throughput".padEnd(12), "baseline"].join(" | "))
     for (const r of rows) console.log([r[0].padEnd(24), r[1].padEnd(20), r[2].padEnd(12), r[3]].join(" | "))
