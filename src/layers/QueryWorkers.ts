@@ -7,7 +7,7 @@
  * because terminal status writes are compare-and-swap updates that refuse a Query that is
  * already terminal.
  */
-import { Cause, Duration, Effect, Fiber, Layer, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Fiber, Layer, Queue, Schedule, Schema, Stream } from "effect"
 import { formatSeconds, parseGoDuration } from "../domain/duration.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
@@ -87,31 +87,45 @@ export const make = (options: QueryWorkerOptions) =>
             status: { ...(isRecord(current.status) ? current.status : {}), ...status(current) }
           }), { subresource: "status" })
 
-    const finish = (item: QueueItem, target: unknown, startedAt: number, o: Outcome) =>
-      setStatus(item, (current) => ({
-        phase: o.phase,
-        duration: formatSeconds(Date.now() - startedAt),
-        conditions: [condition(o, current.metadata.generation)],
-        ...(o.result !== undefined
-          ? {
-            response: {
-              target,
-              content: o.result.content,
-              raw: o.result.raw,
-              phase: o.phase,
-              ...(o.result.contextId !== undefined || o.result.taskId !== undefined
-                ? {
-                  a2a: {
-                    ...(o.result.contextId !== undefined ? { contextId: o.result.contextId } : {}),
-                    ...(o.result.taskId !== undefined ? { taskId: o.result.taskId } : {})
-                  }
+    const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
+      phase: o.phase,
+      duration: formatSeconds(Date.now() - startedAt),
+      conditions: [condition(o, current.metadata.generation)],
+      ...(o.result !== undefined
+        ? {
+          response: {
+            target,
+            content: o.result.content,
+            raw: o.result.raw,
+            phase: o.phase,
+            ...(o.result.contextId !== undefined || o.result.taskId !== undefined
+              ? {
+                a2a: {
+                  ...(o.result.contextId !== undefined ? { contextId: o.result.contextId } : {}),
+                  ...(o.result.taskId !== undefined ? { taskId: o.result.taskId } : {})
                 }
-                : {})
-            },
-            ...(o.result.tokenUsage !== undefined ? { tokenUsage: o.result.tokenUsage } : {})
-          }
-          : {})
-      }))
+              }
+              : {})
+          },
+          ...(o.result.tokenUsage !== undefined ? { tokenUsage: o.result.tokenUsage } : {})
+        }
+        : {})
+    })
+
+    /**
+     * Writes the terminal status. `known` is the version this worker last wrote: when nothing
+     * changed since, one compare-and-swap suffices; otherwise the status is re-applied to the
+     * newest version (which may already be terminal: then nothing is written).
+     */
+    const finish = (item: QueueItem, target: unknown, startedAt: number, o: Outcome, known?: KubeObject) =>
+      known === undefined
+        ? setStatus(item, (current) => terminalStatus(target, startedAt, o, current))
+        : storage.update(queries, {
+          ...known,
+          status: { ...(isRecord(known.status) ? known.status : {}), ...terminalStatus(target, startedAt, o, known) }
+        }, { subresource: "status" }).pipe(
+          Effect.catchTag("Conflict", () => setStatus(item, (current) => terminalStatus(target, startedAt, o, current)))
+        )
 
     /** The engine address for a target: the Agent's ExecutionEngine, or the default engine. */
     const engineUrl = (namespace: string, target: { type: string; name: string }) =>
@@ -131,52 +145,56 @@ export const make = (options: QueryWorkerOptions) =>
       })
 
     /**
-     * Succeeds when the Query asks to be canceled (or is deleted or replaced) after version
-     * `fromRv`, as the watch hub reports it; never, otherwise.
+     * Cancel requests reach running Queries through one watch of all Queries (not one per
+     * Query): a Query whose spec.cancel turns true, or that is deleted or replaced, resolves its
+     * waiter. A waiter is registered before the Query's "running" write, and that write's
+     * result is checked too, so no request can fall between the two.
      */
-    const cancelRequested = (item: QueueItem, fromRv: string) =>
-      hub.watch(queries, {
-        namespace: item.namespace,
-        fieldSelector: [{ field: "metadata.name", operator: "=", value: item.name }],
-        resourceVersion: fromRv
-      }).pipe(
-        Stream.filter((e) => {
-          if (e.type === "DELETED") return true
-          if (e.type === "BOOKMARK") return false
-          const q = JSON.parse(e.object) as KubeObject
-          return q.metadata.uid !== item.uid || wantsCancel(q)
-        }),
-        Stream.runHead,
-        Effect.flatMap((found) => found._tag === "Some" ? Effect.void : Effect.never),
-        // Without a watch (history purged), fall back to looking every second.
-        Effect.catch(() =>
-          storage.get(queries, item.namespace, item.name).pipe(
-            Effect.map((q) => q.metadata.uid !== item.uid || wantsCancel(q)),
-            Effect.catchTag("NotFound", () => Effect.succeed(true)),
-            Effect.orElseSucceed(() => false),
-            Effect.repeat({ until: (cancel) => cancel, schedule: Schedule.spaced("1 second") }),
-            Effect.asVoid
-          )
+    const cancelWaiters = new Map<string, { readonly uid: string; readonly signal: Deferred.Deferred<void> }>()
+    const keyOf = (namespace: string, name: string) => `${namespace}/${name}`
+    const watchCancels = Effect.gen(function*() {
+      const from = yield* storage.currentRevision
+      // Requests made while no watch ran are caught by looking at each running Query once.
+      for (const [key, waiter] of cancelWaiters) {
+        const [namespace, name] = key.split("/") as [string, string]
+        const q = yield* storage.get(queries, namespace, name).pipe(Effect.option)
+        if (q._tag === "None" || q.value.metadata.uid !== waiter.uid || wantsCancel(q.value)) {
+          yield* Deferred.succeed(waiter.signal, undefined)
+        }
+      }
+      yield* hub.watch(queries, { resourceVersion: from }).pipe(
+        Stream.runForEach((e) =>
+          Effect.suspend(() => {
+            if (e.type === "BOOKMARK" || e.type === "ADDED") return Effect.void
+            const q = JSON.parse(e.object) as KubeObject
+            const waiter = cancelWaiters.get(keyOf(q.metadata.namespace ?? "", q.metadata.name ?? ""))
+            if (waiter === undefined) return Effect.void
+            return e.type === "DELETED" || q.metadata.uid !== waiter.uid || wantsCancel(q)
+              ? Deferred.succeed(waiter.signal, undefined)
+              : Effect.void
+          })
         )
       )
+    })
+    yield* Effect.forkScoped(watchCancels.pipe(
+      Effect.catchCause((cause) => Effect.logWarning("cancel watch restarting", cause)),
+      Effect.andThen(Effect.sleep("200 millis")),
+      Effect.forever
+    ))
 
-    const run = (item: QueueItem) =>
+    const run = (item: QueueItem, canceled: Deferred.Deferred<void>) =>
       Effect.gen(function*() {
-        const query = yield* storage.get(queries, item.namespace, item.name)
-        if (query.metadata.uid !== item.uid || isTerminal(query)) return
-        const spec = (query.spec ?? {}) as { input?: unknown; target?: { type: string; name: string }; timeout?: string; cancel?: boolean; conversationId?: string }
         const startedAt = Date.now()
-        if (spec.cancel === true) {
+        // The running write also reads the Query: a missing, replaced or ended one stops here.
+        const running = yield* setStatus(item, () => ({ phase: "running" }))
+        const spec = (running.spec ?? {}) as { input?: unknown; target?: { type: string; name: string }; timeout?: string; cancel?: boolean; conversationId?: string }
+        if (wantsCancel(running)) {
           return yield* finish(item, spec.target, startedAt, { phase: "canceled", reason: "Canceled", message: "the query was canceled" })
         }
         if (spec.target === undefined) {
           return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: "the query names no target (spec.target)" })
         }
         const target = spec.target
-        const running = yield* setStatus(item, () => ({ phase: "running" }))
-        if (wantsCancel(running)) {
-          return yield* finish(item, target, startedAt, { phase: "canceled", reason: "Canceled", message: "the query was canceled" })
-        }
         const url = yield* engineUrl(item.namespace, target).pipe(Effect.catch(() => Effect.succeed(undefined)))
         if (url === undefined) {
           return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
@@ -207,7 +225,7 @@ export const make = (options: QueryWorkerOptions) =>
                 item.attempts < options.maxAttempts ? "retry" : { phase: "error", reason: "EngineUnavailable", message: e.message }
               ))
           ),
-          cancelRequested(item, running.metadata.resourceVersion!).pipe(
+          Deferred.await(canceled).pipe(
             Effect.as<Outcome | "retry">({ phase: "canceled", reason: "Canceled", message: "the query was canceled" })
           )
         )
@@ -231,7 +249,7 @@ export const make = (options: QueryWorkerOptions) =>
           yield* queue.release(item, Duration.millis(Math.min(30_000, Duration.toMillis(options.retryBase) * 2 ** (item.attempts - 1))))
           return "released" as const
         }
-        yield* finish(item, target, startedAt, outcome)
+        yield* finish(item, target, startedAt, outcome, running)
       })
 
     /** One claimed item: run it while renewing its lease, then remove it from the queue. */
@@ -245,10 +263,13 @@ export const make = (options: QueryWorkerOptions) =>
             Effect.ignore
           )
         )
-        const result = yield* run(item).pipe(
+        const key = keyOf(item.namespace, item.name)
+        const canceled = yield* Deferred.make<void>()
+        cancelWaiters.set(key, { uid: item.uid, signal: canceled })
+        const result = yield* run(item, canceled).pipe(
           Effect.catchTag("AlreadyEnded", () => Effect.void),
           Effect.catchTag("NotFound", () => Effect.void),
-          Effect.ensuring(Fiber.interrupt(heartbeat))
+          Effect.ensuring(Effect.andThen(Fiber.interrupt(heartbeat), Effect.sync(() => cancelWaiters.delete(key))))
         )
         if (result !== "released") yield* queue.complete(item)
       }).pipe(
