@@ -11,16 +11,10 @@
 import { Result } from "effect"
 import { evaluate, type JsonPath, parse, printValue } from "./jsonpath.ts"
 import { isRecord, type KubeObject, type ObjectMeta } from "./object.ts"
+import type { PrinterColumn } from "./registry.ts"
 
 /** One CRD `additionalPrinterColumns` entry (structurally the kinds registry's printer column). */
-export interface PrinterColumn {
-  readonly name: string
-  readonly type: "string" | "integer" | "number" | "boolean" | "date"
-  readonly jsonPath: string
-  readonly description?: string
-  readonly priority?: number
-  readonly format?: string
-}
+export type { PrinterColumn }
 
 export interface TableColumnDefinition {
   readonly name: string

@@ -3,35 +3,25 @@
  * scripted per test), real PostgreSQL. Happy path, timeout, cancel, retries, a worker killed
  * mid-call, and kubectl waiting for `done` with the built-in demo engine.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as EmbeddedPostgres from "../../src/layers/EmbeddedPostgres.ts"
-import * as PgDatabase from "../../src/layers/PgDatabase.ts"
-import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import type { StoredResource } from "../../src/services/Storage.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import type { ScriptedEngine } from "../support/engine.ts"
 import { startScriptedEngine } from "../support/engine.ts"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
 import type { RunningServer } from "../support/server.ts"
+import { freePort } from "../support/net.ts"
+import { withStorage } from "../support/pg.ts"
 import { startServer } from "../support/server.ts"
 
 const base = "/apis/ark.mckinsey.com/v1alpha1"
 const queries: StoredResource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
 const workerEnv = { ARK_QUERY_LEASE: "2 seconds", ARK_QUERY_MAX_ATTEMPTS: "3", ARK_QUERY_RETRY_BASE: "100 millis", ARK_QUERY_TTL_SWEEP: "300 millis" }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
@@ -68,7 +58,7 @@ const waitPhase = async (server: RunningServer, ns: string, name: string, phases
 
 /** How many stored versions of a Query moved it into a terminal phase: the database's own history. */
 const terminalTransitions = (databaseUrl: string, ns: string, name: string) =>
-  Effect.runPromise(Effect.gen(function*() {
+  withStorage(databaseUrl, Effect.gen(function*() {
     const storage = yield* Storage
     const changes = yield* storage.changes(queries, "0", yield* storage.currentRevision)
     let previous = ""
@@ -79,7 +69,7 @@ const terminalTransitions = (databaseUrl: string, ns: string, name: string) =>
       previous = phase
     }
     return count
-  }).pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url: databaseUrl, poolSize: 2 }))))))
+  }))
 
 describe("query workers", () => {
   let engine: ScriptedEngine

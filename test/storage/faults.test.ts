@@ -3,10 +3,10 @@ import { assert, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { createServer } from "node:net"
 import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import type { StoredResource } from "../../src/services/Storage.ts"
 import { Storage } from "../../src/services/Storage.ts"
+import { freePort } from "../support/net.ts"
 import { testDatabase } from "../support/pg.ts"
 
 const agents: StoredResource = {
@@ -50,19 +50,11 @@ layer(
     }))
 })
 
-/** A TCP port on loopback that refuses connections: bound, then closed. */
-const closedPort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 layer(
   Layer.unwrap(Effect.promise(async () => {
-    const port = await closedPort()
+    // A port that was just released refuses connections.
+    const port = await freePort()
     return PostgresStorage.layer.pipe(
       Layer.provide(PgClient.layer({
         url: Redacted.make(`postgres://postgres:x@127.0.0.1:${port}/none`),

@@ -4,6 +4,8 @@ import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import * as PgDatabase from "../../src/layers/PgDatabase.ts"
+import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
+import type { Storage } from "../../src/services/Storage.ts"
 
 const adminUrl = () => inject("pgAdminUrl")
 
@@ -21,3 +23,7 @@ export const freshDatabase = (prefix: string) =>
 /** A migrated pool to a new database. */
 export const testDatabase = (prefix: string, poolSize = 20) =>
   Layer.unwrap(Effect.map(freshDatabase(prefix), (url) => PgDatabase.layer({ url, poolSize }))).pipe(Layer.orDie)
+
+/** Runs an effect that needs Storage against the database at `url` (e.g. a running server's). */
+export const withStorage = <A, E>(url: string, effect: Effect.Effect<A, E, Storage>) =>
+  Effect.runPromise(effect.pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url, poolSize: 2 }))))))

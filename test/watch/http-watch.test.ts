@@ -2,11 +2,10 @@
  * The watch contract over HTTP, rule by rule (DESIGN §4): start points, bookmarks, WatchList,
  * timeouts, selectors with enter/leave transitions, representations, and 410 for purged history.
  */
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as PgDatabase from "../../src/layers/PgDatabase.ts"
-import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import { Storage } from "../../src/services/Storage.ts"
+import { withStorage } from "../support/pg.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
 import type { Frame } from "../support/watch.ts"
@@ -74,11 +73,11 @@ describe("HTTP watch", () => {
   it("a start older than the purged history gets 200, one ERROR 410 frame, and the end", async () => {
     const first = await send("POST", path("w3"), query("old"))
     await send("PATCH", `${path("w3")}/old`, { spec: { input: "newer" } }, "application/merge-patch+json")
-    await Effect.runPromise(Effect.gen(function*() {
+    await withStorage(server.databaseUrl!, Effect.gen(function*() {
       const storage = yield* Storage
       const resource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
       yield* storage.compact(resource, yield* storage.currentRevision)
-    }).pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url: server.databaseUrl!, poolSize: 2 }))))))
+    }))
     const w = await openWatch(server.url, `${path("w3")}?watch=true&resourceVersion=${first.metadata.resourceVersion}`)
     expect(w.status).toBe(200)
     await w.ended

@@ -5,16 +5,15 @@
  */
 import type { KubernetesObject } from "@kubernetes/client-node"
 import { CustomObjectsApi, KubeConfig, makeInformer } from "@kubernetes/client-node"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import * as PgDatabase from "../../src/layers/PgDatabase.ts"
-import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import type { RunningServer } from "../support/server.ts"
+import { freePort } from "../support/net.ts"
+import { withStorage } from "../support/pg.ts"
 import { startServer } from "../support/server.ts"
 
 const servers: Array<RunningServer> = []
@@ -23,15 +22,6 @@ afterAll(async () => {
   for (const s of servers) await s.stop()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const client = (server: RunningServer) => {
   const kc = new KubeConfig()
@@ -60,11 +50,11 @@ const eventually = async (check: () => boolean, what: string, timeoutMs = 20_000
 }
 
 const compactAll = (databaseUrl: string) =>
-  Effect.runPromise(Effect.gen(function*() {
+  withStorage(databaseUrl, Effect.gen(function*() {
     const storage = yield* Storage
     const resource = { key: `${group}/${plural}`, group, plural, kind: "Agent", namespaced: true }
     return yield* storage.compact(resource, yield* storage.currentRevision)
-  }).pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url: databaseUrl, poolSize: 2 }))))))
+  }))
 
 describe("client-node informer", () => {
   it("converges across replicas, and relists after a 410 on resume", async () => {

@@ -7,20 +7,19 @@
  *
  * Size: ARK_STRESS_SCALE (default 1; the benchmark runs it at 10).
  */
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
 import type { Selection } from "../../src/domain/watch.ts"
 import { eventType } from "../../src/domain/watch.ts"
-import * as PgDatabase from "../../src/layers/PgDatabase.ts"
-import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import type { StoredResource } from "../../src/services/Storage.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import type { RunningServer } from "../support/server.ts"
+import { freePort } from "../support/net.ts"
+import { withStorage } from "../support/pg.ts"
 import { startServer } from "../support/server.ts"
 import { openWatch } from "../support/watch.ts"
 
@@ -39,15 +38,6 @@ afterAll(async () => {
   for (const s of servers) await s.stop()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -273,7 +263,7 @@ describe("watch stress", () => {
       }
       return total
     })
-    const total = await Effect.runPromise(check.pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url: a.databaseUrl!, poolSize: 2 }))))))
+    const total = await withStorage(a.databaseUrl!, check)
     expect(total).toBeGreaterThan(watcherCount * 10)
     expect(watchers.filter((w) => w.result.resumes > 0).length).toBeGreaterThan(0)
   }, 240_000)
