@@ -139,7 +139,7 @@ describe("HTTP watch", () => {
     await table.waitFor((f) => f.length >= 1)
     await send("POST", path("w7"), query("u"))
     await table.waitFor((f) => f.length >= 2)
-    expect(table.frames[0]!.object).toMatchObject({ kind: "Table", rows: [{ cells: ["t", "user", null, null, expect.any(String)] }] })
+    expect(table.frames[0]!.object).toMatchObject({ kind: "Table", rows: [{ cells: ["t", "user", "pending", null, expect.any(String)] }] })
     expect(table.frames[0]!.object.columnDefinitions.length).toBeGreaterThan(1)
     expect(table.frames[1]!.object.columnDefinitions).toEqual([])
     table.close()
