@@ -1,16 +1,14 @@
 /**
- * The PostgreSQL query queue: a Query is enqueued by the transaction that creates it; claims
- * are exclusive (SKIP LOCKED), fair across namespaces, leased; an expired lease makes the item
- * claimable again and only the lease holder can renew, release or complete it.
+ * The QueryQueue contract, run against every queue layer (PostgreSQL, in-memory): creating a
+ * Query enqueues it once; claims are exclusive, fair across namespaces and leased; an expired
+ * lease makes the item claimable again and only the lease holder can renew, release or complete it.
  */
 import { assert, layer } from "@effect/vitest"
-import { Duration, Effect, Layer } from "effect"
-import * as PgQueryQueue from "../../src/layers/PgQueryQueue.ts"
-import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
+import { Duration, Effect } from "effect"
+import type { Layer } from "effect"
 import { QueryQueue } from "../../src/services/QueryQueue.ts"
 import type { StoredResource } from "../../src/services/Storage.ts"
 import { Storage } from "../../src/services/Storage.ts"
-import { testDatabase } from "../support/pg.ts"
 
 const queries: StoredResource = {
   key: "ark.mckinsey.com/queries",
@@ -30,10 +28,11 @@ const query = (namespace: string, name: string) => ({
 
 const long = Duration.seconds(60)
 
-layer(
-  Layer.mergeAll(PgQueryQueue.layer, PostgresStorage.layer).pipe(Layer.provideMerge(testDatabase("queue")), Layer.orDie),
-  { excludeTestServices: true }
-)("PostgreSQL query queue", (it) => {
+/** A queue fed from storage asynchronously (the in-memory one) sees new Queries a moment later. */
+const settle = Effect.sleep("300 millis")
+
+export const queueContract = (name: string, queueLayer: Layer.Layer<QueryQueue | Storage>) =>
+  layer(queueLayer, { excludeTestServices: true })(`QueryQueue contract: ${name}`, (it) => {
   /** Empties the queue between tests: every claimable item claimed and completed. */
   const drain = Effect.gen(function*() {
     const queue = yield* QueryQueue
@@ -53,6 +52,7 @@ layer(
       yield* storage.create(queries, query("q1", "dry"), { dryRun: true })
       yield* storage.create(agents, { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Agent", metadata: { name: "a", namespace: "q1" }, spec: {} })
       yield* storage.guaranteedUpdate(queries, "q1", "one", (q) => Effect.succeed({ ...q, spec: { input: "changed" } }))
+      yield* settle
       const items = yield* queue.claim(10, long)
       assert.deepStrictEqual(items.map((i) => [i.namespace, i.name, i.uid, i.attempts]), [["q1", "one", created.metadata.uid, 1]])
       assert.deepStrictEqual(yield* queue.claim(10, long), [])
@@ -65,6 +65,7 @@ layer(
       const storage = yield* Storage
       const queue = yield* QueryQueue
       yield* Effect.forEach(Array.from({ length: 200 }, (_, i) => i), (i) => storage.create(queries, query("q2", `c-${i}`)), { concurrency: 10 })
+      yield* settle
       const batches = yield* Effect.forEach(Array.from({ length: 8 }), () => queue.claim(40, long), { concurrency: "unbounded" })
       const claimed = batches.flat().map((i) => i.name)
       assert.strictEqual(claimed.length, 200)
@@ -80,6 +81,7 @@ layer(
       yield* Effect.forEach(Array.from({ length: 2000 }, (_, i) => i), (i) => storage.create(queries, query("busy", `b-${i}`)), { concurrency: 20 })
       yield* storage.create(queries, query("quiet", "single"))
       yield* storage.create(queries, query("other", "also"))
+      yield* settle
       const first = yield* queue.claim(5, long)
       assert.includeMembers(first.map((i) => `${i.namespace}/${i.name}`), ["quiet/single", "other/also"])
       assert.strictEqual(first.filter((i) => i.namespace === "busy").length, 3)
@@ -92,6 +94,7 @@ layer(
       const storage = yield* Storage
       const queue = yield* QueryQueue
       yield* storage.create(queries, query("q3", "leased"))
+      yield* settle
       const [first] = yield* queue.claim(1, Duration.millis(300))
       assert.isTrue(yield* queue.renew(first!, Duration.millis(300)))
       assert.deepStrictEqual(yield* queue.claim(1, long), [])
@@ -112,6 +115,7 @@ layer(
       const storage = yield* Storage
       const queue = yield* QueryQueue
       yield* storage.create(queries, query("q4", "later"))
+      yield* settle
       const [item] = yield* queue.claim(1, long)
       yield* queue.release(item!, Duration.millis(400))
       assert.deepStrictEqual(yield* queue.claim(1, long), [])
