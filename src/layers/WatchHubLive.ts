@@ -19,7 +19,7 @@ import { eventType } from "../domain/watch.ts"
 import { RemoteCommits, Commits } from "../services/Commits.ts"
 import type { StorageError } from "../services/errors.ts"
 import { Expired } from "../services/errors.ts"
-import type { Change, StoredResource } from "../services/Storage.ts"
+import type { Change, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
 import type { WatchEvent, WatchOptions } from "../services/WatchHub.ts"
 import { WatchHub } from "../services/WatchHub.ts"
@@ -40,13 +40,36 @@ interface Watcher {
   readonly queue: WatcherQueue
 }
 
+interface CachedObject {
+  readonly namespace: string
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly text: string
+}
+
+/**
+ * The resource's objects as of `position` (kube's watch cache), kept by the same rounds that
+ * feed watchers, so consistent LISTs are served from memory.
+ */
+interface ObjectCache {
+  readonly objects: Map<string, CachedObject>
+  /** Keys in (namespace, name) byte order; rebuilt when objects come or go. */
+  sorted: Array<string> | undefined
+}
+
 interface ResourceState {
   readonly resource: StoredResource
-  /** Every change with rv <= position has been handed to every watcher. */
+  /** Every change with rv <= position has been handed to every watcher (and applied to the cache). */
   position: bigint
   readonly watchers: Set<Watcher>
   readonly lock: Semaphore.Semaphore
+  cache: ObjectCache | undefined
 }
+
+const cacheKey = (namespace: string, name: string) => `${namespace}\u0000${name}`
+
+/** Whether rounds must keep this resource current: it has watchers or a cache. */
+const followed = (s: ResourceState) => s.watchers.size > 0 || s.cache !== undefined
 
 /** Events of one change, shared by every watcher that gets the same type (so their encoding can be too). */
 const eventsOf = (c: Change) => {
@@ -82,9 +105,18 @@ export const make = (options: WatchHubOptions) =>
 
     const catchUp = (state: ResourceState, frontier: bigint) =>
       state.lock.withPermits(1)(Effect.gen(function*() {
-        if (frontier <= state.position || state.watchers.size === 0) return
+        if (frontier <= state.position || !followed(state)) return
         const changes = yield* storage.changes(state.resource, state.position.toString(), frontier.toString())
         for (const change of changes) {
+          if (state.cache !== undefined) {
+            const key = cacheKey(change.namespace, change.name)
+            if (change.type === "DELETED") {
+              if (state.cache.objects.delete(key)) state.cache.sorted = undefined
+            } else {
+              if (!state.cache.objects.has(key)) state.cache.sorted = undefined
+              state.cache.objects.set(key, { namespace: change.namespace, name: change.name, labels: change.labels, text: change.object })
+            }
+          }
           const eventFor = eventsOf(change)
           for (const w of state.watchers) {
             const event = eventFor(w)
@@ -98,6 +130,7 @@ export const make = (options: WatchHubOptions) =>
           Effect.sync(() => {
             for (const w of state.watchers) Queue.failCauseUnsafe(w.queue, Cause.fail(e))
             state.watchers.clear()
+            state.cache = undefined
             state.position = frontier
           }))
       )
@@ -105,7 +138,7 @@ export const make = (options: WatchHubOptions) =>
     /** One round over the given resource keys ("*": every watched resource). */
     const round = (keys: ReadonlySet<string>) =>
       Effect.gen(function*() {
-        const watched = [...states.values()].filter((s) => s.watchers.size > 0 && (keys.has("*") || keys.has(s.resource.key)))
+        const watched = [...states.values()].filter((s) => followed(s) && (keys.has("*") || keys.has(s.resource.key)))
         if (watched.length === 0) return
         const frontier = BigInt(yield* storage.currentRevision)
         yield* Effect.forEach(watched, (s) => catchUp(s, frontier), { discard: true })
@@ -135,7 +168,7 @@ export const make = (options: WatchHubOptions) =>
     const stateOf = (resource: StoredResource) => {
       let state = states.get(resource.key)
       if (state === undefined) {
-        state = { resource, position: -1n, watchers: new Set(), lock: Semaphore.makeUnsafe(1) }
+        state = { resource, position: -1n, watchers: new Set(), lock: Semaphore.makeUnsafe(1), cache: undefined }
         states.set(resource.key, state)
       }
       return state
@@ -144,7 +177,7 @@ export const make = (options: WatchHubOptions) =>
     /** Registers a watcher; returns the position from which its queue receives changes. */
     const register = (state: ResourceState, w: Watcher) =>
       state.lock.withPermits(1)(Effect.gen(function*() {
-        if (state.watchers.size === 0) state.position = BigInt(yield* storage.currentRevision)
+        if (!followed(state)) state.position = BigInt(yield* storage.currentRevision)
         state.watchers.add(w)
         return state.position
       }))
@@ -214,7 +247,54 @@ export const make = (options: WatchHubOptions) =>
         return Stream.concat(Stream.fromIterable(replayed), live)
       }))
 
-    return WatchHub.of({ watch })
+    /**
+     * A consistent LIST from memory, as kube's watch cache serves it: the store's frontier F is
+     * read, the cache caught up to at least F, and the matching objects returned in key order at
+     * that position. The first LIST of a resource loads the cache from the store.
+     */
+    const list = (resource: StoredResource, o: ListOptions) =>
+      Effect.gen(function*() {
+        const state = stateOf(resource)
+        const frontier = BigInt(yield* storage.currentRevision)
+        return yield* state.lock.withPermits(1)(Effect.gen(function*() {
+          if (state.cache === undefined) {
+            if (!followed(state)) state.position = frontier
+            // Nothing has ever been written while the frontier is still 0.
+            const loaded = state.position === 0n
+              ? { items: [] }
+              : yield* storage.list(resource, { resourceVersion: state.position.toString(), resourceVersionMatch: "Exact" })
+            const objects = new Map<string, CachedObject>()
+            for (const text of loaded.items) {
+              const meta = (JSON.parse(text) as { metadata: { namespace?: string; name: string; labels?: Record<string, string> } }).metadata
+              objects.set(cacheKey(meta.namespace ?? "", meta.name), { namespace: meta.namespace ?? "", name: meta.name, labels: meta.labels ?? {}, text })
+            }
+            state.cache = { objects, sorted: undefined }
+          }
+          return state.cache
+        })).pipe(
+          Effect.tap(() => catchUp(state, frontier)),
+          Effect.flatMap((cache) =>
+            state.lock.withPermits(1)(Effect.sync(() => {
+              cache.sorted ??= [...cache.objects.keys()].sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+              const selection: Selection = {
+                ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+                labels: o.labelSelector ?? [],
+                fields: o.fieldSelector ?? []
+              }
+              const items: Array<string> = []
+              for (const key of cache.sorted) {
+                const obj = cache.objects.get(key)!
+                if (eventType(selection, { type: "ADDED", namespace: obj.namespace, name: obj.name, labels: obj.labels }) !== undefined) {
+                  items.push(obj.text)
+                }
+              }
+              return { resourceVersion: state.position.toString(), items } satisfies ListResult
+            }))
+          )
+        )
+      })
+
+    return WatchHub.of({ watch, list })
   })
 
 export const layer = Layer.effect(

@@ -3,10 +3,10 @@
  * per resource per process and fanned out in memory.
  */
 import { Context } from "effect"
-import type { Duration, Stream } from "effect"
+import type { Duration, Effect, Stream } from "effect"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
 import type { StorageError } from "./errors.ts"
-import type { StoredResource } from "./Storage.ts"
+import type { ListOptions, ListResult, StoredResource } from "./Storage.ts"
 
 export interface WatchOptions {
   readonly namespace?: string
@@ -40,4 +40,12 @@ export class WatchHub extends Context.Service<WatchHub, {
    * with Expired when the start is older than what is retained or the watcher fell too far behind.
    */
   readonly watch: (resource: StoredResource, options: WatchOptions) => Stream.Stream<WatchEvent, StorageError>
+  /**
+   * A consistent, unpaginated LIST (the newest committed state) served from the hub's memory;
+   * the same result as Storage.list with resourceVersion "".
+   */
+  readonly list: (
+    resource: StoredResource,
+    options: Pick<ListOptions, "namespace" | "labelSelector" | "fieldSelector">
+  ) => Effect.Effect<ListResult, StorageError>
 }>()("ark-effect/services/WatchHub") {}

@@ -19,7 +19,7 @@ import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, Invalid, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
 import type { ListOptions, StoredResource } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
-import type { WatchHub } from "../../services/WatchHub.ts"
+import { WatchHub } from "../../services/WatchHub.ts"
 import { isWatchQuery, watch } from "./watch.ts"
 import type { Representation } from "./media.ts"
 import { bodyType, negotiate, patchTypes } from "./media.ts"
@@ -243,7 +243,12 @@ const list = (req: ResourceRequest) =>
     const rep = yield* representation(req)
     const storage = yield* Storage
     const options = yield* listOptions(req)
-    const page = yield* storage.list(stored(req.info), options)
+    // An unpaginated read of the newest state is served from the watch hub's memory.
+    const fromCache = options.limit === undefined && options.continue === undefined &&
+      (options.resourceVersion === "" || options.resourceVersion === "0") && options.resourceVersionMatch === undefined
+    const page = fromCache
+      ? yield* (yield* WatchHub).list(stored(req.info), options)
+      : yield* storage.list(stored(req.info), options)
     const listMeta = { resourceVersion: page.resourceVersion, ...(page.continue === undefined ? {} : { continue: page.continue }) }
     switch (rep._tag) {
       case "Table":
