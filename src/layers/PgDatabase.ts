@@ -20,6 +20,7 @@ export const layer = (options: PgDatabaseOptions): Layer.Layer<PgClient.PgClient
       url: Redacted.make(options.url),
       maxConnections: options.poolSize,
       connectTimeout: Duration.seconds(2),
-      applicationName: "ark-effect"
+      applicationName: "ark-effect",
+      multiplex: true
     }))
   )

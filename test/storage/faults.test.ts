@@ -1,13 +1,14 @@
 /** Storage under database faults: lost connections are retried; an unreachable database is Unavailable, fast. */
-import { assert, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Exit, Layer, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
+import pg from "pg"
+import * as PgDatabase from "../../src/layers/PgDatabase.ts"
 import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import type { StoredResource } from "../../src/services/Storage.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { freePort } from "../support/net.ts"
-import { testDatabase } from "../support/pg.ts"
+import { freshDatabase } from "../support/pg.ts"
 
 const agents: StoredResource = {
   key: "ark.mckinsey.com/agents",
@@ -24,30 +25,33 @@ const agent = (name: string) => ({
   spec: { prompt: "be helpful" }
 })
 
-layer(
-  Layer.provideMerge(PostgresStorage.layer, testDatabase("faults")).pipe(Layer.orDie),
-  { excludeTestServices: true }
-)("Storage on PostgreSQL under faults", (it) => {
-  it.effect("connections killed by the server are replaced and the request still succeeds", () =>
+describe("Storage on PostgreSQL under faults", () => {
+  it.live("connections killed by the server are replaced and the request still succeeds", () =>
     Effect.gen(function*() {
-      const storage = yield* Storage
-      const sql = yield* SqlClient.SqlClient
-      yield* storage.create(agents, agent("survivor"))
-      const getAll = Effect.forEach(
-        Array.from({ length: 10 }),
-        () => storage.get(agents, "default", "survivor"),
-        { concurrency: 10 }
-      )
-      yield* getAll
-      // Terminate every other backend of this database: the pool's idle connections die.
-      const killer = yield* sql.unsafe<{ n: number }>(
-        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid()`
-      )
-      assert.isAtLeast(killer[0]!.n, 1)
-      const results = yield* getAll
-      assert.isTrue(results.every((o) => o.metadata.name === "survivor"))
-    }))
+      const url = yield* freshDatabase("faults")
+      yield* Effect.gen(function*() {
+        const storage = yield* Storage
+        yield* storage.create(agents, agent("survivor"))
+        const getAll = Effect.forEach(
+          Array.from({ length: 10 }),
+          () => storage.get(agents, "default", "survivor"),
+          { concurrency: 10 }
+        )
+        yield* getAll
+        // From outside the pool, terminate every backend it holds.
+        const killed = yield* Effect.promise(async () => {
+          const admin = new pg.Client({ connectionString: url })
+          await admin.connect()
+          const r = await admin.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+          await admin.end()
+          return r.rows[0].n as number
+        })
+        assert.isAtLeast(killed, 1)
+        const results = yield* getAll
+        assert.isTrue(results.every((o) => o.metadata.name === "survivor"))
+      }).pipe(Effect.provide(PostgresStorage.layer.pipe(Layer.provide(PgDatabase.layer({ url, poolSize: 10 })))))
+    }), { timeout: 60_000 })
 })
 
 
