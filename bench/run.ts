@@ -275,13 +275,16 @@ const main = async () => {
     })
     const watchCross = await watchLatency(base, replicaBase, "watch-cross", quick ? 50 : 200, watchEvents, replica.pid!)
 
-    // Queries end to end: two replicas with workers, the instant demo engine, then a 1 s engine.
+    // Queries end to end: two replicas with workers, an engine that answers at once, then one
+    // that takes 1 s. The engines run in this process, as a real engine is its own service.
     const queueDb = new pg.Pool({ connectionString: dbUrl("queue"), max: 2 })
+    const instantEngine = await startScriptedEngine(() => "done at once")
     const instant = [
-      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--demo-engine"]),
-      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q2"), "--demo-engine"])
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--completions-url", instantEngine.url]),
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q2"), "--completions-url", instantEngine.url])
     ]
     const queueInstant = await queueRun(queueDb, instant, "instant", quick ? 1000 : 5000, "queries, instant engine")
+    await instantEngine.stop()
     let inFlight = 0
     let peak = 0
     const slow = await startScriptedEngine(() => {
