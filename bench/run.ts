@@ -224,20 +224,10 @@ const main = async () => {
     await admin.end()
     const dbUrl = (db: string) => pgServer.url.replace(/\/postgres$/, `/${db}`)
 
-    const server = spawn(process.execPath, [
-      join(root, "src/programs/main.ts"), "serve", "--storage", "postgresql", "--postgres-url", dbUrl("ark"),
-      "--data-dir", join(dir, "ark"), "--port", "0", "--insecure-http", "--modules", "apiserver"
-    ], { stdio: ["ignore", "pipe", "inherit"] })
-    children.push(server)
-    const base = await new Promise<URL>((resolve, reject) => {
-      let out = ""
-      server.stdout!.on("data", (c: Buffer) => {
-        out += c.toString()
-        const m = /ark: serving (\S+)/.exec(out)
-        if (m) resolve(new URL(m[1]!))
-      })
-      server.once("exit", (code) => reject(new Error(`ark serve exited ${code}`)))
-    })
+    const apiOnly = (dataDir: string) =>
+      startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("ark"), "--data-dir", join(dir, dataDir), "--modules", "apiserver"])
+    const server = await apiOnly("ark")
+    const base = server.url
     const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
 
     // Seed: N Queries in namespace "bench" (this is the LIST and GET data set).
@@ -251,29 +241,17 @@ const main = async () => {
       listBytes = r.bytes
     }), "list c=1")
     const list10 = await measure(quick ? 30 : 100, 10, () => http(base, "GET", path("bench")).then(expectStatus(200)), "list c=10")
-    const serverRss = rssMb(server.pid!)
+    const serverRss = rssMb(server.pid)
 
     // Watch delivery on one replica, then across replicas (a second server on the same database).
     const watchEvents = quick ? 50 : 200
     const watchOne = []
     for (const n of quick ? [1, 200] : [1, 200, 1000]) {
-      watchOne.push(await watchLatency(base, base, `watch-${n}`, n, watchEvents, server.pid!))
+      watchOne.push(await watchLatency(base, base, `watch-${n}`, n, watchEvents, server.pid))
     }
-    const replica = spawn(process.execPath, [
-      join(root, "src/programs/main.ts"), "serve", "--storage", "postgresql", "--postgres-url", dbUrl("ark"),
-      "--data-dir", join(dir, "ark2"), "--port", "0", "--insecure-http", "--modules", "apiserver"
-    ], { stdio: ["ignore", "pipe", "inherit"] })
-    children.push(replica)
-    const replicaBase = await new Promise<URL>((resolve, reject) => {
-      let out = ""
-      replica.stdout!.on("data", (c: Buffer) => {
-        out += c.toString()
-        const m = /ark: serving (\S+)/.exec(out)
-        if (m) resolve(new URL(m[1]!))
-      })
-      replica.once("exit", (code) => reject(new Error(`replica exited ${code}`)))
-    })
-    const watchCross = await watchLatency(base, replicaBase, "watch-cross", quick ? 50 : 200, watchEvents, replica.pid!)
+    const replica = await apiOnly("ark2")
+    const replicaBase = replica.url
+    const watchCross = await watchLatency(base, replicaBase, "watch-cross", quick ? 50 : 200, watchEvents, replica.pid)
 
     // Queries end to end: two replicas with workers, an engine that answers at once, then one
     // that takes 1 s. The engines run in this process, as a real engine is its own service.
