@@ -166,6 +166,8 @@ export const make = (options: QueryWorkerOptions) =>
         Stream.runForEach((e) =>
           Effect.suspend(() => {
             if (e.type === "BOOKMARK" || e.type === "ADDED") return Effect.void
+            // Most events are status writes of running Queries: only a cancel or a delete matters.
+            if (e.type === "MODIFIED" && !e.object.includes('"cancel":true')) return Effect.void
             const q = JSON.parse(e.object) as KubeObject
             const waiter = cancelWaiters.get(keyOf(q.metadata.namespace ?? "", q.metadata.name ?? ""))
             if (waiter === undefined) return Effect.void
