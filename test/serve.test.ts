@@ -2,6 +2,7 @@
  * `ark serve` as a laptop user runs it: the embedded PostgreSQL lives in the data directory,
  * survives restarts, and stops with the server on SIGTERM (no orphan process).
  */
+import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -45,5 +46,24 @@ describe("ark serve on the embedded PostgreSQL", () => {
     expect(got.stdout).toBe("default")
     await second.stop()
     expect(postmasterPid()).toBeUndefined()
+  })
+})
+
+describe("ark's answers to bad invocations", () => {
+  const ark = (args: ReadonlyArray<string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(import.meta.dirname, "..", "src", "programs", "main.ts"), ...args], { stdio: ["ignore", "ignore", "pipe"] })
+      let stderr = ""
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+      child.once("exit", (code) => resolve({ code, stderr }))
+    })
+
+  it("prints one clear line and exits 1", async () => {
+    const bogus = await ark(["serve", "--data-dir", dataDir, "--modules", "apiserver,bogus"])
+    expect(bogus.code).toBe(1)
+    expect(bogus.stderr.trim()).toBe('ark: unknown module "bogus" in --modules: known modules are apiserver, query-workers')
+    const noUrl = await ark(["migrate", "--storage", "postgresql"])
+    expect(noUrl.code).toBe(1)
+    expect(noUrl.stderr.trim()).toBe("ark: --storage postgresql needs --postgres-url (or ARK_POSTGRES_URL)")
   })
 })

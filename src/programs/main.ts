@@ -1,10 +1,23 @@
 /** The `ark` command: `ark serve`, `ark migrate`. */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { databaseLayer } from "./database.ts"
 import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, modules, port, queryConcurrency } from "./flags.ts"
 import { serve } from "./serve.ts"
+
+/**
+ * A failure that stops `ark` (a bad flag combination, an unreachable database) is printed as
+ * one line for the user; the process then exits 1 (the runtime's own report is switched off).
+ */
+const reportFailure = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.tapCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.void
+      const error = Cause.squash(cause)
+      return Console.error(`ark: ${error instanceof Error ? error.message : Cause.pretty(cause)}`)
+    })
+  )
 
 const migrate = Command.make(
   "migrate",
@@ -12,13 +25,13 @@ const migrate = Command.make(
   (options) =>
     Effect.gen(function*() {
       yield* Console.log("ark: database schema is up to date")
-    }).pipe(Effect.provide(databaseLayer(options).pipe(Layer.orDie)))
+    }).pipe(Effect.provide(databaseLayer(options)), reportFailure)
 ).pipe(Command.withDescription("Apply the database migrations and exit (replicas also migrate on start)"))
 
 const serveCommand = Command.make(
   "serve",
   { ...databaseFlags, host, port, insecureHttp, modules, queryConcurrency, completionsUrl, demoEngine },
-  (options) => serve(options).pipe(Effect.orDie)
+  (options) => serve(options).pipe(reportFailure)
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
 
 const ark = Command.make("ark").pipe(
@@ -33,5 +46,5 @@ const teardown: Runtime.Teardown = (exit, onExit) =>
 ark.pipe(
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain({ teardown })
+  NodeRuntime.runMain({ teardown, disableErrorReporting: true })
 )
