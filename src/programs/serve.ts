@@ -14,6 +14,7 @@ import { apiApp } from "../layers/http/ApiServer.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
 import * as A2AEngine from "../layers/A2AEngine.ts"
 import * as DemoEngine from "../layers/DemoEngine.ts"
+import * as HistoryCompactor from "../layers/HistoryCompactor.ts"
 import * as PgQueryQueue from "../layers/PgQueryQueue.ts"
 import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
@@ -97,7 +98,12 @@ export const serve = (o: ServeOptions) =>
     const data = PostgresStorage.layer.pipe(Layer.provideMerge(databaseLayer(o)))
     const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
     const workers = selected.has("query-workers") ? workersLayer(o) : Layer.empty
-    const storage = Layer.merge(core, workers.pipe(Layer.provide(core)))
+    const compaction = yield* Config.Duration("ARK_COMPACTION_INTERVAL").pipe(Config.withDefault(Duration.minutes(5)))
+    const storage = Layer.mergeAll(
+      core,
+      workers.pipe(Layer.provide(core)),
+      HistoryCompactor.layer(compaction).pipe(Layer.provide(core))
+    )
     if (!selected.has("apiserver")) {
       return yield* Layer.launch(Layer.effectDiscard(Console.log(`ark: running ${[...selected].join(", ")}`)).pipe(Layer.provideMerge(storage)))
     }
