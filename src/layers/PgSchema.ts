@@ -86,6 +86,45 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
        WHEN (NEW.resource = 'ark.mckinsey.com/queries' AND NEW.event = ${Event.Added})
        EXECUTE FUNCTION ark_enqueue_query()`
     ]
+  },
+  {
+    version: 3,
+    name: "observability views",
+    statements: [
+      // Every current object, one row each: what operators count and size (docs/observability.md).
+      `CREATE VIEW ark_current_objects AS
+       SELECT resource, namespace, name, rv AS resource_version, uid, labels, octet_length(data) AS bytes,
+              (data::jsonb #>> '{metadata,creationTimestamp}')::timestamptz AS created_at,
+              data::jsonb AS object
+       FROM ark_objects WHERE superseded_rv IS NULL`,
+      `CREATE VIEW ark_object_counts AS
+       SELECT resource, count(*) AS objects, sum(bytes) AS bytes FROM ark_current_objects GROUP BY resource`,
+      `CREATE VIEW ark_queries AS
+       SELECT namespace, name, created_at,
+              object #>> '{status,phase}' AS phase,
+              object #>> '{spec,target,type}' AS target_type,
+              object #>> '{spec,target,name}' AS target_name,
+              nullif(rtrim(object #>> '{status,duration}', 's'), '')::numeric AS duration_seconds,
+              (object #>> '{status,tokenUsage,promptTokens}')::bigint AS prompt_tokens,
+              (object #>> '{status,tokenUsage,completionTokens}')::bigint AS completion_tokens,
+              (object #>> '{status,tokenUsage,totalTokens}')::bigint AS total_tokens,
+              (object #>> '{status,conditions,0,lastTransitionTime}')::timestamptz AS finished_at
+       FROM ark_current_objects WHERE resource = 'ark.mckinsey.com/queries'`,
+      `CREATE VIEW ark_query_queue_depth AS
+       SELECT namespace,
+              count(*) AS queued,
+              count(*) FILTER (WHERE lease_token IS NOT NULL AND visible_at > now()) AS leased,
+              count(*) FILTER (WHERE visible_at <= now()) AS ready,
+              count(*) FILTER (WHERE attempts > 1) AS retried,
+              now() - min(enqueued_at) AS oldest_age
+       FROM ark_query_queue GROUP BY namespace`,
+      `CREATE VIEW ark_history AS
+       SELECT o.resource, coalesce(f.rv, 0) AS purge_floor,
+              count(*) FILTER (WHERE o.superseded_rv IS NOT NULL AND o.event <> ${Event.Deleted}) AS replaced_versions,
+              count(*) FILTER (WHERE o.event = ${Event.Deleted}) AS tombstones
+       FROM ark_objects o LEFT JOIN ark_purge_floor f ON f.resource = o.resource
+       GROUP BY o.resource, f.rv`
+    ]
   }
 ]
 

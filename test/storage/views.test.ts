@@ -1,0 +1,73 @@
+/** The observability views operators query with psql or Grafana (docs/observability.md). */
+import { assert, layer } from "@effect/vitest"
+import { Duration, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import * as PgQueryQueue from "../../src/layers/PgQueryQueue.ts"
+import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
+import { QueryQueue } from "../../src/services/QueryQueue.ts"
+import type { StoredResource } from "../../src/services/Storage.ts"
+import { Storage } from "../../src/services/Storage.ts"
+import { testDatabase } from "../support/pg.ts"
+
+const queries: StoredResource = {
+  key: "ark.mckinsey.com/queries",
+  group: "ark.mckinsey.com",
+  plural: "queries",
+  kind: "Query",
+  namespaced: true,
+  initialStatus: { phase: "pending" }
+}
+
+layer(
+  Layer.mergeAll(PostgresStorage.layer, PgQueryQueue.layer).pipe(Layer.provideMerge(testDatabase("views")), Layer.orDie),
+  { excludeTestServices: true }
+)("observability views", (it) => {
+  it.effect("show Queries with phases, durations and tokens, queue depth, object counts and history", () =>
+    Effect.gen(function*() {
+      const storage = yield* Storage
+      const queue = yield* QueryQueue
+      const sql = yield* SqlClient.SqlClient
+      const make = (ns: string, name: string) =>
+        storage.create(queries, {
+          apiVersion: "ark.mckinsey.com/v1alpha1",
+          kind: "Query",
+          metadata: { name, namespace: ns },
+          spec: { input: "hi", target: { type: "agent", name: "helper" } }
+        })
+      yield* make("team-a", "q1")
+      yield* make("team-a", "q2")
+      yield* make("team-b", "q3")
+      yield* storage.guaranteedUpdate(queries, "team-a", "q1", (q) =>
+        Effect.succeed({
+          ...q,
+          status: {
+            phase: "done",
+            duration: "1.5s",
+            tokenUsage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 },
+            conditions: [{ type: "Completed", status: "True", lastTransitionTime: "2026-11-24T10:00:00Z" }]
+          }
+        }), { subresource: "status" })
+      yield* storage.delete(queries, "team-b", "q3")
+      const [claimed] = yield* queue.claim(1, Duration.seconds(60))
+      assert.isDefined(claimed)
+
+      const rows = yield* sql.unsafe<{ name: string; phase: string; target_name: string; duration_seconds: string | null; total_tokens: string | null }>(
+        `SELECT name, phase, target_name, duration_seconds::text AS duration_seconds, total_tokens::text AS total_tokens FROM ark_queries ORDER BY name`
+      )
+      assert.deepStrictEqual(rows.map((r) => [r.name, r.phase, r.target_name, r.duration_seconds, r.total_tokens]), [
+        ["q1", "done", "helper", "1.5", "15"],
+        ["q2", "pending", "helper", null, null]
+      ])
+      const depth = yield* sql.unsafe<{ namespace: string; queued: string; leased: string }>(
+        `SELECT namespace, queued::text AS queued, leased::text AS leased FROM ark_query_queue_depth ORDER BY namespace`
+      )
+      assert.deepStrictEqual(depth.map((d) => [d.namespace, d.queued]), [["team-a", "2"], ["team-b", "1"]])
+      assert.strictEqual(depth.reduce((n, d) => n + Number(d.leased), 0), 1)
+      const counts = yield* sql.unsafe<{ objects: string }>(`SELECT objects::text AS objects FROM ark_object_counts WHERE resource = 'ark.mckinsey.com/queries'`)
+      assert.strictEqual(counts[0]!.objects, "2")
+      const history = yield* sql.unsafe<{ replaced_versions: string; tombstones: string; purge_floor: string }>(
+        `SELECT replaced_versions::text AS replaced_versions, tombstones::text AS tombstones, purge_floor::text AS purge_floor FROM ark_history WHERE resource = 'ark.mckinsey.com/queries'`
+      )
+      assert.deepStrictEqual(history[0], { replaced_versions: "2", tombstones: "1", purge_floor: "0" })
+    }))
+})
