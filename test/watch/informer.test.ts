@@ -41,7 +41,7 @@ const agent = (name: string, prompt: string) => ({
   spec: { prompt }
 })
 
-const eventually = async (check: () => boolean, what: string, timeoutMs = 20_000) => {
+const eventually = async (check: () => boolean, what: string, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -78,8 +78,15 @@ describe("client-node informer", () => {
     let lists = 0
     informer.on("delete", (o) => deleted.push(o.metadata!.name!))
     informer.on("connect", () => lists++)
-    // As client-node documents: an informer stops on errors, and its owner restarts it.
-    informer.on("error", () => setTimeout(() => void informer.start().catch(() => undefined), 300))
+    // As client-node documents: an informer stops on errors, and its owner restarts it (one
+    // restart at a time: a second start() would abort the first one's requests).
+    let restart: ReturnType<typeof setTimeout> | undefined
+    informer.on("error", () => {
+      restart ??= setTimeout(() => {
+        restart = undefined
+        void informer.start().catch(() => undefined)
+      }, 300)
+    })
     await informer.start()
 
     const names = () => informer.list().map((o) => o.metadata!.name!).sort()
