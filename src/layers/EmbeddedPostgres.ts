@@ -90,7 +90,8 @@ export const start = (options: EmbeddedPostgresOptions) =>
       attempt("start", () => server.start()).pipe(
         Effect.mapError((e) => new EmbeddedPostgresError({ message: `${e.message}\n${logs.join("")}` }))
       ),
-      () => Effect.promise(() => server.stop())
+      // A server that already died never reports its exit: stopping must not hang on it.
+      () => Effect.promise(() => server.stop()).pipe(Effect.timeout("15 seconds"), Effect.ignore)
     )
     return { url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, port } satisfies EmbeddedPostgresInstance
   })
