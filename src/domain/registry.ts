@@ -229,6 +229,9 @@ export const resources: ReadonlyArray<ResourceInfo> = [
 export const findResource = (groupName: string, version: string, plural: string): ResourceInfo | undefined =>
   resources.find((info) => info.group === groupName && info.version === version && info.plural === plural)
 
+/** Looks a kind up by name alone: every kind is served in exactly one version. */
+export const findKind = (kind: string): ResourceInfo | undefined => resources.find((info) => info.kind === kind)
+
 /** Looks a kind up by `apiVersion` ("ark.mckinsey.com/v1alpha1") and `kind`, as found in a manifest. */
 export const findByKind = (apiVersion: string, kind: string): ResourceInfo | undefined =>
   resources.find((info) => `${info.group}/${info.version}` === apiVersion && info.kind === kind)

@@ -5,17 +5,10 @@
  * Compaction is idempotent, so every replica may run it.
  */
 import { Duration, Effect, Layer, Schedule } from "effect"
-import { resources, storageKey } from "../domain/registry.ts"
-import type { StoredResource } from "../services/Storage.ts"
-import { Storage } from "../services/Storage.ts"
+import { resources } from "../domain/registry.ts"
+import { Storage, storedResource } from "../services/Storage.ts"
 
-const stored: ReadonlyArray<StoredResource> = resources.map((r) => ({
-  key: storageKey(r),
-  group: r.group,
-  plural: r.plural,
-  kind: r.kind,
-  namespaced: r.namespaced
-}))
+const stored = resources.map(storedResource)
 
 export const layer = (interval: Duration.Duration) =>
   Layer.effectDiscard(Effect.gen(function*() {

@@ -7,15 +7,13 @@
 import { Duration, Effect, Layer, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { KubeObject } from "../domain/object.ts"
-import { findByKind, storageKey } from "../domain/registry.ts"
+import { findKind } from "../domain/registry.ts"
 import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
-import type { StoredResource } from "../services/Storage.ts"
-import { Storage } from "../services/Storage.ts"
+import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 
-const info = findByKind("ark.mckinsey.com/v1alpha1", "Query")!
-const queries: StoredResource = { key: storageKey(info), group: info.group, plural: info.plural, kind: info.kind, namespaced: true }
+const queries = storedResource(findKind("Query")!)
 
 const finished = new Set(["done", "error", "canceled", "input-required"])
 

@@ -11,15 +11,13 @@ import { Cause, Deferred, Duration, Effect, Fiber, Layer, Queue, Schedule, Schem
 import { formatSeconds, parseGoDuration } from "../domain/duration.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
-import { findByKind, storageKey } from "../domain/registry.ts"
-import type { ResourceInfo } from "../domain/registry.ts"
+import { findKind } from "../domain/registry.ts"
 import { Commits } from "../services/Commits.ts"
 import type { CompletionResult } from "../services/CompletionsEngine.ts"
 import { CompletionsEngine } from "../services/CompletionsEngine.ts"
 import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
-import type { StoredResource } from "../services/Storage.ts"
-import { Storage } from "../services/Storage.ts"
+import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 
 export interface QueryWorkerOptions {
@@ -35,10 +33,7 @@ export interface QueryWorkerOptions {
   readonly retryBase: Duration.Duration
 }
 
-const resourceOf = (kind: string): StoredResource => {
-  const info = findByKind(kind === "ExecutionEngine" ? "ark.mckinsey.com/v1prealpha1" : "ark.mckinsey.com/v1alpha1", kind) as ResourceInfo
-  return { key: storageKey(info), group: info.group, plural: info.plural, kind: info.kind, namespaced: info.namespaced }
-}
+const resourceOf = (kind: string) => storedResource(findKind(kind)!)
 const queries = resourceOf("Query")
 const a2aTasks = resourceOf("A2ATask")
 const agents = resourceOf("Agent")

@@ -6,6 +6,8 @@
 import { Context } from "effect"
 import type { Effect } from "effect"
 import type { KubeObject } from "../domain/object.ts"
+import type { ResourceInfo } from "../domain/registry.ts"
+import { storageKey } from "../domain/registry.ts"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
 import type { StorageError } from "./errors.ts"
 
@@ -55,6 +57,16 @@ export interface DeleteResult {
   /** false while finalizers remain: the object was only marked with a deletionTimestamp. */
   readonly deleted: boolean
 }
+
+/** What storage needs of a served kind (every caller derives it here, so none forgets a field). */
+export const storedResource = (info: ResourceInfo): StoredResource => ({
+  key: storageKey(info),
+  group: info.group,
+  plural: info.plural,
+  kind: info.kind,
+  namespaced: info.namespaced,
+  ...(info.initialStatus !== undefined ? { initialStatus: info.initialStatus } : {})
+})
 
 /** One committed version in a resource's change feed. */
 export interface Change {

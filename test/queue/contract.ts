@@ -3,21 +3,15 @@
  * Query enqueues it once; claims are exclusive, fair across namespaces and leased; an expired
  * lease makes the item claimable again and only the lease holder can renew, release or complete it.
  */
+import { findKind } from "../../src/domain/registry.ts"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import type { Layer } from "effect"
 import { QueryQueue } from "../../src/services/QueryQueue.ts"
-import type { StoredResource } from "../../src/services/Storage.ts"
-import { Storage } from "../../src/services/Storage.ts"
+import { Storage, storedResource } from "../../src/services/Storage.ts"
 
-const queries: StoredResource = {
-  key: "ark.mckinsey.com/queries",
-  group: "ark.mckinsey.com",
-  plural: "queries",
-  kind: "Query",
-  namespaced: true
-}
-const agents: StoredResource = { ...queries, key: "ark.mckinsey.com/agents", plural: "agents", kind: "Agent" }
+const queries = storedResource(findKind("Query")!)
+const agents = storedResource(findKind("Agent")!)
 
 const query = (namespace: string, name: string) => ({
   apiVersion: "ark.mckinsey.com/v1alpha1",

@@ -3,14 +3,14 @@
  * scripted per test), real PostgreSQL. Happy path, timeout, cancel, retries, a worker killed
  * mid-call, and kubectl waiting for `done` with the built-in demo engine.
  */
+import { findKind } from "../../src/domain/registry.ts"
 import { Effect, Exit, Scope } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as EmbeddedPostgres from "../../src/layers/EmbeddedPostgres.ts"
-import type { StoredResource } from "../../src/services/Storage.ts"
-import { Storage } from "../../src/services/Storage.ts"
+import { Storage, storedResource } from "../../src/services/Storage.ts"
 import type { ScriptedEngine } from "../support/engine.ts"
 import { startScriptedEngine } from "../support/engine.ts"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
@@ -20,7 +20,7 @@ import { withStorage } from "../support/pg.ts"
 import { startServer } from "../support/server.ts"
 
 const base = "/apis/ark.mckinsey.com/v1alpha1"
-const queries: StoredResource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
+const queries = storedResource(findKind("Query")!)
 const workerEnv = { ARK_QUERY_LEASE: "2 seconds", ARK_QUERY_MAX_ATTEMPTS: "3", ARK_QUERY_RETRY_BASE: "100 millis", ARK_QUERY_TTL_SWEEP: "300 millis" }
 
 const cleanups: Array<() => Promise<void>> = []

@@ -1,22 +1,15 @@
 /** The observability views operators query with psql or Grafana (docs/observability.md). */
+import { findKind } from "../../src/domain/registry.ts"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import * as PgQueryQueue from "../../src/layers/PgQueryQueue.ts"
 import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
 import { QueryQueue } from "../../src/services/QueryQueue.ts"
-import type { StoredResource } from "../../src/services/Storage.ts"
-import { Storage } from "../../src/services/Storage.ts"
+import { Storage, storedResource } from "../../src/services/Storage.ts"
 import { testDatabase } from "../support/pg.ts"
 
-const queries: StoredResource = {
-  key: "ark.mckinsey.com/queries",
-  group: "ark.mckinsey.com",
-  plural: "queries",
-  kind: "Query",
-  namespaced: true,
-  initialStatus: { phase: "pending" }
-}
+const queries = storedResource(findKind("Query")!)
 
 layer(
   Layer.mergeAll(PostgresStorage.layer, PgQueryQueue.layer).pipe(Layer.provideMerge(testDatabase("views")), Layer.orDie),

@@ -2,9 +2,10 @@
  * The watch contract over HTTP, rule by rule (DESIGN §4): start points, bookmarks, WatchList,
  * timeouts, selectors with enter/leave transitions, representations, and 410 for purged history.
  */
+import { findKind } from "../../src/domain/registry.ts"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Storage } from "../../src/services/Storage.ts"
+import { Storage, storedResource } from "../../src/services/Storage.ts"
 import { withStorage } from "../support/pg.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
@@ -75,8 +76,7 @@ describe("HTTP watch", () => {
     await send("PATCH", `${path("w3")}/old`, { spec: { input: "newer" } }, "application/merge-patch+json")
     await withStorage(server.databaseUrl!, Effect.gen(function*() {
       const storage = yield* Storage
-      const resource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
-      yield* storage.compact(resource, yield* storage.currentRevision)
+      yield* storage.compact(storedResource(findKind("Query")!), yield* storage.currentRevision)
     }))
     const w = await openWatch(server.url, `${path("w3")}?watch=true&resourceVersion=${first.metadata.resourceVersion}`)
     expect(w.status).toBe(200)

@@ -3,6 +3,7 @@
  * converges on changes made through the other replica, and after its replica restarts with the
  * history it would resume from purged, it gets 410, relists and converges again.
  */
+import { findKind } from "../../src/domain/registry.ts"
 import type { KubernetesObject } from "@kubernetes/client-node"
 import { CustomObjectsApi, KubeConfig, makeInformer } from "@kubernetes/client-node"
 import { Effect } from "effect"
@@ -10,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { Storage } from "../../src/services/Storage.ts"
+import { Storage, storedResource } from "../../src/services/Storage.ts"
 import type { RunningServer } from "../support/server.ts"
 import { freePort } from "../support/net.ts"
 import { withStorage } from "../support/pg.ts"
@@ -52,8 +53,7 @@ const eventually = async (check: () => boolean, what: string, timeoutMs = 30_000
 const compactAll = (databaseUrl: string) =>
   withStorage(databaseUrl, Effect.gen(function*() {
     const storage = yield* Storage
-    const resource = { key: `${group}/${plural}`, group, plural, kind: "Agent", namespaced: true }
-    return yield* storage.compact(resource, yield* storage.currentRevision)
+    return yield* storage.compact(storedResource(findKind("Agent")!), yield* storage.currentRevision)
   }))
 
 describe("client-node informer", () => {

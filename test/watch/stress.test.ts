@@ -7,6 +7,7 @@
  *
  * Size: ARK_STRESS_SCALE (default 1; the benchmark runs it at 10).
  */
+import { findKind } from "../../src/domain/registry.ts"
 import { Effect } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -15,8 +16,7 @@ import pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
 import type { Selection } from "../../src/domain/watch.ts"
 import { eventType } from "../../src/domain/watch.ts"
-import type { StoredResource } from "../../src/services/Storage.ts"
-import { Storage } from "../../src/services/Storage.ts"
+import { Storage, storedResource } from "../../src/services/Storage.ts"
 import type { RunningServer } from "../support/server.ts"
 import { freePort } from "../support/net.ts"
 import { withStorage } from "../support/pg.ts"
@@ -29,7 +29,7 @@ const opsPerWriter = 60 * scale
 const watcherCount = 50
 const namespace = "stress"
 const path = `/apis/ark.mckinsey.com/v1alpha1/namespaces/${namespace}/queries`
-const resource: StoredResource = { key: "ark.mckinsey.com/queries", group: "ark.mckinsey.com", plural: "queries", kind: "Query", namespaced: true }
+const resource = storedResource(findKind("Query")!)
 const env = { ARK_WATCH_BOOKMARK_INTERVAL: "300 millis" }
 
 const servers: Array<RunningServer> = []

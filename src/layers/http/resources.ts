@@ -10,15 +10,14 @@ import type { KubeObject } from "../../domain/object.ts"
 import { isRecord } from "../../domain/object.ts"
 import { applyJsonPatch, applyMergePatch } from "../../domain/patch.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { storageKey } from "../../domain/registry.ts"
 import type { FieldRequirement, LabelRequirement } from "../../domain/selectors.ts"
 import { parseFieldSelector, parseLabelSelector } from "../../domain/selectors.ts"
 import { validateObjectMeta } from "../../domain/validation.ts"
 import { partialObjectMetadata, partialObjectMetadataList, table } from "../../domain/table.ts"
 import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, Invalid, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
-import type { ListOptions, StoredResource } from "../../services/Storage.ts"
-import { Storage } from "../../services/Storage.ts"
+import type { ListOptions } from "../../services/Storage.ts"
+import { Storage, storedResource } from "../../services/Storage.ts"
 import { WatchHub } from "../../services/WatchHub.ts"
 import { isWatchQuery, watch } from "./watch.ts"
 import type { Representation } from "./media.ts"
@@ -47,14 +46,6 @@ export interface ResourceRequest {
   readonly body: Effect.Effect<string, ApiError>
 }
 
-export const stored = (info: ResourceInfo): StoredResource => ({
-  key: storageKey(info),
-  group: info.group,
-  plural: info.plural,
-  kind: info.kind,
-  namespaced: info.namespaced,
-  ...(info.initialStatus !== undefined ? { initialStatus: info.initialStatus } : {})
-})
 
 export const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
 
@@ -247,8 +238,8 @@ const list = (req: ResourceRequest) =>
     const fromCache = options.limit === undefined && options.continue === undefined &&
       (options.resourceVersion === "" || options.resourceVersion === "0") && options.resourceVersionMatch === undefined
     const page = fromCache
-      ? yield* (yield* WatchHub).list(stored(req.info), options)
-      : yield* storage.list(stored(req.info), options)
+      ? yield* (yield* WatchHub).list(storedResource(req.info), options)
+      : yield* storage.list(storedResource(req.info), options)
     const listMeta = { resourceVersion: page.resourceVersion, ...(page.continue === undefined ? {} : { continue: page.continue }) }
     switch (rep._tag) {
       case "Table":
@@ -269,7 +260,7 @@ const get = (req: ResourceRequest, name: string) =>
   Effect.gen(function*() {
     const rep = yield* representation(req)
     const storage = yield* Storage
-    const obj = yield* storage.get(stored(req.info), req.namespace ?? "", name)
+    const obj = yield* storage.get(storedResource(req.info), req.namespace ?? "", name)
     return renderObject(req.info, rep, obj, 200, undefined, req.query.get("includeObject") ?? undefined)
   })
 
@@ -282,7 +273,7 @@ const create = (req: ResourceRequest) =>
     if (req.info.namespaced && object.metadata.namespace === undefined) {
       return yield* new BadRequest({ message: "the namespace of the object must be set in the URL or the body" })
     }
-    const created = yield* storage.create(stored(req.info), object, { dryRun })
+    const created = yield* storage.create(storedResource(req.info), object, { dryRun })
     return renderObject(req.info, rep, created, 201, warnings)
   })
 
@@ -292,7 +283,7 @@ const update = (req: ResourceRequest, name: string) =>
     const storage = yield* Storage
     const dryRun = yield* dryRunOf(req.query)
     const { object, warnings } = yield* decodeObject(req, yield* req.body)
-    const updated = yield* storage.update(stored(req.info), { ...object, metadata: { ...object.metadata, name } }, {
+    const updated = yield* storage.update(storedResource(req.info), { ...object, metadata: { ...object.metadata, name } }, {
       dryRun,
       subresource: req.subresource === "status" ? "status" : "main"
     })
@@ -335,7 +326,7 @@ const patch = (req: ResourceRequest, name: string) =>
       catch: (e) => new BadRequest({ message: `error decoding patch: ${e instanceof Error ? e.message : String(e)}` })
     })
     let warnings: ReadonlyArray<string> = []
-    const patched = yield* storage.guaranteedUpdate(stored(req.info), req.namespace ?? "", name, (current) =>
+    const patched = yield* storage.guaranteedUpdate(storedResource(req.info), req.namespace ?? "", name, (current) =>
       Effect.gen(function*() {
         const next = yield* applyPatch(type, current, body)
         if (!isRecord(next) || !isRecord(next["metadata"])) {
@@ -385,7 +376,7 @@ const remove = (req: ResourceRequest, name: string) =>
     const rep = yield* representation(req)
     const storage = yield* Storage
     const options = yield* deleteOptions(req)
-    const result = yield* storage.delete(stored(req.info), req.namespace ?? "", name, options)
+    const result = yield* storage.delete(storedResource(req.info), req.namespace ?? "", name, options)
     return renderObject(req.info, rep, result.object, 200)
   })
 
@@ -395,14 +386,14 @@ const removeCollection = (req: ResourceRequest) =>
     const storage = yield* Storage
     const { dryRun } = yield* deleteOptions(req)
     const { fields, labels } = yield* selectors(req)
-    const page = yield* storage.list(stored(req.info), {
+    const page = yield* storage.list(storedResource(req.info), {
       ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
       labelSelector: labels,
       fieldSelector: fields
     })
     const deleted = yield* Effect.forEach(page.items, (text) => {
       const obj = JSON.parse(text) as KubeObject
-      return storage.delete(stored(req.info), obj.metadata.namespace ?? "", obj.metadata.name!, { dryRun }).pipe(
+      return storage.delete(storedResource(req.info), obj.metadata.namespace ?? "", obj.metadata.name!, { dryRun }).pipe(
         Effect.map((r) => JSON.stringify(r.object)),
         // Gone meanwhile: nothing left to delete.
         Effect.catchTag("NotFound", () => Effect.succeed(undefined))

@@ -8,10 +8,11 @@ import type { KubeObject } from "../../domain/object.ts"
 import { partialObjectMetadata, table } from "../../domain/table.ts"
 import type { ApiError, StorageError } from "../../services/errors.ts"
 import { BadRequest, Invalid, NotAcceptable } from "../../services/errors.ts"
+import { storedResource } from "../../services/Storage.ts"
 import type { WatchEvent } from "../../services/WatchHub.ts"
 import { WatchHub } from "../../services/WatchHub.ts"
 import type { Reply, ResourceRequest } from "./resources.ts"
-import { apiVersionOf, includeMode, oneOf, representation, selectors, stored, withMetaVersion } from "./resources.ts"
+import { apiVersionOf, includeMode, oneOf, representation, selectors, withMetaVersion } from "./resources.ts"
 import { toStatus } from "./status.ts"
 
 export const isWatchQuery = (query: URLSearchParams) => query.get("watch") === "true" || query.get("watch") === "1"
@@ -67,7 +68,7 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
       return yield* new BadRequest({ message: `invalid resource version "${resourceVersion}"` })
     }
     const byName = req.name === undefined ? [] : [{ field: "metadata.name" as const, operator: "=" as const, value: req.name }]
-    const events = hub.watch(stored(req.info), {
+    const events = hub.watch(storedResource(req.info), {
       ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
       labelSelector: labels,
       fieldSelector: [...fields, ...byName],
