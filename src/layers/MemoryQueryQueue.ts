@@ -22,6 +22,8 @@ interface Entry {
   readonly namespace: string
   readonly name: string
   readonly uid: string
+  /** The Query's JSON text as it was enqueued. */
+  readonly object: string
   attempts: number
   visibleAt: number
   leaseToken: string | undefined
@@ -35,7 +37,8 @@ export const make = Effect.gen(function*() {
   const byNamespace = new Map<string, Array<Entry>>()
   const byUid = new Map<string, Entry>()
 
-  const enqueue = (q: KubeObject) => {
+  const enqueue = (text: string) => {
+    const q = JSON.parse(text) as KubeObject
     const uid = q.metadata.uid!
     if (byUid.has(uid) || finished.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))) return
     const entry: Entry = {
@@ -43,6 +46,7 @@ export const make = Effect.gen(function*() {
       namespace: q.metadata.namespace ?? "",
       name: q.metadata.name!,
       uid,
+      object: text,
       attempts: 0,
       visibleAt: 0,
       leaseToken: undefined
@@ -64,12 +68,12 @@ export const make = Effect.gen(function*() {
 
   // Every unfinished Query now, then every Query created from here on.
   const listed = yield* storage.list(queries)
-  for (const text of listed.items) enqueue(JSON.parse(text) as KubeObject)
+  for (const text of listed.items) enqueue(text)
   yield* Effect.forkScoped(
     hub.watch(queries, { resourceVersion: listed.resourceVersion }).pipe(
       Stream.runForEach((e) =>
         Effect.sync(() => {
-          if (e.type === "ADDED") enqueue(JSON.parse(e.object) as KubeObject)
+          if (e.type === "ADDED") enqueue(e.object)
         })
       ),
       Effect.catchCause((cause) => Effect.logError("the in-memory query queue lost its watch", cause))
@@ -82,7 +86,8 @@ export const make = Effect.gen(function*() {
     name: e.name,
     uid: e.uid,
     attempts: e.attempts,
-    leaseToken: e.leaseToken!
+    leaseToken: e.leaseToken!,
+    object: e.object
   })
 
   const holder = (i: QueueItem) => {

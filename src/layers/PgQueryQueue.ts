@@ -1,12 +1,16 @@
 /**
  * The query queue on PostgreSQL (table ark_query_queue, filled by a trigger in the same
  * transaction that creates a Query). Claims are one statement: `FOR UPDATE SKIP LOCKED` per
- * namespace, ranked so that every namespace's oldest ready item comes before anyone's second.
+ * namespace, ranked so that every namespace's oldest ready item comes before anyone's second;
+ * the same statement reads each claimed Query. Removals of finished items are batched.
  */
-import { Duration, Effect, Layer } from "effect"
+import { Deferred, Duration, Effect, Exit, Layer, Queue } from "effect"
 import { SqlClient } from "effect/sql"
+import { findKind, storageKey } from "../domain/registry.ts"
 import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue, QueueUnavailable } from "../services/QueryQueue.ts"
+
+const queriesKey = storageKey(findKind("Query")!)
 
 const interval = (d: Duration.Duration) => `${Duration.toMillis(d)} milliseconds`
 
@@ -20,11 +24,11 @@ export const make = Effect.gen(function*() {
     )
 
   const claim = (max: number, lease: Duration.Duration) =>
-    run<{ id: string; namespace: string; name: string; uid: string; attempts: number; lease_token: string }>(
+    run<{ id: string; namespace: string; name: string; uid: string; attempts: number; lease_token: string; data: string | null }>(
       `WITH ready AS (
          SELECT DISTINCT namespace FROM ark_query_queue WHERE visible_at <= now()
        ), picked AS (
-         SELECT q.id FROM ready CROSS JOIN LATERAL (
+         SELECT q.id, q.rank FROM ready CROSS JOIN LATERAL (
            SELECT id, row_number() OVER (ORDER BY id) AS rank FROM (
              SELECT id FROM ark_query_queue
              WHERE namespace = ready.namespace AND visible_at <= now()
@@ -32,10 +36,15 @@ export const make = Effect.gen(function*() {
            ) mine
          ) q
          ORDER BY q.rank, q.id LIMIT $1
+       ), claimed AS (
+         UPDATE ark_query_queue SET visible_at = now() + $2::interval, attempts = attempts + 1, lease_token = gen_random_uuid()
+         FROM picked WHERE ark_query_queue.id = picked.id
+         RETURNING ark_query_queue.id, namespace, name, uid, attempts, lease_token, picked.rank
        )
-       UPDATE ark_query_queue SET visible_at = now() + $2::interval, attempts = attempts + 1, lease_token = gen_random_uuid()
-       FROM picked WHERE ark_query_queue.id = picked.id
-       RETURNING ark_query_queue.id::text AS id, namespace, name, uid::text AS uid, attempts, lease_token::text AS lease_token`,
+       SELECT c.id::text AS id, c.namespace, c.name, c.uid::text AS uid, c.attempts, c.lease_token::text AS lease_token, o.data
+       FROM claimed c LEFT JOIN ark_objects o
+         ON o.resource = '${queriesKey}' AND o.namespace = c.namespace AND o.name = c.name AND o.superseded_rv IS NULL AND o.uid = c.uid
+       ORDER BY c.rank, c.id`,
       [max, interval(lease)]
     ).pipe(Effect.map((rows) =>
       rows.map((r): QueueItem => ({
@@ -44,7 +53,8 @@ export const make = Effect.gen(function*() {
         name: r.name,
         uid: r.uid,
         attempts: r.attempts,
-        leaseToken: r.lease_token
+        leaseToken: r.lease_token,
+        ...(r.data !== null ? { object: r.data } : {})
       }))
     ))
 
@@ -60,8 +70,24 @@ export const make = Effect.gen(function*() {
       [item.id, item.leaseToken, interval(delay)]
     ).pipe(Effect.asVoid)
 
+  /** Finished items wait here to be removed, many per statement (one round trip, not one per Query). */
+  const finished = yield* Queue.unbounded<{ readonly item: QueueItem; readonly done: Deferred.Deferred<void, QueueUnavailable> }>()
+  yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+    const batch = yield* Queue.takeBetween(finished, 1, 1000)
+    const result = yield* run(
+      `DELETE FROM ark_query_queue q USING unnest($1::bigint[], $2::uuid[]) AS d(id, token)
+       WHERE q.id = d.id AND q.lease_token = d.token`,
+      [batch.map((f) => f.item.id), batch.map((f) => f.item.leaseToken)]
+    ).pipe(Effect.exit)
+    for (const f of batch) yield* Deferred.done(f.done, Exit.asVoid(result))
+  })))
+
   const complete = (item: QueueItem) =>
-    run(`DELETE FROM ark_query_queue WHERE id = $1 AND lease_token = $2`, [item.id, item.leaseToken]).pipe(Effect.asVoid)
+    Effect.gen(function*() {
+      const done = yield* Deferred.make<void, QueueUnavailable>()
+      yield* Queue.offer(finished, { item, done })
+      return yield* Deferred.await(done)
+    })
 
   return QueryQueue.of({ claim, renew, release, complete })
 })

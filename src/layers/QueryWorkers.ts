@@ -19,6 +19,7 @@ import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
+import * as EngineDirectory from "./EngineDirectory.ts"
 
 export interface QueryWorkerOptions {
   /** Queries run at once by this replica. */
@@ -36,8 +37,6 @@ export interface QueryWorkerOptions {
 const resourceOf = (kind: string) => storedResource(findKind(kind)!)
 const queries = resourceOf("Query")
 const a2aTasks = resourceOf("A2ATask")
-const agents = resourceOf("Agent")
-const engines = resourceOf("ExecutionEngine")
 
 const wantsCancel = (q: KubeObject) => (q.spec as { cancel?: boolean } | undefined)?.cancel === true
 
@@ -122,22 +121,7 @@ export const make = (options: QueryWorkerOptions) =>
           Effect.catchTag("Conflict", () => setStatus(item, (current) => terminalStatus(target, startedAt, o, current)))
         )
 
-    /** The engine address for a target: the Agent's ExecutionEngine, or the default engine. */
-    const engineUrl = (namespace: string, target: { type: string; name: string }) =>
-      Effect.gen(function*() {
-        if (target.type === "agent") {
-          const agent = yield* storage.get(agents, namespace, target.name).pipe(Effect.option)
-          const ref = agent._tag === "Some" ? (agent.value.spec as { executionEngine?: { name?: string; namespace?: string } } | undefined)?.executionEngine : undefined
-          if (ref?.name !== undefined) {
-            const ee = yield* storage.get(engines, ref.namespace ?? namespace, ref.name)
-            const status = ee.status as { lastResolvedAddress?: string } | undefined
-            const spec = ee.spec as { address?: { value?: string } } | undefined
-            const url = status?.lastResolvedAddress ?? spec?.address?.value
-            if (url !== undefined) return url
-          }
-        }
-        return options.defaultEngineUrl
-      })
+    const engineUrl = yield* EngineDirectory.make(options.defaultEngineUrl)
 
     /**
      * Cancel requests reach running Queries through one watch of all Queries (not one per
@@ -179,20 +163,34 @@ export const make = (options: QueryWorkerOptions) =>
       Effect.forever
     ))
 
+    /**
+     * The "running" write: a compare-and-swap on the claimed version, or on a conflict a write to
+     * the newest one (which fails when the Query has ended or was replaced). A cancel that
+     * arrived before the cancel waiter existed shows in the written version.
+     */
+    const markRunning = (item: QueueItem, claimed: KubeObject, canceled: Deferred.Deferred<void>) =>
+      storage.update(queries, { ...claimed, status: { ...(isRecord(claimed.status) ? claimed.status : {}), phase: "running" } }, { subresource: "status" }).pipe(
+        Effect.catchTag("Conflict", () => setStatus(item, () => ({ phase: "running" }))),
+        Effect.tap((running) => wantsCancel(running) ? Deferred.succeed(canceled, undefined) : Effect.void)
+      )
+
     const run = (item: QueueItem, canceled: Deferred.Deferred<void>) =>
       Effect.gen(function*() {
         const startedAt = Date.now()
-        // The running write also reads the Query: a missing, replaced or ended one stops here.
-        const running = yield* setStatus(item, () => ({ phase: "running" }))
-        const spec = (running.spec ?? {}) as { input?: unknown; target?: { type: string; name: string }; timeout?: string; cancel?: boolean; conversationId?: string }
-        if (wantsCancel(running)) {
+        // The claim usually carries the Query as stored; otherwise it is read here.
+        const claimed = item.object !== undefined
+          ? JSON.parse(item.object) as KubeObject
+          : yield* storage.get(queries, item.namespace, item.name)
+        if (claimed.metadata.uid !== item.uid || isTerminal(claimed)) return yield* new AlreadyEnded()
+        const spec = (claimed.spec ?? {}) as { input?: unknown; target?: { type: string; name: string }; timeout?: string; cancel?: boolean; conversationId?: string }
+        if (wantsCancel(claimed)) {
           return yield* finish(item, spec.target, startedAt, { phase: "canceled", reason: "Canceled", message: "the query was canceled" })
         }
         if (spec.target === undefined) {
           return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: "the query names no target (spec.target)" })
         }
         const target = spec.target
-        const url = yield* engineUrl(item.namespace, target).pipe(Effect.catch(() => Effect.succeed(undefined)))
+        const url = yield* engineUrl(item.namespace, target)
         if (url === undefined) {
           return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
         }
@@ -204,7 +202,7 @@ export const make = (options: QueryWorkerOptions) =>
           target: { type: target.type, name: target.name, namespace: item.namespace },
           query: { name: item.name, namespace: item.namespace }
         })
-        const outcome = yield* Effect.raceFirst(
+        const outcomeOfCall = Effect.raceFirst(
           call.pipe(
             Effect.map((result): Outcome | "retry" => ({
               phase: result.state === "input-required" ? "input-required" : "done",
@@ -226,6 +224,9 @@ export const make = (options: QueryWorkerOptions) =>
             Effect.as<Outcome | "retry">({ phase: "canceled", reason: "Canceled", message: "the query was canceled" })
           )
         )
+        // The call starts without waiting for the "running" write; a write that finds the Query
+        // ended or gone interrupts the call.
+        const [running, outcome] = yield* Effect.all([markRunning(item, claimed, canceled), outcomeOfCall], { concurrency: 2 })
         if (outcome !== "retry" && outcome.phase === "input-required" && outcome.result?.taskId !== undefined) {
           // As upstream: the waiting A2A task becomes an A2ATask resource that tracks it.
           yield* storage.create(a2aTasks, {
@@ -289,7 +290,7 @@ export const make = (options: QueryWorkerOptions) =>
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
       const free = options.concurrency - running
       if (free <= 0) return yield* Queue.take(slotFreed)
-      const items = yield* queue.claim(Math.min(free, 256), options.lease).pipe(
+      const items = yield* queue.claim(Math.min(free, 500), options.lease).pipe(
         Effect.catchTag("QueueUnavailable", (e) => Effect.logWarning(e.message).pipe(Effect.as([] as ReadonlyArray<QueueItem>)))
       )
       if (items.length === 0) {

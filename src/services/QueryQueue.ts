@@ -17,6 +17,12 @@ export interface QueueItem {
   readonly attempts: number
   /** Proves the lease: only its holder may renew, release or complete the item. */
   readonly leaseToken: string
+  /**
+   * The Query's stored JSON text when the claim could read it in the same statement: saves the
+   * worker a read. It may be outdated by the time it is used, so writes based on it must be
+   * compare-and-swap.
+   */
+  readonly object?: string
 }
 
 export class QueueUnavailable extends Schema.TaggedError<QueueUnavailable>()("QueueUnavailable", {
@@ -33,6 +39,9 @@ export class QueryQueue extends Context.Service<QueryQueue, {
   readonly renew: (item: QueueItem, lease: Duration.Duration) => Effect.Effect<boolean, QueueUnavailable>
   /** Puts the item back, claimable after `delay` (a retry with backoff). */
   readonly release: (item: QueueItem, delay: Duration.Duration) => Effect.Effect<void, QueueUnavailable>
-  /** Removes the item: its Query reached a terminal phase or no longer exists. */
+  /**
+   * Removes the item: its Query reached a terminal phase or no longer exists. Removals may be
+   * batched with other workers' (one statement for many): the effect ends once this one is done.
+   */
   readonly complete: (item: QueueItem) => Effect.Effect<void, QueueUnavailable>
 }>()("ark-effect/services/QueryQueue") {}

@@ -49,6 +49,9 @@ export const queueContract = (name: string, queueLayer: Layer.Layer<QueryQueue |
       yield* settle
       const items = yield* queue.claim(10, long)
       assert.deepStrictEqual(items.map((i) => [i.namespace, i.name, i.uid, i.attempts]), [["q1", "one", created.metadata.uid, 1]])
+      // The claim carries the Query as stored (perhaps an older version), so a worker need not read it.
+      const carried = JSON.parse(items[0]!.object!)
+      assert.deepStrictEqual([carried.metadata.uid, carried.metadata.name], [created.metadata.uid, "one"])
       assert.deepStrictEqual(yield* queue.claim(10, long), [])
       yield* queue.complete(items[0]!)
     }))

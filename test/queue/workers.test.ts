@@ -107,6 +107,39 @@ describe("query workers", () => {
     expect(JSON.stringify(call.metadata)).toContain('"name":"hello"')
   })
 
+  it("sends an Agent's Queries to the ExecutionEngine it names, follows changes to the Agent, and refuses a missing engine", async () => {
+    const other = await startScriptedEngine((input) => `engine two heard ${input}`)
+    cleanups.push(() => other.stop())
+    await send(server, "POST", "/apis/ark.mckinsey.com/v1prealpha1/namespaces/w5/executionengines", {
+      apiVersion: "ark.mckinsey.com/v1prealpha1",
+      kind: "ExecutionEngine",
+      metadata: { name: "two" },
+      spec: { address: { value: other.url } }
+    })
+    const agent = { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Agent", metadata: { name: "routed" }, spec: { executionEngine: { name: "two" } } }
+    await send(server, "POST", `${base}/namespaces/w5/agents`, agent)
+    const routed = { target: { type: "agent", name: "routed" } }
+    await send(server, "POST", `${base}/namespaces/w5/queries`, query("to-two", "ping", routed))
+    expect((await waitPhase(server, "w5", "to-two", ["done", "error"])).status.response.content).toBe("engine two heard ping")
+    expect(other.calls.map((c) => c.input)).toEqual(["ping"])
+
+    // The Agent now names an engine that does not exist: its Queries go nowhere else.
+    await send(server, "PATCH", `${base}/namespaces/w5/agents/routed`, { spec: { executionEngine: { name: "gone" } } }, "application/merge-patch+json")
+    await new Promise((r) => setTimeout(r, 1000))
+    await send(server, "POST", `${base}/namespaces/w5/queries`, query("to-gone", "ping again", routed))
+    const refused = await waitPhase(server, "w5", "to-gone", ["done", "error"])
+    expect(refused.status.phase).toBe("error")
+    expect(refused.status.conditions[0]).toMatchObject({ reason: "NoEngine" })
+    expect(other.calls).toHaveLength(1)
+    expect(engine.calls.some((c) => c.input === "ping again")).toBe(false)
+
+    // Without an engine of its own the Agent's Queries use --completions-url.
+    await send(server, "PATCH", `${base}/namespaces/w5/agents/routed`, [{ op: "remove", path: "/spec/executionEngine" }], "application/json-patch+json")
+    await new Promise((r) => setTimeout(r, 1000))
+    await send(server, "POST", `${base}/namespaces/w5/queries`, query("to-default", "ping default", routed))
+    expect((await waitPhase(server, "w5", "to-default", ["done", "error"])).status.response.content).toBe("answer to ping default")
+  })
+
   it("ends in error when the engine outlives spec.timeout, and in canceled on spec.cancel", async () => {
     await send(server, "POST", `${base}/namespaces/w2/queries`, query("late", "slow:5000", { timeout: "1s" }))
     const late = await waitPhase(server, "w2", "late", ["done", "error"])

@@ -1,0 +1,87 @@
+/**
+ * Where each Query's completions call goes, kept in memory from watches of Agents and
+ * ExecutionEngines (as controllers read through informers): resolving an engine costs no read
+ * of the store, and a change to an Agent or engine applies to Queries claimed after it arrives.
+ *
+ * An Agent's `spec.executionEngine` names the engine (its namespace defaults to the Agent's);
+ * the engine's address is `status.lastResolvedAddress`, else `spec.address.value`. A target
+ * whose Agent names no engine resolves to the default engine (`--completions-url`); one whose
+ * Agent names an engine that does not exist (or has no address) resolves to none.
+ */
+import { Deferred, Effect, Stream } from "effect"
+import type { KubeObject } from "../domain/object.ts"
+import { findKind } from "../domain/registry.ts"
+import type { StoredResource } from "../services/Storage.ts"
+import { storedResource } from "../services/Storage.ts"
+import { WatchHub } from "../services/WatchHub.ts"
+
+const agents = storedResource(findKind("Agent")!)
+const engines = storedResource(findKind("ExecutionEngine")!)
+
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`
+
+/** What the directory keeps of an object (undefined: nothing worth keeping). */
+type Extract = (o: KubeObject) => string | undefined
+
+const engineOfAgent: Extract = (agent) => {
+  const ref = (agent.spec as { executionEngine?: { name?: string; namespace?: string } } | undefined)?.executionEngine
+  return ref?.name === undefined ? undefined : keyOf(ref.namespace ?? agent.metadata.namespace ?? "", ref.name)
+}
+
+const addressOfEngine: Extract = (engine) =>
+  (engine.status as { lastResolvedAddress?: string } | undefined)?.lastResolvedAddress ??
+    (engine.spec as { address?: { value?: string } } | undefined)?.address?.value
+
+/**
+ * One resource followed into a map from namespace/name to what `extract` keeps. Each (re)start
+ * builds a fresh map from the initial state and swaps it in at the end of that state, so a
+ * lookup never sees a half-loaded map; `synced` resolves after the first swap.
+ */
+const follow = (resource: StoredResource, extract: Extract) =>
+  Effect.gen(function*() {
+    const hub = yield* WatchHub
+    const synced = yield* Deferred.make<void>()
+    let current = new Map<string, string>()
+    const once = Effect.suspend(() => {
+      let loading: Map<string, string> | undefined = new Map()
+      return hub.watch(resource, { sendInitialEvents: true, allowBookmarks: true }).pipe(
+        Stream.runForEach((e) =>
+          Effect.suspend(() => {
+            if (e.type === "BOOKMARK") {
+              if (!e.initialEventsEnd || loading === undefined) return Effect.void
+              current = loading
+              loading = undefined
+              return Deferred.succeed(synced, undefined)
+            }
+            const o = JSON.parse(e.object) as KubeObject
+            const key = keyOf(o.metadata.namespace ?? "", o.metadata.name ?? "")
+            const value = e.type === "DELETED" ? undefined : extract(o)
+            const into = loading ?? current
+            if (value === undefined) into.delete(key)
+            else into.set(key, value)
+            return Effect.void
+          })
+        )
+      )
+    })
+    yield* Effect.forkScoped(once.pipe(
+      Effect.catchCause((cause) => Effect.logWarning(`following ${resource.plural} again`, cause)),
+      Effect.andThen(Effect.sleep("200 millis")),
+      Effect.forever
+    ))
+    return { lookup: (key: string) => Deferred.await(synced).pipe(Effect.map(() => current.get(key))) }
+  })
+
+/** Resolves a Query target to an engine URL; needs a Scope for its watches. */
+export const make = (defaultEngineUrl: string | undefined) =>
+  Effect.gen(function*() {
+    const agentEngines = yield* follow(agents, engineOfAgent)
+    const engineAddresses = yield* follow(engines, addressOfEngine)
+    return (namespace: string, target: { readonly type: string; readonly name: string }) =>
+      Effect.gen(function*() {
+        if (target.type !== "agent") return defaultEngineUrl
+        const engine = yield* agentEngines.lookup(keyOf(namespace, target.name))
+        // An Agent that names a missing engine has none: its Queries must not go elsewhere.
+        return engine === undefined ? defaultEngineUrl : yield* engineAddresses.lookup(engine)
+      })
+  })
