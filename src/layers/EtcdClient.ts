@@ -1,0 +1,49 @@
+/**
+ * The etcd connection for the etcd configuration: one `etcd3` client (a gRPC channel per
+ * endpoint, one multiplexed watch stream) as a scoped resource, checked with a read before
+ * anything uses it so an unreachable cluster is reported at start-up, within seconds.
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import { Etcd3 } from "etcd3"
+
+export class EtcdClient extends Context.Service<EtcdClient, Etcd3>()("ark-effect/layers/EtcdClient") {}
+
+export class EtcdUnreachable extends Schema.TaggedError<EtcdUnreachable>()("EtcdUnreachable", {
+  message: Schema.String
+}) {}
+
+export interface EtcdClientOptions {
+  /** Client URLs of the cluster's members, e.g. `http://127.0.0.1:2379` (plain gRPC; no TLS). */
+  readonly endpoints: ReadonlyArray<string>
+}
+
+export const layer = (options: EtcdClientOptions): Layer.Layer<EtcdClient, EtcdUnreachable> =>
+  Layer.effect(
+    EtcdClient,
+    Effect.gen(function*() {
+      const client = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          new Etcd3({
+            hosts: [...options.endpoints],
+            dialTimeout: 2_000,
+            // An unpaginated LIST of many objects is one range response: no 4 MB cap on it.
+            grpcOptions: { "grpc.max_receive_message_length": -1 }
+          })
+        ),
+        (c) => Effect.sync(() => c.close())
+      )
+      yield* Effect.tryPromise({
+        try: () => client.kv.range({ key: Buffer.from("/"), limit: 1, keys_only: true }),
+        catch: (e) =>
+          new EtcdUnreachable({
+            message: `etcd at ${options.endpoints.join(",")} is unreachable: ${e instanceof Error ? e.message : String(e)}`
+          })
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: "5 seconds",
+          orElse: () => Effect.fail(new EtcdUnreachable({ message: `etcd at ${options.endpoints.join(",")} did not answer within 5 s` }))
+        })
+      )
+      return client
+    })
+  )

@@ -1,0 +1,4 @@
+import { testEtcdStorage } from "../support/etcd.ts"
+import { storageContract } from "./contract.ts"
+
+storageContract("etcd", testEtcdStorage)
