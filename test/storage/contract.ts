@@ -5,7 +5,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import type { KubeObject } from "../../src/domain/object.ts"
-import type { StoredResource } from "../../src/services/Storage.ts"
+import type { Change, StoredResource } from "../../src/services/Storage.ts"
 import { Storage } from "../../src/services/Storage.ts"
 
 const queries: StoredResource = {
@@ -356,6 +356,40 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
           storage.list(queries, { namespace, resourceVersion: first.resourceVersion, resourceVersionMatch: "Exact" })
         )
         assert.strictEqual(failureTag(exact), "Expired")
+      }))
+
+    it.effect("changes are every committed version in order; DELETED carries the last state at the deletion's version", () =>
+      Effect.gen(function*() {
+        const storage = yield* Storage
+        const namespace = ns()
+        const before = yield* storage.currentRevision
+        const a = yield* storage.create(queries, query("ch", { namespace, labels: { v: "1" } }))
+        const other = yield* storage.create(queries, query("other", { namespace }))
+        const b = yield* storage.update(queries, { ...a, metadata: { ...a.metadata, labels: { v: "2" } } })
+        const d = yield* storage.delete(queries, namespace, "ch")
+        const upTo = yield* storage.currentRevision
+        const mine = (cs: ReadonlyArray<Change>) => cs.filter((c) => c.namespace === namespace)
+        const all = mine(yield* storage.changes(queries, before, upTo))
+        const rv = (o: KubeObject) => o.metadata.resourceVersion!
+        assert.deepStrictEqual(all.map((c) => `${c.type} ${c.name}@${c.resourceVersion}`), [
+          `ADDED ch@${rv(a)}`,
+          `ADDED other@${rv(other)}`,
+          `MODIFIED ch@${rv(b)}`,
+          `DELETED ch@${rv(d.object)}`
+        ])
+        assert.deepStrictEqual(all.map((c) => c.labels), [{ v: "1" }, {}, { v: "2" }, { v: "2" }])
+        assert.deepStrictEqual(all[2]!.previousLabels, { v: "1" })
+        assert.deepStrictEqual(JSON.parse(all[2]!.object), b)
+        const gone = JSON.parse(all[3]!.object) as KubeObject
+        assert.strictEqual(gone.metadata.resourceVersion, rv(d.object))
+        assert.strictEqual(gone.metadata.uid, a.metadata.uid)
+        assert.deepStrictEqual(gone.spec, a.spec)
+        // A window of the feed: strictly after its start, up to and including its end.
+        const window = mine(yield* storage.changes(queries, rv(a), rv(b)))
+        assert.deepStrictEqual(window.map((c) => c.resourceVersion), [rv(other), rv(b)])
+        assert.deepStrictEqual(mine(yield* storage.changes(queries, upTo, upTo)), [])
+        yield* storage.compact(queries, upTo)
+        assert.strictEqual(failureTag(yield* Effect.exit(storage.changes(queries, before, upTo))), "Expired")
       }))
 
     it.effect("list at an exact retained resourceVersion shows that point in time", () =>
