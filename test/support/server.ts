@@ -1,6 +1,6 @@
 /**
- * Runs the real `ark serve` as a child process on a fresh database of the test run's PostgreSQL,
- * on 127.0.0.1 with a free port, and stops it (by its pid) when done.
+ * Runs the real `ark serve` as a child process on a fresh database of the test run's PostgreSQL
+ * (or on an etcd), on 127.0.0.1 with a free port, and stops it (by its pid) when done.
  */
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
@@ -12,7 +12,7 @@ import { freshDatabase } from "./pg.ts"
 
 export interface RunningServer {
   readonly url: string
-  /** The database the server uses (undefined for the embedded one). */
+  /** The database the server uses (undefined for the embedded one and for etcd). */
   readonly databaseUrl: string | undefined
   readonly kubeconfig: string
   readonly dataDir: string
@@ -30,6 +30,8 @@ export interface ServerOptions {
   readonly dataDir?: string
   /** Serve this database instead of a fresh one (another replica of the same store). */
   readonly databaseUrl?: string
+  /** Serve from the etcd at this client URL (`--storage etcd`) instead of PostgreSQL. */
+  readonly etcdEndpoint?: string
   /** A fixed port (a restarted replica keeps its address). */
   readonly port?: number
   readonly env?: Record<string, string>
@@ -39,8 +41,12 @@ export interface ServerOptions {
 }
 
 export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
-  const databaseUrl = options.embedded ? undefined : options.databaseUrl ?? await Effect.runPromise(freshDatabase("api"))
-  const storage = databaseUrl === undefined
+  const databaseUrl = options.embedded || options.etcdEndpoint !== undefined
+    ? undefined
+    : options.databaseUrl ?? await Effect.runPromise(freshDatabase("api"))
+  const storage = options.etcdEndpoint !== undefined
+    ? ["--storage", "etcd", "--etcd-endpoints", options.etcdEndpoint]
+    : databaseUrl === undefined
     ? ["--storage", "embedded"]
     : ["--storage", "postgresql", "--postgres-url", databaseUrl]
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "ark-serve-"))
