@@ -5,6 +5,7 @@
  */
 import type { KubeObject, StatusCause } from "./object.ts"
 import { normalize, type Structural, toStructural, validate } from "./kinds/structural.ts"
+import type { NormalizeMode } from "./kinds/structural.ts"
 import type { ResourceInfo } from "./registry.ts"
 
 export interface ValidationResult {
@@ -69,18 +70,92 @@ export const openApiSchema = (info: ResourceInfo): Structural => {
  * mutates `pruned` (Ark's webhooks default Model.spec.provider, Query.spec.ttl...), validate again.
  */
 export const validateObject = (info: ResourceInfo, obj: KubeObject): ValidationResult => {
+  const causes: Array<StatusCause> = []
+  const { pruned, unknownFields } = normalizeObject(info, obj, "object", (schema, value, path) => validate(schema, value, path, causes))
+  return { causes, unknownFields, pruned }
+}
+
+/**
+ * A server-side apply configuration pruned as kube prunes it: unknown fields dropped (and reported
+ * per fieldValidation), but no defaults added and nulls kept, since both would change what the
+ * applier owns. It is validated later, merged into the live object.
+ */
+export const pruneApplyConfiguration = (info: ResourceInfo, obj: KubeObject): Omit<ValidationResult, "causes"> =>
+  normalizeObject(info, obj, "applyConfiguration", () => {})
+
+const normalizeObject = (
+  info: ResourceInfo,
+  obj: KubeObject,
+  mode: NormalizeMode,
+  check: (schema: Structural, value: unknown, path: string) => void
+): Omit<ValidationResult, "causes"> => {
   const body = { spec: toStructural(info.spec.ast), status: toStructural(info.status.ast) }
   const unknownFields: Array<string> = []
-  const causes: Array<StatusCause> = []
   const kept: Array<[string, unknown]> = []
   for (const [key, value] of Object.entries(obj)) {
     if (key === "apiVersion" || key === "kind" || key === "metadata") kept.push([key, value])
     else if (key !== "spec" && key !== "status") unknownFields.push(key)
     else if (value !== null) {
-      const normalized = normalize(body[key], value, key, unknownFields)
-      validate(body[key], normalized, key, causes)
+      const normalized = normalize(body[key], value, key, unknownFields, mode)
+      check(body[key], normalized, key)
       kept.push([key, normalized])
-    }
+    } else if (mode === "applyConfiguration") kept.push([key, null])
   }
-  return { causes, unknownFields: unknownFields.sort(), pruned: Object.fromEntries(kept) as KubeObject }
+  return { unknownFields: unknownFields.sort(), pruned: Object.fromEntries(kept) as KubeObject }
+}
+
+const str: Structural = { type: "string" }
+const stringMap: Structural = { type: "object", additionalProperties: str }
+
+/**
+ * ObjectMeta with the list and map types kube's own Go types declare (finalizers a set,
+ * ownerReferences a list-map by uid), which server-side apply merges by.
+ */
+const objectMeta: Structural = {
+  type: "object",
+  properties: {
+    name: str,
+    generateName: str,
+    namespace: str,
+    selfLink: str,
+    uid: str,
+    resourceVersion: str,
+    generation: { type: "integer" },
+    creationTimestamp: str,
+    deletionTimestamp: str,
+    deletionGracePeriodSeconds: { type: "integer" },
+    labels: stringMap,
+    annotations: stringMap,
+    finalizers: { type: "array", items: str, "x-kubernetes-list-type": "set" },
+    ownerReferences: {
+      type: "array",
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": ["uid"],
+      items: {
+        type: "object",
+        properties: {
+          apiVersion: str,
+          kind: str,
+          name: str,
+          uid: str,
+          controller: { type: "boolean" },
+          blockOwnerDeletion: { type: "boolean" }
+        }
+      }
+    },
+    managedFields: { type: "array", items: { type: "object", "x-kubernetes-preserve-unknown-fields": true } }
+  }
+}
+
+const fieldSchemas = new WeakMap<ResourceInfo, Structural>()
+
+/** The whole object's schema with ObjectMeta spelled out: what server-side apply merges and tracks fields by. */
+export const fieldManagementSchema = (info: ResourceInfo): Structural => {
+  let root = fieldSchemas.get(info)
+  if (root === undefined) {
+    const published = openApiSchema(info)
+    root = { ...published, properties: { ...published.properties, metadata: objectMeta } }
+    fieldSchemas.set(info, root)
+  }
+  return root
 }

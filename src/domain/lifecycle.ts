@@ -68,6 +68,12 @@ export const splitAtResourceVersion = (obj: KubeObject): { readonly prefix: stri
 export const withResourceVersion = (obj: KubeObject, rv: string): KubeObject =>
   canonical({ ...obj, metadata: { ...obj.metadata, resourceVersion: rv } })
 
+/** Metadata with the given field ownership; none is stored as no managedFields at all, as kube does. */
+const withManagedFields = (metadata: ObjectMeta, managedFields: Array<unknown> | undefined): ObjectMeta => {
+  const { managedFields: _mf, ...rest } = metadata
+  return managedFields === undefined || managedFields.length === 0 ? rest : { ...rest, managedFields }
+}
+
 /** A new object: server fields set, client-supplied ones it may not choose dropped. */
 export const prepareCreate = (
   obj: KubeObject,
@@ -98,7 +104,7 @@ export const prepareCreate = (
   }
   if (server.namespace === undefined) delete metadata.namespace
   else metadata.namespace = server.namespace
-  return canonical({ ...rest, metadata, ...(server.initialStatus !== undefined ? { status: server.initialStatus } : {}) })
+  return canonical({ ...rest, metadata: withManagedFields(metadata, meta.managedFields), ...(server.initialStatus !== undefined ? { status: server.initialStatus } : {}) })
 }
 
 export type UpdateRejection =
@@ -125,7 +131,8 @@ export const prepareUpdate = (
   }
   if (subresource === "status") {
     const { status: _s, ...rest } = current
-    const next: KubeObject = { ...rest, metadata: { ...cur } }
+    // Metadata stays as it is, except the field ownership the API computed for this status write.
+    const next: KubeObject = { ...rest, metadata: withManagedFields({ ...cur }, want.managedFields ?? cur.managedFields) }
     if (desired.status !== undefined) next.status = desired.status
     return { _tag: "Ok", object: canonical(next) }
   }
@@ -163,7 +170,7 @@ export const prepareUpdate = (
     metadata.deletionGracePeriodSeconds = cur.deletionGracePeriodSeconds ?? 0
   }
   if (want.finalizers !== undefined && want.finalizers.length === 0) delete metadata.finalizers
-  const next: KubeObject = { ...desiredRest, metadata }
+  const next: KubeObject = { ...desiredRest, metadata: withManagedFields(metadata, want.managedFields) }
   if (current.status !== undefined) next.status = current.status
   return { _tag: "Ok", object: canonical(next) }
 }

@@ -56,6 +56,15 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
   message: Schema.String
 }) {}
 
+/**
+ * A server-side apply that would change fields other managers own (409): kube's apply conflict,
+ * with one `FieldManagerConflict` cause per field.
+ */
+export class FieldManagerConflict extends Schema.TaggedError<FieldManagerConflict>()("FieldManagerConflict", {
+  message: Schema.String,
+  causes: Schema.Array(Cause)
+}) {}
+
 export type StorageError =
   | NotFound
   | AlreadyExists
@@ -67,4 +76,4 @@ export type StorageError =
   | TooNewResourceVersion
   | Unavailable
 
-export type ApiError = StorageError | MethodNotAllowed | NotAcceptable | UnsupportedMediaType
+export type ApiError = StorageError | MethodNotAllowed | NotAcceptable | UnsupportedMediaType | FieldManagerConflict

@@ -219,6 +219,15 @@ export const Condition = Schema.Struct({
   ).annotate({ description: "type of condition in CamelCase or in foo.example.com/CamelCase." })
 }).annotate({ description: "Condition contains details for one aspect of the current state of this API Resource." })
 
-/** A `conditions` status list, described per kind as upstream does. */
+/**
+ * A `conditions` status list, described per kind as upstream does. Upstream's CRDs leave it
+ * atomic; like metav1.Condition lists in kube's own types (`+listType=map`, `+listMapKey=type`) it
+ * is a list-map keyed by type here, so controllers and users can each server-side apply their own
+ * condition types.
+ */
 export const conditions = (description?: string) =>
-  Schema.optionalKey(Schema.Array(Condition).annotate({ description }))
+  Schema.optionalKey(Schema.Array(Condition).annotate({
+    description,
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["type"]
+  }))

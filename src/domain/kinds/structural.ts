@@ -34,6 +34,7 @@ export interface Structural {
   readonly "x-kubernetes-preserve-unknown-fields"?: true
   readonly "x-kubernetes-map-type"?: string
   readonly "x-kubernetes-list-type"?: string
+  readonly "x-kubernetes-list-map-keys"?: ReadonlyArray<string>
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -140,6 +141,8 @@ export const toStructural = (ast: SchemaAST.AST): Structural => {
     const value = annotations[key]
     if (typeof value === "string") out[key] = value
   }
+  const mapKeys = annotations["x-kubernetes-list-map-keys"]
+  if (Array.isArray(mapKeys)) out["x-kubernetes-list-map-keys"] = mapKeys.map(String)
   cache.set(ast, out)
   return out
 }
@@ -149,14 +152,26 @@ const join = (path: string, key: string) => (path === "" ? key : `${path}.${key}
 const preservesUnknown = (s: Structural) => s["x-kubernetes-preserve-unknown-fields"] === true
 
 /**
+ * How a body is normalized: a stored object gets kube's null removal and defaulting; a server-side
+ * apply configuration is only pruned, since its nulls and absent fields say what its manager owns.
+ */
+export type NormalizeMode = "object" | "applyConfiguration"
+
+/**
  * kube's request decoding: drop fields the schema does not know (recording their paths as kube's
  * pruning does, e.g. `spec.tools[0].foo`), drop nulls, and apply defaults of absent fields.
  * Returns a new value; the input is not modified.
  */
-export const normalize = (s: Structural, value: unknown, path: string, unknown: Array<string>): unknown => {
+export const normalize = (
+  s: Structural,
+  value: unknown,
+  path: string,
+  unknown: Array<string>,
+  mode: NormalizeMode = "object"
+): unknown => {
   if (Array.isArray(value)) {
     const items = s.items
-    return items === undefined ? value : value.map((item, i) => normalize(items, item, `${path}[${i}]`, unknown))
+    return items === undefined ? value : value.map((item, i) => normalize(items, item, `${path}[${i}]`, unknown, mode))
   }
   if (!isRecord(value) || s.type !== "object" && !preservesUnknown(s)) return value
   const out: Record<string, unknown> = {}
@@ -166,11 +181,15 @@ export const normalize = (s: Structural, value: unknown, path: string, unknown: 
       if (preservesUnknown(s)) out[key] = child
       else unknown.push(join(path, key))
     } else if (child !== null) {
-      out[key] = normalize(childSchema, child, join(path, key), unknown)
+      out[key] = normalize(childSchema, child, join(path, key), unknown, mode)
+    } else if (mode === "applyConfiguration") {
+      out[key] = null
     }
   }
-  for (const [key, property] of Object.entries(s.properties ?? {})) {
-    if (out[key] === undefined && property.default !== undefined) out[key] = structuredClone(property.default)
+  if (mode === "object") {
+    for (const [key, property] of Object.entries(s.properties ?? {})) {
+      if (out[key] === undefined && property.default !== undefined) out[key] = structuredClone(property.default)
+    }
   }
   return out
 }

@@ -158,6 +158,7 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           watch: r.watchPath,
           accept: header("accept"),
           contentType: header("content-type"),
+          userAgent: header("user-agent"),
           body: readBody(request)
         })
       }

@@ -5,7 +5,9 @@
 import { Effect, Result } from "effect"
 import type { Stream } from "effect"
 import YAML from "yaml"
-import { unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
+import type { FieldManagement } from "../../domain/apply.ts"
+import { apply, conflictCauses, conflictMessage } from "../../domain/apply.ts"
+import { pruneApplyConfiguration, unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import { isRecord } from "../../domain/object.ts"
 import { applyJsonPatch, applyMergePatch } from "../../domain/patch.ts"
@@ -15,10 +17,19 @@ import { parseFieldSelector, parseLabelSelector } from "../../domain/selectors.t
 import { validateObjectMeta } from "../../domain/validation.ts"
 import { partialObjectMetadata, partialObjectMetadataList, table } from "../../domain/table.ts"
 import type { ApiError } from "../../services/errors.ts"
-import { BadRequest, Invalid, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
+import {
+  BadRequest,
+  FieldManagerConflict,
+  Invalid,
+  MethodNotAllowed,
+  NotAcceptable,
+  TooLarge,
+  UnsupportedMediaType
+} from "../../services/errors.ts"
 import type { ListOptions } from "../../services/Storage.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
 import { WatchHub } from "../../services/WatchHub.ts"
+import { applyManager, fieldManagement, forceOf, liveManaged, trackWrite, withManaged, writeManager } from "./fieldmanager.ts"
 import { isWatchQuery, watch } from "./watch.ts"
 import type { Representation } from "./media.ts"
 import { bodyType, negotiate, patchTypes } from "./media.ts"
@@ -42,6 +53,8 @@ export interface ResourceRequest {
   readonly watch: boolean
   readonly accept: string | undefined
   readonly contentType: string | undefined
+  /** Names the field manager of a write that gives no `fieldManager`. */
+  readonly userAgent: string | undefined
   /** The request body as text; read only by verbs that take one. */
   readonly body: Effect.Effect<string, ApiError>
 }
@@ -269,11 +282,13 @@ const create = (req: ResourceRequest) =>
     const rep = yield* representation(req)
     const storage = yield* Storage
     const dryRun = yield* dryRunOf(req.query)
+    const manager = yield* writeManager(req.query, req.userAgent, "CreateOptions")
     const { object, warnings } = yield* decodeObject(req, yield* req.body)
     if (req.info.namespaced && object.metadata.namespace === undefined) {
       return yield* new BadRequest({ message: "the namespace of the object must be set in the URL or the body" })
     }
-    const created = yield* storage.create(storedResource(req.info), object, { dryRun })
+    const fm = yield* fieldManagement(req.info, undefined)
+    const created = yield* storage.create(storedResource(req.info), trackWrite(fm, undefined, object, manager), { dryRun })
     return renderObject(req.info, rep, created, 201, warnings)
   })
 
@@ -282,13 +297,29 @@ const update = (req: ResourceRequest, name: string) =>
     const rep = yield* representation(req)
     const storage = yield* Storage
     const dryRun = yield* dryRunOf(req.query)
+    const manager = yield* writeManager(req.query, req.userAgent, "UpdateOptions")
     const { object, warnings } = yield* decodeObject(req, yield* req.body)
-    const updated = yield* storage.update(storedResource(req.info), { ...object, metadata: { ...object.metadata, name } }, {
-      dryRun,
-      subresource: req.subresource === "status" ? "status" : "main"
-    })
+    if ((object.metadata.resourceVersion ?? "") === "") {
+      return yield* new Invalid({ kind: req.info.kind, group: req.info.group, name, causes: [missingResourceVersion] })
+    }
+    const fm = yield* fieldManagement(req.info, req.subresource)
+    // Read-modify-write on the object's resourceVersion, so ownership is computed against what it replaces.
+    const updated = yield* storage.guaranteedUpdate(
+      storedResource(req.info),
+      req.namespace ?? "",
+      name,
+      (current) => Effect.succeed(trackWrite(fm, current, { ...object, metadata: { ...object.metadata, name } }, manager)),
+      { dryRun, subresource: fm.subresource }
+    )
     return renderObject(req.info, rep, updated, 200, warnings)
   })
+
+/** kube's answer to an update without a resourceVersion. */
+const missingResourceVersion = {
+  reason: "FieldValueInvalid",
+  field: "metadata.resourceVersion",
+  message: "Invalid value: 0x0: must be specified for an update"
+}
 
 /** The patched object, from the current one, by the body's patch type. */
 const applyPatch = (type: string, current: KubeObject, patch: unknown) => {
@@ -312,14 +343,17 @@ const applyPatch = (type: string, current: KubeObject, patch: unknown) => {
 const patch = (req: ResourceRequest, name: string) =>
   Effect.gen(function*() {
     const type = bodyType(req.contentType)
+    if (type === patchTypes.apply) return yield* serverSideApply(req, name)
     if (type !== patchTypes.json && type !== patchTypes.merge) {
       return yield* new UnsupportedMediaType({
-        message: `the body of the request was in an unknown format - accepted media types include: ${patchTypes.json}, ${patchTypes.merge}`
+        message: `the body of the request was in an unknown format - accepted media types include: ${patchTypes.json}, ${patchTypes.merge}, ${patchTypes.apply}`
       })
     }
     const rep = yield* representation(req)
     const storage = yield* Storage
     const dryRun = yield* dryRunOf(req.query)
+    const manager = yield* writeManager(req.query, req.userAgent, "PatchOptions")
+    const fm = yield* fieldManagement(req.info, req.subresource)
     const text = yield* req.body
     const body = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
@@ -341,12 +375,102 @@ const patch = (req: ResourceRequest, name: string) =>
         }
         const v = yield* validated(req, obj)
         warnings = v.warnings
-        return v.object
+        return trackWrite(fm, current, v.object, manager)
       }).pipe(
         // An Invalid from the patch itself names the object it was applied to.
         Effect.mapError((e) => e._tag === "Invalid" && e.kind === "" ? new Invalid({ ...e, kind: req.info.kind, group: req.info.group, name }) : e)
       ), { dryRun, subresource: req.subresource === "status" ? "status" : "main" })
     return renderObject(req.info, rep, patched, 200, warnings)
+  })
+
+/**
+ * Server-side apply (kube's applyPatcher): the configuration is merged into the live object with
+ * field ownership (src/domain/apply.ts) in a read-modify-write; a missing object is created from
+ * it (201), except through /status.
+ */
+const serverSideApply = (req: ResourceRequest, name: string) =>
+  Effect.gen(function*() {
+    const rep = yield* representation(req)
+    const storage = yield* Storage
+    const dryRun = yield* dryRunOf(req.query)
+    const manager = yield* applyManager(req.query)
+    const force = yield* forceOf(req.query)
+    const { config, warnings } = yield* applyConfiguration(req, yield* req.body)
+    const fm = yield* fieldManagement(req.info, req.subresource)
+    const resource = storedResource(req.info)
+    const applied = (live: KubeObject) => applyTo(req, fm, name, live, config, manager, force)
+    const update = storage.guaranteedUpdate(resource, req.namespace ?? "", name, applied, { dryRun, subresource: fm.subresource })
+    const create = Effect.gen(function*() {
+      const object = yield* applied({ apiVersion: apiVersionOf(req.info), kind: req.info.kind, metadata: {} })
+      const namespaced = req.info.namespaced ? { namespace: req.namespace } : {}
+      return yield* storage.create(resource, { ...object, metadata: { ...object.metadata, ...namespaced } }, { dryRun })
+    })
+    const result = yield* update.pipe(
+      Effect.map((object) => ({ object, status: 200 })),
+      Effect.catchTag("NotFound", (e) =>
+        req.subresource === "status" ? Effect.fail(e) : Effect.map(create, (object) => ({ object, status: 201 }))),
+      // Created meanwhile by someone else: apply to theirs.
+      Effect.retry({ times: 3, while: (e) => e._tag === "AlreadyExists" })
+    )
+    return renderObject(req.info, rep, result.object, result.status, warnings)
+  })
+
+/** An apply body: YAML or JSON of this kind and version, without managedFields, pruned per fieldValidation. */
+const applyConfiguration = (req: ResourceRequest, text: string) =>
+  Effect.gen(function*() {
+    const raw = yield* Effect.try({
+      try: () => YAML.parse(text) as unknown,
+      catch: (e) => new BadRequest({ message: `error decoding YAML: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    if (!isRecord(raw)) return yield* new BadRequest({ message: "the body of an apply patch must be an object" })
+    const expected = apiVersionOf(req.info)
+    if (raw["apiVersion"] !== expected) {
+      return yield* new BadRequest({
+        message: `Incorrect version specified in apply patch. Specified patch version: ${String(raw["apiVersion"] ?? "")}, expected: ${expected}`
+      })
+    }
+    if (raw["kind"] !== req.info.kind) {
+      return yield* new BadRequest({ message: `the kind in the data (${String(raw["kind"] ?? "")}) does not match the expected kind (${req.info.kind})` })
+    }
+    const metadata = raw["metadata"] ?? {}
+    if (!isRecord(metadata)) return yield* new BadRequest({ message: "metadata must be an object" })
+    if (metadata["managedFields"] !== undefined) return yield* new BadRequest({ message: "metadata.managedFields must be nil" })
+    const mode = yield* oneOf(req.query, "fieldValidation", ["Strict", "Warn", "Ignore"], "Warn")
+    const { pruned, unknownFields } = pruneApplyConfiguration(req.info, { ...raw, metadata } as KubeObject)
+    if (mode === "Strict" && unknownFields.length > 0) {
+      return yield* new BadRequest({ message: `error strict decoding YAML: ${unknownFields.map(unknownFieldMessage).join(", ")}` })
+    }
+    return { config: pruned, warnings: mode === "Warn" ? unknownFields.map(unknownFieldMessage) : [] }
+  })
+
+/** One apply to the live object (an empty one to create): merged, checked against the URL, validated, with managedFields. */
+const applyTo = (
+  req: ResourceRequest,
+  fm: FieldManagement,
+  name: string,
+  live: KubeObject,
+  config: KubeObject,
+  manager: string,
+  force: boolean
+) =>
+  Effect.gen(function*() {
+    const result = apply(fm, live, config, liveManaged(live), manager, force)
+    if (Result.isFailure(result)) {
+      const failure = result.failure
+      return yield* failure._tag === "Conflicts"
+        ? new FieldManagerConflict({ message: conflictMessage(failure.conflicts), causes: conflictCauses(failure.conflicts) })
+        : new BadRequest({ message: failure.message })
+    }
+    const obj = result.success.object
+    if (obj.metadata?.name !== name) {
+      return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata?.name ?? "")}) does not match the name on the URL (${name})` })
+    }
+    const ns = obj.metadata.namespace
+    if (req.namespace !== undefined && ns !== undefined && ns !== "" && ns !== req.namespace) {
+      return yield* new BadRequest({ message: `the namespace of the object (${String(ns)}) does not match the namespace on the URL (${req.namespace})` })
+    }
+    const { object } = yield* validated(req, obj)
+    return withManaged(object, result.success.managed)
   })
 
 interface DeleteBody {

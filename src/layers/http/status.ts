@@ -58,6 +58,8 @@ export const toStatus = (e: ApiError): StatusBody => {
         `Operation cannot be fulfilled on ${qualified(e.resource, e.group)} "${e.name}": ${e.detail}`,
         { name: e.name, group: e.group, kind: e.resource }
       )
+    case "FieldManagerConflict":
+      return failure(409, "Conflict", e.message, { causes: e.causes })
     case "Invalid": {
       const causes = e.causes.map(causeText)
       const list = causes.length === 1 ? causes[0] : `[${causes.join(", ")}]`
