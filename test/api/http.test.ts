@@ -97,7 +97,8 @@ describe("discovery", () => {
     const schema = v3.json.components.schemas["com.mckinsey.ark.v1alpha1.Query"]
     expect(schema["x-kubernetes-group-version-kind"]).toEqual([{ group: "ark.mckinsey.com", kind: "Query", version: "v1alpha1" }])
     const patchTypes = Object.keys(v3.json.paths[`${base}/namespaces/{namespace}/queries/{name}`].patch.requestBody.content).sort()
-    expect(patchTypes).toEqual(["application/json-patch+json", "application/merge-patch+json"])
+    expect(patchTypes).toEqual(["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json"])
+    expect(schema.properties.status.properties.conditions).toMatchObject({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
     const v2 = await call("GET", "/openapi/v2")
     expect(v2.json.definitions["com.mckinsey.ark.v1alpha1.Agent"]["x-kubernetes-group-version-kind"][0].kind).toBe("Agent")
   })

@@ -149,11 +149,17 @@ const pathsFor = (f: Flavor, r: ResourceInfo, ref: (name: string) => string) => 
   const base = `/apis/${r.group}/${r.version}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.plural}`
   const scope = r.namespaced ? [pathParam(f, "namespace", "object name and auth scope, such as for teams and projects")] : []
   const named = [...scope, pathParam(f, "name", `name of the ${r.kind}`)]
-  const patchBody = [patchTypes.json, patchTypes.merge]
+  const patchBody = [patchTypes.json, patchTypes.merge, patchTypes.apply]
   const item = (sub: string) => ({
     get: operation(f, r, `read${sub} the specified`, "get", ref, {}),
     put: operation(f, r, `replace${sub} the specified`, "put", ref, { body: accepted, params: writeParams(f), created: true }),
-    patch: operation(f, r, `partially update${sub} the specified`, "patch", ref, { body: patchBody, params: writeParams(f) }),
+    patch: operation(f, r, `partially update${sub} the specified`, "patch", ref, {
+      body: patchBody,
+      params: [
+        ...writeParams(f),
+        queryParam(f, "force", "Force is going to \"force\" Apply requests: conflicting fields of other managers are taken over. Only for apply patches.", "boolean")
+      ]
+    }),
     parameters: named
   })
   const paths: Record<string, unknown> = {
