@@ -208,7 +208,9 @@ describe("bad input gets a Status error and changes nothing", () => {
     expectStatus(await call("GET", `${queries}/typed`, { accept: "application/vnd.kubernetes.protobuf" }), 406, "NotAcceptable")
     const smp = expectStatus(await call("PATCH", `${queries}/typed`, { body: {}, type: "application/strategic-merge-patch+json" }), 415, "UnsupportedMediaType")
     expect(smp.message).toContain("application/json-patch+json, application/merge-patch+json")
-    expectStatus(await call("PATCH", `${queries}/typed`, { body: "spec: {}", type: "application/apply-patch+yaml" }), 415, "UnsupportedMediaType")
+    // Apply is served: without a fieldManager it is kube's PatchOptions validation error, and bad YAML a 400.
+    expectStatus(await call("PATCH", `${queries}/typed`, { body: "spec: {}", type: "application/apply-patch+yaml" }), 422, "Invalid")
+    expectStatus(await call("PATCH", `${queries}/typed?fieldManager=m`, { body: "spec: [", type: "application/apply-patch+yaml" }), 400, "BadRequest")
   })
 
   it("a JSON patch whose test fails is Invalid and changes nothing", async () => {
