@@ -397,8 +397,43 @@ export const trackUpdate = (
         time: fm.now
       })
     }
-    return withoutEmpty(out)
+    return capUpdateManagers(withoutEmpty(out))
   })
+}
+
+/** kube keeps at most this many Update entries (DefaultMaxUpdateManagers). */
+const maxUpdateManagers = 10
+
+const epochSeconds = (time: string | undefined) => (time === undefined ? 0 : Math.floor(Date.parse(time) / 1000))
+
+/**
+ * kube's capManagersManager: beyond 10 Update entries, the oldest are merged, per API version,
+ * into an "ancient-changes" entry.
+ */
+const capUpdateManagers = (managed: Map<string, Owned>): Managed => {
+  const updaters = [...managed].filter(([, o]) => !o.applied).map(([id]) => id)
+  if (updaters.length <= maxUpdateManagers) return managed
+  updaters.sort((a, b) => epochSeconds(managed.get(a)!.time) - epochSeconds(managed.get(b)!.time) || (a < b ? -1 : a > b ? 1 : 0))
+  const firstOfVersion = new Map<string, string>()
+  let count = updaters.length
+  for (const id of updaters) {
+    if (count <= maxUpdateManagers) break
+    const owned = managed.get(id)!
+    const first = firstOfVersion.get(owned.apiVersion)
+    if (first === undefined) {
+      firstOfVersion.set(owned.apiVersion, id)
+      continue
+    }
+    const bucket = managerIdentifier({ manager: "ancient-changes", operation: "Update", apiVersion: owned.apiVersion })
+    if (!managed.has(bucket)) {
+      managed.set(bucket, managed.get(first)!)
+      managed.delete(first)
+    }
+    managed.set(bucket, { ...owned, set: union(owned.set, managed.get(bucket)!.set) })
+    managed.delete(id)
+    count--
+  }
+  return managed
 }
 
 export interface FieldConflict {

@@ -218,6 +218,19 @@ describe("apply: ownership, conflicts, removal", () => {
     ])
   })
 
+  it("merges the oldest of more than 10 Update entries into ancient-changes, as kube caps them", () => {
+    let state = { object: thing({}), managed: new Map() as Managed }
+    for (let i = 0; i < 12; i++) {
+      const next = { ...state.object, setStr: [...((state.object["setStr"] as Array<string>) ?? []), `s${i}`] }
+      const managed = ok(trackUpdate(at(lists, v1, "main", `2020-01-01T00:00:${String(10 + i)}Z`), i === 0 ? undefined : live(state.object, state.managed), next, state.managed, `writer-${i}`))
+      state = { object: next, managed }
+    }
+    const entries = encodeManagedFields(state.managed)
+    expect(entries).toHaveLength(10)
+    expect(entries.map((e) => e.manager)).toEqual(["ancient-changes", ...Array.from({ length: 9 }, (_, i) => `writer-${i + 3}`)])
+    expect(entries[0]!.fieldsV1).toEqual({ "f:setStr": { ".": {}, 'v:"s0"': {}, 'v:"s1"': {}, 'v:"s2"': {} } })
+  })
+
   it("gives an untracked object's fields to before-first-apply, then conflicts with it", () => {
     const untracked: KubeObject = { ...thing({ atomic: ["old"] }), metadata: { name: "t", uid: "u1" } }
     const result = apply(fm, untracked, thing({ atomic: ["new"] }), new Map(), "alice", false)
