@@ -362,7 +362,7 @@ const withoutManagedFields = (obj: KubeObject): KubeObject => {
   return { ...obj, metadata }
 }
 
-const withoutEmpty = (managed: Map<string, Owned>): Managed => {
+const withoutEmpty = (managed: Map<string, Owned>): Map<string, Owned> => {
   for (const [id, owned] of managed) if (isEmpty(owned.set)) managed.delete(id)
   return managed
 }
