@@ -21,7 +21,7 @@
  * Compaction is etcd's own and global (every resource at once), as kube-apiserver compacts.
  */
 import { Context, Effect, Layer, PubSub, Schedule, Stream } from "effect"
-import type { Etcd3, IKeyValue, IRequestOp, IWatchResponse, Watcher } from "etcd3"
+import type { Etcd3, IKeyValue, IRequestOp, IWatchCreateRequest, IWatchResponse, Watcher } from "etcd3"
 import { randomUUID } from "node:crypto"
 import {
   isFinalized,
@@ -538,12 +538,13 @@ export const makeEtcdStorage = Effect.gen(function*() {
     yield* Effect.callback<never, StorageError>((resume) => {
       let failed = false
       const watcher: Watcher = client.watch().prefix(groupPrefix).startRevision(start.toString()).withPreviousKV().watcher()
+      // etcd3 passes the create request itself (typed as the wrapping WatchRequest).
       watcher.on("connecting", (req) => {
         // Each (re)connection starts a new coverage window at the revision it asks for.
         feed.live = false
         feed.events.clear()
         feed.trimmed.clear()
-        feed.start = BigInt(String(req.create_request?.start_revision ?? start))
+        feed.start = BigInt(String((req as IWatchCreateRequest).start_revision ?? start))
         feed.seen = feed.start - 1n
         wake(feed)
       })

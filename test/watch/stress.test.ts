@@ -1,9 +1,11 @@
 /**
  * The watch stress checker: concurrent writers on two replicas, many watchers with mixed
- * selectors and start points, the LISTEN connections killed and one replica restarted mid-run.
+ * selectors and start points, the store's notification path cut (PostgreSQL: the LISTEN
+ * connections killed; etcd: the etcd member restarted) and one replica restarted mid-run.
  * Every watcher must have seen every committed version of every object it selects exactly
- * once, in resourceVersion order, as the database's own history says (no event lost,
- * duplicated or reordered), resuming like a reflector whenever its connection ends.
+ * once, in resourceVersion order, as the store's own history says (no event lost,
+ * duplicated or reordered), resuming like a reflector whenever its connection ends. The same
+ * run is made against each storage layer.
  *
  * Size: ARK_STRESS_SCALE (default 1; the benchmark runs it at 10).
  */
@@ -17,7 +19,8 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { Selection } from "../../src/domain/watch.ts"
 import { eventType } from "../../src/domain/watch.ts"
 import { Storage, storedResource } from "../../src/services/Storage.ts"
-import type { RunningServer } from "../support/server.ts"
+import { startEtcd, withEtcdStorage } from "../support/etcd.ts"
+import type { RunningServer, ServerOptions } from "../support/server.ts"
 import { freePort } from "../support/net.ts"
 import { withStorage } from "../support/pg.ts"
 import { startServer } from "../support/server.ts"
@@ -34,10 +37,81 @@ const env = { ARK_WATCH_BOOKMARK_INTERVAL: "300 millis" }
 
 const servers: Array<RunningServer> = []
 const dirs: Array<string> = []
+const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
   for (const s of servers) await s.stop()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  for (const c of cleanups) await c()
 })
+
+/** One storage configuration under test: how replicas reach it, how to fault it, and its own history. */
+interface Store {
+  readonly name: string
+  /** Starts the store (if it is not a replica's own) and the first replica. */
+  readonly start: (options: ServerOptions) => Promise<{
+    readonly a: RunningServer
+    /** What further replicas of the same store are started with. */
+    readonly replica: ServerOptions
+    /** Cuts every replica's notification path to the store while writers and watchers keep going. */
+    readonly fault: () => Promise<void>
+    /** The resourceVersion of the resource's newest committed change. */
+    readonly lastChange: () => Promise<string>
+    /** Runs an effect on a Storage of its own over the same store. */
+    readonly withStorage: <A, E>(effect: Effect.Effect<A, E, Storage>) => Promise<A>
+    readonly diagnose: () => Promise<string>
+  }>
+}
+
+const postgres: Store = {
+  name: "PostgreSQL",
+  start: async (options) => {
+    const a = await startServer(options)
+    const db = new pg.Pool({ connectionString: a.databaseUrl!, max: 2 })
+    cleanups.push(() => db.end())
+    return {
+      a,
+      replica: { databaseUrl: a.databaseUrl! },
+      fault: async () => {
+        // Cut every LISTEN connection: replicas must reconnect and catch up.
+        const killed = await db.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()`)
+        expect(killed.rows[0].n).toBeGreaterThanOrEqual(2)
+      },
+      // rvs drawn by writes that lost a race commit nothing: the newest row is the reference.
+      lastChange: async () => String((await db.query(`SELECT max(rv)::text AS rv FROM ark_objects WHERE resource = $1`, [resource.key])).rows[0].rv),
+      withStorage: (effect) => withStorage(a.databaseUrl!, effect),
+      diagnose: async () => {
+        const activity = await db.query(`SELECT pid, application_name, state, wait_event_type, wait_event, left(query, 80) AS q, now() - xact_start AS age FROM pg_stat_activity WHERE datname = current_database()`)
+        return JSON.stringify(activity.rows, null, 1)
+      }
+    }
+  }
+}
+
+const etcd: Store = {
+  name: "etcd",
+  start: async (options) => {
+    const member = await startEtcd()
+    cleanups.push(() => member.stop())
+    const replica = { etcdEndpoint: member.endpoint }
+    const a = await startServer({ ...options, ...replica })
+    const storageOf = <A, E>(effect: Effect.Effect<A, E, Storage>) => withEtcdStorage(member.endpoint, effect)
+    return {
+      a,
+      replica,
+      fault: async () => {
+        // Kill the etcd member and start it again: every replica's connections and watches drop
+        // (writes in between fail) and must resume without losing a change.
+        const before = member.pid()
+        await member.restart()
+        expect(member.pid()).not.toBe(before)
+      },
+      // Every etcd revision is a committed write, and only this test writes to this member.
+      lastChange: () => storageOf(Effect.gen(function*() { return yield* (yield* Storage).currentRevision })),
+      withStorage: storageOf,
+      diagnose: async () => `etcd member pid ${member.pid()}`
+    }
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -69,13 +143,15 @@ interface WatcherResult {
   readonly events: Array<Seen>
   lastRv: string
   resumes: number
+  /** Connections ended by a 503 ERROR while the store was unreachable. */
+  unavailable: number
   /** Where the current connection is: for diagnosing a watcher that stalls. */
   stage: string
 }
 
 /** Watches like a reflector: on any end of the connection it resumes from the last resourceVersion it saw. */
 const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: WatcherResult; done: Promise<void> } => {
-  const result: WatcherResult = { spec, initialRv: undefined, initial: [], events: [], lastRv: spec.startRv ?? "0", resumes: 0, stage: "new" }
+  const result: WatcherResult = { spec, initialRv: undefined, initial: [], events: [], lastRv: spec.startRv ?? "0", resumes: 0, unavailable: 0, stage: "new" }
   const done = (async () => {
     let first = true
     while (!stop.stopped) {
@@ -101,10 +177,19 @@ const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: Wa
       first = false
       let consumed = 0
       let initialDone = !inInitial
+      let unavailable = false
       const drain = () => {
-        for (; consumed < w.frames.length; consumed++) {
+        for (; consumed < w.frames.length && !unavailable; consumed++) {
           const f = w.frames[consumed]!
-          if (f.type === "ERROR") throw new Error(`watcher ${spec.id} got ERROR ${JSON.stringify(f.object)}`)
+          if (f.type === "ERROR") {
+            // The store itself was down (a fault of the run): a reflector retries from where it was.
+            if (f.object?.code === 503) {
+              unavailable = true
+              result.unavailable++
+              continue
+            }
+            throw new Error(`watcher ${spec.id} got ERROR ${JSON.stringify(f.object)}`)
+          }
           const rv = f.object.metadata.resourceVersion as string
           if (f.type === "BOOKMARK") {
             if (!initialDone && f.object.metadata.annotations?.["k8s.io/initial-events-end"] === "true") {
@@ -122,7 +207,7 @@ const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: Wa
           }
         }
       }
-      while (!stop.stopped) {
+      while (!stop.stopped && !unavailable) {
         drain()
         const ended = await Promise.race([w.ended.then(() => true), sleep(50).then(() => false)])
         if (ended) break
@@ -135,18 +220,17 @@ const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: Wa
   return { result, done }
 }
 
-describe("watch stress", () => {
+describe.each([postgres, etcd])("watch stress on $name", (store) => {
   it("delivers every committed version exactly once, in order, to every watcher, through faults", async () => {
     const rand = random(42)
     const portB = await freePort()
     const dirB = mkdtempSync(join(tmpdir(), "ark-stress-"))
     dirs.push(dirB)
-    const a = await startServer({ insecureHttp: true, env })
+    const { a, replica, fault, lastChange, withStorage: withStoreStorage, diagnose } = await store.start({ insecureHttp: true, env })
     servers.push(a)
-    let b = await startServer({ insecureHttp: true, databaseUrl: a.databaseUrl!, port: portB, dataDir: dirB, env })
+    let b = await startServer({ insecureHttp: true, ...replica, port: portB, dataDir: dirB, env })
     servers.push(b)
     const replicas = [() => a, () => b]
-    const db = new pg.Pool({ connectionString: a.databaseUrl!, max: 2 })
 
     const send = async (via: RunningServer, method: string, p: string, body?: unknown, type = "application/json") => {
       try {
@@ -206,16 +290,12 @@ describe("watch stress", () => {
         selection: sel.selection,
         startRv: fromList ? await startRv() : undefined
       }, stop))
-      if (i === 20) {
-        // Cut every LISTEN connection: replicas must reconnect and catch up.
-        const killed = await db.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()`)
-        expect(killed.rows[0].n).toBeGreaterThanOrEqual(2)
-      }
+      if (i === 20) await fault()
       if (i === 35) {
         // Restart replica B on the same address while writers and watchers keep going.
         await b.stop()
         servers.splice(servers.indexOf(b), 1)
-        b = await startServer({ insecureHttp: true, databaseUrl: a.databaseUrl!, port: portB, dataDir: dirB, env })
+        b = await startServer({ insecureHttp: true, ...replica, port: portB, dataDir: dirB, env })
         servers.push(b)
       }
       await sleep(10)
@@ -224,23 +304,21 @@ describe("watch stress", () => {
     await Promise.all([0, 1, 2, 3].map((w) => writer(w + 4)))
 
     // Everything is written: wait until every watcher has caught up with the last committed change
-    // (bookmarks carry each replica's position; rvs drawn by writes that lost a race commit nothing).
-    const final = String((await db.query(`SELECT max(rv)::text AS rv FROM ark_objects WHERE resource = $1`, [resource.key])).rows[0].rv)
+    // (bookmarks carry each replica's position).
+    const final = await lastChange()
     const deadline = Date.now() + 60_000
     while (watchers.some((w) => BigInt(w.result.lastRv) < BigInt(final))) {
       if (Date.now() > deadline) {
         const behind = watchers.filter((w) => BigInt(w.result.lastRv) < BigInt(final)).map((w) => `${w.result.spec.id}:${w.result.lastRv}:r${w.result.resumes}:${w.result.stage}`)
-        const activity = await db.query(`SELECT pid, application_name, state, wait_event_type, wait_event, left(query, 80) AS q, now() - xact_start AS age FROM pg_stat_activity WHERE datname = current_database()`)
-        console.log(JSON.stringify(activity.rows, null, 1))
+        console.log(await diagnose())
         throw new Error(`watchers did not catch up to ${final}: ${behind.join(" ")}`)
       }
       await sleep(100)
     }
     stop.stopped = true
     await Promise.all(watchers.map((w) => w.done))
-    await db.end()
 
-    // The database's own history is the reference.
+    // The store's own history is the reference.
     const check = Effect.gen(function*() {
       const storage = yield* Storage
       let total = 0
@@ -263,7 +341,7 @@ describe("watch stress", () => {
       }
       return total
     })
-    const total = await withStorage(a.databaseUrl!, check)
+    const total = await withStoreStorage(check)
     expect(total).toBeGreaterThan(watcherCount * 10)
     expect(watchers.filter((w) => w.result.resumes > 0).length).toBeGreaterThan(0)
   }, 240_000)
