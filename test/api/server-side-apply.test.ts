@@ -81,6 +81,19 @@ describe("kubectl apply --server-side", () => {
     expect(updated.metadata.managedFields!.map((e) => e.manager)).toEqual(["kubectl"])
   })
 
+  it("previews with --dry-run=server and kubectl diff --server-side without changing anything", async () => {
+    await ok(["apply", "--server-side", "-f", "-"], agentYaml("previewed", "  prompt: before\n"))
+    const changed = agentYaml("previewed", "  prompt: after\n")
+    expect(await ok(["apply", "--server-side", "--dry-run=server", "-f", "-"], changed)).toContain("serverside-applied (server dry run)")
+    const diff = await kubectl(["diff", "--server-side", "-f", "-"], changed)
+    expect(diff.code, diff.stderr).toBe(1)
+    expect(diff.stdout).toMatch(/-\s+prompt: before/)
+    expect(diff.stdout).toMatch(/\+\s+prompt: after/)
+    expect((await getJson("agent", "previewed")).spec["prompt"]).toBe("before")
+    expect(await ok(["apply", "--server-side", "--dry-run=server", "-f", "-"], agentYaml("not-created", "  prompt: p\n"))).toContain("serverside-applied")
+    expect((await kubectl(["get", "agent", "not-created"])).code).toBe(1)
+  })
+
   it("reports a conflict with another manager as kube does, and --force-conflicts takes the field over", async () => {
     const mine = agentYaml("shared", "  prompt: from-ci\n  description: owned by ci\n")
     await ok(["apply", "--server-side", "--field-manager", "ci", "-f", "-"], mine)
