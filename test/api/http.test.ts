@@ -222,6 +222,33 @@ describe("bad input gets a Status error and changes nothing", () => {
     }), 422, "Invalid")
     expect((await call("GET", `${queries}/tested`)).json).toEqual(before)
   })
+
+  it("a bad server-side apply is a 4xx with kube's message and changes nothing", async () => {
+    const applyTo = (name: string, body: unknown, params = "fieldManager=m") =>
+      call("PATCH", `${queries}/${name}?${params}`, { body: JSON.stringify(body), type: "application/apply-patch+yaml" })
+    const createdByApply = await applyTo("applied", query("applied"))
+    expect(createdByApply.status, createdByApply.text).toBe(201)
+    const before = (await call("GET", `${queries}/applied`)).json
+    const version = expectStatus(await applyTo("applied", { ...query("applied"), apiVersion: "ark.mckinsey.com/v1" }), 400, "BadRequest")
+    expect(version.message).toBe("Incorrect version specified in apply patch. Specified patch version: ark.mckinsey.com/v1, expected: ark.mckinsey.com/v1alpha1")
+    const managed = expectStatus(await applyTo("applied", { ...query("applied"), metadata: { name: "applied", managedFields: [] } }), 400, "BadRequest")
+    expect(managed.message).toBe("metadata.managedFields must be nil")
+    const renamed = expectStatus(await applyTo("applied", query("other-name")), 400, "BadRequest")
+    expect(renamed.message).toBe("the name of the object (other-name) does not match the name on the URL (applied)")
+    const duplicate = { ...query("applied"), status: { conditions: [{ type: "A" }, { type: "A" }] } }
+    expectStatus(await applyTo("applied", duplicate), 400, "BadRequest")
+    const strict = expectStatus(await applyTo("applied", { ...query("applied"), spec: { ...query("applied").spec, bogus: 1 } }, "fieldManager=m&fieldValidation=Strict"), 400, "BadRequest")
+    expect(strict.message).toContain('unknown field "spec.bogus"')
+    expectStatus(await applyTo("applied", { ...query("applied"), spec: { ...query("applied").spec, timeout: 5 } }), 422, "Invalid")
+    expectStatus(await applyTo("applied", query("applied"), "fieldManager=m&force=maybe"), 400, "BadRequest")
+    expectStatus(await applyTo("missing", query("missing"), "fieldManager=m").then(() => call("PATCH", `${queries}/absent/status?fieldManager=m`, {
+      body: JSON.stringify(query("absent")),
+      type: "application/apply-patch+yaml"
+    })), 404, "NotFound")
+    const long = expectStatus(await call("POST", `${queries}?fieldManager=${"x".repeat(129)}`, { body: query("long") }), 422, "Invalid")
+    expect(long.message).toBe('CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than 128 bytes')
+    expect((await call("GET", `${queries}/applied`)).json).toEqual(before)
+  })
 })
 
 describe("writes", () => {

@@ -400,11 +400,11 @@ const serverSideApply = (req: ResourceRequest, name: string) =>
     const resource = storedResource(req.info)
     const applied = (live: KubeObject) => applyTo(req, fm, name, live, config, manager, force)
     const update = storage.guaranteedUpdate(resource, req.namespace ?? "", name, applied, { dryRun, subresource: fm.subresource })
-    const create = Effect.gen(function*() {
-      const object = yield* applied({ apiVersion: apiVersionOf(req.info), kind: req.info.kind, metadata: {} })
-      const namespaced = req.info.namespaced ? { namespace: req.namespace } : {}
-      return yield* storage.create(resource, { ...object, metadata: { ...object.metadata, ...namespaced } }, { dryRun })
-    })
+    // A new object is the configuration applied to an empty one in the URL's namespace.
+    const create = Effect.flatMap(
+      applied({ apiVersion: apiVersionOf(req.info), kind: req.info.kind, metadata: req.info.namespaced ? { namespace: req.namespace } : {} }),
+      (object) => storage.create(resource, object, { dryRun })
+    )
     const result = yield* update.pipe(
       Effect.map((object) => ({ object, status: 200 })),
       Effect.catchTag("NotFound", (e) =>
