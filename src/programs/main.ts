@@ -1,7 +1,8 @@
-/** The `ark` command: `ark serve`, `ark migrate`. */
+/** The `ark` command: `ark serve`, `ark migrate`, `ark crds`. */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
+import { crdsYaml } from "../domain/crds.ts"
 import { databaseLayer } from "./database.ts"
 import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, modules, port, queryConcurrency } from "./flags.ts"
 import { serve } from "./serve.ts"
@@ -34,9 +35,15 @@ const serveCommand = Command.make(
   (options) => serve(options).pipe(reportFailure)
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
 
+const crds = Command.make("crds", {}, () => Console.log(crdsYaml().trimEnd())).pipe(
+  Command.withDescription(
+    "Print the CustomResourceDefinitions of every Ark kind (YAML), for kube-apiserver to serve them from etcd: ark crds | kubectl apply -f -"
+  )
+)
+
 const ark = Command.make("ark").pipe(
-  Command.withDescription("Ark control plane: Kubernetes API for ark.mckinsey.com on PostgreSQL"),
-  Command.withSubcommands([serveCommand, migrate])
+  Command.withDescription("Ark control plane: Kubernetes API for ark.mckinsey.com on PostgreSQL or etcd"),
+  Command.withSubcommands([serveCommand, migrate, crds])
 )
 
 /** A stop by SIGTERM or Ctrl-C that drained cleanly is a success, as orchestrators expect. */
