@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as EmbeddedPostgres from "../../src/layers/EmbeddedPostgres.ts"
 import { Storage, storedResource } from "../../src/services/Storage.ts"
 import type { ScriptedEngine } from "../support/engine.ts"
+import { startEtcd } from "../support/etcd.ts"
 import { startScriptedEngine } from "../support/engine.ts"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
 import type { RunningServer } from "../support/server.ts"
@@ -220,9 +221,16 @@ describe("a worker killed mid-call", () => {
   })
 })
 
-describe("the demo engine", () => {
+// etcd has no queue table: its workers take Queries from the in-process queue fed by the watch hub.
+describe.each(["postgresql", "etcd"] as const)("the demo engine on %s", (storage) => {
   it("lets kubectl apply the examples and wait for the Queries to be done", async () => {
-    const server = await startServer({ modules: "apiserver,query-workers", args: ["--demo-engine"] })
+    const etcd = storage === "etcd" ? await startEtcd() : undefined
+    if (etcd !== undefined) cleanups.push(() => etcd.stop())
+    const server = await startServer({
+      modules: "apiserver,query-workers",
+      args: ["--demo-engine"],
+      ...(etcd !== undefined ? { etcdEndpoint: etcd.endpoint } : {})
+    })
     cleanups.push(() => server.stop())
     const { kubectl } = await kubectlBinaries()
     const k = (args: ReadonlyArray<string>) => runKubectl(kubectl, ["--kubeconfig", server.kubeconfig, ...args])
