@@ -25,8 +25,15 @@ export const make = Effect.gen(function*() {
 
   const claim = (max: number, lease: Duration.Duration) =>
     run<{ id: string; namespace: string; name: string; uid: string; attempts: number; lease_token: string; data: string | null }>(
-      `WITH ready AS (
-         SELECT DISTINCT namespace FROM ark_query_queue WHERE visible_at <= now()
+      // The namespaces are found by skipping through the index, one probe each, rather than
+      // by reading the whole queue, so a claim costs the same with a backlog of millions.
+      `WITH RECURSIVE spaces AS (
+         (SELECT namespace FROM ark_query_queue ORDER BY namespace LIMIT 1)
+         UNION ALL
+         SELECT (SELECT q.namespace FROM ark_query_queue q WHERE q.namespace > s.namespace ORDER BY q.namespace LIMIT 1)
+         FROM spaces s WHERE s.namespace IS NOT NULL
+       ), ready AS (
+         SELECT namespace FROM spaces WHERE namespace IS NOT NULL
        ), picked AS (
          SELECT q.id, q.rank FROM ready CROSS JOIN LATERAL (
            SELECT id, row_number() OVER (ORDER BY id) AS rank FROM (
@@ -38,13 +45,16 @@ export const make = Effect.gen(function*() {
          ORDER BY q.rank, q.id LIMIT $1
        ), claimed AS (
          UPDATE ark_query_queue SET visible_at = now() + $2::interval, attempts = attempts + 1, lease_token = gen_random_uuid()
-         FROM picked WHERE ark_query_queue.id = picked.id
-         RETURNING ark_query_queue.id, namespace, name, uid, attempts, lease_token, picked.rank
+         WHERE id = ANY(ARRAY(SELECT id FROM picked))
+         RETURNING id, namespace, name, uid, attempts, lease_token
        )
-       SELECT c.id::text AS id, c.namespace, c.name, c.uid::text AS uid, c.attempts, c.lease_token::text AS lease_token, o.data
-       FROM claimed c LEFT JOIN ark_objects o
-         ON o.resource = '${queriesKey}' AND o.namespace = c.namespace AND o.name = c.name AND o.superseded_rv IS NULL AND o.uid = c.uid
-       ORDER BY c.rank, c.id`,
+       -- Index lookups only (the array and the scalar subquery): never a scan of the queue or of all Queries.
+       SELECT c.id::text AS id, c.namespace, c.name, c.uid::text AS uid, c.attempts, c.lease_token::text AS lease_token,
+              (SELECT o.data FROM ark_objects o
+               WHERE o.resource = '${queriesKey}' AND o.namespace = c.namespace AND o.name = c.name
+                 AND o.superseded_rv IS NULL AND o.uid = c.uid) AS data
+       FROM claimed c JOIN picked p ON p.id = c.id
+       ORDER BY p.rank, c.id`,
       [max, interval(lease)]
     ).pipe(Effect.map((rows) =>
       rows.map((r): QueueItem => ({
@@ -75,8 +85,9 @@ export const make = Effect.gen(function*() {
   yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
     const batch = yield* Queue.takeBetween(finished, 1, 1000)
     const result = yield* run(
-      `DELETE FROM ark_query_queue q USING unnest($1::bigint[], $2::uuid[]) AS d(id, token)
-       WHERE q.id = d.id AND q.lease_token = d.token`,
+      // Lease tokens are unique, so matching ids and tokens as two sets is matching the pairs;
+      // unlike a join with unnest, it stays an index lookup however long the queue is.
+      `DELETE FROM ark_query_queue WHERE id = ANY($1::bigint[]) AND lease_token = ANY($2::uuid[])`,
       [batch.map((f) => f.item.id), batch.map((f) => f.item.leaseToken)]
     ).pipe(Effect.exit)
     for (const f of batch) yield* Deferred.done(f.done, Exit.asVoid(result))

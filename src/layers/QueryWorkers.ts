@@ -290,7 +290,9 @@ export const make = (options: QueryWorkerOptions) =>
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
       const free = options.concurrency - running
       if (free <= 0) return yield* Queue.take(slotFreed)
-      const items = yield* queue.claim(Math.min(free, 500), options.lease).pipe(
+      // Few free slots: let more free up for a moment, so that one claim takes several items.
+      if (free < Math.ceil(options.concurrency / 4)) yield* Effect.sleep("2 millis")
+      const items = yield* queue.claim(Math.min(options.concurrency - running, 500), options.lease).pipe(
         Effect.catchTag("QueueUnavailable", (e) => Effect.logWarning(e.message).pipe(Effect.as([] as ReadonlyArray<QueueItem>)))
       )
       if (items.length === 0) {
