@@ -252,6 +252,26 @@ describe("bad input gets a Status error and changes nothing", () => {
 })
 
 describe("writes", () => {
+  it("records each write's manager in managedFields: fieldManager, else the User-Agent's product", async () => {
+    const created = await call("POST", queries, { body: query("managed"), headers: { "user-agent": "my-operator/1.2.3 (linux/amd64)" } })
+    expect(created.json.metadata.managedFields).toEqual([{
+      manager: "my-operator",
+      operation: "Update",
+      apiVersion: "ark.mckinsey.com/v1alpha1",
+      time: created.json.metadata.creationTimestamp,
+      fieldsType: "FieldsV1",
+      fieldsV1: { "f:spec": { ".": {}, "f:input": {}, "f:target": { ".": {}, "f:name": {}, "f:type": {} }, "f:timeout": {}, "f:type": {} } }
+    }])
+    const patched = await call("PATCH", `${queries}/managed/status?fieldManager=engine`, {
+      body: { status: { phase: "running" } },
+      type: "application/merge-patch+json"
+    })
+    expect(patched.json.metadata.managedFields.map((e: { manager: string; subresource?: string }) => `${e.manager}/${e.subresource ?? ""}`).sort())
+      .toEqual(["engine/status", "my-operator/"])
+    const bad = expectStatus(await call("POST", `${queries}?fieldManager=a%01b`, { body: query("bad-manager") }), 422, "Invalid")
+    expect(bad.message).toBe('CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\u0001b": invalid character U+0001 (at position 1)')
+  })
+
   it("fieldValidation: Strict rejects unknown fields, Warn drops them with a Warning header, Ignore drops them", async () => {
     const withUnknown = (name: string) => query(name, { spec: { input: "x", target: { type: "agent", name: "a" }, colour: "blue" } })
     const strict = expectStatus(await call("POST", `${queries}?fieldValidation=Strict`, { body: withUnknown("strict") }), 400, "BadRequest")

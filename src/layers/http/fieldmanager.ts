@@ -37,7 +37,10 @@ export const writeManager = (query: URLSearchParams, userAgent: string | undefin
     if (Buffer.byteLength(explicit) > maxManagerBytes) {
       causes.push({ reason: "FieldValueTooLong", field: "fieldManager", message: `Too long: may not be more than ${maxManagerBytes} bytes` })
     }
-    ;[...explicit].forEach((ch, i) => {
+    let offset = 0 // Go reports the byte offset of the rune
+    for (const ch of explicit) {
+      const i = offset
+      offset += Buffer.byteLength(ch)
       if (!isPrintable(ch)) {
         const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`
         causes.push({
@@ -46,7 +49,7 @@ export const writeManager = (query: URLSearchParams, userAgent: string | undefin
           message: `Invalid value: ${JSON.stringify(explicit)}: invalid character ${code} (at position ${i})`
         })
       }
-    })
+    }
     if (kind === "PatchOptions" && !apply && query.has("force")) {
       causes.push({ reason: "FieldValueForbidden", field: "force", message: "Forbidden: may not be specified for non-apply patch" })
     }
