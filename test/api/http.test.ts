@@ -269,7 +269,7 @@ describe("writes", () => {
     expect(patched.json.metadata.managedFields.map((e: { manager: string; subresource?: string }) => `${e.manager}/${e.subresource ?? ""}`).sort())
       .toEqual(["engine/status", "my-operator/"])
     const bad = expectStatus(await call("POST", `${queries}?fieldManager=a%01b`, { body: query("bad-manager") }), 422, "Invalid")
-    expect(bad.message).toBe('CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\u0001b": invalid character U+0001 (at position 1)')
+    expect(bad.message).toBe('CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\\x01b": invalid character U+0001 (at position 1)')
   })
 
   it("fieldValidation: Strict rejects unknown fields, Warn drops them with a Warning header, Ignore drops them", async () => {

@@ -18,6 +18,12 @@ import { BadRequest, Invalid } from "../../services/errors.ts"
 /** kube's limit on a field manager's name, in bytes. */
 const maxManagerBytes = 128
 
+/** Go's `%q` of a string (what kube's field errors print): JSON's escapes, but `\a`, `\v` and `\xNN` for other controls. */
+const goQuote = (v: string) =>
+  JSON.stringify(v)
+    .replace(/\\u00([0-1][0-9a-f])/g, (_, hex: string) => (hex === "07" ? "\\a" : hex === "0b" ? "\\v" : `\\x${hex}`))
+    .replaceAll("\x7f", "\\x7f")
+
 const isPrintable = (ch: string) => /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)
 
 /** The options object kube validates the parameters of, named in its Invalid errors. */
@@ -46,7 +52,7 @@ export const writeManager = (query: URLSearchParams, userAgent: string | undefin
         causes.push({
           reason: "FieldValueInvalid",
           field: "fieldManager",
-          message: `Invalid value: ${JSON.stringify(explicit)}: invalid character ${code} (at position ${i})`
+          message: `Invalid value: ${goQuote(explicit)}: invalid character ${code} (at position ${i})`
         })
       }
     }
