@@ -2,7 +2,9 @@
  * `npm run bench`: the seed's performance table re-measured against a running `ark serve`, over
  * HTTP like a real client, with baselines measured in the same run on the same PostgreSQL (raw SQL
  * fetch and INSERT through `pg`, a minimal Node HTTP server returning the same bytes), so every
- * figure is also a ratio that a noisy shared machine cannot fake.
+ * figure is also a ratio that a noisy shared machine cannot fake. The API rows (LIST, GET, CREATE,
+ * WATCH) are measured again on `ark serve --storage etcd` against a real etcd, with raw etcd
+ * baselines (a prefix range joined into one body, puts) through the `etcd3` client.
  *
  *   npm run bench [-- --objects 10000] [--quick]
  * Writes docs/benchmarks.json and prints a table; docs/benchmarks.md records the figures.
@@ -15,9 +17,12 @@ import type { AddressInfo } from "node:net"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
+import { Etcd3 } from "etcd3"
 import pg from "pg"
 import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
+import { objectPrefix } from "../src/layers/EtcdStorage.ts"
 import { startScriptedEngine } from "../test/support/engine.ts"
+import { startEtcd } from "../test/support/etcd.ts"
 
 const { values } = parseArgs({
   options: { objects: { type: "string" }, quick: { type: "boolean", default: false } }
@@ -203,6 +208,68 @@ const queueRun = async (db: pg.Pool, replicas: ReadonlyArray<{ url: URL; pid: nu
   return { queries: count, seconds, queriesPerSec: count / seconds, ...(peak ? { peakInFlight: peak() } : {}), serverRssMb: rss.map(Math.round) }
 }
 
+const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
+
+/**
+ * The seed table's API rows against one server: N Queries seeded in namespace "bench" (the LIST
+ * and GET data set), CREATE at 1 and 50 clients, GET, and unpaginated LIST at 1 and 10 clients.
+ */
+const apiRows = async (base: URL, label: string) => {
+  const seed = await measure(N, 50, (i) => http(base, "POST", path("bench"), query("bench", `q-${i}`)).then(expectStatus(201)), `${label}seed`)
+  const create1 = await measure(quick ? 300 : 1000, 1, (i) => http(base, "POST", path("c1"), query("c1", `q-${i}`)).then(expectStatus(201)), `${label}create c=1`)
+  const create50 = await measure(quick ? 2000 : 5000, 50, (i) => http(base, "POST", path("c50"), query("c50", `q-${i}`)).then(expectStatus(201)), `${label}create c=50`)
+  const get1 = await measure(quick ? 500 : 2000, 1, (i) => http(base, "GET", `${path("bench")}/q-${(i * 7919) % N}`).then(expectStatus(200)), `${label}get c=1`)
+  let listBytes = 0
+  const list1 = await measure(quick ? 10 : 30, 1, () => http(base, "GET", path("bench")).then((r) => {
+    expectStatus(200)(r)
+    listBytes = r.bytes
+  }), `${label}list c=1`)
+  const list10 = await measure(quick ? 30 : 100, 10, () => http(base, "GET", path("bench")).then(expectStatus(200)), `${label}list c=10`)
+  return { seed, create1, create50, get1, list1, list10, listBytes }
+}
+
+/**
+ * The etcd configuration: the same API rows and watch rows on `ark serve --storage etcd`, and raw
+ * etcd baselines on the same member: the bench objects' prefix range joined into one list body
+ * (what a LIST must at least do), and puts of the same object at 1 and 50 clients.
+ */
+const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) => {
+  const member = await startEtcd()
+  try {
+    process.stderr.write(`etcd configuration (etcd at ${member.endpoint})\n`)
+    const server = await startReplica(children, ["--storage", "etcd", "--etcd-endpoints", member.endpoint, "--data-dir", join(dir, "etcd-ark"), "--modules", "apiserver"])
+    const rows = await apiRows(server.url, "etcd: ")
+    const serverRssMb = Math.round(rssMb(server.pid))
+    const watchEvents = quick ? 50 : 200
+    const watch = []
+    for (const n of quick ? [1, 200] : [1, 200, 1000]) {
+      watch.push(await watchLatency(server.url, server.url, `watch-${n}`, n, watchEvents, server.pid))
+    }
+    const client = new Etcd3({ hosts: [member.endpoint], grpcOptions: { "grpc.max_receive_message_length": -1 } })
+    try {
+      const prefix = Buffer.from(`${objectPrefix({ group: "ark.mckinsey.com", plural: "queries" })}bench/`)
+      const end = Buffer.from(prefix)
+      end[end.length - 1]! += 1
+      const rangeRead = async () => {
+        const res = await client.kv.range({ key: prefix, range_end: end })
+        const body = `{"items":[${res.kvs.map((kv) => kv.value.toString("utf8")).join(",")}]}`
+        if (res.kvs.length !== N || body.length < 2) throw new Error(`raw range read ${res.kvs.length} of ${N} objects`)
+      }
+      const rawRange = await measure(quick ? 10 : 30, 1, rangeRead, "raw etcd range c=1")
+      const rawRange10 = await measure(quick ? 30 : 100, 10, rangeRead, "raw etcd range c=10")
+      const sample = Buffer.from(query("raw", "x"))
+      const put = (p: string) => (i: number) => client.kv.put({ key: Buffer.from(`/raw/${p}-${i}`), value: sample }).then(() => undefined)
+      const rawPut1 = await measure(quick ? 300 : 1000, 1, put("a"), "raw etcd put c=1")
+      const rawPut50 = await measure(quick ? 2000 : 5000, 50, put("b"), "raw etcd put c=50")
+      return { ark: rows, serverRssMb, watch, baselines: { rawRange, rawRange10, rawPut1, rawPut50 } }
+    } finally {
+      client.close()
+    }
+  } finally {
+    await member.stop()
+  }
+}
+
 const rssMb = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024
@@ -228,19 +295,8 @@ const main = async () => {
       startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("ark"), "--data-dir", join(dir, dataDir), "--modules", "apiserver"])
     const server = await apiOnly("ark")
     const base = server.url
-    const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
 
-    // Seed: N Queries in namespace "bench" (this is the LIST and GET data set).
-    const seed = await measure(N, 50, (i) => http(base, "POST", path("bench"), query("bench", `q-${i}`)).then(expectStatus(201)), "seed")
-    const create1 = await measure(quick ? 300 : 1000, 1, (i) => http(base, "POST", path("c1"), query("c1", `q-${i}`)).then(expectStatus(201)), "create c=1")
-    const create50 = await measure(quick ? 2000 : 5000, 50, (i) => http(base, "POST", path("c50"), query("c50", `q-${i}`)).then(expectStatus(201)), "create c=50")
-    const get1 = await measure(quick ? 500 : 2000, 1, (i) => http(base, "GET", `${path("bench")}/q-${(i * 7919) % N}`).then(expectStatus(200)), "get c=1")
-    let listBytes = 0
-    const list1 = await measure(quick ? 10 : 30, 1, () => http(base, "GET", path("bench")).then((r) => {
-      expectStatus(200)(r)
-      listBytes = r.bytes
-    }), "list c=1")
-    const list10 = await measure(quick ? 30 : 100, 10, () => http(base, "GET", path("bench")).then(expectStatus(200)), "list c=10")
+    const { seed, create1, create50, get1, list1, list10, listBytes } = await apiRows(base, "")
     const serverRss = rssMb(server.pid)
 
     // Watch delivery on one replica, then across replicas (a second server on the same database).
@@ -310,6 +366,9 @@ const main = async () => {
     const minimalList = await measure(quick ? 10 : 30, 1, () => http(minimalBase, "GET", "/").then(expectStatus(200)), "minimal HTTP list bytes")
     await new Promise((resolve) => minimal.close(resolve))
 
+    // The etcd configuration, measured in the same run (its own etcd member, after PostgreSQL's rows).
+    const etcd = await etcdRun(children, dir)
+
     const results = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -320,6 +379,14 @@ const main = async () => {
       watch: { oneReplica: watchOne, crossReplica: watchCross },
       queries: { instant: queueInstant, slowEngine: queueSlow },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList },
+      etcd: {
+        ...etcd,
+        ratios: {
+          listVsRawRange: etcd.ark.list1.p50 / etcd.baselines.rawRange.p50,
+          create50VsRawPut50: etcd.ark.create50.opsPerSec / etcd.baselines.rawPut50.opsPerSec,
+          listVsPostgres: etcd.ark.list1.p50 / list1.p50
+        }
+      },
       ratios: {
         listVsRawFetch: list1.p50 / rawFetch.p50,
         listVsMinimalHttp: list1.p50 / minimalList.p50,
@@ -348,6 +415,27 @@ const main = async () => {
     console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)
     console.log(["measure".padEnd(24), "P50 / P99".padEnd(20), "throughput".padEnd(12), "baseline"].join(" | "))
     for (const r of rows) console.log([r[0].padEnd(24), r[1].padEnd(20), r[2].padEnd(12), r[3]].join(" | "))
+    const e = results.etcd
+    const side: Array<[string, Measure, Measure, string]> = [
+      ["LIST unpaginated, c=1", list1, e.ark.list1, `raw etcd range ${f(e.baselines.rawRange.p50)} ms (${f(e.ratios.listVsRawRange)}x); raw SQL fetch ${f(rawFetch.p50)} ms`],
+      ["LIST unpaginated, c=10", list10, e.ark.list10, `raw etcd range c=10 ${f(e.baselines.rawRange10.opsPerSec)}/s`],
+      ["GET, c=1", get1, e.ark.get1, ""],
+      ["CREATE, c=1", create1, e.ark.create1, `raw etcd put c=1 ${f(e.baselines.rawPut1.p50)} ms`],
+      ["CREATE, c=50", create50, e.ark.create50, `raw etcd put c=50 ${f(e.baselines.rawPut50.opsPerSec)}/s (${(e.ratios.create50VsRawPut50 * 100).toFixed(0)}%)`]
+    ]
+    console.log(`\nPostgreSQL vs etcd layer, same run, ${N} Queries (etcd server RSS ${e.serverRssMb} MB)`)
+    console.log(["measure".padEnd(24), "PostgreSQL P50, ops/s".padEnd(24), "etcd P50, ops/s".padEnd(24), "etcd baseline"].join(" | "))
+    const cell = (m: Measure) => `${f(m.p50)} ms, ${f(m.opsPerSec)}/s`
+    for (const [name, a, b, note] of side) console.log([name.padEnd(24), cell(a).padEnd(24), cell(b).padEnd(24), note].join(" | "))
+    for (const w of e.watch) {
+      const pgRow = watchOne.find((x) => x.watchers === w.watchers)
+      console.log([
+        `WATCH, ${w.watchers} watchers`.padEnd(24),
+        (pgRow === undefined ? "" : `${f(pgRow.p50)} / ${f(pgRow.p99)} ms`).padEnd(24),
+        `${f(w.p50)} / ${f(w.p99)} ms`.padEnd(24),
+        `P50 / P99; etcd server RSS ${w.serverRssMb} MB`
+      ].join(" | "))
+    }
     mkdirSync(join(root, "docs"), { recursive: true })
     writeFileSync(join(root, "docs", quick ? "benchmarks-quick.json" : "benchmarks.json"), JSON.stringify(results, null, 2) + "\n")
   } finally {
