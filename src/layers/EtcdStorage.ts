@@ -16,7 +16,12 @@
  *
  * Values are stored with `"resourceVersion":""` (the rv is unknown until commit) and the
  * key's mod_revision is spliced into the text on every read, so LIST returns the stored text
- * without parsing it.
+ * without parsing it. LIST reads every page at the first page's revision and returns objects in
+ * key order, as kube-apiserver on etcd does; label and field selectors are applied in memory.
+ *
+ * A finalized object (deletionTimestamp set, last finalizer removed by an update) is deleted in
+ * one transaction, so its DELETED change carries the last stored state, as kube's does (the
+ * PostgreSQL layer's tombstone holds the update's result instead).
  *
  * Compaction is etcd's own and global (every resource at once), as kube-apiserver compacts.
  */
