@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { kubectlBinaries, runKubectl } from "./support/kubectl.ts"
+import { freePort } from "./support/net.ts"
 import { startServer } from "./support/server.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "ark-embedded-"))
@@ -65,5 +66,14 @@ describe("ark's answers to bad invocations", () => {
     const noUrl = await ark(["migrate", "--storage", "postgresql"])
     expect(noUrl.code).toBe(1)
     expect(noUrl.stderr.trim()).toBe("ark: --storage postgresql needs --postgres-url (or ARK_POSTGRES_URL)")
+    const noEndpoints = await ark(["serve", "--storage", "etcd", "--data-dir", dataDir, "--insecure-http"])
+    expect(noEndpoints.code).toBe(1)
+    expect(noEndpoints.stderr.trim()).toBe("ark: --storage etcd needs --etcd-endpoints (or ARK_ETCD_ENDPOINTS)")
+    const unreachable = await ark(["serve", "--storage", "etcd", "--etcd-endpoints", `http://127.0.0.1:${await freePort()}`, "--data-dir", dataDir, "--insecure-http"])
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr.trim()).toMatch(/^ark: etcd at http:\/\/127\.0\.0\.1:\d+ (is unreachable: .+|did not answer within 5 s)$/)
+    const migrateEtcd = await ark(["migrate", "--storage", "etcd"])
+    expect(migrateEtcd.code).toBe(1)
+    expect(migrateEtcd.stderr.trim()).toBe("ark: --storage etcd keeps no PostgreSQL database (nothing to migrate)")
   })
 })
