@@ -62,11 +62,14 @@ const transports = [
   new RestTransportFactory({ fetchImpl: engineFetch, ...compat })
 ]
 
-/** Fetches the card with the caller's signal (the SDK's resolver takes none) and picks a transport. */
-const connect = (url: string, signal: AbortSignal): Promise<Client> =>
+/**
+ * Fetches the card (within 30 s: the SDK's resolver takes no signal of a caller's, and the
+ * connect is shared by every caller) and picks a transport.
+ */
+const connect = (url: string): Promise<Client> =>
   new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
     transports,
-    cardResolver: new DefaultAgentCardResolver({ fetchImpl: (input, init) => engineFetch(input, { ...init, signal }), ...compat })
+    cardResolver: new DefaultAgentCardResolver({ fetchImpl: (input, init) => engineFetch(input, { ...init, signal: AbortSignal.timeout(30_000) }), ...compat })
   })).createFromUrl(url)
 
 const textPart = (text: string): Part => ({ content: { $case: "text", value: text }, metadata: undefined, filename: "", mediaType: "text/plain" })
@@ -168,16 +171,24 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
 }
 
 export const layer: Layer.Layer<CompletionsEngine> = Layer.sync(CompletionsEngine, () => {
-  /** One client per engine URL, so the card is fetched once; dropped when the engine is unreachable. */
-  const clients = new Map<string, Client>()
+  /**
+   * One client per engine URL, so the card is fetched once; calls that start together share one
+   * connect (a burst of thousands fetches one card). Dropped when the engine is unreachable.
+   */
+  const clients = new Map<string, Promise<Client>>()
+  const clientFor = (url: string) => {
+    let client = clients.get(url)
+    if (client === undefined) {
+      client = connect(url)
+      clients.set(url, client)
+      client.catch(() => clients.get(url) === client && clients.delete(url))
+    }
+    return client
+  }
   return CompletionsEngine.of({
     complete: (request) =>
       Effect.tryPromise({
-        try: async (signal) => {
-          const client = clients.get(request.url) ?? await connect(request.url, signal)
-          clients.set(request.url, client)
-          return client.sendMessage(sendRequest(request), { signal })
-        },
+        try: async (signal) => (await clientFor(request.url)).sendMessage(sendRequest(request), { signal }),
         catch: (error) => classify(request.url, error)
       }).pipe(
         Effect.tapError((e) => e._tag === "EngineUnavailable" ? Effect.sync(() => clients.delete(request.url)) : Effect.void),

@@ -68,11 +68,31 @@ export const make = Effect.gen(function*() {
       }))
     ))
 
-  const renew = (item: QueueItem, lease: Duration.Duration) =>
+  /**
+   * Renewals and removals come from every running Query (10,000 in flight renew every few
+   * seconds), so each is queued and sent with the others waiting then: one statement per batch.
+   * Lease tokens are unique, so matching ids and tokens as two sets (`= ANY`) matches the pairs
+   * and stays an index lookup however long the queue is.
+   */
+  const renew = yield* batched((batch: ReadonlyArray<{ readonly item: QueueItem; readonly lease: Duration.Duration }>) =>
     run<{ id: string }>(
-      `UPDATE ark_query_queue SET visible_at = now() + $3::interval WHERE id = $1 AND lease_token = $2 RETURNING id::text AS id`,
-      [item.id, item.leaseToken, interval(lease)]
-    ).pipe(Effect.map((rows) => rows.length === 1))
+      `UPDATE ark_query_queue q SET visible_at = now() + d.lease
+       FROM unnest($1::bigint[], $3::interval[]) AS d(id, lease)
+       WHERE q.id = ANY($1::bigint[]) AND q.lease_token = ANY($2::uuid[]) AND q.id = d.id
+       RETURNING q.id::text AS id`,
+      [batch.map((b) => b.item.id), batch.map((b) => b.item.leaseToken), batch.map((b) => interval(b.lease))]
+    ).pipe(Effect.map((rows) => {
+      const renewed = new Set(rows.map((r) => r.id))
+      return batch.map((b) => renewed.has(b.item.id))
+    }))
+  )
+
+  const complete = yield* batched((batch: ReadonlyArray<QueueItem>) =>
+    run(
+      `DELETE FROM ark_query_queue WHERE id = ANY($1::bigint[]) AND lease_token = ANY($2::uuid[])`,
+      [batch.map((i) => i.id), batch.map((i) => i.leaseToken)]
+    ).pipe(Effect.map(() => batch.map(() => undefined)))
+  )
 
   const release = (item: QueueItem, delay: Duration.Duration) =>
     run(
@@ -80,27 +100,32 @@ export const make = Effect.gen(function*() {
       [item.id, item.leaseToken, interval(delay)]
     ).pipe(Effect.asVoid)
 
-  /** Finished items wait here to be removed, many per statement (one round trip, not one per Query). */
-  const finished = yield* Queue.unbounded<{ readonly item: QueueItem; readonly done: Deferred.Deferred<void, QueueUnavailable> }>()
-  yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-    const batch = yield* Queue.takeBetween(finished, 1, 1000)
-    const result = yield* run(
-      // Lease tokens are unique, so matching ids and tokens as two sets is matching the pairs;
-      // unlike a join with unnest, it stays an index lookup however long the queue is.
-      `DELETE FROM ark_query_queue WHERE id = ANY($1::bigint[]) AND lease_token = ANY($2::uuid[])`,
-      [batch.map((f) => f.item.id), batch.map((f) => f.item.leaseToken)]
-    ).pipe(Effect.exit)
-    for (const f of batch) yield* Deferred.done(f.done, Exit.asVoid(result))
-  })))
-
-  const complete = (item: QueueItem) =>
-    Effect.gen(function*() {
-      const done = yield* Deferred.make<void, QueueUnavailable>()
-      yield* Queue.offer(finished, { item, done })
-      return yield* Deferred.await(done)
-    })
-
-  return QueryQueue.of({ claim, renew, release, complete })
+  return QueryQueue.of({
+    claim,
+    renew: (item, lease) => renew({ item, lease }),
+    release,
+    complete
+  })
 })
+
+/**
+ * One statement for many callers: each call waits in a queue; a fiber takes whatever is waiting
+ * (up to 1,000), runs `many` on it, and hands each caller its own answer (same order).
+ */
+const batched = <I, A>(many: (batch: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<A>, QueueUnavailable>) =>
+  Effect.gen(function*() {
+    const waiting = yield* Queue.unbounded<{ readonly input: I; readonly done: Deferred.Deferred<A, QueueUnavailable> }>()
+    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      const batch = yield* Queue.takeBetween(waiting, 1, 1000)
+      const result = yield* Effect.exit(many(batch.map((w) => w.input)))
+      for (const [i, w] of batch.entries()) yield* Deferred.done(w.done, Exit.map(result, (answers) => answers[i]!))
+    })))
+    return (input: I) =>
+      Effect.gen(function*() {
+        const done = yield* Deferred.make<A, QueueUnavailable>()
+        yield* Queue.offer(waiting, { input, done })
+        return yield* Deferred.await(done)
+      })
+  })
 
 export const layer = Layer.effect(QueryQueue, make)
