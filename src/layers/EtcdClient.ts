@@ -3,8 +3,9 @@
  * endpoint, one multiplexed watch stream) as a scoped resource, checked with a read before
  * anything uses it so an unreachable cluster is reported at start-up, within seconds.
  */
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel"
 import { Context, Effect, Layer, Schema } from "effect"
-import { Etcd3 } from "etcd3"
+import { Etcd3, isRecoverableError } from "etcd3"
 
 export class EtcdClient extends Context.Service<EtcdClient, Etcd3>()("ark-effect/layers/EtcdClient") {}
 
@@ -26,6 +27,17 @@ export const layer = (options: EtcdClientOptions): Layer.Layer<EtcdClient, EtcdU
           new Etcd3({
             hosts: [...options.endpoints],
             dialTimeout: 2_000,
+            // etcd3's defaults retry three times at once and then shut an endpoint off for 5 s,
+            // so one blip of a single-member cluster refused every request for 5 s. Retries back
+            // off instead, and a failed endpoint is tried again after 250 ms.
+            faultHandling: {
+              global: retry(handleWhen(isRecoverableError), {
+                maxAttempts: 3,
+                backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 })
+              }),
+              host: () =>
+                circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 250, breaker: new ConsecutiveBreaker(5) })
+            },
             // An unpaginated LIST of many objects is one range response: no 4 MB cap on it.
             grpcOptions: { "grpc.max_receive_message_length": -1 }
           })
