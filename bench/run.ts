@@ -96,6 +96,9 @@ const query = (ns: string, name: string) =>
     spec: { input: "What is the weather in Paris today?", target: { type: "agent", name: "weather-agent" } }
   })
 
+/** Where a namespace's Queries are. */
+const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
+
 const expectStatus = (want: number) => (r: HttpResult) => {
   if (r.status !== want) throw new Error(`unexpected HTTP ${r.status}`)
 }
@@ -119,7 +122,7 @@ const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, watchers
   let received = 0
   const requests = await Promise.all(Array.from({ length: watchers }, () =>
     new Promise<ReturnType<typeof request>>((resolve, reject) => {
-      const req = request({ host: watchBase.hostname, port: watchBase.port, path: `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries?watch=true`, agent: false }, (res) => {
+      const req = request({ host: watchBase.hostname, port: watchBase.port, path: `${path(ns)}?watch=true`, agent: false }, (res) => {
         let buffer = ""
         res.setEncoding("utf8")
         res.on("data", (chunk: string) => {
@@ -147,7 +150,7 @@ const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, watchers
   for (let i = 0; i < events; i++) {
     const name = `w-${i}`
     sentAt.set(name, performance.now())
-    expectStatus(201)(await http(writeBase, "POST", `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`, query(ns, name)))
+    expectStatus(201)(await http(writeBase, "POST", path(ns), query(ns, name)))
     await new Promise((r) => setTimeout(r, 10))
     if (i % 20 === 0) process.stderr.write(`\r  ${label}: ${i}/${events}   `)
   }
@@ -160,21 +163,27 @@ const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, watchers
   return { watchers, events, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), serverRssMb }
 }
 
-/** Starts `ark serve` with extra flags and returns its URL. */
-const startReplica = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
+/** Starts `ark serve` with extra flags; resolves once it serves (its URL) or, without the API module, runs. */
+const startProcess = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
   const child = spawn(process.execPath, [join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args], {
     stdio: ["ignore", "pipe", "inherit"]
   })
   children.push(child)
-  return new Promise<{ url: URL; pid: number }>((resolve, reject) => {
+  return new Promise<{ url: string | undefined; pid: number }>((resolve, reject) => {
     let out = ""
     child.stdout!.on("data", (c: Buffer) => {
       out += c.toString()
-      const m = /ark: serving (\S+)/.exec(out)
-      if (m) resolve({ url: new URL(m[1]!), pid: child.pid! })
+      const m = /ark: (?:serving (\S+)|running )/.exec(out)
+      if (m) resolve({ url: m[1], pid: child.pid! })
     })
     child.once("exit", (code) => reject(new Error(`ark serve exited ${code}`)))
   })
+}
+
+/** A replica that serves the API. */
+const startReplica = async (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
+  const { url, pid } = await startProcess(children, args)
+  return { url: new URL(url!), pid }
 }
 
 interface QueueRun {
@@ -186,18 +195,25 @@ interface QueueRun {
 }
 
 /**
- * Creates `count` Queries through replica 0 and waits until the queue is empty (every Query
- * reached a terminal phase), sampling the replicas' memory on the way.
+ * Creates `count` Queries through the replicas (round robin) and waits until every one is done.
  */
 const queueRun = async (db: pg.Pool, replicas: ReadonlyArray<{ url: URL; pid: number }>, ns: string, count: number, label: string, peak?: () => number): Promise<QueueRun> => {
   const started = performance.now()
-  const rss = replicas.map(() => 0)
-  const sample = () => replicas.forEach((r, i) => (rss[i] = Math.max(rss[i]!, rssMb(r.pid))))
-  await measure(count, 100, (i) => http(replicas[i % replicas.length]!.url, "POST", `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`, query(ns, `q-${i}`)).then(expectStatus(201)), `${label}: create`)
+  await measure(count, 100, (i) => http(replicas[i % replicas.length]!.url, "POST", path(ns), query(ns, `q-${i}`)).then(expectStatus(201)), `${label}: create`)
+  return drainQueue(db, replicas, ns, count, label, started, peak)
+}
+
+/**
+ * Waits until the queue is empty (every Query reached a terminal phase) and checks that all
+ * `count` Queries of `ns` are done, sampling the worker replicas' memory on the way.
+ */
+const drainQueue = async (db: pg.Pool, workers: ReadonlyArray<{ pid: number }>, ns: string, count: number, label: string, started: number, peak?: () => number): Promise<QueueRun> => {
+  const rss = workers.map(() => 0)
+  const sample = () => workers.forEach((r, i) => (rss[i] = Math.max(rss[i]!, rssMb(r.pid))))
   while (true) {
     sample()
     const left = Number((await db.query("SELECT count(*)::int AS n FROM ark_query_queue")).rows[0].n)
-    process.stderr.write(`\r  ${label}: ${left} queued or running   `)
+    process.stderr.write(`\r  ${label}: ${left} queued or running${peak ? `, ${peak()} in flight at most` : ""}   `)
     if (left === 0) break
     await new Promise((r) => setTimeout(r, 200))
   }
@@ -208,7 +224,18 @@ const queueRun = async (db: pg.Pool, replicas: ReadonlyArray<{ url: URL; pid: nu
   return { queries: count, seconds, queriesPerSec: count / seconds, ...(peak ? { peakInFlight: peak() } : {}), serverRssMb: rss.map(Math.round) }
 }
 
-const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
+/** A scripted engine that answers after `ms`, counting the calls open at once. */
+const holdingEngine = async (ms: number) => {
+  let open = 0
+  let peak = 0
+  const engine = await startScriptedEngine(() => {
+    open++
+    peak = Math.max(peak, open)
+    setTimeout(() => open--, ms)
+    return { delayMs: ms, then: `done after ${ms} ms` }
+  })
+  return { ...engine, peak: () => peak }
+}
 
 /**
  * The seed table's API rows against one server: N Queries seeded in namespace "bench" (the LIST
@@ -319,21 +346,31 @@ const main = async () => {
     ]
     const queueInstant = await queueRun(queueDb, instant, "instant", quick ? 1000 : 5000, "queries, instant engine")
     await instantEngine.stop()
-    let inFlight = 0
-    let peak = 0
-    const slow = await startScriptedEngine(() => {
-      inFlight++
-      peak = Math.max(peak, inFlight)
-      setTimeout(() => inFlight--, 1000)
-      return { delayMs: 1000, then: "done after a second" }
-    })
+    const slow = await holdingEngine(1000)
     const slowReplicas = [
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q3"), "--completions-url", slow.url, "--query-concurrency", "6000"]),
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q4"), "--completions-url", slow.url, "--query-concurrency", "6000"])
     ]
     for (const r of instant) process.kill(r.pid, "SIGTERM")
-    const queueSlow = await queueRun(queueDb, slowReplicas, "slow", quick ? 2000 : 10000, "queries, 1 s engine", () => peak)
+    const queueSlow = await queueRun(queueDb, slowReplicas, "slow", quick ? 2000 : 10000, "queries, 1 s engine", slow.peak)
     await slow.stop()
+    for (const r of slowReplicas) process.kill(r.pid, "SIGTERM")
+
+    // 10,000 in flight at once. With a 1 s engine the calls open at once are bounded by how fast
+    // Queries start (Little's law: rate x 1 s), so here a backlog is created first (API only, no
+    // worker) and two worker replicas then open every call of an engine that answers after 30 s,
+    // an agent's typical tool loop.
+    const holdCount = quick ? 2000 : 10000
+    const hold = await holdingEngine(30_000)
+    const holdApi = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q5"), "--modules", "apiserver"])
+    await measure(holdCount, 100, (i) => http(holdApi.url, "POST", path("hold"), query("hold", `q-${i}`)).then(expectStatus(201)), "in flight: backlog")
+    const holdStarted = performance.now()
+    const holders = [
+      await startProcess(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q6"), "--modules", "query-workers", "--completions-url", hold.url, "--query-concurrency", "6000"]),
+      await startProcess(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q7"), "--modules", "query-workers", "--completions-url", hold.url, "--query-concurrency", "6000"])
+    ]
+    const queueHold = await drainQueue(queueDb, holders, "hold", holdCount, "queries, 30 s engine", holdStarted, hold.peak)
+    await hold.stop()
     await queueDb.end()
 
     // Baselines on the same PostgreSQL, through node-postgres.
@@ -377,7 +414,7 @@ const main = async () => {
       serverRssMb: Math.round(serverRss),
       ark: { seed, create1, create50, get1, list1, list10 },
       watch: { oneReplica: watchOne, crossReplica: watchCross },
-      queries: { instant: queueInstant, slowEngine: queueSlow },
+      queries: { instant: queueInstant, slowEngine: queueSlow, inFlight: queueHold },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList },
       etcd: {
         ...etcd,
@@ -412,6 +449,7 @@ const main = async () => {
     }
     rows.push(["QUERIES, instant engine", `${queueInstant.queries} in ${f(queueInstant.seconds)} s`, `${f(queueInstant.queriesPerSec)}/s`, `2 replicas, RSS ${queueInstant.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, 1 s engine", `${queueSlow.queries} in ${f(queueSlow.seconds)} s`, `${f(queueSlow.queriesPerSec)}/s`, `peak ${queueSlow.peakInFlight} in flight, RSS ${queueSlow.serverRssMb.join(" / ")} MB`])
+    rows.push(["QUERIES, 30 s engine", `${queueHold.queries} in ${f(queueHold.seconds)} s`, `${f(queueHold.queriesPerSec)}/s`, `backlog; peak ${queueHold.peakInFlight} in flight, worker RSS ${queueHold.serverRssMb.join(" / ")} MB`])
     console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)
     console.log(["measure".padEnd(24), "P50 / P99".padEnd(20), "throughput".padEnd(12), "baseline"].join(" | "))
     for (const r of rows) console.log([r[0].padEnd(24), r[1].padEnd(20), r[2].padEnd(12), r[3]].join(" | "))
