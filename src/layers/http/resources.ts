@@ -6,6 +6,7 @@ import { Effect, Result } from "effect"
 import type { Stream } from "effect"
 import YAML from "yaml"
 import type { FieldManagement } from "../../domain/apply.ts"
+import { defaultAdmission, validateAdmission } from "../../domain/admission.ts"
 import { apply, conflictCauses, conflictMessage } from "../../domain/apply.ts"
 import { pruneApplyConfiguration, unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
 import type { KubeObject } from "../../domain/object.ts"
@@ -181,12 +182,18 @@ const decodeObject = (req: ResourceRequest, text: string) =>
 const validated = (req: ResourceRequest, obj: KubeObject) =>
   Effect.gen(function*() {
     const mode = yield* oneOf(req.query, "fieldValidation", ["Strict", "Warn", "Ignore"], "Warn")
-    const result = validateObject(req.info, obj)
+    const first = validateObject(req.info, obj)
+    // kube's order: Ark's mutating admission sees the defaulted object, the schema is checked
+    // after it, then validating admission. /status writes skip admission (upstream's webhooks too).
+    const admitted = req.subresource === "status" ? first.pruned : defaultAdmission(req.info, first.pruned)
+    const result = admitted === first.pruned ? first : { ...validateObject(req.info, admitted), unknownFields: first.unknownFields }
     // Metadata and schema problems are reported together, as kube does.
     const causes = [
       ...validateObjectMeta(obj.metadata, { namespaced: req.info.namespaced, requireName: false }),
       ...result.causes
     ]
+    const admission = causes.length > 0 || req.subresource === "status" ? { causes: [], warnings: [] } : validateAdmission(req.info, result.pruned)
+    causes.push(...admission.causes)
     if (mode === "Strict" && result.unknownFields.length > 0) {
       return yield* new BadRequest({
         message: `${req.info.kind} in version "${req.info.version}" cannot be handled as a ${req.info.kind}: strict decoding error: ${
@@ -197,7 +204,7 @@ const validated = (req: ResourceRequest, obj: KubeObject) =>
     if (causes.length > 0) {
       return yield* new Invalid({ kind: req.info.kind, group: req.info.group, name: obj.metadata.name ?? "", causes })
     }
-    const warnings = mode === "Warn" ? result.unknownFields.map(unknownFieldMessage) : []
+    const warnings = [...(mode === "Warn" ? result.unknownFields.map(unknownFieldMessage) : []), ...admission.warnings]
     return { object: result.pruned, warnings }
   })
 
@@ -398,7 +405,15 @@ const serverSideApply = (req: ResourceRequest, name: string) =>
     const { config, warnings } = yield* applyConfiguration(req, yield* req.body)
     const fm = yield* fieldManagement(req.info, req.subresource)
     const resource = storedResource(req.info)
-    const applied = (live: KubeObject) => applyTo(req, fm, name, live, config, manager, force)
+    // Admission warnings of the attempt that was written join the decoding warnings.
+    let admissionWarnings: ReadonlyArray<string> = []
+    const applied = (live: KubeObject) =>
+      applyTo(req, fm, name, live, config, manager, force).pipe(
+        Effect.map((r) => {
+          admissionWarnings = r.warnings
+          return r.object
+        })
+      )
     const update = storage.guaranteedUpdate(resource, req.namespace ?? "", name, applied, { dryRun, subresource: fm.subresource })
     // A new object is the configuration applied to an empty one in the URL's namespace.
     const create = Effect.flatMap(
@@ -412,7 +427,7 @@ const serverSideApply = (req: ResourceRequest, name: string) =>
       // Created meanwhile by someone else: apply to theirs.
       Effect.retry({ times: 3, while: (e) => e._tag === "AlreadyExists" })
     )
-    return renderObject(req.info, rep, result.object, result.status, warnings)
+    return renderObject(req.info, rep, result.object, result.status, [...warnings, ...admissionWarnings])
   })
 
 /** An apply body: YAML or JSON of this kind and version, without managedFields, pruned per fieldValidation. */
@@ -469,8 +484,8 @@ const applyTo = (
     if (req.namespace !== undefined && ns !== undefined && ns !== "" && ns !== req.namespace) {
       return yield* new BadRequest({ message: `the namespace of the object (${String(ns)}) does not match the namespace on the URL (${req.namespace})` })
     }
-    const { object } = yield* validated(req, obj)
-    return withManaged(object, result.success.managed)
+    const { object, warnings } = yield* validated(req, obj)
+    return { object: withManaged(object, result.success.managed), warnings }
   })
 
 interface DeleteBody {

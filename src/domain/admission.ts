@@ -1,0 +1,314 @@
+/**
+ * Ark's admission rules beyond the structural schema, as upstream's webhooks apply them
+ * (ark/internal/validation): defaulting (the mutating webhook) and per-kind validation (the
+ * validating webhook). Pure functions: the API server runs them inline on every write, and the
+ * `webhook` module serves them as AdmissionReview webhooks for the etcd/CRD configuration.
+ *
+ * Differences from upstream, on purpose: rules that need other objects (does the target Agent
+ * exist? does the Secret have the key?) are the controller's status conditions here, so that
+ * admission never depends on the order in which objects are applied; and problems are reported
+ * as kube field causes (all of them, not just the first).
+ */
+import { parseGoDuration } from "./duration.ts"
+import type { KubeObject, StatusCause } from "./object.ts"
+import { isRecord } from "./object.ts"
+import type { ResourceInfo } from "./registry.ts"
+import { dns1123SubdomainErrors } from "./validation.ts"
+
+/** Annotations whose values the validating webhook returns as warnings (upstream's migration notes). */
+export const migrationWarningPrefix = "ark.mckinsey.com/migration-warning-"
+const a2aServerAnnotation = "ark.mckinsey.com/a2a-server-name"
+
+/** A Query's retention when it names none (upstream: ArkConfig spec.queryTTL, else 720h). */
+export const defaultQueryTTL = "720h"
+
+type Json = Record<string, unknown>
+
+const invalid = (field: string, value: unknown, detail: string): StatusCause => ({
+  reason: "FieldValueInvalid",
+  field,
+  message: `Invalid value: ${JSON.stringify(value)}: ${detail}`
+})
+const required = (field: string, detail: string): StatusCause => ({ reason: "FieldValueRequired", field, message: `Required value: ${detail}` })
+const forbidden = (field: string, detail: string): StatusCause => ({ reason: "FieldValueForbidden", field, message: `Forbidden: ${detail}` })
+const notSupported = (field: string, value: unknown, supported: ReadonlyArray<string>): StatusCause => ({
+  reason: "FieldValueNotSupported",
+  field,
+  message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${supported.map((s) => JSON.stringify(s)).join(", ")}`
+})
+
+const record = (v: unknown): Json | undefined => isRecord(v) ? v : undefined
+const list = (v: unknown): ReadonlyArray<unknown> => Array.isArray(v) ? v : []
+const text = (v: unknown): string | undefined => typeof v === "string" ? v : undefined
+
+/** A reference to another object by name: a DNS-1123 subdomain, as kube names are. */
+const checkName = (causes: Array<StatusCause>, field: string, name: unknown) => {
+  if (typeof name !== "string" || name === "") return causes.push(required(field, "a name is required"))
+  for (const msg of dns1123SubdomainErrors(name)) causes.push(invalid(field, name, msg))
+}
+
+/** A Go duration (`30s`, `1h30m`); `positive` also refuses zero. */
+const checkDuration = (causes: Array<StatusCause>, field: string, value: unknown, positive = false) => {
+  if (value === undefined) return
+  const ms = typeof value === "string" ? parseGoDuration(value) : undefined
+  if (ms === undefined) causes.push(invalid(field, value, `must be a duration such as "30s", "5m" or "1h30m"`))
+  else if (ms < 0 || (positive && ms === 0)) causes.push(invalid(field, value, positive ? "must be a positive duration" : "must not be negative"))
+}
+
+const sourceKeys = ["configMapKeyRef", "secretKeyRef", "serviceRef", "queryParameterRef"] as const
+
+/** `value` xor `valueFrom`, and a valueFrom names exactly one source (upstream's parameter rules). */
+const checkValueSource = (causes: Array<StatusCause>, field: string, v: Json, allowed: ReadonlyArray<string> = sourceKeys) => {
+  const hasValue = typeof v["value"] === "string" && v["value"] !== ""
+  const from = record(v["valueFrom"])
+  if (hasValue && from !== undefined) causes.push(forbidden(field, "may not specify both value and valueFrom"))
+  if (!hasValue && from === undefined) causes.push(required(field, "must specify either value or valueFrom"))
+  if (from === undefined) return
+  const sources = allowed.filter((k) => from[k] !== undefined)
+  if (sources.length !== 1) {
+    causes.push(invalid(`${field}.valueFrom`, sources, `must specify exactly one of ${allowed.join(", ")}`))
+  }
+  for (const k of ["configMapKeyRef", "secretKeyRef", "serviceRef"] as const) {
+    const ref = record(from[k])
+    if (ref !== undefined && ref["name"] !== undefined && ref["name"] !== "") checkName(causes, `${field}.valueFrom.${k}.name`, ref["name"])
+  }
+}
+
+const checkParameters = (causes: Array<StatusCause>, field: string, parameters: unknown) =>
+  list(parameters).forEach((p, i) => {
+    const param = record(p)
+    if (param !== undefined) checkValueSource(causes, `${field}[${i}]`, param)
+  })
+
+const checkOverrides = (causes: Array<StatusCause>, field: string, overrides: unknown) =>
+  list(overrides).forEach((o, i) => {
+    const override = record(o)
+    if (override === undefined) return
+    const headers = list(override["headers"])
+    if (headers.length === 0) causes.push(required(`${field}[${i}].headers`, "at least one header"))
+    headers.forEach((h, j) => {
+      const value = record(record(h)?.["value"])
+      if (value !== undefined) checkValueSource(causes, `${field}[${i}].headers[${j}].value`, value, ["configMapKeyRef", "secretKeyRef"])
+    })
+  })
+
+const selectorOperators = ["In", "NotIn", "Exists", "DoesNotExist"] as const
+
+/** metav1.LabelSelector's rules: known operators, values only (and always) for In/NotIn. */
+const checkLabelSelector = (causes: Array<StatusCause>, field: string, selector: Json) =>
+  list(selector["matchExpressions"]).forEach((e, i) => {
+    const expr = record(e)
+    if (expr === undefined) return
+    const op = expr["operator"]
+    const at = `${field}.matchExpressions[${i}]`
+    if (!(selectorOperators as ReadonlyArray<unknown>).includes(op)) return causes.push(notSupported(`${at}.operator`, op, selectorOperators))
+    const values = list(expr["values"])
+    if ((op === "In" || op === "NotIn") && values.length === 0) causes.push(required(`${at}.values`, "must be specified when `operator` is 'In' or 'NotIn'"))
+    if ((op === "Exists" || op === "DoesNotExist") && values.length > 0) {
+      causes.push(forbidden(`${at}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+    }
+  })
+
+const checkQuery = (spec: Json, causes: Array<StatusCause>) => {
+  const target = record(spec["target"])
+  const selector = record(spec["selector"])
+  if (target === undefined && selector === undefined) causes.push(required("spec", "exactly one of target or selector must be specified"))
+  if (target !== undefined && selector !== undefined) causes.push(forbidden("spec.selector", "exactly one of target or selector may be specified"))
+  if (target !== undefined) checkName(causes, "spec.target.name", target["name"])
+  if (selector !== undefined) checkLabelSelector(causes, "spec.selector", selector)
+  checkDuration(causes, "spec.timeout", spec["timeout"], true)
+  checkDuration(causes, "spec.ttl", spec["ttl"])
+  const memory = record(spec["memory"])
+  if (memory !== undefined) checkName(causes, "spec.memory.name", memory["name"])
+  if (spec["serviceAccount"] !== undefined) checkName(causes, "spec.serviceAccount", spec["serviceAccount"])
+  checkParameters(causes, "spec.parameters", spec["parameters"])
+  checkOverrides(causes, "spec.overrides", spec["overrides"])
+}
+
+const builtInTools = ["noop", "terminate"]
+
+const checkAgent = (spec: Json, causes: Array<StatusCause>, warnings: Array<string>, name: string) => {
+  const modelRef = record(spec["modelRef"])
+  if (modelRef !== undefined) checkName(causes, "spec.modelRef.name", modelRef["name"])
+  const engine = record(spec["executionEngine"])
+  if (engine !== undefined) checkName(causes, "spec.executionEngine.name", engine["name"])
+  checkParameters(causes, "spec.parameters", spec["parameters"])
+  checkOverrides(causes, "spec.overrides", spec["overrides"])
+  list(spec["tools"]).forEach((t, i) => {
+    const tool = record(t)
+    if (tool === undefined) return
+    const at = `spec.tools[${i}]`
+    const toolName = text(tool["name"])
+    if (toolName === undefined || toolName === "") causes.push(required(`${at}.name`, `${String(tool["type"])} tools must specify a name`))
+    else if (tool["type"] === "built-in" && !builtInTools.includes(toolName)) causes.push(notSupported(`${at}.name`, toolName, builtInTools))
+    const approval = record(tool["approval"])
+    if (approval !== undefined) checkDuration(causes, `${at}.approval.timeout`, approval["timeout"], true)
+    if (tool["type"] === "custom") {
+      warnings.push(`agent '${name}' tool '${toolName ?? ""}': type 'custom' is deprecated, use the tool's actual type (mcp, http, agent, team, builtin) instead`)
+    }
+  })
+}
+
+const memberTypes = ["agent", "team"]
+const strategies = ["sequential", "round-robin", "selector"]
+
+const checkTeam = (spec: Json, causes: Array<StatusCause>, warnings: Array<string>, name: string) => {
+  const members = list(spec["members"]).map(record)
+  members.forEach((m, i) => {
+    if (m === undefined) return
+    checkName(causes, `spec.members[${i}].name`, m["name"])
+    if (!memberTypes.includes(String(m["type"]))) causes.push(notSupported(`spec.members[${i}].type`, m["type"], memberTypes))
+    if (m["type"] === "team" && m["name"] === name) causes.push(invalid(`spec.members[${i}].name`, name, "a team cannot be a member of itself"))
+  })
+  const strategy = spec["strategy"]
+  const loops = spec["loops"] === true
+  const maxTurns = spec["maxTurns"]
+  if (!strategies.includes(String(strategy))) return causes.push(notSupported("spec.strategy", strategy, strategies))
+  if (maxTurns !== undefined && (typeof maxTurns !== "number" || maxTurns < 1)) causes.push(invalid("spec.maxTurns", maxTurns, "must be at least 1"))
+  if (strategy === "sequential") {
+    if (loops && maxTurns === undefined) causes.push(required("spec.maxTurns", "maxTurns is required when loops is enabled"))
+    // Upstream refuses this; a warning keeps Teams stored before admission existed writable.
+    if (!loops && maxTurns !== undefined) warnings.push(`team '${name}': spec.maxTurns has no effect unless spec.loops is true`)
+  }
+  if (strategy === "selector") {
+    if (loops) causes.push(forbidden("spec.loops", "loops can only be used with the 'sequential' strategy"))
+    const agent = record(spec["selector"])?.["agent"]
+    if (agent === undefined || agent === "") causes.push(required("spec.selector.agent", "the selector strategy needs the agent that picks the next member"))
+    else checkName(causes, "spec.selector.agent", agent)
+    if (maxTurns === undefined) causes.push(required("spec.maxTurns", "the selector strategy needs maxTurns to prevent endless turns"))
+    const graph = record(spec["graph"])
+    if (graph !== undefined) {
+      const names = new Set(members.map((m) => m?.["name"]))
+      const edges = list(graph["edges"])
+      if (edges.length === 0) causes.push(required("spec.graph.edges", "a graph needs at least one edge"))
+      edges.forEach((e, i) => {
+        for (const end of ["from", "to"] as const) {
+          const member = record(e)?.[end]
+          if (!names.has(member)) causes.push(invalid(`spec.graph.edges[${i}].${end}`, member, "must name a member of the team"))
+        }
+      })
+    }
+  }
+}
+
+const checkModel = (spec: Json, causes: Array<StatusCause>) => {
+  const provider = text(spec["provider"])
+  const config = record(spec["config"]) ?? {}
+  if (provider !== undefined && config[provider] === undefined) {
+    causes.push(required(`spec.config.${provider}`, `the ${provider} configuration is required for provider ${provider}`))
+  }
+  const azure = record(config["azure"])
+  if (provider === "azure" && azure !== undefined) {
+    const auth = record(azure["auth"])
+    if (auth === undefined && azure["apiKey"] === undefined) causes.push(required("spec.config.azure.auth", "spec.config.azure.apiKey or spec.config.azure.auth is required"))
+    if (auth !== undefined && ["apiKey", "managedIdentity", "workloadIdentity"].filter((k) => auth[k] !== undefined).length !== 1) {
+      causes.push(invalid("spec.config.azure.auth", Object.keys(auth), "must have exactly one of apiKey, managedIdentity or workloadIdentity"))
+    }
+  }
+}
+
+/** Every kind that polls an endpoint names the interval as a Go duration. */
+const checkCommon = (spec: Json, causes: Array<StatusCause>) => checkDuration(causes, "spec.pollInterval", spec["pollInterval"])
+
+/**
+ * The validating webhook: causes (the write is refused with 422 Invalid) and warnings (the write
+ * goes through; clients print them). Expects an object that passed schema validation.
+ */
+export const validateAdmission = (info: ResourceInfo, obj: KubeObject): { readonly causes: ReadonlyArray<StatusCause>; readonly warnings: ReadonlyArray<string> } => {
+  const causes: Array<StatusCause> = []
+  const warnings: Array<string> = []
+  // A deleting object is past admission (upstream skips it too): its finalizers must be removable.
+  if (obj.metadata.deletionTimestamp !== undefined) return { causes, warnings }
+  const spec = record(obj.spec) ?? {}
+  const name = obj.metadata.name ?? ""
+  checkCommon(spec, causes)
+  switch (info.kind) {
+    case "Query":
+      checkQuery(spec, causes)
+      break
+    case "Agent":
+      checkAgent(spec, causes, warnings, name)
+      break
+    case "Team":
+      checkTeam(spec, causes, warnings, name)
+      break
+    case "Model":
+      checkModel(spec, causes)
+      break
+  }
+  for (const [key, value] of Object.entries(obj.metadata.annotations ?? {}).sort(([a], [b]) => a < b ? -1 : 1)) {
+    if (key.startsWith(migrationWarningPrefix)) warnings.push(value)
+  }
+  return { causes, warnings }
+}
+
+const annotate = (obj: KubeObject, key: string, value: string): KubeObject => ({
+  ...obj,
+  metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [key]: value } }
+})
+
+const deprecatedProviderTypes = ["openai", "azure", "bedrock"]
+
+/**
+ * The mutating webhook (upstream's DefaultAgent/DefaultTeam/DefaultModel and the Query TTL): a
+ * new object, the input untouched. Migrations of deprecated spellings leave a migration-warning
+ * annotation that validation turns into a warning.
+ */
+export const defaultAdmission = (info: ResourceInfo, obj: KubeObject): KubeObject => {
+  if (obj.metadata.deletionTimestamp !== undefined) return obj
+  const spec = record(obj.spec)
+  if (spec === undefined) return obj
+  switch (info.kind) {
+    case "Query":
+      return spec["ttl"] === undefined ? { ...obj, spec: { ...spec, ttl: defaultQueryTTL } } : obj
+    case "Agent":
+      return spec["modelRef"] === undefined && obj.metadata.annotations?.[a2aServerAnnotation] === undefined
+        ? { ...obj, spec: { ...spec, modelRef: { name: "default" } } }
+        : obj
+    case "Team": {
+      if (spec["strategy"] !== "round-robin") return obj
+      const loops = spec["maxTurns"] !== undefined
+      return annotate(
+        { ...obj, spec: { ...spec, strategy: "sequential", loops } },
+        `${migrationWarningPrefix}round-robin`,
+        loops
+          ? "strategy 'round-robin' is deprecated - migrated to 'sequential' with loops: true. Will be removed in v1.0.0"
+          : "strategy 'round-robin' is deprecated - migrated to 'sequential'. Set loops: true and maxTurns to enable looping. Will be removed in v1.0.0"
+      )
+    }
+    case "Model": {
+      const type = text(spec["type"])
+      if ((spec["provider"] ?? "") !== "" || type === undefined || !deprecatedProviderTypes.includes(type)) return obj
+      return annotate(
+        { ...obj, spec: { ...spec, provider: type, type: "completions" } },
+        `${migrationWarningPrefix}provider`,
+        `spec.type is deprecated for provider values - migrated '${type}' to spec.provider`
+      )
+    }
+    default:
+      return obj
+  }
+}
+
+export type JsonPatchOperation =
+  | { readonly op: "add" | "replace"; readonly path: string; readonly value: unknown }
+  | { readonly op: "remove"; readonly path: string }
+
+const pointer = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, "~1")
+
+/**
+ * The RFC 6902 patch that turns `before` into `after` (objects compared key by key, anything
+ * else replaced whole): what a mutating webhook returns.
+ */
+export const jsonPatchBetween = (before: unknown, after: unknown, path = ""): ReadonlyArray<JsonPatchOperation> => {
+  if (JSON.stringify(before) === JSON.stringify(after)) return []
+  if (!isRecord(before) || !isRecord(after)) return [{ op: "replace", path, value: after }]
+  const ops: Array<JsonPatchOperation> = []
+  for (const key of Object.keys(before)) {
+    if (!(key in after)) ops.push({ op: "remove", path: `${path}/${pointer(key)}` })
+  }
+  for (const [key, value] of Object.entries(after)) {
+    ops.push(...(key in before ? jsonPatchBetween(before[key], value, `${path}/${pointer(key)}`) : [{ op: "add" as const, path: `${path}/${pointer(key)}`, value }]))
+  }
+  return ops
+}
