@@ -125,6 +125,27 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
        FROM ark_objects o LEFT JOIN ark_purge_floor f ON f.resource = o.resource
        GROUP BY o.resource, f.rv`
     ]
+  },
+  {
+    version: 4,
+    name: "replication mark and query leases",
+    statements: [
+      // The read-replica mark (PgReadReplicas.ts): the primary writes a frontier F here, in a
+      // transaction that starts after F was fixed, so its commit follows every commit of an
+      // rv <= F in the WAL. A hot standby that shows rv F has therefore replayed all of them:
+      // it can serve the state at F, read-only, with no lock.
+      `CREATE TABLE ark_replication_mark (
+        id        int         PRIMARY KEY CHECK (id = 1),
+        rv        bigint      NOT NULL,
+        marked_at timestamptz
+      )`,
+      `INSERT INTO ark_replication_mark (id, rv) VALUES (1, 0)`,
+      // Claimed queue items and when their worker's lease runs out (an expired one is claimed again).
+      `CREATE VIEW ark_query_leases AS
+       SELECT namespace, name, uid, attempts, enqueued_at, visible_at AS lease_expires_at,
+              visible_at - now() AS expires_in, visible_at <= now() AS expired
+       FROM ark_query_queue WHERE lease_token IS NOT NULL`
+    ]
   }
 ]
 

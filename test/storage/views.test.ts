@@ -15,7 +15,7 @@ layer(
   Layer.mergeAll(PostgresStorage.layer, PgQueryQueue.layer).pipe(Layer.provideMerge(testDatabase("views")), Layer.orDie),
   { excludeTestServices: true }
 )("observability views", (it) => {
-  it.effect("show Queries with phases, durations and tokens, queue depth, object counts and history", () =>
+  it.effect("show Queries with phases, durations and tokens, queue depth, lease expiries, object counts and history", () =>
     Effect.gen(function*() {
       const storage = yield* Storage
       const queue = yield* QueryQueue
@@ -62,5 +62,15 @@ layer(
         `SELECT replaced_versions::text AS replaced_versions, tombstones::text AS tombstones, purge_floor::text AS purge_floor FROM ark_history WHERE resource = 'ark.mckinsey.com/queries'`
       )
       assert.deepStrictEqual(history[0], { replaced_versions: "2", tombstones: "1", purge_floor: "0" })
+      const leases = yield* sql.unsafe<{ namespace: string; name: string; attempts: number; expired: boolean; running: boolean }>(
+        `SELECT namespace, name, attempts, expired, lease_expires_at > now() + interval '50 seconds' AS running FROM ark_query_leases`
+      )
+      assert.deepStrictEqual(leases.map((l) => [l.namespace, l.name, l.attempts, l.expired, l.running]), [
+        [claimed!.namespace, claimed!.name, 1, false, true]
+      ])
+      // A lease that ran out shows as expired until another worker claims the item again.
+      yield* sql.unsafe(`UPDATE ark_query_queue SET visible_at = now() - interval '1 second' WHERE lease_token IS NOT NULL`)
+      const lapsed = yield* sql.unsafe<{ expired: boolean }>(`SELECT expired FROM ark_query_leases`)
+      assert.deepStrictEqual(lapsed.map((l) => l.expired), [true])
     }))
 })
