@@ -13,12 +13,14 @@
  * has a bounded queue: one that falls behind is ended with Expired (its client relists) and no
  * other watcher or writer waits for it.
  */
-import { Cause, Config, Duration, Effect, Layer, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
+import { Cause, Config, Duration, Effect, Layer, Metric, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
 import type { Selection } from "../domain/watch.ts"
 import { eventType } from "../domain/watch.ts"
 import { RemoteCommits, Commits } from "../services/Commits.ts"
 import type { StorageError } from "../services/errors.ts"
 import { Expired } from "../services/errors.ts"
+import * as Metrics from "../services/Metrics.ts"
+import { Shutdown } from "../services/Shutdown.ts"
 import type { Change, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
 import type { WatchEvent, WatchOptions } from "../services/WatchHub.ts"
@@ -38,6 +40,8 @@ type WatcherQueue = Queue.Queue<WatchEvent, StorageError | Cause.Done>
 interface Watcher {
   readonly selection: Selection
   readonly queue: WatcherQueue
+  /** Gets a last bookmark when the replica stops. */
+  readonly bookmarks: boolean
 }
 
 interface CachedObject {
@@ -93,20 +97,30 @@ export const make = (options: WatchHubOptions) =>
     const storage = yield* Storage
     const commits = yield* Commits
     const remote = yield* RemoteCommits
+    const shutdown = yield* Shutdown
     const states = new Map<string, ResourceState>()
+    // Metrics are updated from the synchronous fan-out below, with this context.
+    const context = yield* Effect.context<never>()
+    const countWatchers = (state: ResourceState) =>
+      Metric.withAttributes(Metrics.watchers, { resource: state.resource.plural }).updateUnsafe(state.watchers.size, context)
 
     /** Hands an event to a watcher; a full queue ends the watcher instead of waiting. */
     const deliver = (state: ResourceState, w: Watcher, event: WatchEvent) => {
       if (!Queue.offerUnsafe(w.queue, event)) {
         state.watchers.delete(w)
         Queue.failCauseUnsafe(w.queue, Cause.fail(tooSlow()))
+        Metric.withAttributes(Metrics.watchEventsDropped, { resource: state.resource.plural }).updateUnsafe(1, context)
+        countWatchers(state)
+        return false
       }
+      return true
     }
 
     const catchUp = (state: ResourceState, frontier: bigint) =>
       state.lock.withPermits(1)(Effect.gen(function*() {
         if (frontier <= state.position || !followed(state)) return
         const changes = yield* storage.changes(state.resource, state.position.toString(), frontier.toString())
+        let sent = 0
         for (const change of changes) {
           if (state.cache !== undefined) {
             const key = cacheKey(change.namespace, change.name)
@@ -120,9 +134,10 @@ export const make = (options: WatchHubOptions) =>
           const eventFor = eventsOf(change)
           for (const w of state.watchers) {
             const event = eventFor(w)
-            if (event !== undefined) deliver(state, w, event)
+            if (event !== undefined && deliver(state, w, event)) sent++
           }
         }
+        if (sent > 0) Metric.withAttributes(Metrics.watchEvents, { resource: state.resource.plural }).updateUnsafe(sent, context)
         state.position = frontier
       })).pipe(
         // History purged past this replica's position: its watchers can only relist.
@@ -130,6 +145,7 @@ export const make = (options: WatchHubOptions) =>
           Effect.sync(() => {
             for (const w of state.watchers) Queue.failCauseUnsafe(w.queue, Cause.fail(e))
             state.watchers.clear()
+            countWatchers(state)
             state.cache = undefined
             state.position = frontier
           }))
@@ -179,8 +195,25 @@ export const make = (options: WatchHubOptions) =>
       state.lock.withPermits(1)(Effect.gen(function*() {
         if (!followed(state)) state.position = BigInt(yield* storage.currentRevision)
         state.watchers.add(w)
+        countWatchers(state)
+        // A watch that starts while the replica stops ends at once (after its start state).
+        if (shutdown.draining()) endWatcher(state, w)
         return state.position
       }))
+
+    /** Ends a watcher normally, with a last bookmark when it takes them, so its client resumes from there. */
+    const endWatcher = (state: ResourceState, w: Watcher) => {
+      if (w.bookmarks) Queue.offerUnsafe(w.queue, { type: "BOOKMARK", resourceVersion: state.position.toString(), initialEventsEnd: false })
+      Queue.endUnsafe(w.queue)
+      state.watchers.delete(w)
+      countWatchers(state)
+    }
+
+    // The replica stops: every watch ends cleanly, so the HTTP server is not held open by them.
+    yield* Effect.forkScoped(shutdown.await.pipe(Effect.andThen(Effect.forEach([...states.values()], (state) =>
+      state.lock.withPermits(1)(Effect.sync(() => {
+        for (const w of [...state.watchers]) endWatcher(state, w)
+      })), { discard: true }))))
 
     const bookmark = (state: ResourceState, w: Watcher, initialEventsEnd = false) =>
       state.lock.withPermits(1)(Effect.sync(() => {
@@ -198,12 +231,12 @@ export const make = (options: WatchHubOptions) =>
           fields: o.fieldSelector ?? []
         }
         const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
-        const w: Watcher = { selection, queue }
+        const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true }
         const rv = o.resourceVersion ?? ""
         const fromState = rv === "" || rv === "0" || o.sendInitialEvents === true
         if (!fromState && !/^\d+$/.test(rv)) return Stream.fail(new Expired({ message: `invalid resource version "${rv}"` }))
         const start = yield* register(state, w)
-        yield* Effect.addFinalizer(() => Effect.sync(() => state.watchers.delete(w)))
+        yield* Effect.addFinalizer(() => Effect.sync(() => state.watchers.delete(w) && countWatchers(state)))
         if (o.allowBookmarks) {
           yield* Effect.forkScoped(Effect.repeat(bookmark(state, w), Schedule.spaced(options.bookmarkInterval)))
         }
