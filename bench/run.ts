@@ -6,13 +6,15 @@
  * WATCH) are measured again on `ark serve --storage etcd` against a real etcd, with raw etcd
  * baselines (a prefix range joined into one body, puts) through the `etcd3` client.
  *
- *   npm run bench [-- --objects 10000] [--quick]
- * Writes docs/benchmarks.json and prints a table; docs/benchmarks.md records the figures.
+ *   npm run bench [-- --objects 10000] [--quick] [--check]
+ * Prints the tables, writes docs/benchmarks.json, docs/benchmarks.md and its SVG plots (with
+ * --quick: docs/benchmarks-quick.*), and with --check exits 1 when a DESIGN §7 target
+ * (bench/thresholds.json) is missed.
  */
 import { Effect, Exit, Scope } from "effect"
 import { spawn } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { Agent, createServer, request } from "node:http"
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
@@ -23,219 +25,31 @@ import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
 import { objectPrefix } from "../src/layers/EtcdStorage.ts"
 import { startScriptedEngine } from "../test/support/engine.ts"
 import { startEtcd } from "../test/support/etcd.ts"
+import type { Measure } from "./lib.ts"
+import { charts, markdown, thresholds, verdicts } from "./report.ts"
+import { createCurve, idleWatchersRss, pageLatency, seedCopies, sustainedCreate } from "./scale.ts"
+import {
+  agent,
+  drainQueue,
+  expectStatus,
+  holdingEngine,
+  http,
+  measure,
+  path,
+  query,
+  queueRun,
+  rssMb,
+  startProcess,
+  startReplica,
+  watchLatency
+} from "./lib.ts"
 
 const { values } = parseArgs({
-  options: { objects: { type: "string" }, quick: { type: "boolean", default: false } }
+  options: { objects: { type: "string" }, quick: { type: "boolean", default: false }, check: { type: "boolean", default: false } }
 })
 const quick = values.quick === true
 const N = Number(values.objects ?? (quick ? 2000 : 10000))
 const root = join(import.meta.dirname, "..")
-
-const agent = new Agent({ keepAlive: true, maxSockets: 256 })
-
-interface HttpResult {
-  readonly status: number
-  readonly bytes: number
-}
-
-/** One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. */
-const http = (base: URL, method: string, path: string, body?: string): Promise<HttpResult> =>
-  new Promise((resolve, reject) => {
-    const req = request({
-      host: base.hostname,
-      port: base.port,
-      method,
-      path,
-      agent,
-      headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
-    }, (res) => {
-      let bytes = 0
-      res.on("data", (c: Buffer) => (bytes += c.length))
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }))
-      res.on("error", reject)
-    })
-    req.on("error", reject)
-    req.end(body)
-  })
-
-const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
-
-interface Measure {
-  readonly p50: number
-  readonly p99: number
-  readonly opsPerSec: number
-  readonly count: number
-}
-
-/** Runs `op` `count` times from `concurrency` workers; latencies in ms. */
-const measure = async (count: number, concurrency: number, op: (i: number) => Promise<void>, label: string): Promise<Measure> => {
-  const latencies: Array<number> = []
-  let next = 0
-  const started = performance.now()
-  const progress = setInterval(() => process.stderr.write(`\r  ${label}: ${latencies.length}/${count}   `), 250)
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++
-      const t = performance.now()
-      await op(i)
-      latencies.push(performance.now() - t)
-    }
-  }))
-  clearInterval(progress)
-  process.stderr.write(`\r  ${label}: done${" ".repeat(20)}\n`)
-  const elapsed = performance.now() - started
-  latencies.sort((a, b) => a - b)
-  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), opsPerSec: (count / elapsed) * 1000, count }
-}
-
-const query = (ns: string, name: string) =>
-  JSON.stringify({
-    apiVersion: "ark.mckinsey.com/v1alpha1",
-    kind: "Query",
-    metadata: { name, namespace: ns },
-    spec: { input: "What is the weather in Paris today?", target: { type: "agent", name: "weather-agent" } }
-  })
-
-/** Where a namespace's Queries are. */
-const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
-
-const expectStatus = (want: number) => (r: HttpResult) => {
-  if (r.status !== want) throw new Error(`unexpected HTTP ${r.status}`)
-}
-
-interface WatchLatency {
-  readonly watchers: number
-  readonly events: number
-  readonly p50: number
-  readonly p99: number
-  readonly serverRssMb: number
-}
-
-/**
- * Watch delivery latency: `watchers` watches open on `watchBase` (each on its own connection),
- * `events` creates sent one at a time to `writeBase`; latency = create sent to ADDED received,
- * for every watcher and event.
- */
-const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, watchers: number, events: number, serverPid: number): Promise<WatchLatency> => {
-  const sentAt = new Map<string, number>()
-  const latencies: Array<number> = []
-  let received = 0
-  const requests = await Promise.all(Array.from({ length: watchers }, () =>
-    new Promise<ReturnType<typeof request>>((resolve, reject) => {
-      const req = request({ host: watchBase.hostname, port: watchBase.port, path: `${path(ns)}?watch=true`, agent: false }, (res) => {
-        let buffer = ""
-        res.setEncoding("utf8")
-        res.on("data", (chunk: string) => {
-          const now = performance.now()
-          buffer += chunk
-          let nl: number
-          while ((nl = buffer.indexOf("\n")) >= 0) {
-            const line = buffer.slice(0, nl)
-            buffer = buffer.slice(nl + 1)
-            const m = /"name":"(w-\d+)"/.exec(line)
-            const sent = m === null ? undefined : sentAt.get(m[1]!)
-            if (sent !== undefined) {
-              latencies.push(now - sent)
-              received++
-            }
-          }
-        })
-        resolve(req)
-      })
-      req.on("error", reject)
-      req.end()
-    })))
-  await new Promise((r) => setTimeout(r, 300))
-  const label = `watch latency, ${watchers} watchers`
-  for (let i = 0; i < events; i++) {
-    const name = `w-${i}`
-    sentAt.set(name, performance.now())
-    expectStatus(201)(await http(writeBase, "POST", path(ns), query(ns, name)))
-    await new Promise((r) => setTimeout(r, 10))
-    if (i % 20 === 0) process.stderr.write(`\r  ${label}: ${i}/${events}   `)
-  }
-  const deadline = Date.now() + 30_000
-  while (received < watchers * events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-  const serverRssMb = Math.round(rssMb(serverPid))
-  for (const r of requests) r.destroy()
-  process.stderr.write(`\r  ${label}: done (${received}/${watchers * events} events)\n`)
-  latencies.sort((a, b) => a - b)
-  return { watchers, events, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), serverRssMb }
-}
-
-/** Starts `ark serve` with extra flags; resolves once it serves (its URL) or, without the API module, runs. */
-const startProcess = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
-  const child = spawn(process.execPath, [join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args], {
-    stdio: ["ignore", "pipe", "inherit"]
-  })
-  children.push(child)
-  return new Promise<{ url: string | undefined; pid: number }>((resolve, reject) => {
-    let out = ""
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString()
-      const m = /ark: (?:serving (\S+)|running )/.exec(out)
-      if (m) resolve({ url: m[1], pid: child.pid! })
-    })
-    child.once("exit", (code) => reject(new Error(`ark serve exited ${code}`)))
-  })
-}
-
-/** A replica that serves the API. */
-const startReplica = async (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
-  const { url, pid } = await startProcess(children, args)
-  return { url: new URL(url!), pid }
-}
-
-interface QueueRun {
-  readonly queries: number
-  readonly seconds: number
-  readonly queriesPerSec: number
-  readonly peakInFlight?: number
-  readonly serverRssMb: ReadonlyArray<number>
-}
-
-/**
- * Creates `count` Queries through the replicas (round robin) and waits until every one is done.
- */
-const queueRun = async (db: pg.Pool, replicas: ReadonlyArray<{ url: URL; pid: number }>, ns: string, count: number, label: string, peak?: () => number): Promise<QueueRun> => {
-  const started = performance.now()
-  await measure(count, 100, (i) => http(replicas[i % replicas.length]!.url, "POST", path(ns), query(ns, `q-${i}`)).then(expectStatus(201)), `${label}: create`)
-  return drainQueue(db, replicas, ns, count, label, started, peak)
-}
-
-/**
- * Waits until the queue is empty (every Query reached a terminal phase) and checks that all
- * `count` Queries of `ns` are done, sampling the worker replicas' memory on the way.
- */
-const drainQueue = async (db: pg.Pool, workers: ReadonlyArray<{ pid: number }>, ns: string, count: number, label: string, started: number, peak?: () => number): Promise<QueueRun> => {
-  const rss = workers.map(() => 0)
-  const sample = () => workers.forEach((r, i) => (rss[i] = Math.max(rss[i]!, rssMb(r.pid))))
-  while (true) {
-    sample()
-    const left = Number((await db.query("SELECT count(*)::int AS n FROM ark_query_queue")).rows[0].n)
-    process.stderr.write(`\r  ${label}: ${left} queued or running${peak ? `, ${peak()} in flight at most` : ""}   `)
-    if (left === 0) break
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  const seconds = (performance.now() - started) / 1000
-  const done = Number((await db.query(`SELECT count(*)::int AS n FROM ark_objects WHERE resource = 'ark.mckinsey.com/queries' AND superseded_rv IS NULL AND namespace = $1 AND data LIKE '%"phase":"done"%'`, [ns])).rows[0].n)
-  process.stderr.write(`\r  ${label}: ${done}/${count} done in ${seconds.toFixed(1)} s\n`)
-  if (done !== count) throw new Error(`${label}: only ${done} of ${count} Queries are done`)
-  return { queries: count, seconds, queriesPerSec: count / seconds, ...(peak ? { peakInFlight: peak() } : {}), serverRssMb: rss.map(Math.round) }
-}
-
-/** A scripted engine that answers after `ms`, counting the calls open at once. */
-const holdingEngine = async (ms: number) => {
-  let open = 0
-  let peak = 0
-  const engine = await startScriptedEngine(() => {
-    open++
-    peak = Math.max(peak, open)
-    setTimeout(() => open--, ms)
-    return { delayMs: ms, then: `done after ${ms} ms` }
-  })
-  return { ...engine, peak: () => peak }
-}
 
 /**
  * The seed table's API rows against one server: N Queries seeded in namespace "bench" (the LIST
@@ -297,11 +111,6 @@ const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) =
   }
 }
 
-const rssMb = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
-  return Number(line?.split(/\s+/)[1] ?? 0) / 1024
-}
-
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "ark-bench-"))
   chmodSync(dir, 0o755)
@@ -315,6 +124,7 @@ const main = async () => {
     await admin.query("CREATE DATABASE ark")
     await admin.query("CREATE DATABASE raw")
     await admin.query("CREATE DATABASE queue")
+    await admin.query("CREATE DATABASE pages")
     await admin.end()
     const dbUrl = (db: string) => pgServer.url.replace(/\/postgres$/, `/${db}`)
 
@@ -325,6 +135,8 @@ const main = async () => {
 
     const { seed, create1, create50, get1, list1, list10, listBytes } = await apiRows(base, "")
     const serverRss = rssMb(server.pid)
+    const createCurvePoints = await createCurve(base, server.pid, [10, 50, 100, 200, 500], quick ? 1000 : 3000)
+    const sustained = await sustainedCreate(base, 1000, quick ? 3 : 10)
 
     // Watch delivery on one replica, then across replicas (a second server on the same database).
     const watchEvents = quick ? 50 : 200
@@ -361,7 +173,7 @@ const main = async () => {
     // worker) and two worker replicas then open every call of an engine that answers after 30 s,
     // an agent's typical tool loop.
     const holdCount = quick ? 2000 : 10000
-    const hold = await holdingEngine(30_000)
+    const hold = await holdingEngine(quick ? 10_000 : 30_000)
     const holdApi = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q5"), "--modules", "apiserver"])
     await measure(holdCount, 100, (i) => http(holdApi.url, "POST", path("hold"), query("hold", `q-${i}`)).then(expectStatus(201)), "in flight: backlog")
     const holdStarted = performance.now()
@@ -369,7 +181,7 @@ const main = async () => {
       await startProcess(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q6"), "--modules", "query-workers", "--completions-url", hold.url, "--query-concurrency", "6000"]),
       await startProcess(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q7"), "--modules", "query-workers", "--completions-url", hold.url, "--query-concurrency", "6000"])
     ]
-    const queueHold = await drainQueue(queueDb, holders, "hold", holdCount, "queries, 30 s engine", holdStarted, hold.peak)
+    const queueHold = await drainQueue(queueDb, holders, "hold", holdCount, `queries, ${quick ? 10 : 30} s engine`, holdStarted, hold.peak)
     await hold.stop()
     await queueDb.end()
 
@@ -406,8 +218,27 @@ const main = async () => {
     // The etcd configuration, measured in the same run (its own etcd member, after PostgreSQL's rows).
     const etcd = await etcdRun(children, dir)
 
+    // LIST pages as the stored total grows (copies seeded straight into the table), and the
+    // server's memory with 1,000 idle watchers at 100k.
+    const pagesDb = new pg.Pool({ connectionString: dbUrl("pages"), max: 2 })
+    const pagesServer = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("pages"), "--data-dir", join(dir, "pages"), "--modules", "apiserver"])
+    expectStatus(201)(await http(pagesServer.url, "POST", path("page"), query("page", "template")))
+    const pages = []
+    let watchersRss = { objects: 0, watchers: 0, serverRssMb: 0 }
+    let stored = 0
+    for (const total of quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]) {
+      await seedCopies(pagesDb, "page", "template", stored, total)
+      stored = total
+      pages.push(await pageLatency(pagesServer.url, pagesServer.pid, "page", total, quick ? 20 : 50))
+      if (total === 100_000) {
+        watchersRss = { objects: total, ...await idleWatchersRss(pagesServer.url, pagesServer.pid, "page", quick ? 200 : 1000) }
+      }
+    }
+    await pagesDb.end()
+
     const results = {
       date: new Date().toISOString(),
+      quick,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       objects: N,
       listBytes,
@@ -415,6 +246,7 @@ const main = async () => {
       ark: { seed, create1, create50, get1, list1, list10 },
       watch: { oneReplica: watchOne, crossReplica: watchCross },
       queries: { instant: queueInstant, slowEngine: queueSlow, inFlight: queueHold },
+      scale: { createCurve: createCurvePoints, sustained, pages, watchersRss },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList },
       etcd: {
         ...etcd,
@@ -475,7 +307,7 @@ const main = async () => {
       ].join(" | "))
     }
     mkdirSync(join(root, "docs"), { recursive: true })
-    writeFileSync(join(root, "docs", quick ? "benchmarks-quick.json" : "benchmarks.json"), JSON.stringify(results, null, 2) + "\n")
+    return results
   } finally {
     for (const c of children) {
       if (c.exitCode === null) {
@@ -506,10 +338,25 @@ const stress = () =>
         : reject(new Error(`the watch stress checker failed at 10x (exit ${code})`)))
   })
 
-await main()
-if (!quick) {
-  const result = await stress()
-  console.log(`watch stress checker at 10x: passed in ${result.seconds.toFixed(0)} s`)
-  const file = join(root, "docs", "benchmarks.json")
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), stress: result }, null, 2) + "\n")
+const finished = await main()
+const stressed = quick ? undefined : await stress()
+if (stressed !== undefined) console.log(`watch stress checker at 10x: passed in ${stressed.seconds.toFixed(0)} s`)
+const results = { ...finished, ...(stressed !== undefined ? { stress: stressed } : {}) }
+const suffix = quick ? "-quick" : ""
+const plots = charts(results).map(([file, svg]) => {
+  const name = file.replace(".svg", `${suffix}.svg`)
+  writeFileSync(join(root, "docs", name), svg)
+  return name
+})
+const gate = verdicts(results, thresholds(root))
+writeFileSync(join(root, "docs", `benchmarks${suffix}.json`), JSON.stringify(results, null, 2) + "\n")
+writeFileSync(join(root, "docs", `benchmarks${suffix}.md`), markdown(results, gate, plots))
+console.log("\ntargets (DESIGN §7, bench/thresholds.json)")
+for (const v of gate) {
+  const shown = v.measured === undefined ? "-" : v.measured.toFixed(2)
+  console.log(`  ${v.met === undefined ? "not measured" : v.met ? "met         " : "NOT MET     "} ${shown.padStart(10)} ${v.op} ${v.value}  ${v.target}`)
+}
+if (values.check === true && gate.some((v) => v.met === false)) {
+  console.error(`bench --check: ${gate.filter((v) => v.met === false).length} target(s) missed`)
+  process.exit(1)
 }

@@ -1,0 +1,232 @@
+/**
+ * What every benchmark scenario shares: HTTP requests over keep-alive, timed loops with a
+ * progress bar, `ark serve` processes, watch latency, Queries end to end, process memory.
+ */
+import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { Agent, request } from "node:http"
+import { join } from "node:path"
+import type pg from "pg"
+import { startScriptedEngine } from "../test/support/engine.ts"
+
+const root = join(import.meta.dirname, "..")
+
+export const agent = new Agent({ keepAlive: true, maxSockets: 1024 })
+
+export interface HttpResult {
+  readonly status: number
+  readonly bytes: number
+}
+
+/** One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. */
+export const http = (base: URL, method: string, path: string, body?: string): Promise<HttpResult> =>
+  new Promise((resolve, reject) => {
+    const req = request({
+      host: base.hostname,
+      port: base.port,
+      method,
+      path,
+      agent,
+      headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+    }, (res) => {
+      let bytes = 0
+      res.on("data", (c: Buffer) => (bytes += c.length))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }))
+      res.on("error", reject)
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+export const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
+
+export interface Measure {
+  readonly p50: number
+  readonly p99: number
+  readonly opsPerSec: number
+  readonly count: number
+}
+
+/** A progress line on stderr: a bar, the count, and the label. */
+export const progress = (label: string, done: number, total: number) => {
+  const width = 30
+  const filled = total === 0 ? width : Math.round((done / total) * width)
+  process.stderr.write(`\r  [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${label}   `)
+}
+
+/** Runs `op` `count` times from `concurrency` workers; latencies in ms. */
+export const measure = async (count: number, concurrency: number, op: (i: number) => Promise<void>, label: string): Promise<Measure> => {
+  const latencies: Array<number> = []
+  let next = 0
+  const started = performance.now()
+  const ticker = setInterval(() => progress(label, latencies.length, count), 250)
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++
+      const t = performance.now()
+      await op(i)
+      latencies.push(performance.now() - t)
+    }
+  }))
+  clearInterval(ticker)
+  progress(label, count, count)
+  process.stderr.write("\n")
+  const elapsed = performance.now() - started
+  latencies.sort((a, b) => a - b)
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), opsPerSec: (count / elapsed) * 1000, count }
+}
+
+export const query = (ns: string, name: string) =>
+  JSON.stringify({
+    apiVersion: "ark.mckinsey.com/v1alpha1",
+    kind: "Query",
+    metadata: { name, namespace: ns },
+    spec: { input: "What is the weather in Paris today?", target: { type: "agent", name: "weather-agent" } }
+  })
+
+/** Where a namespace's Queries are. */
+export const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
+
+export const expectStatus = (want: number) => (r: HttpResult) => {
+  if (r.status !== want) throw new Error(`unexpected HTTP ${r.status}`)
+}
+
+export interface WatchLatency {
+  readonly watchers: number
+  readonly events: number
+  readonly p50: number
+  readonly p99: number
+  readonly serverRssMb: number
+}
+
+/**
+ * Watch delivery latency: `watchers` watches open on `watchBase` (each on its own connection),
+ * `events` creates sent one at a time to `writeBase`; latency = create sent to ADDED received,
+ * for every watcher and event.
+ */
+export const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, watchers: number, events: number, serverPid: number): Promise<WatchLatency> => {
+  const sentAt = new Map<string, number>()
+  const latencies: Array<number> = []
+  let received = 0
+  const requests = await Promise.all(Array.from({ length: watchers }, () =>
+    new Promise<ReturnType<typeof request>>((resolve, reject) => {
+      const req = request({ host: watchBase.hostname, port: watchBase.port, path: `${path(ns)}?watch=true`, agent: false }, (res) => {
+        let buffer = ""
+        res.setEncoding("utf8")
+        res.on("data", (chunk: string) => {
+          const now = performance.now()
+          buffer += chunk
+          let nl: number
+          while ((nl = buffer.indexOf("\n")) >= 0) {
+            const line = buffer.slice(0, nl)
+            buffer = buffer.slice(nl + 1)
+            const m = /"name":"(w-\d+)"/.exec(line)
+            const sent = m === null ? undefined : sentAt.get(m[1]!)
+            if (sent !== undefined) {
+              latencies.push(now - sent)
+              received++
+            }
+          }
+        })
+        resolve(req)
+      })
+      req.on("error", reject)
+      req.end()
+    })))
+  await new Promise((r) => setTimeout(r, 300))
+  const label = `watch latency, ${watchers} watchers`
+  for (let i = 0; i < events; i++) {
+    const name = `w-${i}`
+    sentAt.set(name, performance.now())
+    expectStatus(201)(await http(writeBase, "POST", path(ns), query(ns, name)))
+    await new Promise((r) => setTimeout(r, 10))
+    if (i % 20 === 0) process.stderr.write(`\r  ${label}: ${i}/${events}   `)
+  }
+  const deadline = Date.now() + 30_000
+  while (received < watchers * events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  const serverRssMb = Math.round(rssMb(serverPid))
+  for (const r of requests) r.destroy()
+  process.stderr.write(`\r  ${label}: done (${received}/${watchers * events} events)\n`)
+  latencies.sort((a, b) => a - b)
+  return { watchers, events, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), serverRssMb }
+}
+
+/** Starts `ark serve` with extra flags; resolves once it serves (its URL) or, without the API module, runs. */
+export const startProcess = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
+  const child = spawn(process.execPath, [join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  children.push(child)
+  return new Promise<{ url: string | undefined; pid: number }>((resolve, reject) => {
+    let out = ""
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString()
+      const m = /ark: (?:serving (\S+)|running )/.exec(out)
+      if (m) resolve({ url: m[1], pid: child.pid! })
+    })
+    child.once("exit", (code) => reject(new Error(`ark serve exited ${code}`)))
+  })
+}
+
+/** A replica that serves the API. */
+export const startReplica = async (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
+  const { url, pid } = await startProcess(children, args)
+  return { url: new URL(url!), pid }
+}
+
+export interface QueueRun {
+  readonly queries: number
+  readonly seconds: number
+  readonly queriesPerSec: number
+  readonly peakInFlight?: number
+  readonly serverRssMb: ReadonlyArray<number>
+}
+
+/**
+ * Creates `count` Queries through the replicas (round robin) and waits until every one is done.
+ */
+export const queueRun = async (db: pg.Pool, replicas: ReadonlyArray<{ url: URL; pid: number }>, ns: string, count: number, label: string, peak?: () => number): Promise<QueueRun> => {
+  const started = performance.now()
+  await measure(count, 100, (i) => http(replicas[i % replicas.length]!.url, "POST", path(ns), query(ns, `q-${i}`)).then(expectStatus(201)), `${label}: create`)
+  return drainQueue(db, replicas, ns, count, label, started, peak)
+}
+
+/**
+ * Waits until the queue is empty (every Query reached a terminal phase) and checks that all
+ * `count` Queries of `ns` are done, sampling the worker replicas' memory on the way.
+ */
+export const drainQueue = async (db: pg.Pool, workers: ReadonlyArray<{ pid: number }>, ns: string, count: number, label: string, started: number, peak?: () => number): Promise<QueueRun> => {
+  const rss = workers.map(() => 0)
+  const sample = () => workers.forEach((r, i) => (rss[i] = Math.max(rss[i]!, rssMb(r.pid))))
+  while (true) {
+    sample()
+    const left = Number((await db.query("SELECT count(*)::int AS n FROM ark_query_queue")).rows[0].n)
+    process.stderr.write(`\r  ${label}: ${left} queued or running${peak ? `, ${peak()} in flight at most` : ""}   `)
+    if (left === 0) break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  const seconds = (performance.now() - started) / 1000
+  const done = Number((await db.query(`SELECT count(*)::int AS n FROM ark_objects WHERE resource = 'ark.mckinsey.com/queries' AND superseded_rv IS NULL AND namespace = $1 AND data LIKE '%"phase":"done"%'`, [ns])).rows[0].n)
+  process.stderr.write(`\r  ${label}: ${done}/${count} done in ${seconds.toFixed(1)} s\n`)
+  if (done !== count) throw new Error(`${label}: only ${done} of ${count} Queries are done`)
+  return { queries: count, seconds, queriesPerSec: count / seconds, ...(peak ? { peakInFlight: peak() } : {}), serverRssMb: rss.map(Math.round) }
+}
+
+/** A scripted engine that answers after `ms`, counting the calls open at once. */
+export const holdingEngine = async (ms: number) => {
+  let open = 0
+  let peak = 0
+  const engine = await startScriptedEngine(() => {
+    open++
+    peak = Math.max(peak, open)
+    setTimeout(() => open--, ms)
+    return { delayMs: ms, then: `done after ${ms} ms` }
+  })
+  return { ...engine, peak: () => peak }
+}
+
+
+export const rssMb = (pid: number) => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024
+}

@@ -1,0 +1,231 @@
+/**
+ * What a benchmark run means: the figures DESIGN §7 sets targets for, the regression gate
+ * (`--check` against bench/thresholds.json), and docs/benchmarks.md with its SVG plots, all
+ * rendered from the run's results.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Measure } from "./lib.ts"
+import type { CurvePoint, PagePoint, Sustained } from "./scale.ts"
+import type { Chart } from "./svg.ts"
+import { lineChart } from "./svg.ts"
+
+interface Watch {
+  readonly watchers: number
+  readonly p50: number
+  readonly p99: number
+  readonly serverRssMb: number
+}
+
+interface QueueRun {
+  readonly queries: number
+  readonly seconds: number
+  readonly queriesPerSec: number
+  readonly peakInFlight?: number
+  readonly serverRssMb: ReadonlyArray<number>
+}
+
+interface ApiRows {
+  readonly create1: Measure
+  readonly create50: Measure
+  readonly get1: Measure
+  readonly list1: Measure
+  readonly list10: Measure
+}
+
+/** The shape of docs/benchmarks.json (the parts the report reads). */
+export interface Results {
+  readonly date: string
+  readonly quick: boolean
+  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly memoryGiB: number; readonly node: string }
+  readonly objects: number
+  readonly listBytes: number
+  readonly serverRssMb: number
+  readonly ark: ApiRows
+  readonly watch: { readonly oneReplica: ReadonlyArray<Watch>; readonly crossReplica: Watch }
+  readonly queries: { readonly instant: QueueRun; readonly slowEngine: QueueRun; readonly inFlight: QueueRun }
+  readonly baselines: { readonly rawFetch: Measure; readonly rawFetch10: Measure; readonly rawInsert1: Measure; readonly rawInsert50: Measure; readonly minimalList: Measure }
+  readonly etcd: {
+    readonly ark: ApiRows
+    readonly serverRssMb: number
+    readonly watch: ReadonlyArray<Watch>
+    readonly baselines: { readonly rawRange: Measure; readonly rawRange10: Measure; readonly rawPut1: Measure; readonly rawPut50: Measure }
+  }
+  readonly scale: {
+    readonly createCurve: ReadonlyArray<CurvePoint>
+    readonly sustained: Sustained
+    readonly pages: ReadonlyArray<PagePoint>
+    readonly watchersRss: { readonly objects: number; readonly watchers: number; readonly serverRssMb: number }
+  }
+  readonly stress?: { readonly scale: number; readonly seconds: number }
+}
+
+/** The figures DESIGN §7 names, by the names bench/thresholds.json uses (absent: not measured in this run). */
+export const figures = (r: Results): Record<string, number | undefined> => {
+  const w1000 = r.watch.oneReplica.find((w) => w.watchers === 1000)
+  const pages = [...r.scale.pages].sort((a, b) => a.objects - b.objects)
+  const full = r.scale.watchersRss.objects >= 100_000 && r.scale.watchersRss.watchers >= 1000
+  return {
+    listP50Ms: r.ark.list1.p50,
+    listVsRawFetch: r.ark.list1.p50 / r.baselines.rawFetch.p50,
+    list10PerSec: r.ark.list10.opsPerSec,
+    getP50Ms: r.ark.get1.p50,
+    createP50Ms: r.ark.create1.p50,
+    create50PerSec: r.ark.create50.opsPerSec,
+    create50VsRawInsert: r.ark.create50.opsPerSec / r.baselines.rawInsert50.opsPerSec,
+    watch1000P50Ms: w1000?.p50,
+    watch1000P99Ms: w1000?.p99,
+    pageP50MsMax: pages.length === 0 ? undefined : Math.max(...pages.map((p) => p.first.p50, ...pages.map((p) => p.next.p50))),
+    pageFlatness: pages.length < 2 ? undefined : pages[pages.length - 1]!.next.p50 / pages[0]!.next.p50,
+    rss100kWatchers1000Mb: full ? r.scale.watchersRss.serverRssMb : undefined,
+    queriesPerSec: r.queries.instant.queriesPerSec,
+    inFlightShare: (r.queries.inFlight.peakInFlight ?? 0) / r.queries.inFlight.queries,
+    etcdListVsPostgres: r.etcd.ark.list1.p50 / r.ark.list1.p50
+  }
+}
+
+export interface Threshold {
+  readonly figure: string
+  readonly op: "<=" | ">="
+  readonly value: number
+  readonly target: string
+}
+
+export interface Verdict extends Threshold {
+  readonly measured: number | undefined
+  readonly met: boolean | undefined
+}
+
+export const thresholds = (root: string): ReadonlyArray<Threshold> =>
+  JSON.parse(readFileSync(join(root, "bench", "thresholds.json"), "utf8"))
+
+/** Each threshold against this run; `met` is undefined for a figure the run did not measure. */
+export const verdicts = (r: Results, ts: ReadonlyArray<Threshold>): ReadonlyArray<Verdict> => {
+  const fs = figures(r)
+  return ts.map((t) => {
+    const measured = fs[t.figure]
+    const met = measured === undefined ? undefined : t.op === "<=" ? measured <= t.value : measured >= t.value
+    return { ...t, measured, met }
+  })
+}
+
+const f = (n: number) => n < 10 ? n.toFixed(2) : n < 1000 ? n.toFixed(1) : Math.round(n).toLocaleString("en-US")
+const pct = (n: number) => `${Math.round(n * 100)}%`
+const verdictText = (v: Verdict | undefined) => v === undefined || v.met === undefined ? "not measured" : v.met ? "met" : "**not met**"
+
+/** The plots, by file name. */
+export const charts = (r: Results): ReadonlyArray<readonly [string, string]> => {
+  const watchSeries = (name: string, ws: ReadonlyArray<Watch>, group: number) => [
+    { name: `${name} P50`, points: ws.map((w) => [w.watchers, w.p50] as const), group },
+    { name: `${name} P99`, points: ws.map((w) => [w.watchers, w.p99] as const), group, dashed: true }
+  ]
+  const out: Array<readonly [string, Chart]> = [
+    ["bench-watch.svg", {
+      title: "Watch delivery latency vs watchers",
+      xLabel: "watchers on one replica",
+      yLabel: "ms from create to event",
+      series: [...watchSeries("PostgreSQL", r.watch.oneReplica, 0), ...watchSeries("etcd", r.etcd.watch, 1)]
+    }],
+    ["bench-create.svg", {
+      title: "CREATE throughput vs clients (PostgreSQL)",
+      xLabel: "concurrent clients",
+      yLabel: "creates per second",
+      series: [{ name: "creates/s", points: r.scale.createCurve.map((p) => [p.concurrency, p.opsPerSec] as const) }],
+      logX: true
+    }]
+  ]
+  if (r.scale.pages.length > 1) {
+    out.push(["bench-pages.svg", {
+      title: "LIST page (limit 500) latency vs stored objects",
+      xLabel: "Queries stored",
+      yLabel: "ms",
+      logX: true,
+      series: [
+        { name: "first page P50", points: r.scale.pages.map((p) => [p.objects, p.first.p50] as const), group: 0 },
+        { name: "first page P99", points: r.scale.pages.map((p) => [p.objects, p.first.p99] as const), group: 0, dashed: true },
+        { name: "next pages P50", points: r.scale.pages.map((p) => [p.objects, p.next.p50] as const), group: 1 },
+        { name: "next pages P99", points: r.scale.pages.map((p) => [p.objects, p.next.p99] as const), group: 1, dashed: true }
+      ]
+    }])
+  }
+  return out.map(([file, chart]) => [file, lineChart(chart)] as const)
+}
+
+/** docs/benchmarks.md, entirely from the run's results. */
+export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: ReadonlyArray<string>): string => {
+  const v = (figure: string) => vs.find((x) => x.figure === figure)
+  const a = r.ark
+  const b = r.baselines
+  const e = r.etcd
+  const w = (n: number) => r.watch.oneReplica.find((x) => x.watchers === n)
+  const ew = (n: number) => e.watch.find((x) => x.watchers === n)
+  const lat = (m: { p50: number; p99: number } | undefined) => m === undefined ? "-" : `${f(m.p50)} / ${f(m.p99)} ms`
+  const q = r.queries
+  const lines = [
+    "# Benchmarks",
+    "",
+    "Generated by `npm run bench` (this file, `docs/benchmarks.json` and the plots are rewritten by every",
+    "full run; `--quick` writes `docs/benchmarks-quick.*`). Every scenario runs against real `ark serve`",
+    "processes over HTTP, like a client, with baselines measured **in the same run on the same machine**:",
+    "raw SQL through node-postgres, raw etcd reads and puts through etcd3, and a minimal Node HTTP server",
+    "returning the same bytes. The machines are shared and noisy, so read the ratios first.",
+    "",
+    `Run of ${r.date}${r.quick ? " (quick size)" : ""}: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB,`,
+    `Node ${r.machine.node}, embedded PostgreSQL 18 and Debian's etcd 3.4, all on loopback; the benchmark`,
+    "client runs on the same cores as the servers and the databases.",
+    "",
+    `## The seed's table, re-measured (${r.objects.toLocaleString("en-US")} Queries, ${(r.listBytes / 1e6).toFixed(2)} MB list)`,
+    "",
+    "| measure | upstream Ark (seed) | PostgreSQL layer P50 / P99 | etcd layer P50 / P99 | baseline, same run | target (DESIGN §7) |",
+    "|---|---|---|---|---|---|",
+    `| LIST unpaginated, 1 client | 1,504 ms (PG), 2,980 ms (etcd) | ${lat(a.list1)} | ${lat(e.ark.list1)} | raw SQL fetch ${f(b.rawFetch.p50)} ms (ours ${f(a.list1.p50 / b.rawFetch.p50)}x); raw etcd range ${f(e.baselines.rawRange.p50)} ms (ours ${f(e.ark.list1.p50 / e.baselines.rawRange.p50)}x); minimal HTTP ${f(b.minimalList.p50)} ms | <= 30 ms: ${verdictText(v("listP50Ms"))}; <= 2x raw: ${verdictText(v("listVsRawFetch"))} |`,
+    `| LIST unpaginated, 10 clients | 12.5/s | ${f(a.list10.opsPerSec)}/s | ${f(e.ark.list10.opsPerSec)}/s | raw SQL fetch ${f(b.rawFetch10.opsPerSec)}/s; raw etcd range ${f(e.baselines.rawRange10.opsPerSec)}/s | >= 50/s: ${verdictText(v("list10PerSec"))} |`,
+    `| GET, 1 client | 106 ms | ${lat(a.get1)} | ${lat(e.ark.get1)} | | <= 1 ms: ${verdictText(v("getP50Ms"))} |`,
+    `| CREATE, 1 client | 106 ms | ${lat(a.create1)} | ${lat(e.ark.create1)} | raw INSERT ${f(b.rawInsert1.p50)} ms; raw etcd put ${f(e.baselines.rawPut1.p50)} ms | <= 3 ms: ${verdictText(v("createP50Ms"))} |`,
+    `| CREATE burst, 50 clients | ~230/s | ${f(a.create50.opsPerSec)}/s | ${f(e.ark.create50.opsPerSec)}/s | raw INSERT ${f(b.rawInsert50.opsPerSec)}/s (ours ${pct(a.create50.opsPerSec / b.rawInsert50.opsPerSec)}); raw etcd put ${f(e.baselines.rawPut50.opsPerSec)}/s (ours ${pct(e.ark.create50.opsPerSec / e.baselines.rawPut50.opsPerSec)}) | >= 3,000/s: ${verdictText(v("create50PerSec"))}; >= 20% raw: ${verdictText(v("create50VsRawInsert"))} |`,
+    ...[1, 200, 1000].filter((n) => w(n) !== undefined).map((n) =>
+      `| watch delivery, ${n.toLocaleString("en-US")} watcher${n === 1 ? "" : "s"} | ${n === 1 ? "73 ms" : n === 200 ? "80 ms" : "-"} | ${lat(w(n))} | ${lat(ew(n))} | | ${n === 1000 ? `<= 10 / <= 50 ms: P50 ${verdictText(v("watch1000P50Ms"))}, P99 ${verdictText(v("watch1000P99Ms"))}` : ""} |`),
+    `| watch delivery across replicas, ${r.watch.crossReplica.watchers} watchers | - | ${lat(r.watch.crossReplica)} | | | |`,
+    `| server RSS after the LIST phase | - | ${r.serverRssMb} MB | ${e.serverRssMb} MB | | |`,
+    "",
+    `etcd vs PostgreSQL, LIST 10k: etcd takes ${f(e.ark.list1.p50 / a.list1.p50)}x as long (${verdictText(v("etcdListVsPostgres"))}: PostgreSQL ahead).`,
+    "",
+    "## Scale",
+    "",
+    ...chartFiles.map((file) => `![${file}](${file})`),
+    "",
+    "| measure | result | target (DESIGN §7) |",
+    "|---|---|---|",
+    ...r.scale.createCurve.map((p) => `| CREATE burst, ${p.concurrency} clients | ${f(p.opsPerSec)}/s, ${lat(p)}, server RSS ${p.serverRssMb} MB | |`),
+    `| CREATE at an offered ${f(r.scale.sustained.offeredPerSec)}/s (open loop, ${f(r.scale.sustained.seconds)} s) | achieved ${f(r.scale.sustained.achievedPerSec)}/s, ${lat(r.scale.sustained)} | |`,
+    ...r.scale.pages.map((p) => `| LIST page (limit 500), ${p.objects.toLocaleString("en-US")} Queries stored | first page ${lat(p.first)}; next pages ${lat(p.next)}; server RSS ${p.serverRssMb} MB | <= 15 ms, flat: ${verdictText(v("pageP50MsMax"))}, ${verdictText(v("pageFlatness"))} |`),
+    `| server RSS, ${r.scale.watchersRss.objects.toLocaleString("en-US")} Queries stored + ${r.scale.watchersRss.watchers.toLocaleString("en-US")} watchers | ${r.scale.watchersRss.serverRssMb} MB | <= 300 MB: ${verdictText(v("rss100kWatchers1000Mb"))} |`,
+    "",
+    "## Queries end to end",
+    "",
+    "Real A2A engines (@a2a-js/sdk servers) in the benchmark process; two `ark serve` replicas with",
+    "query workers on one PostgreSQL; Queries created over HTTP at 100 clients; timed until the queue is",
+    "empty and every Query is `done`.",
+    "",
+    "| scenario | result | memory | target (DESIGN §7) |",
+    "|---|---|---|---|",
+    `| engine that answers at once, default concurrency | ${q.instant.queries.toLocaleString("en-US")} in ${f(q.instant.seconds)} s: **${f(q.instant.queriesPerSec)} Queries/s** | ${q.instant.serverRssMb.join(" / ")} MB | >= 500/s: ${verdictText(v("queriesPerSec"))} |`,
+    `| engine that answers after 1 s, \`--query-concurrency 6000\` | ${q.slowEngine.queries.toLocaleString("en-US")} in ${f(q.slowEngine.seconds)} s (${f(q.slowEngine.queriesPerSec)}/s); peak ${q.slowEngine.peakInFlight} calls in flight | ${q.slowEngine.serverRssMb.join(" / ")} MB | |`,
+    `| backlog of ${q.inFlight.queries.toLocaleString("en-US")}, then two worker replicas; engine answers after 30 s | **peak ${q.inFlight.peakInFlight?.toLocaleString("en-US")} calls in flight at once**; all done in ${f(q.inFlight.seconds)} s | ${q.inFlight.serverRssMb.join(" / ")} MB | 10,000 in flight: ${verdictText(v("inFlightShare"))} |`,
+    "",
+    "With a 1 s engine the calls open at once are the rate at which Queries start times one second",
+    "(Little's law), so that row shows the start rate; the backlog row shows that every Query of a",
+    "10,000 backlog is in flight at once, with the workers' memory.",
+    "",
+    ...(r.stress === undefined ? [] : [`The watch stress checker at ${r.stress.scale}x its \`npm test\` size passed in ${f(r.stress.seconds)} s.`, ""]),
+    "## Regression gate",
+    "",
+    "`npm run bench -- --check` compares these figures with `bench/thresholds.json` and exits 1 on a miss:",
+    "",
+    "| target | measured | verdict |",
+    "|---|---|---|",
+    ...vs.map((x) => `| ${x.target} (${x.op} ${x.value}) | ${x.measured === undefined ? "-" : f(x.measured)} | ${verdictText(x)} |`),
+    ""
+  ]
+  return lines.join("\n")
+}
