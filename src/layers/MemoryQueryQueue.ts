@@ -140,7 +140,7 @@ export const make = Effect.gen(function*() {
       if (e !== undefined) remove(e)
     })
 
-  return QueryQueue.of({ claim, renew, release, complete })
+  return QueryQueue.of({ claim, renew, release, complete, depth: Effect.sync(() => byUid.size) })
 })
 
 export const layer = Layer.effect(QueryQueue, make)

@@ -100,7 +100,10 @@ export const make = Effect.gen(function*() {
       [item.id, item.leaseToken, interval(delay)]
     ).pipe(Effect.asVoid)
 
+  const depth = run<{ n: string }>(`SELECT count(*)::text AS n FROM ark_query_queue`, []).pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)))
+
   return QueryQueue.of({
+    depth,
     claim,
     renew: (item, lease) => renew({ item, lease }),
     release,

@@ -7,7 +7,7 @@
  * because terminal status writes are compare-and-swap updates that refuse a Query that is
  * already terminal.
  */
-import { Cause, Deferred, Duration, Effect, Fiber, Layer, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Fiber, Layer, Metric, Queue, Schedule, Schema, Stream } from "effect"
 import { formatSeconds, parseGoDuration } from "../domain/duration.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
@@ -15,6 +15,8 @@ import { findKind } from "../domain/registry.ts"
 import { Commits } from "../services/Commits.ts"
 import type { CompletionResult } from "../services/CompletionsEngine.ts"
 import { CompletionsEngine } from "../services/CompletionsEngine.ts"
+import * as Metrics from "../services/Metrics.ts"
+import { Shutdown } from "../services/Shutdown.ts"
 import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
@@ -32,6 +34,12 @@ export interface QueryWorkerOptions {
   readonly maxAttempts: number
   /** First retry delay after a transient engine failure; it doubles each time (up to 30 s). */
   readonly retryBase: Duration.Duration
+  /**
+   * When the replica stops (or the layer is released): how long running Queries may take to
+   * finish; those still running then are interrupted and their leases released, so another
+   * replica takes them over at once instead of after the lease.
+   */
+  readonly drainTimeout?: Duration.Duration
 }
 
 const resourceOf = (kind: string) => storedResource(findKind(kind)!)
@@ -69,6 +77,7 @@ export const make = (options: QueryWorkerOptions) =>
     const engine = yield* CompletionsEngine
     const commits = yield* Commits
     const hub = yield* WatchHub
+    const shutdown = yield* Shutdown
 
     /** Sets status fields unless the Query has already ended; conflicts are retried by guaranteedUpdate. */
     const setStatus = (item: QueueItem, status: (current: KubeObject) => Record<string, unknown>) =>
@@ -258,6 +267,8 @@ export const make = (options: QueryWorkerOptions) =>
           queue.renew(item, options.lease).pipe(
             Effect.delay(renewEvery),
             Effect.repeat({ until: (held) => !held }),
+            // The lease ran out before this renewal: another worker may run the Query too.
+            Effect.andThen(Metric.update(Metrics.leaseExpiries, 1)),
             Effect.ignore
           )
         )
@@ -271,6 +282,8 @@ export const make = (options: QueryWorkerOptions) =>
         )
         if (result !== "released") yield* queue.complete(item)
       }).pipe(
+        // Interrupted (the replica stops): the item goes back at once for another worker.
+        Effect.onInterrupt(() => queue.release(item, Duration.zero).pipe(Effect.ignore)),
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause)
             ? Effect.failCause(cause)
@@ -286,8 +299,11 @@ export const make = (options: QueryWorkerOptions) =>
       Stream.runForEach(() => Queue.offer(wake, undefined))
     ))
     let running = 0
+    let stopping = false
     const slotFreed = yield* Queue.sliding<void>(1)
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+      // A stopping replica claims nothing more; the loop is interrupted with the scope.
+      if (stopping || shutdown.draining()) return yield* Effect.never
       const free = options.concurrency - running
       if (free <= 0) return yield* Queue.take(slotFreed)
       // Few free slots: let more free up for a moment, so that one claim takes several items.
@@ -300,13 +316,30 @@ export const make = (options: QueryWorkerOptions) =>
         return
       }
       running += items.length
+      yield* Metric.update(Metrics.claims, items.length)
+      yield* Metric.update(Metrics.queriesRunning, running)
       for (const item of items) {
         yield* Effect.forkScoped(process(item).pipe(Effect.ensuring(Effect.suspend(() => {
           running--
-          return Queue.offer(slotFreed, undefined)
+          return Metric.update(Metrics.queriesRunning, running).pipe(Effect.andThen(Queue.offer(slotFreed, undefined)))
         }))))
       }
     })))
+    yield* Effect.forkScoped(queue.depth.pipe(
+      Effect.flatMap((n) => Metric.update(Metrics.queueDepth, n)),
+      Effect.ignore,
+      Effect.repeat(Schedule.spaced("5 seconds"))
+    ))
+
+    // Added after the fibers above, so it runs before they are interrupted: claiming stops and
+    // running Queries get the drain timeout to finish.
+    const idle: Effect.Effect<void> = Effect.suspend(() => running === 0 ? Effect.void : Effect.andThen(Effect.sleep("20 millis"), idle))
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        stopping = true
+        return idle.pipe(Effect.timeoutOrElse({ duration: options.drainTimeout ?? Duration.seconds(10), orElse: () => Effect.void }))
+      })
+    )
   })
 
 /**

@@ -44,4 +44,6 @@ export class QueryQueue extends Context.Service<QueryQueue, {
    * batched with other workers' (one statement for many): the effect ends once this one is done.
    */
   readonly complete: (item: QueueItem) => Effect.Effect<void, QueueUnavailable>
+  /** Items in the queue, waiting or leased (the query queue depth metric). */
+  readonly depth: Effect.Effect<number, QueueUnavailable>
 }>()("ark-effect/services/QueryQueue") {}
