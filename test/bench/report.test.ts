@@ -1,0 +1,74 @@
+/**
+ * The benchmark's regression gate and report: a figure beyond its DESIGN §7 threshold is a miss
+ * (`npm run bench -- --check` exits 1 on it), a figure the run did not measure is neither, and
+ * the generated page states each verdict and embeds the plots.
+ */
+import { describe, expect, it } from "vitest"
+import { join } from "node:path"
+import type { Results } from "../../bench/report.ts"
+import { charts, figures, markdown, thresholds, verdicts } from "../../bench/report.ts"
+
+const m = (p50: number, opsPerSec: number) => ({ p50, p99: p50 * 3, opsPerSec, count: 100 })
+const watch = (watchers: number, p50: number) => ({ watchers, p50, p99: p50 * 4, serverRssMb: 400 })
+const run = (queriesPerSec: number, watchers: ReadonlyArray<number>): Results => ({
+  date: "2026-11-24T20:00:00.000Z",
+  quick: false,
+  machine: { cpus: 2, cpuModel: "test", memoryGiB: 24, node: "v24" },
+  objects: 10_000,
+  listBytes: 4_000_000,
+  serverRssMb: 500,
+  ark: { list1: m(12, 80), list10: m(120, 70), get1: m(0.4, 2000), create1: m(0.8, 1000), create50: m(15, 3200) },
+  watch: { oneReplica: watchers.map((n) => watch(n, n === 1000 ? 25 : 4)), crossReplica: watch(200, 8) },
+  queries: {
+    instant: { queries: 5000, seconds: 5000 / queriesPerSec, queriesPerSec, serverRssMb: [300, 300] },
+    slowEngine: { queries: 10_000, seconds: 20, queriesPerSec: 500, peakInFlight: 900, serverRssMb: [400, 400] },
+    inFlight: { queries: 10_000, seconds: 40, queriesPerSec: 250, peakInFlight: 10_000, serverRssMb: [500, 300] }
+  },
+  baselines: { rawFetch: m(10, 90), rawFetch10: m(100, 60), rawInsert1: m(0.3, 3000), rawInsert50: m(5, 8000), minimalList: m(3, 300) },
+  etcd: {
+    ark: { list1: m(20, 40), list10: m(200, 40), get1: m(0.7, 1200), create1: m(1.1, 800), create50: m(25, 1800) },
+    serverRssMb: 450,
+    watch: watchers.map((n) => watch(n, 5)),
+    baselines: { rawRange: m(18, 50), rawRange10: m(150, 60), rawPut1: m(0.6, 1500), rawPut50: m(8, 5000) }
+  },
+  scale: {
+    createCurve: [10, 50].map((concurrency) => ({ ...m(5, 2000 + concurrency), concurrency, serverRssMb: 420 })),
+    sustained: { offeredPerSec: 1000, achievedPerSec: 999, seconds: 10, p50: 2, p99: 40 },
+    pages: [10_000, 100_000].map((objects) => ({ objects, first: m(7, 140), next: m(9, 110), serverRssMb: 300 })),
+    watchersRss: { objects: 100_000, watchers: 1000, serverRssMb: 280 }
+  }
+})
+
+const root = join(import.meta.dirname, "..", "..")
+
+describe("benchmark gate", () => {
+  it("marks each DESIGN §7 figure met or missed, and a figure not measured as neither", () => {
+    const full = verdicts(run(540, [1, 200, 1000]), thresholds(root))
+    const by = (figure: string) => full.find((v) => v.figure === figure)!
+    expect(by("queriesPerSec")).toMatchObject({ measured: 540, met: true })
+    expect(by("listVsRawFetch")).toMatchObject({ measured: 1.2, met: true })
+    expect(by("watch1000P50Ms")).toMatchObject({ measured: 25, met: false })
+    expect(by("etcdListVsPostgres").met).toBe(true)
+    expect(by("pageFlatness")).toMatchObject({ measured: 1, met: true })
+
+    const slower = verdicts(run(400, [1, 200]), thresholds(root))
+    expect(slower.find((v) => v.figure === "queriesPerSec")).toMatchObject({ met: false })
+    expect(slower.find((v) => v.figure === "watch1000P50Ms")).toMatchObject({ measured: undefined, met: undefined })
+  })
+
+  it("every threshold names a figure the run computes", () => {
+    const names = Object.keys(figures(run(540, [1, 200, 1000])))
+    for (const t of thresholds(root)) expect(names).toContain(t.figure)
+  })
+
+  it("renders the page with the verdicts and one plot per chart", () => {
+    const results = run(400, [1, 200, 1000])
+    const plots = charts(results)
+    expect(plots.map(([file]) => file)).toEqual(["bench-watch.svg", "bench-create.svg", "bench-pages.svg"])
+    for (const [, svg] of plots) expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"[\s\S]*<polyline[\s\S]*<\/svg>\n$/)
+    const page = markdown(results, verdicts(results, thresholds(root)), plots.map(([file]) => file))
+    expect(page).toContain("![bench-pages.svg](bench-pages.svg)")
+    expect(page).toMatch(/engine that answers at once.*\*\*400\.0 Queries\/s\*\*.*>= 500\/s: \*\*not met\*\*/)
+    expect(page).toMatch(/LIST unpaginated, 1 client \| 1,504 ms.*<= 30 ms: met/)
+  })
+})
