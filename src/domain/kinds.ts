@@ -55,7 +55,11 @@ export const openApiSchema = (info: ResourceInfo): Structural => {
     root = {
       description: info.description,
       type: "object",
-      properties: { ...typeMeta, spec: toStructural(info.spec.ast), status: toStructural(info.status.ast) }
+      properties: {
+        ...typeMeta,
+        spec: toStructural(info.spec.ast),
+        ...(info.status !== undefined ? { status: toStructural(info.status.ast) } : {})
+      }
     }
     roots.set(info, root)
   }
@@ -89,15 +93,19 @@ const normalizeObject = (
   mode: NormalizeMode,
   check: (schema: Structural, value: unknown, path: string) => void
 ): Omit<ValidationResult, "causes"> => {
-  const body = { spec: toStructural(info.spec.ast), status: toStructural(info.status.ast) }
+  const body = {
+    spec: toStructural(info.spec.ast),
+    ...(info.status !== undefined ? { status: toStructural(info.status.ast) } : {})
+  }
   const unknownFields: Array<string> = []
   const kept: Array<[string, unknown]> = []
   for (const [key, value] of Object.entries(obj)) {
     if (key === "apiVersion" || key === "kind" || key === "metadata") kept.push([key, value])
-    else if (key !== "spec" && key !== "status") unknownFields.push(key)
+    else if (key !== "spec" && !(key === "status" && body.status !== undefined)) unknownFields.push(key)
     else if (value !== null) {
-      const normalized = normalize(body[key], value, key, unknownFields, mode)
-      check(body[key], normalized, key)
+      const schema = body[key]!
+      const normalized = normalize(schema, value, key, unknownFields, mode)
+      check(schema, normalized, key)
       kept.push([key, normalized])
     } else if (mode === "applyConfiguration") kept.push([key, null])
   }

@@ -1,6 +1,8 @@
 /**
  * The kinds served under ark.mckinsey.com, with the names, scope, versions and printer columns of
- * upstream Ark's CRDs (ark/config/crd/bases), so kubectl and Ark's own tooling see the same API.
+ * upstream Ark's CRDs (ark/config/crd/bases), so kubectl and Ark's own tooling see the same API;
+ * and the one kube kind the standalone server also serves, coordination.k8s.io/v1 Lease (for
+ * Lease-based leader election without a kube-apiserver).
  */
 import type { Schema } from "effect"
 import { A2AServerSpec, A2AServerStatus } from "./kinds/a2aserver.ts"
@@ -8,6 +10,7 @@ import { A2ATaskSpec, A2ATaskStatus } from "./kinds/a2atask.ts"
 import { AgentSpec, AgentStatus } from "./kinds/agent.ts"
 import { ArkConfigSpec, ArkConfigStatus } from "./kinds/arkconfig.ts"
 import { ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
+import { LeaseSpec } from "./kinds/lease.ts"
 import { MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
 import { MemorySpec, MemoryStatus } from "./kinds/memory.ts"
 import { ModelSpec, ModelStatus } from "./kinds/model.ts"
@@ -34,9 +37,10 @@ export interface PrinterColumn {
 }
 
 export interface ResourceInfo {
-  readonly group: typeof group
-  /** Served version, e.g. "v1alpha1"; each upstream kind is served in exactly one version. */
-  readonly version: Version
+  /** ark.mckinsey.com, or coordination.k8s.io for Leases. */
+  readonly group: string
+  /** Served version, e.g. "v1alpha1"; each kind is served in exactly one version. */
+  readonly version: string
   readonly kind: string
   readonly listKind: string
   readonly plural: string
@@ -48,10 +52,16 @@ export interface ResourceInfo {
   readonly printerColumns: ReadonlyArray<PrinterColumn>
   /** Schema.Top narrowed to what the kinds are: service-free codecs, so they decode directly. */
   readonly spec: Schema.Codec<unknown, unknown>
-  readonly status: Schema.Codec<unknown, unknown>
+  /** Without it the kind has no status field and no `/status` subresource (Lease). */
+  readonly status?: Schema.Codec<unknown, unknown>
   readonly description: string
   /** The status a new object starts with (kube's PrepareForCreate), instead of none. */
   readonly initialStatus?: Record<string, unknown>
+  /**
+   * A built-in kube kind: kubectl sends it strategic merge patches. Only kinds whose spec has
+   * no lists are marked, where a strategic merge patch is a JSON merge patch.
+   */
+  readonly strategicMergePatch?: boolean
 }
 
 const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
@@ -226,15 +236,43 @@ export const resources: ReadonlyArray<ResourceInfo> = [
   })
 ]
 
+export const coordinationGroup = "coordination.k8s.io"
+
+/** coordination.k8s.io/v1 Lease, with kube's printer columns (Holder, Age). */
+export const lease: ResourceInfo = {
+  group: coordinationGroup,
+  version: "v1",
+  kind: "Lease",
+  listKind: "LeaseList",
+  plural: "leases",
+  singular: "lease",
+  shortNames: [],
+  categories: [],
+  namespaced: true,
+  printerColumns: [column("Holder", ".spec.holderIdentity"), AGE],
+  spec: LeaseSpec,
+  description: "Lease defines a lease concept.",
+  strategicMergePatch: true
+}
+
+/** Every kind the API server serves: the Ark kinds, then Lease. */
+export const servedResources: ReadonlyArray<ResourceInfo> = [...resources, lease]
+
+/** Served groups in discovery order, each with its versions in preference order. */
+export const servedGroups: ReadonlyArray<{ readonly name: string; readonly versions: ReadonlyArray<string> }> = [
+  { name: group, versions: versions.filter((v) => resources.some((r) => r.version === v)) },
+  { name: coordinationGroup, versions: ["v1"] }
+]
+
 export const findResource = (groupName: string, version: string, plural: string): ResourceInfo | undefined =>
-  resources.find((info) => info.group === groupName && info.version === version && info.plural === plural)
+  servedResources.find((info) => info.group === groupName && info.version === version && info.plural === plural)
 
 /** Looks a kind up by name alone: every kind is served in exactly one version. */
-export const findKind = (kind: string): ResourceInfo | undefined => resources.find((info) => info.kind === kind)
+export const findKind = (kind: string): ResourceInfo | undefined => servedResources.find((info) => info.kind === kind)
 
 /** Looks a kind up by `apiVersion` ("ark.mckinsey.com/v1alpha1") and `kind`, as found in a manifest. */
 export const findByKind = (apiVersion: string, kind: string): ResourceInfo | undefined =>
-  resources.find((info) => `${info.group}/${info.version}` === apiVersion && info.kind === kind)
+  servedResources.find((info) => `${info.group}/${info.version}` === apiVersion && info.kind === kind)
 
 /**
  * Resolves what a user types (`ark get queries`, `query`, `Query`, a short name) as kubectl does:
@@ -242,7 +280,7 @@ export const findByKind = (apiVersion: string, kind: string): ResourceInfo | und
  */
 export const resolveResource = (name: string): ResourceInfo | undefined => {
   const wanted = name.toLowerCase()
-  return resources.find((info) =>
+  return servedResources.find((info) =>
     [info.plural, info.singular, info.kind.toLowerCase(), ...info.shortNames].includes(wanted)
   )
 }

@@ -16,11 +16,10 @@ import {
   groupDocument,
   groupList,
   legacyVersions,
-  resourceList,
-  servedVersions
+  resourceList
 } from "./discovery.ts"
 import { discoveryContentType, negotiate } from "./media.ts"
-import { openApiV2, openApiV3, openApiV3Index } from "./openapi.ts"
+import { openApiV2, openApiV3, openApiV3Index, servedGroupVersions } from "./openapi.ts"
 import type { Reply } from "./resources.ts"
 import { handleResource } from "./resources.ts"
 import { routeWithWatchPrefix } from "./routes.ts"
@@ -63,8 +62,11 @@ const cached = <A>(make: () => A) => {
 const discoveryV2 = cached(() => aggregatedDiscovery("v2"))
 const discoveryV2beta1 = cached(() => aggregatedDiscovery("v2beta1"))
 const openApiV2Doc = cached(openApiV2)
-const openApiV3Docs = new Map(servedVersions.map((v) => [v, cached(() => openApiV3(v))]))
-const openApiV3IndexDoc = cached(() => openApiV3Index(servedVersions))
+const openApiV3Docs = new Map(servedGroupVersions.map((gv) => {
+  const [group, version] = gv.split("/") as [string, string]
+  return [gv, cached(() => openApiV3(group, version))]
+}))
+const openApiV3IndexDoc = cached(openApiV3Index)
 
 const version = {
   major: "1",
@@ -128,12 +130,14 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         }
         return jsonReply(groupList())
       }
-      case "Group":
+      case "Group": {
         yield* onlyGet(request.method)
-        return jsonReply(groupDocument())
+        const doc = groupDocument(r.group)
+        return doc === undefined ? statusReply(notFoundPath(path)) : jsonReply(doc)
+      }
       case "GroupVersion": {
         yield* onlyGet(request.method)
-        const doc = resourceList(r.version)
+        const doc = resourceList(r.group, r.version)
         return doc === undefined ? statusReply(notFoundPath(path)) : jsonReply(doc)
       }
       case "OpenApiV2":
@@ -144,7 +148,7 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         return conditional(openApiV3IndexDoc(), header("if-none-match"))
       case "OpenApiV3": {
         yield* onlyGet(request.method)
-        const doc = openApiV3Docs.get(r.version as (typeof servedVersions)[number])
+        const doc = openApiV3Docs.get(`${r.group}/${r.version}`)
         return doc === undefined ? statusReply(notFoundPath(path)) : conditional(doc(), header("if-none-match"))
       }
       case "Resource": {

@@ -1,29 +1,35 @@
 /**
- * Discovery documents for ark.mckinsey.com: the legacy APIGroupList / APIGroup / APIResourceList
- * and aggregated discovery (apidiscovery.k8s.io v2 and v2beta1), all derived from the registry.
+ * Discovery documents for the served groups (ark.mckinsey.com, coordination.k8s.io): the legacy
+ * APIGroupList / APIGroup / APIResourceList and aggregated discovery (apidiscovery.k8s.io v2 and
+ * v2beta1), all derived from the registry.
  */
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { group, resources, versions } from "../../domain/registry.ts"
+import { group as arkGroup, servedGroups, servedResources } from "../../domain/registry.ts"
 
 export const resourceVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] as const
 const statusVerbs = ["get", "patch", "update"] as const
 
-const served = (version: string) => resources.filter((r) => r.version === version)
+const served = (group: string, version: string) =>
+  servedResources.filter((r) => r.group === group && r.version === version)
 
-const groupVersion = (version: string) => ({ groupVersion: `${group}/${version}`, version })
+const groupVersion = (group: string, version: string) => ({ groupVersion: `${group}/${version}`, version })
 
-/** Versions that serve at least one kind, in preference order. */
-export const servedVersions = versions.filter((v) => served(v).length > 0)
+/** Versions of ark.mckinsey.com that serve at least one kind, in preference order. */
+export const servedVersions = servedGroups.find((g) => g.name === arkGroup)!.versions
 
-const apiGroup = () => ({
-  name: group,
-  versions: servedVersions.map(groupVersion),
-  preferredVersion: groupVersion(servedVersions[0]!)
+const apiGroup = (g: typeof servedGroups[number]) => ({
+  name: g.name,
+  versions: g.versions.map((v) => groupVersion(g.name, v)),
+  preferredVersion: groupVersion(g.name, g.versions[0]!)
 })
 
-export const groupList = () => ({ kind: "APIGroupList", apiVersion: "v1", groups: [apiGroup()] })
+export const groupList = () => ({ kind: "APIGroupList", apiVersion: "v1", groups: servedGroups.map(apiGroup) })
 
-export const groupDocument = () => ({ kind: "APIGroup", apiVersion: "v1", ...apiGroup() })
+/** `/apis/<group>`, or undefined for a group not served here. */
+export const groupDocument = (group: string) => {
+  const g = servedGroups.find((s) => s.name === group)
+  return g === undefined ? undefined : { kind: "APIGroup", apiVersion: "v1", ...apiGroup(g) }
+}
 
 const apiResource = (r: ResourceInfo) => ({
   name: r.plural,
@@ -36,8 +42,8 @@ const apiResource = (r: ResourceInfo) => ({
 })
 
 /** The main resource comes before its /status, as kube lists them. */
-export const resourceList = (version: string) => {
-  const kinds = served(version)
+export const resourceList = (group: string, version: string) => {
+  const kinds = served(group, version)
   if (kinds.length === 0) return undefined
   return {
     kind: "APIResourceList",
@@ -45,7 +51,9 @@ export const resourceList = (version: string) => {
     groupVersion: `${group}/${version}`,
     resources: kinds.flatMap((r) => [
       apiResource(r),
-      { name: `${r.plural}/status`, singularName: "", namespaced: r.namespaced, kind: r.kind, verbs: statusVerbs }
+      ...(r.status !== undefined
+        ? [{ name: `${r.plural}/status`, singularName: "", namespaced: r.namespaced, kind: r.kind, verbs: statusVerbs }]
+        : [])
     ])
   }
 }
@@ -54,11 +62,11 @@ export const aggregatedDiscovery = (apiVersion: "v2" | "v2beta1") => ({
   kind: "APIGroupDiscoveryList",
   apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
   metadata: {},
-  items: [{
-    metadata: { name: group, creationTimestamp: null },
-    versions: servedVersions.map((version) => ({
+  items: servedGroups.map((g) => ({
+    metadata: { name: g.name, creationTimestamp: null },
+    versions: g.versions.map((version) => ({
       version,
-      resources: served(version).map((r) => ({
+      resources: served(g.name, version).map((r) => ({
         resource: r.plural,
         responseKind: { group: "", version: "", kind: r.kind },
         scope: r.namespaced ? "Namespaced" : "Cluster",
@@ -66,15 +74,19 @@ export const aggregatedDiscovery = (apiVersion: "v2" | "v2beta1") => ({
         verbs: resourceVerbs,
         ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
         ...(r.categories.length > 0 ? { categories: r.categories } : {}),
-        subresources: [{
-          subresource: "status",
-          responseKind: { group: "", version: "", kind: r.kind },
-          verbs: statusVerbs
-        }]
+        ...(r.status !== undefined
+          ? {
+            subresources: [{
+              subresource: "status",
+              responseKind: { group: "", version: "", kind: r.kind },
+              verbs: statusVerbs
+            }]
+          }
+          : {})
       })),
       freshness: "Current"
     }))
-  }]
+  }))
 })
 
 /**

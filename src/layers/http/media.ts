@@ -71,6 +71,8 @@ export const discoveryContentType = (version: "v2" | "v2beta1") =>
 export const patchTypes = {
   json: "application/json-patch+json",
   merge: "application/merge-patch+json",
+  /** Accepted only for kinds marked `strategicMergePatch` (kube's built-in Lease). */
+  strategic: "application/strategic-merge-patch+json",
   apply: "application/apply-patch+yaml"
 } as const
 

@@ -7,11 +7,13 @@
 import { createHash } from "node:crypto"
 import { openApiSchema } from "../../domain/kinds.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { group, resources } from "../../domain/registry.ts"
+import { coordinationGroup, servedGroups, servedResources } from "../../domain/registry.ts"
 import { patchTypes } from "./media.ts"
 
-const reversedGroup = group.split(".").reverse().join(".")
-const definitionName = (r: ResourceInfo, list = false) => `${reversedGroup}.${r.version}.${r.kind}${list ? "List" : ""}`
+/** Custom resources are named by reversed group; kube's own kinds by their Go package. */
+const definitionPrefix = (r: ResourceInfo) =>
+  r.group === coordinationGroup ? "io.k8s.api.coordination" : r.group.split(".").reverse().join(".")
+const definitionName = (r: ResourceInfo, list = false) => `${definitionPrefix(r)}.${r.version}.${r.kind}${list ? "List" : ""}`
 const metaName = (kind: string) => `io.k8s.apimachinery.pkg.apis.meta.v1.${kind}`
 
 const gvk = (r: ResourceInfo, kind = r.kind) => [{ group: r.group, kind, version: r.version }]
@@ -149,7 +151,7 @@ const pathsFor = (f: Flavor, r: ResourceInfo, ref: (name: string) => string) => 
   const base = `/apis/${r.group}/${r.version}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.plural}`
   const scope = r.namespaced ? [pathParam(f, "namespace", "object name and auth scope, such as for teams and projects")] : []
   const named = [...scope, pathParam(f, "name", `name of the ${r.kind}`)]
-  const patchBody = [patchTypes.json, patchTypes.merge, patchTypes.apply]
+  const patchBody = [patchTypes.json, patchTypes.merge, ...(r.strategicMergePatch ? [patchTypes.strategic] : []), patchTypes.apply]
   const item = (sub: string) => ({
     get: operation(f, r, `read${sub} the specified`, "get", ref, {}),
     put: operation(f, r, `replace${sub} the specified`, "put", ref, { body: accepted, params: writeParams(f), created: true }),
@@ -173,7 +175,7 @@ const pathsFor = (f: Flavor, r: ResourceInfo, ref: (name: string) => string) => 
       ...item(""),
       delete: operation(f, r, "delete a", "delete", ref, { params: [queryParam(f, "dryRun", "Valid value: All")] })
     },
-    [`${base}/{name}/status`]: item(" status of")
+    ...(r.status !== undefined ? { [`${base}/{name}/status`]: item(" status of") } : {})
   }
   if (r.namespaced) {
     paths[`/apis/${r.group}/${r.version}/${r.plural}`] = {
@@ -185,9 +187,9 @@ const pathsFor = (f: Flavor, r: ResourceInfo, ref: (name: string) => string) => 
 
 const info = { title: "Kubernetes", version: "v1.35.0" }
 
-/** `/openapi/v3/apis/ark.mckinsey.com/<version>`, or undefined for a version that serves nothing. */
-export const openApiV3 = (version: string) => {
-  const kinds = resources.filter((r) => r.version === version)
+/** `/openapi/v3/apis/<group>/<version>`, or undefined for a version that serves nothing. */
+export const openApiV3 = (group: string, version: string) => {
+  const kinds = servedResources.filter((r) => r.group === group && r.version === version)
   if (kinds.length === 0) return undefined
   const ref = (name: string) => `#/components/schemas/${name}`
   return {
@@ -203,15 +205,19 @@ export const openApiV2 = () => {
   return {
     swagger: "2.0",
     info,
-    paths: Object.assign({}, ...resources.map((r) => pathsFor("v2", r, ref))),
-    definitions: definitions(resources, ref)
+    paths: Object.assign({}, ...servedResources.map((r) => pathsFor("v2", r, ref))),
+    definitions: definitions(servedResources, ref)
   }
 }
 
-/** Each served version's v3 document with the content hash clients cache by. */
-export const openApiV3Index = (versions: ReadonlyArray<string>) => ({
-  paths: Object.fromEntries(versions.map((v) => {
-    const hash = createHash("sha512").update(JSON.stringify(openApiV3(v))).digest("hex").slice(0, 128).toUpperCase()
-    return [`apis/${group}/${v}`, { serverRelativeURL: `/openapi/v3/apis/${group}/${v}?hash=${hash}` }]
+/** Every served group-version, as `<group>/<version>`. */
+export const servedGroupVersions = servedGroups.flatMap((g) => g.versions.map((v) => `${g.name}/${v}`))
+
+/** Each served group-version's v3 document with the content hash clients cache by. */
+export const openApiV3Index = () => ({
+  paths: Object.fromEntries(servedGroupVersions.map((gv) => {
+    const [group, version] = gv.split("/") as [string, string]
+    const hash = createHash("sha512").update(JSON.stringify(openApiV3(group, version))).digest("hex").slice(0, 128).toUpperCase()
+    return [`apis/${gv}`, { serverRelativeURL: `/openapi/v3/apis/${gv}?hash=${hash}` }]
   }))
 })

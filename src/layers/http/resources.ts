@@ -328,8 +328,28 @@ const missingResourceVersion = {
   message: "Invalid value: 0x0: must be specified for an update"
 }
 
+/** Whether a patch uses strategic-merge directives (`$patch`, `$setElementOrder/...`, `$retainKeys`, ...). */
+const hasDirective = (value: unknown): boolean =>
+  Array.isArray(value)
+    ? value.some(hasDirective)
+    : isRecord(value) && Object.entries(value).some(([k, v]) => k.startsWith("$") || hasDirective(v))
+
+/**
+ * A strategic merge patch of a kind whose spec has no lists is a JSON merge patch, except for
+ * the lists kube merges by key in metadata and for directives: those are refused, not misapplied.
+ */
+const strategicAsMerge = (patch: unknown): Effect.Effect<Record<string, unknown>, BadRequest> => {
+  const meta = isRecord(patch) && isRecord(patch["metadata"]) ? patch["metadata"] : {}
+  return !isRecord(patch) || hasDirective(patch) || "finalizers" in meta || "ownerReferences" in meta
+    ? Effect.fail(new BadRequest({ message: "this server applies strategic merge patches without directives or metadata lists only; use a merge patch" }))
+    : Effect.succeed(patch)
+}
+
 /** The patched object, from the current one, by the body's patch type. */
 const applyPatch = (type: string, current: KubeObject, patch: unknown) => {
+  if (type === patchTypes.strategic) {
+    return strategicAsMerge(patch).pipe(Effect.map((p) => applyMergePatch(current, p)))
+  }
   if (type === patchTypes.merge) {
     return isRecord(patch)
       ? Effect.succeed(applyMergePatch(current, patch))
@@ -351,7 +371,8 @@ const patch = (req: ResourceRequest, name: string) =>
   Effect.gen(function*() {
     const type = bodyType(req.contentType)
     if (type === patchTypes.apply) return yield* serverSideApply(req, name)
-    if (type !== patchTypes.json && type !== patchTypes.merge) {
+    const strategic = type === patchTypes.strategic && req.info.strategicMergePatch === true
+    if (type !== patchTypes.json && type !== patchTypes.merge && !strategic) {
       return yield* new UnsupportedMediaType({
         message: `the body of the request was in an unknown format - accepted media types include: ${patchTypes.json}, ${patchTypes.merge}, ${patchTypes.apply}`
       })

@@ -1,17 +1,17 @@
 /** Parses request paths of the Kubernetes REST API into what they address. */
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { findResource, group as arkGroup } from "../../domain/registry.ts"
+import { findResource, servedGroups } from "../../domain/registry.ts"
 
 export type Route =
   | { readonly _tag: "Health"; readonly check: "healthz" | "livez" | "readyz" }
   | { readonly _tag: "Version" }
   | { readonly _tag: "LegacyVersions" }
   | { readonly _tag: "Groups" }
-  | { readonly _tag: "Group" }
-  | { readonly _tag: "GroupVersion"; readonly version: string }
+  | { readonly _tag: "Group"; readonly group: string }
+  | { readonly _tag: "GroupVersion"; readonly group: string; readonly version: string }
   | { readonly _tag: "OpenApiV2" }
   | { readonly _tag: "OpenApiV3Index" }
-  | { readonly _tag: "OpenApiV3"; readonly version: string }
+  | { readonly _tag: "OpenApiV3"; readonly group: string; readonly version: string }
   | {
     readonly _tag: "Resource"
     readonly info: ResourceInfo
@@ -26,7 +26,9 @@ export type Route =
 
 const unknown: Route = { _tag: "Unknown" }
 
-const resourceRoute = (version: string, rest: ReadonlyArray<string>, watchPath: boolean): Route => {
+const isServedGroup = (group: string | undefined) => servedGroups.some((g) => g.name === group)
+
+const resourceRoute = (group: string, version: string, rest: ReadonlyArray<string>, watchPath: boolean): Route => {
   let namespace: string | undefined
   let parts = rest
   if (parts[0] === "namespaces" && parts.length >= 3) {
@@ -35,11 +37,11 @@ const resourceRoute = (version: string, rest: ReadonlyArray<string>, watchPath: 
   }
   const [plural, name, sub, ...extra] = parts
   if (plural === undefined || extra.length > 0) return unknown
-  const info = findResource(arkGroup, version, plural)
+  const info = findResource(group, version, plural)
   if (info === undefined) return unknown
   if (namespace !== undefined && !info.namespaced) return unknown
   if (namespace === undefined && info.namespaced && name !== undefined) return unknown
-  if (sub !== undefined && sub !== "status") return unknown
+  if (sub !== undefined && (sub !== "status" || info.status === undefined)) return unknown
   if (name === "") return unknown
   return { _tag: "Resource", info, namespace, name, subresource: sub, watchPath }
 }
@@ -66,26 +68,26 @@ export const route = (path: string): Route => {
     case "openapi":
       if (second === "v2" && segments.length === 2) return { _tag: "OpenApiV2" }
       if (second === "v3" && segments.length === 2) return { _tag: "OpenApiV3Index" }
-      if (second === "v3" && third === "apis" && rest.length === 2 && rest[0] === arkGroup) {
-        return { _tag: "OpenApiV3", version: rest[1]! }
+      if (second === "v3" && third === "apis" && rest.length === 2 && isServedGroup(rest[0])) {
+        return { _tag: "OpenApiV3", group: rest[0]!, version: rest[1]! }
       }
       return unknown
     case "apis": {
       if (segments.length === 1) return { _tag: "Groups" }
-      if (second !== arkGroup) return unknown
-      if (third === undefined) return { _tag: "Group" }
-      if (rest.length === 0) return { _tag: "GroupVersion", version: third }
-      return resourceRoute(third, rest, false)
+      if (second === undefined || !isServedGroup(second)) return unknown
+      if (third === undefined) return { _tag: "Group", group: second }
+      if (rest.length === 0) return { _tag: "GroupVersion", group: second, version: third }
+      return resourceRoute(second, third, rest, false)
     }
     default:
       return unknown
   }
 }
 
-/** `/apis/ark.mckinsey.com/v1alpha1/watch/namespaces/x/queries` → the same route, marked as a watch. */
+/** `/apis/<group>/<version>/watch/namespaces/x/<plural>` → the same route, marked as a watch. */
 export const routeWithWatchPrefix = (path: string): Route => {
   const m = /^\/apis\/([^/]+)\/([^/]+)\/watch\/(.*)$/.exec(path)
-  if (m === null || m[1] !== arkGroup) return route(path)
+  if (m === null || !isServedGroup(m[1])) return route(path)
   const r = route(`/apis/${m[1]}/${m[2]}/${m[3]}`)
   return r._tag === "Resource" ? { ...r, watchPath: true } : r
 }
