@@ -1,0 +1,149 @@
+/**
+ * What every HTTP server of a replica answers besides its own work: `/metrics` (Prometheus
+ * text), `/livez`, `/readyz`, `/healthz` with kube-apiserver's check lists (`?verbose`,
+ * `?exclude=`, `/readyz/<check>`), and request metrics for everything it serves.
+ */
+import { Duration, Effect, Metric } from "effect"
+import type { HttpServerResponse } from "effect/http"
+import { HttpServerRequest, HttpServerResponse as Response } from "effect/http"
+import type { TLSSocket } from "node:tls"
+import { contentType as prometheusContentType, render } from "../../domain/prometheus.ts"
+import * as Metrics from "../../services/Metrics.ts"
+import { Shutdown } from "../../services/Shutdown.ts"
+import { Storage } from "../../services/Storage.ts"
+import { routeWithWatchPrefix } from "./routes.ts"
+import { toStatus, unauthorized } from "./status.ts"
+import { MethodNotAllowed } from "../../services/errors.ts"
+
+/** A health check: fails with the reason it is not passing. */
+interface Check {
+  readonly name: string
+  readonly run: Effect.Effect<void, string, Storage>
+}
+
+const ping: Check = { name: "ping", run: Effect.void }
+
+/** The store answers (a cheap read of its frontier) within 2 s. */
+const storage: Check = {
+  name: "storage",
+  run: Effect.gen(function*() {
+    return yield* (yield* Storage).currentRevision
+  }).pipe(
+    Effect.timeoutOrElse({ duration: Duration.seconds(2), orElse: () => Effect.fail("the store did not answer within 2s") }),
+    Effect.mapError((e) => typeof e === "string" ? e : `the store is unavailable: ${e.message}`),
+    Effect.asVoid
+  )
+}
+
+/** Not ready once the replica has begun to stop, so load balancers send nothing new. */
+const shutdown: Check = {
+  name: "shutdown",
+  run: Effect.gen(function*() {
+    if ((yield* Shutdown).draining()) return yield* Effect.fail("the server is shutting down")
+  })
+}
+
+export type Endpoint = "livez" | "readyz" | "healthz"
+
+const checks: Record<Endpoint, ReadonlyArray<Check>> = {
+  livez: [ping],
+  readyz: [ping, storage, shutdown],
+  healthz: [ping, storage]
+}
+
+const text = (status: number, body: string) => Response.text(body, { status, contentType: "text/plain; charset=utf-8" })
+
+/**
+ * kube's healthz handler: every check (less `exclude`) runs; "ok" when all pass, else 500 with
+ * the list; `verbose` always lists. `/readyz/<check>` runs that one check.
+ */
+export const health = (endpoint: Endpoint, only: string | undefined, query: URLSearchParams) =>
+  Effect.gen(function*() {
+    if (only !== undefined) {
+      const check = checks[endpoint].find((c) => c.name === only)
+      if (check === undefined) return text(404, `404 page not found\n`)
+      const result = yield* Effect.result(check.run)
+      return result._tag === "Success" ? text(200, "ok") : text(500, `internal server error: ${result.failure}\n`)
+    }
+    const excluded = new Set(query.getAll("exclude"))
+    const results = yield* Effect.forEach(
+      checks[endpoint].filter((c) => !excluded.has(c.name)),
+      (c) => Effect.map(Effect.result(c.run), (r) => ({ name: c.name, failure: r._tag === "Failure" ? r.failure : undefined })),
+      { concurrency: "unbounded" }
+    )
+    const passed = results.every((r) => r.failure === undefined)
+    if (passed && !query.has("verbose")) return text(200, "ok")
+    const lines = results.map((r) => r.failure === undefined ? `[+]${r.name} ok` : `[-]${r.name} failed: reason withheld`)
+    for (const name of excluded) lines.push(`[+]${name} excluded: ok`)
+    lines.push(`${endpoint} check ${passed ? "passed" : "failed"}`)
+    // The reasons go to the log, as kube keeps them from unauthenticated callers.
+    for (const r of results) if (r.failure !== undefined) yield* Effect.logWarning(`${endpoint} check ${r.name} failed: ${r.failure}`)
+    return text(passed ? 200 : 500, `${lines.join("\n")}\n`)
+  })
+
+/** Every metric of the process in Prometheus text format. */
+export const metricsResponse = Effect.map(Metric.snapshot, (snapshots) =>
+  Response.text(render(snapshots), { contentType: prometheusContentType }))
+
+/** kube's request verb and resource labels (LIST vs GET, WATCH, APPLY, DELETECOLLECTION). */
+export const requestLabels = (method: string, url: URL, contentType: string | undefined) => {
+  const r = routeWithWatchPrefix(url.pathname)
+  if (r._tag !== "Resource") return { verb: method, group: "", version: "", resource: "", subresource: "" }
+  const watching = method === "GET" && r.subresource === undefined &&
+    (r.watchPath || url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1")
+  const collection = r.name === undefined
+  const verb = watching
+    ? "WATCH"
+    : method === "GET"
+    ? collection ? "LIST" : "GET"
+    : method === "POST"
+    ? "CREATE"
+    : method === "PUT"
+    ? "UPDATE"
+    : method === "PATCH"
+    ? (contentType ?? "").startsWith("application/apply-patch") ? "APPLY" : "PATCH"
+    : method === "DELETE"
+    ? collection ? "DELETECOLLECTION" : "DELETE"
+    : method
+  return { verb, group: r.info.group, version: r.info.version, resource: r.info.plural, subresource: r.subresource ?? "" }
+}
+
+const healthPath = /^\/(livez|readyz|healthz)(?:\/([^/]+))?\/?$/
+
+const isVerifiedClient = (source: unknown) => (source as { socket?: TLSSocket }).socket?.authorized === true
+
+export interface ObservabilityOptions {
+  /** /metrics only for clients with a verified certificate (health checks stay open, as kube's). */
+  readonly requireClientCertificate: boolean
+}
+
+/**
+ * Serves /metrics and the health endpoints, and passes everything else to `app`, counting and
+ * timing every request (watches are counted, not timed: they last as long as the client wants).
+ */
+export const withObservability = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  options: ObservabilityOptions
+) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const url = new URL(request.url, "http://ark")
+    const labels = requestLabels(request.method, url, request.headers["content-type"])
+    const start = performance.now()
+    const healthMatch = healthPath.exec(url.pathname)
+    const own = url.pathname === "/metrics" || healthMatch !== null
+    const response = !own
+      ? yield* app
+      : request.method !== "GET" && request.method !== "HEAD"
+      ? Response.jsonUnsafe(toStatus(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${request.method})` })), { status: 405 })
+      : healthMatch !== null
+      ? yield* health(healthMatch[1] as Endpoint, healthMatch[2], url.searchParams)
+      : options.requireClientCertificate && !isVerifiedClient(request.source)
+      ? Response.jsonUnsafe(unauthorized(), { status: 401 })
+      : yield* metricsResponse
+    yield* Metrics.increment(Metrics.requests, { ...labels, code: String(response.status) })
+    if (labels.verb !== "WATCH") {
+      yield* Metric.update(Metric.withAttributes(Metrics.requestDuration, labels), (performance.now() - start) / 1000)
+    }
+    return response
+  })
