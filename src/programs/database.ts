@@ -2,7 +2,7 @@
  * The store a deployment uses: PostgreSQL (`--postgres-url`, or an embedded server in the data
  * directory) or etcd (`--etcd-endpoints`).
  */
-import { Effect, Layer } from "effect"
+import { Config, Effect, Layer, Option, Redacted } from "effect"
 import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
 import * as EtcdClient from "../layers/EtcdClient.ts"
 import * as PgDatabase from "../layers/PgDatabase.ts"
@@ -27,13 +27,32 @@ export class NotPostgres extends Error {
   override readonly message = "--storage etcd keeps no PostgreSQL database (nothing to migrate)"
 }
 
+/**
+ * ARK_POSTGRES_PASSWORD (e.g. a Kubernetes Secret's key, as the Helm chart passes it) is the
+ * password for --postgres-url when the URL carries none; it is percent-encoded into the URL, so
+ * any characters work. A password written in the URL wins.
+ */
+export const withPassword = (url: string, password: Option.Option<Redacted.Redacted<string>>): string => {
+  if (Option.isNone(password)) return url
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return url
+  }
+  if (parsed.password !== "") return url
+  parsed.password = encodeURIComponent(Redacted.value(password.value))
+  return parsed.toString()
+}
+
 /** A migrated pool; with the embedded server, the server's lifetime is the layer's. */
 export const databaseLayer = (o: DatabaseOptions) =>
   Layer.unwrap(Effect.gen(function*() {
     if (o.storage === "etcd") return yield* Effect.die(new NotPostgres())
     if (o.storage === "postgresql") {
       if (o.postgresUrl === "") return yield* Effect.die(new MissingPostgresUrl())
-      return PgDatabase.layer({ url: o.postgresUrl, poolSize: o.poolSize })
+      const password = yield* Config.Redacted("ARK_POSTGRES_PASSWORD").pipe(Config.option)
+      return PgDatabase.layer({ url: withPassword(o.postgresUrl, password), poolSize: o.poolSize })
     }
     const pg = yield* EmbeddedPostgres.start({ dataDir: o.dataDir })
     return PgDatabase.layer({ url: pg.url, poolSize: o.poolSize })
