@@ -59,8 +59,29 @@ export const insecureHttp = env(
 export const modules = env(
   Flag.String("modules"),
   Config.String("ARK_MODULES"),
-  "apiserver,query-workers",
-  "Modules this replica runs, comma-separated: apiserver, query-workers (ARK_MODULES)"
+  "apiserver,query-workers,webhook,metrics",
+  "Modules this replica runs, comma-separated: apiserver, query-workers, webhook, metrics (ARK_MODULES)"
+)
+
+export const webhookPort = env(
+  Flag.Int("webhook-port"),
+  Config.Int("ARK_WEBHOOK_PORT"),
+  9443,
+  "HTTPS port of the admission webhooks (module webhook); 0 picks a free one (ARK_WEBHOOK_PORT)"
+)
+
+export const webhookCertDir = env(
+  Flag.String("webhook-cert-dir"),
+  Config.String("ARK_WEBHOOK_CERT_DIR"),
+  "",
+  "Directory with tls.crt and tls.key for the webhook server; default: the generated server certificate in --data-dir (ARK_WEBHOOK_CERT_DIR)"
+)
+
+export const metricsPort = env(
+  Flag.Int("metrics-port"),
+  Config.Int("ARK_METRICS_PORT"),
+  9090,
+  "Plain-HTTP port of /metrics and the health checks (module metrics); 0 picks a free one (ARK_METRICS_PORT)"
 )
 
 export const queryConcurrency = env(

@@ -5,13 +5,18 @@
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Console, Duration, Effect, Layer } from "effect"
-import { HttpServer } from "effect/http"
+import { HttpServer, HttpServerResponse } from "effect/http"
 import { createServer as createHttpServer } from "node:http"
 import type { Server } from "node:http"
+import { readFileSync } from "node:fs"
 import { createServer as createHttpsServer } from "node:https"
 import { isIP } from "node:net"
 import { join, resolve } from "node:path"
 import { apiApp } from "../layers/http/ApiServer.ts"
+import { withObservability } from "../layers/http/observability.ts"
+import { notFoundPath } from "../layers/http/status.ts"
+import { webhookApp } from "../layers/http/webhook.ts"
+import * as InstrumentedStorage from "../layers/InstrumentedStorage.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
 import * as A2AEngine from "../layers/A2AEngine.ts"
 import * as DemoEngine from "../layers/DemoEngine.ts"
@@ -25,6 +30,7 @@ import * as PostgresStorage from "../layers/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { Commits } from "../services/Commits.ts"
 import type { QueryQueue } from "../services/QueryQueue.ts"
+import * as Shutdown from "../services/Shutdown.ts"
 import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
@@ -38,9 +44,13 @@ export interface ServeOptions extends DatabaseOptions {
   readonly queryConcurrency: number
   readonly completionsUrl: string
   readonly demoEngine: boolean
+  readonly webhookPort: number
+  /** tls.crt and tls.key for the webhook server; empty: the server certificate of the data directory's PKI. */
+  readonly webhookCertDir: string
+  readonly metricsPort: number
 }
 
-const knownModules = ["apiserver", "query-workers"] as const
+const knownModules = ["apiserver", "query-workers", "webhook", "metrics"] as const
 
 export class UnknownModule extends Error {
   constructor(module: string) {
@@ -56,6 +66,9 @@ const isLoopback = (host: string) => host === "localhost" || host === "::1" || /
 
 const urlHost = (host: string) => isIP(host) === 6 ? `[${host}]` : host
 
+/** Names the server certificate is for. */
+const pkiHosts = (o: ServeOptions) => [...new Set(["localhost", "127.0.0.1", o.host])].filter((h) => h !== "0.0.0.0" && h !== "::")
+
 /** The listening server: plain HTTP, or HTTPS that asks for (but does not demand) a client certificate. */
 const httpServer = (o: ServeOptions) =>
   Effect.gen(function*() {
@@ -63,8 +76,7 @@ const httpServer = (o: ServeOptions) =>
       if (!isLoopback(o.host)) return yield* Effect.die(new UnsafeInsecureBind())
       return { evaluate: () => createHttpServer(), pki: undefined }
     }
-    const hosts = [...new Set(["localhost", "127.0.0.1", o.host])].filter((h) => h !== "0.0.0.0" && h !== "::")
-    const pki = yield* ensurePki({ dataDir: o.dataDir, hosts })
+    const pki = yield* ensurePki({ dataDir: o.dataDir, hosts: pkiHosts(o) })
     const evaluate = () =>
       createHttpsServer({
         cert: pki.serverCertPem,
@@ -87,13 +99,16 @@ const storeLayers = (o: ServeOptions): {
   readonly queue: Layer.Layer<QueryQueue, unknown>
 } => {
   if (o.storage === "etcd") {
-    const core = WatchHubLive.layer.pipe(Layer.provideMerge(EtcdStorage.layer), Layer.provide(etcdLayer(o)))
+    const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(EtcdStorage.layer))), Layer.provide(etcdLayer(o)))
     return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)) }
   }
-  const data = PostgresStorage.layer.pipe(Layer.provideMerge(databaseLayer(o)))
+  const data = InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer), Layer.provideMerge(databaseLayer(o)))
   const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
   return { core, queue: PgQueryQueue.layer.pipe(Layer.provide(core)) }
 }
+
+/** How long a stopping replica gives in-flight requests and running Queries (each) before cutting them. */
+const shutdownGrace = Config.Duration("ARK_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(15)))
 
 /** The query workers, with the engine they default to: --completions-url, or the demo engine. */
 const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) =>
@@ -107,10 +122,59 @@ const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) 
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
     const ttlSweep = yield* Config.Duration("ARK_QUERY_TTL_SWEEP").pipe(Config.withDefault(Duration.seconds(30)))
-    return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, ttlSweep }).pipe(
+    const drainTimeout = yield* shutdownGrace
+    return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, ttlSweep, drainTimeout }).pipe(
       Layer.provide([queue, A2AEngine.layer])
     )
   }))
+
+/** Serves `app` on a listening server and prints where (port 0 picks one), as `ark: <what> serving <url>`. */
+const serveOn = <E, R>(
+  what: string,
+  scheme: "http" | "https",
+  host: string,
+  listening: Layer.Layer<HttpServer.HttpServer, E>,
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const address = (yield* HttpServer.HttpServer).address
+    const port = address._tag === "UnixPathAddress" ? 0 : address.port
+    yield* Console.log(`ark: ${what} serving ${scheme}://${urlHost(host === "0.0.0.0" ? "127.0.0.1" : host)}:${port}`)
+    return HttpServer.serve(app)
+  })).pipe(Layer.provide(listening))
+
+/** The webhook module: AdmissionReview over HTTPS, with --webhook-cert-dir's or the generated server certificate. */
+const webhookLayer = (o: ServeOptions, grace: Duration.Duration) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const tls = o.webhookCertDir !== ""
+      ? yield* Effect.try({
+        try: () => ({ cert: readFileSync(join(o.webhookCertDir, "tls.crt")), key: readFileSync(join(o.webhookCertDir, "tls.key")) }),
+        catch: (e) => new Error(`--webhook-cert-dir: ${e instanceof Error ? e.message : String(e)}`)
+      })
+      : yield* Effect.map(ensurePki({ dataDir: o.dataDir, hosts: pkiHosts(o) }), (pki) => ({ cert: pki.serverCertPem, key: pki.serverKeyPem }))
+    const listening = NodeHttpServer.layer(
+      () => createHttpsServer({ ...tls, minVersion: "TLSv1.2" }) as unknown as Server,
+      { port: o.webhookPort, host: o.host, gracefulShutdownTimeout: grace }
+    )
+    return serveOn("webhook", "https", o.host, listening, withObservability(webhookApp, { requireClientCertificate: false }))
+  }))
+
+/** The metrics module: /metrics and health on plain HTTP, for replicas that serve no API (or a scraper without a client certificate). */
+const metricsLayer = (o: ServeOptions, grace: Duration.Duration) =>
+  serveOn(
+    "metrics",
+    "http",
+    o.host,
+    NodeHttpServer.layer(() => createHttpServer(), { port: o.metricsPort, host: o.host, gracefulShutdownTimeout: grace }),
+    withObservability(Effect.succeed(HttpServerResponse.jsonUnsafe(notFoundPath("/"), { status: 404 })), { requireClientCertificate: false })
+  )
+
+/**
+ * Built last, released first: on SIGTERM the stop signal goes out before any server stops
+ * accepting (readiness false, watches end with a last bookmark, workers stop claiming).
+ */
+const stopFirst = (signal: Shutdown.ShutdownSignal) =>
+  Layer.effectDiscard(Effect.addFinalizer(() => Console.log("ark: stopping").pipe(Effect.andThen(signal.begin))))
 
 export const serve = (o: ServeOptions) =>
   Effect.gen(function*() {
@@ -119,7 +183,9 @@ export const serve = (o: ServeOptions) =>
       if (!(knownModules as ReadonlyArray<string>).includes(m)) return yield* Effect.die(new UnknownModule(m))
     }
     const { evaluate, pki } = yield* httpServer(o)
-    const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host })
+    const grace = yield* shutdownGrace
+    const signal = Shutdown.make()
+    const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host, gracefulShutdownTimeout: grace })
     const { core, queue } = storeLayers(o)
     const workers = selected.has("query-workers") ? workersLayer(o, queue) : Layer.empty
     const compaction = yield* Config.Duration("ARK_COMPACTION_INTERVAL").pipe(Config.withDefault(Duration.minutes(5)))
@@ -128,8 +194,15 @@ export const serve = (o: ServeOptions) =>
       workers.pipe(Layer.provide(core)),
       HistoryCompactor.layer(compaction).pipe(Layer.provide(core))
     )
+    const servers = Layer.mergeAll(
+      selected.has("webhook") ? webhookLayer(o, grace) : Layer.empty,
+      selected.has("metrics") ? metricsLayer(o, grace) : Layer.empty
+    )
     if (!selected.has("apiserver")) {
-      return yield* Layer.launch(Layer.effectDiscard(Console.log(`ark: running ${[...selected].join(", ")}`)).pipe(Layer.provideMerge(storage)))
+      const running = Layer.effectDiscard(Console.log(`ark: running ${[...selected].join(", ")}`))
+      return yield* Layer.launch(stopFirst(signal).pipe(Layer.provide(Layer.merge(running, servers)), Layer.provide(storage))).pipe(
+        Effect.provideService(Shutdown.Shutdown, signal)
+      )
     }
     const app = Layer.unwrap(Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
@@ -141,7 +214,10 @@ export const serve = (o: ServeOptions) =>
         ? writeInsecureKubeconfig({ file: kubeconfig, server: base })
         : writeKubeconfig({ file: kubeconfig, server: base, pki })
       yield* Console.log(`ark: serving ${base} (kubeconfig: ${kubeconfig})`)
-      return HttpServer.serve(apiApp({ requireClientCertificate: pki !== undefined, serverAddress: `${o.host}:${port}` }))
+      const requireClientCertificate = pki !== undefined
+      return HttpServer.serve(withObservability(apiApp({ requireClientCertificate, serverAddress: `${o.host}:${port}` }), { requireClientCertificate }))
     }))
-    return yield* Layer.launch(app.pipe(Layer.provide(Layer.merge(listening, storage))))
+    return yield* Layer.launch(
+      stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening)), servers)), Layer.provide(storage))
+    ).pipe(Effect.provideService(Shutdown.Shutdown, signal))
   })
