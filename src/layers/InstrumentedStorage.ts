@@ -26,7 +26,7 @@ export const layer = Layer.effect(
     const of = (r: StoredResource) => r.plural
     return Storage.of({
       create: (r, object, options) => measured("create", of(r), inner.create(r, object, options)),
-      get: (r, namespace, name) => measured("get", of(r), inner.get(r, namespace, name)),
+      get: (r, namespace, name, options) => measured("get", of(r), inner.get(r, namespace, name, options)),
       update: (r, object, options) => measured("update", of(r), inner.update(r, object, options)),
       guaranteedUpdate: (r, namespace, name, mutate, options) =>
         measured("guaranteedUpdate", of(r), inner.guaranteedUpdate(r, namespace, name, mutate, options)),

@@ -2,8 +2,12 @@
  * Storage on PostgreSQL (schema: PgSchema.ts). Each write is one statement that takes the
  * commit barrier shared, draws its rv and writes the rows, so a write costs one round trip
  * and the object's JSON text is stored with its rv spliced in (LIST streams it as is).
+ *
+ * With read replicas (PgReadReplicas in context), a GET or LIST that allows an older state
+ * (resourceVersion "0", NotOlderThan N, Exact N, a continue token) goes to a replica that has
+ * replayed what it needs; a read that failed there, and every other read, goes to the primary.
  */
-import { Config, Effect, Layer, Schedule } from "effect"
+import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
@@ -31,9 +35,11 @@ import {
   Unavailable
 } from "../services/errors.ts"
 import { Commits } from "../services/Commits.ts"
-import type { Change, ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
+import type { Change, GetOptions, ListOptions, ListResult, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
+import type { ReadReplica } from "./PgReadReplicas.ts"
+import { PgReadReplicas } from "./PgReadReplicas.ts"
 
 /** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
 const futureRevisionWait = 3_000
@@ -141,6 +147,31 @@ const selectorSql = (
   return conds.map((c) => ` AND ${c}`).join("")
 }
 
+/** A read on a replica failed: it is retried on the primary. */
+class ReplicaFailed extends Data.TaggedError("ReplicaFailed")<{ readonly cause: unknown }> {}
+
+/** Runs one statement on some server (the primary, or a replica) and fails with `E`. */
+type Query<E> = <A extends object>(text: string, params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<A>, E>
+
+/** A read that can run on any server; `replayed` is the rv a replica has replayed (undefined: the primary). */
+interface Read<A, E> {
+  <E2>(query: Query<E2>, replayed: bigint | undefined): Effect.Effect<A, E | E2>
+}
+
+/**
+ * The state a LIST must reflect, from its resourceVersion parameters (kube's semantics): the
+ * newest ("": always the primary), any state not older than an rv ("0" is not older than 0), or
+ * exactly an rv (Exact N, or the snapshot a continue token is pinned to).
+ */
+type ListAt =
+  | { readonly _tag: "Newest" }
+  | { readonly _tag: "NotOlderThan"; readonly rv: bigint }
+  | { readonly _tag: "Exact"; readonly rv: bigint; readonly expired: string; readonly wait: boolean }
+
+/** The rv a GET's answer must not be older than; undefined for "" and anything else (the primary). */
+const getAtLeast = (rv: string | undefined): bigint | undefined =>
+  rv !== undefined && /^\d+$/.test(rv) ? BigInt(rv) : undefined
+
 const causeMessage = (e: SqlError): string => {
   const cause = e.reason.cause
   return cause instanceof Error ? cause.message : e.message
@@ -155,6 +186,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const commits = yield* Commits
+    const replicas = Option.getOrUndefined(yield* Effect.serviceOption(PgReadReplicas))
 
     const retry = Schedule.exponential("50 millis").pipe(
       Schedule.setInputType<SqlError>(),
@@ -166,7 +198,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
      * Runs one statement; transient failures are retried, then reported as Unavailable. Any
      * other SQL error is a bug of ours, not the client's, so it is a defect.
      */
-    const run = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
+    const run: Query<Unavailable> = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe<A>(text, params).pipe(
         Effect.retry(retry),
         Effect.catch((e) =>
@@ -188,8 +220,27 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     const namespaceOf = (r: StoredResource, obj: KubeObject) => r.namespaced ? obj.metadata.namespace ?? "" : ""
 
-    const readCurrent = (r: StoredResource, namespace: string, name: string) =>
-      run<{ rv: string; data: string }>(
+    /** Statements on a replica: any failure there (down, conflict with recovery) is retried on the primary. */
+    const onReplica = (replica: ReadReplica): Query<ReplicaFailed> => <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
+      replica.sql.unsafe<A>(text, params).pipe(Effect.mapError((cause) => new ReplicaFailed({ cause })))
+
+    /** Runs `read` on a replica that has replayed `atLeast` when there is one, else on the primary. */
+    const routed = <A, E>(atLeast: bigint | undefined, read: Read<A, E>): Effect.Effect<A, E | Unavailable> => {
+      const onPrimary = read(run, undefined)
+      if (atLeast === undefined || replicas === undefined) return onPrimary
+      return Effect.flatMap(replicas.pick(atLeast), (replica) =>
+        replica === undefined
+          ? onPrimary
+          : read(onReplica(replica), replica.replayedRv).pipe(
+            Effect.catchIf(
+              (e): e is ReplicaFailed => e instanceof ReplicaFailed,
+              (e) => Effect.andThen(replicas.failed(replica, e.cause), onPrimary)
+            )
+          ))
+    }
+
+    const readCurrent = <E>(query: Query<E>, r: StoredResource, namespace: string, name: string) =>
+      query<{ rv: string; data: string }>(
         `SELECT rv::text AS rv, data FROM ark_objects WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL`,
         [r.key, namespace, name]
       ).pipe(
@@ -312,7 +363,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       Effect.gen(function*() {
         const ns = r.namespaced ? namespace : ""
         while (true) {
-          const current = yield* readCurrent(r, ns, name)
+          const current = yield* readCurrent(run, r, ns, name)
           const currentRv = current.metadata.resourceVersion!
           const desired = yield* mutate(current)
           const wantRv = desired.metadata?.resourceVersion
@@ -369,7 +420,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       Effect.gen(function*() {
         const ns = r.namespaced ? namespace : ""
         while (true) {
-          const current = yield* readCurrent(r, ns, name)
+          const current = yield* readCurrent(run, r, ns, name)
           const meta = current.metadata
           const pre = opts.preconditions ?? {}
           if (pre.uid !== undefined && pre.uid !== meta.uid) {
@@ -409,45 +460,83 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         }
       })
 
-    const frontier = run<{ f: string }>(`SELECT ark_frontier()::text AS f`, []).pipe(
+    const frontier: Effect.Effect<bigint, Unavailable> = run<{ f: string }>(`SELECT ark_frontier()::text AS f`, []).pipe(
       Effect.map((rows) => BigInt(rows[0]!.f))
     )
 
-    const purgeFloor = (r: StoredResource) =>
-      run<{ rv: string }>(`SELECT rv::text AS rv FROM ark_purge_floor WHERE resource = $1`, [r.key]).pipe(
+    const purgeFloor = <E>(query: Query<E>, r: StoredResource) =>
+      query<{ rv: string }>(`SELECT rv::text AS rv FROM ark_purge_floor WHERE resource = $1`, [r.key]).pipe(
         Effect.map((rows) => BigInt(rows[0]?.rv ?? "0"))
       )
 
-    const list = (r: StoredResource, opts: ListOptions = {}) =>
+    /** What a LIST must reflect, and where a continued one resumes. */
+    const listPlan = (opts: ListOptions) =>
       Effect.gen(function*() {
-        let snapshot: bigint
-        let after: { namespace: string; name: string } | undefined
         if (opts.continue !== undefined && opts.continue !== "") {
           const token = decodeContinue(opts.continue)
           if (token === undefined) return yield* new BadRequest({ message: "continue key is not valid" })
-          snapshot = BigInt(token.rv)
-          after = { namespace: token.namespace, name: token.name }
-          if (snapshot < (yield* purgeFloor(r))) return yield* new Expired({ message: expiredContinue })
-        } else {
-          const rv = opts.resourceVersion ?? ""
-          if (rv !== "" && !/^\d+$/.test(rv)) {
-            return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
+          const at: ListAt = { _tag: "Exact", rv: BigInt(token.rv), expired: expiredContinue, wait: false }
+          return { at, after: { namespace: token.namespace, name: token.name } }
+        }
+        const rv = opts.resourceVersion ?? ""
+        if (rv !== "" && !/^\d+$/.test(rv)) {
+          return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
+        }
+        if (opts.resourceVersionMatch === "Exact") {
+          if (rv === "" || rv === "0") {
+            return yield* new BadRequest({
+              message: "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"\" or \"0\""
+            })
           }
-          if (opts.resourceVersionMatch === "Exact") {
-            if (rv === "" || rv === "0") {
-              return yield* new BadRequest({
-                message: "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"\" or \"0\""
-              })
+          const at: ListAt = { _tag: "Exact", rv: BigInt(rv), expired: `too old resource version: ${rv}`, wait: true }
+          return { at, after: undefined }
+        }
+        const at: ListAt = rv === "" ? { _tag: "Newest" } : { _tag: "NotOlderThan", rv: BigInt(rv) }
+        return { at, after: undefined }
+      })
+
+    /**
+     * The rv a LIST reads at. On the primary: the frontier (waiting for a future rv). On a replica
+     * (`replayed` set): the rv it has replayed, or its purge floor when compaction replayed there
+     * is newer (a compaction commits after every rv it covers, so the replica has those too).
+     */
+    const snapshotOf = <E>(query: Query<E>, r: StoredResource, at: ListAt, replayed: bigint | undefined) =>
+      Effect.gen(function*() {
+        switch (at._tag) {
+          case "Newest":
+            return yield* frontier
+          case "NotOlderThan": {
+            if (replayed !== undefined) {
+              const floor = yield* purgeFloor(query, r)
+              return replayed > floor ? replayed : floor
             }
-            snapshot = BigInt(rv)
-            yield* frontierAtLeast(snapshot)
-            if (snapshot < (yield* purgeFloor(r))) {
-              return yield* new Expired({ message: `too old resource version: ${rv}` })
-            }
-          } else {
-            snapshot = rv === "" || rv === "0" ? yield* frontier : yield* frontierAtLeast(BigInt(rv))
+            return at.rv === 0n ? yield* frontier : yield* frontierAtLeast(at.rv)
+          }
+          case "Exact": {
+            if (at.wait && replayed === undefined) yield* frontierAtLeast(at.rv)
+            if (at.rv < (yield* purgeFloor(query, r))) return yield* new Expired({ message: at.expired })
+            return at.rv
           }
         }
+      })
+
+    const list = (r: StoredResource, opts: ListOptions = {}) =>
+      Effect.flatMap(listPlan(opts), ({ after, at }) =>
+        routed<ListResult, Expired | TooNewResourceVersion | Unavailable>(
+          at._tag === "Newest" ? undefined : at.rv,
+          (query, replayed) => listPage(query, r, opts, at, replayed, after)
+        ))
+
+    const listPage = <E>(
+      query: Query<E>,
+      r: StoredResource,
+      opts: ListOptions,
+      at: ListAt,
+      replayed: bigint | undefined,
+      after: { readonly namespace: string; readonly name: string } | undefined
+    ) =>
+      Effect.gen(function*() {
+        const snapshot = yield* snapshotOf(query, r, at, replayed)
         const p = new Params()
         const R = p.add(snapshot.toString())
         const res = p.add(r.key)
@@ -469,7 +558,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         // same version, kept once), and none can slip between them.
         const limitSql = limit === undefined ? "" : ` LIMIT ${p.add(limit + 1)}`
         const branch = (which: string) =>
-          run<Row>(
+          query<Row>(
             `SELECT namespace, name, data FROM ark_objects WHERE resource = ${res} AND ${which} AND rv <= ${R}${where}
              ORDER BY namespace, name${limitSql}`,
             p.values
@@ -492,7 +581,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     const changes = (r: StoredResource, after: string, upTo: string) =>
       Effect.gen(function*() {
-        if (BigInt(after) < (yield* purgeFloor(r))) {
+        if (BigInt(after) < (yield* purgeFloor(run, r))) {
           return yield* new Expired({ message: `too old resource version: ${after}` })
         }
         const rows = yield* run<{ rv: string; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
@@ -528,7 +617,8 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     return Storage.of({
       create,
-      get: (r, namespace, name) => readCurrent(r, r.namespaced ? namespace : "", name),
+      get: (r, namespace, name, opts?: GetOptions) =>
+        routed(getAtLeast(opts?.resourceVersion), (query) => readCurrent(query, r, r.namespaced ? namespace : "", name)),
       update,
       guaranteedUpdate,
       delete: del,

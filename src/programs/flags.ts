@@ -1,6 +1,7 @@
 /** Flags of the `ark` command; each falls back to an `ARK_*` environment variable, then a default. */
-import { Config } from "effect"
+import { Config, Duration, Option } from "effect"
 import { Flag } from "effect/cli"
+import { parseGoDuration } from "../domain/duration.ts"
 
 const env = <A>(flag: Flag.Flag<A>, config: Config.Config<A>, fallback: A, description: string) =>
   flag.pipe(Flag.withFallbackConfig(config), Flag.withDefault(fallback), Flag.withDescription(description))
@@ -104,5 +105,32 @@ export const demoEngine = env(
   false,
   "Run the built-in demo completions engine and use it when no --completions-url is given (ARK_DEMO_ENGINE)"
 )
+
+/** Read replicas, repeatable; ARK_POSTGRES_READ_URLS takes a comma-separated list. */
+export const postgresReadUrls = Flag.String("postgres-read-url").pipe(
+  Flag.atLeast(1),
+  Flag.withFallbackConfig(
+    Config.String("ARK_POSTGRES_READ_URLS").pipe(Config.map((s) => s.split(",").map((u) => u.trim()).filter((u) => u !== "")))
+  ),
+  Flag.withDefault([]),
+  Flag.withDescription(
+    "A PostgreSQL streaming replica for reads that allow an older state (resourceVersion \"0\" or not older than N); repeatable (ARK_POSTGRES_READ_URLS, comma-separated)"
+  )
+)
+
+export const postgresReadMaxLag = env(
+  Flag.String("postgres-read-max-lag"),
+  Config.String("ARK_POSTGRES_READ_MAX_LAG"),
+  "5s",
+  "A read replica further behind the primary than this serves no reads until it catches up (ARK_POSTGRES_READ_MAX_LAG)"
+).pipe(Flag.filterMap(
+  (text) => {
+    const ms = parseGoDuration(text)
+    return ms === undefined || ms < 0 ? Option.none() : Option.some(Duration.millis(ms))
+  },
+  (text) => `invalid --postgres-read-max-lag "${text}": a duration such as 5s or 500ms`
+))
+
+export const readReplicaFlags = { postgresReadUrls, postgresReadMaxLag }
 
 export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, poolSize }

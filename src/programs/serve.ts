@@ -24,6 +24,7 @@ import * as EtcdStorage from "../layers/EtcdStorage.ts"
 import * as HistoryCompactor from "../layers/HistoryCompactor.ts"
 import * as MemoryQueryQueue from "../layers/MemoryQueryQueue.ts"
 import * as PgQueryQueue from "../layers/PgQueryQueue.ts"
+import * as PgReadReplicas from "../layers/PgReadReplicas.ts"
 import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
 import * as PostgresStorage from "../layers/PostgresStorage.ts"
@@ -48,6 +49,9 @@ export interface ServeOptions extends DatabaseOptions {
   /** tls.crt and tls.key for the webhook server; empty: the server certificate of the data directory's PKI. */
   readonly webhookCertDir: string
   readonly metricsPort: number
+  /** PostgreSQL streaming replicas for reads that allow an older state. */
+  readonly postgresReadUrls: ReadonlyArray<string>
+  readonly postgresReadMaxLag: Duration.Duration
 }
 
 const knownModules = ["apiserver", "query-workers", "webhook", "metrics"] as const
@@ -60,6 +64,10 @@ export class UnknownModule extends Error {
 
 export class UnsafeInsecureBind extends Error {
   override readonly message = "--insecure-http serves without authentication and binds loopback addresses only (127.0.0.1, ::1, localhost)"
+}
+
+export class ReplicasNeedPostgres extends Error {
+  override readonly message = "--postgres-read-url names PostgreSQL replicas: it needs --storage postgresql or embedded"
 }
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host)
@@ -102,7 +110,11 @@ const storeLayers = (o: ServeOptions): {
     const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(EtcdStorage.layer))), Layer.provide(etcdLayer(o)))
     return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)) }
   }
-  const data = InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer), Layer.provideMerge(databaseLayer(o)))
+  // Reads that allow an older state go to the replicas; writes, consistent reads and watches stay on the primary.
+  const replicas = o.postgresReadUrls.length === 0
+    ? Layer.empty
+    : PgReadReplicas.layer({ urls: o.postgresReadUrls, poolSize: o.poolSize, maxLag: o.postgresReadMaxLag })
+  const data = InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer), Layer.provide(replicas), Layer.provideMerge(databaseLayer(o)))
   const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
   return { core, queue: PgQueryQueue.layer.pipe(Layer.provide(core)) }
 }
@@ -182,6 +194,7 @@ export const serve = (o: ServeOptions) =>
     for (const m of selected) {
       if (!(knownModules as ReadonlyArray<string>).includes(m)) return yield* Effect.die(new UnknownModule(m))
     }
+    if (o.storage === "etcd" && o.postgresReadUrls.length > 0) return yield* Effect.die(new ReplicasNeedPostgres())
     const { evaluate, pki } = yield* httpServer(o)
     const grace = yield* shutdownGrace
     const signal = Shutdown.make()

@@ -34,6 +34,12 @@ export interface DeleteOptions extends WriteOptions {
   readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string }
 }
 
+/** Which state a GET may answer from, as kube's `resourceVersion` parameter of a GET. */
+export interface GetOptions {
+  /** "" (the newest), "0" (any), or a decimal rv that the answer must not be older than. */
+  readonly resourceVersion?: string
+}
+
 export interface ListOptions {
   readonly namespace?: string
   readonly labelSelector?: ReadonlyArray<LabelRequirement>
@@ -90,10 +96,12 @@ export class Storage extends Context.Service<Storage, {
     object: KubeObject,
     options?: WriteOptions
   ) => Effect.Effect<KubeObject, StorageError>
+  /** The newest version; with a resourceVersion the store may answer from a replica that has it. */
   readonly get: (
     resource: StoredResource,
     namespace: string,
-    name: string
+    name: string,
+    options?: GetOptions
   ) => Effect.Effect<KubeObject, StorageError>
   /**
    * Replaces the object. `metadata.resourceVersion` is required and must match the stored one.

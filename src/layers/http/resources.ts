@@ -280,7 +280,9 @@ const get = (req: ResourceRequest, name: string) =>
   Effect.gen(function*() {
     const rep = yield* representation(req)
     const storage = yield* Storage
-    const obj = yield* storage.get(storedResource(req.info), req.namespace ?? "", name)
+    const obj = yield* storage.get(storedResource(req.info), req.namespace ?? "", name, {
+      resourceVersion: req.query.get("resourceVersion") ?? ""
+    })
     return renderObject(req.info, rep, obj, 200, undefined, req.query.get("includeObject") ?? undefined)
   })
 
