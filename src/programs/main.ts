@@ -5,6 +5,7 @@ import { Command } from "effect/cli"
 import { crdsYaml } from "../domain/crds.ts"
 import { databaseLayer } from "./database.ts"
 import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags } from "./flags.ts"
+import { securityFlags } from "./securityFlags.ts"
 import { serve } from "./serve.ts"
 
 /**
@@ -31,7 +32,7 @@ const migrate = Command.make(
 
 const serveCommand = Command.make(
   "serve",
-  { ...databaseFlags, ...readReplicaFlags, host, port, insecureHttp, modules, queryConcurrency, completionsUrl, demoEngine, webhookPort, webhookCertDir, metricsPort },
+  { ...databaseFlags, ...securityFlags, ...readReplicaFlags, host, port, insecureHttp, modules, queryConcurrency, completionsUrl, demoEngine, webhookPort, webhookCertDir, metricsPort },
   (options) => serve(options).pipe(reportFailure)
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
 

@@ -18,6 +18,7 @@ import { notFoundPath } from "../layers/http/status.ts"
 import { webhookApp } from "../layers/http/webhook.ts"
 import * as InstrumentedStorage from "../layers/InstrumentedStorage.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
+import { maxHeaderBytes, reloadServing, secureContext } from "../layers/Tls.ts"
 import * as A2AEngine from "../layers/A2AEngine.ts"
 import * as DemoEngine from "../layers/DemoEngine.ts"
 import * as EtcdStorage from "../layers/EtcdStorage.ts"
@@ -36,8 +37,10 @@ import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
 import { databaseLayer, etcdLayer } from "./database.ts"
+import type { SecurityFlagValues } from "./security.ts"
+import { securitySetup } from "./security.ts"
 
-export interface ServeOptions extends DatabaseOptions {
+export interface ServeOptions extends DatabaseOptions, SecurityFlagValues {
   readonly host: string
   readonly port: number
   readonly insecureHttp: boolean
@@ -77,24 +80,32 @@ const urlHost = (host: string) => isIP(host) === 6 ? `[${host}]` : host
 /** Names the server certificate is for. */
 const pkiHosts = (o: ServeOptions) => [...new Set(["localhost", "127.0.0.1", o.host])].filter((h) => h !== "0.0.0.0" && h !== "::")
 
-/** The listening server: plain HTTP, or HTTPS that asks for (but does not demand) a client certificate. */
+/**
+ * The listening server: plain HTTP, or HTTPS that asks for (but does not demand) a client
+ * certificate (src/programs/security.ts decides what it proves), with a serving certificate
+ * from --tls-cert-file that is reloaded when the file changes.
+ */
 const httpServer = (o: ServeOptions) =>
   Effect.gen(function*() {
     if (o.insecureHttp) {
       if (!isLoopback(o.host)) return yield* Effect.die(new UnsafeInsecureBind())
-      return { evaluate: () => createHttpServer(), pki: undefined }
+      const security = yield* securitySetup(o, undefined)
+      return { evaluate: () => createHttpServer({ maxHeaderSize: maxHeaderBytes }), pki: undefined, security, reload: Layer.empty }
     }
     const pki = yield* ensurePki({ dataDir: o.dataDir, hosts: pkiHosts(o) })
-    const evaluate = () =>
-      createHttpsServer({
-        cert: pki.serverCertPem,
-        key: pki.serverKeyPem,
-        ca: pki.caCertPem,
-        requestCert: true,
-        rejectUnauthorized: false,
-        minVersion: "TLSv1.2"
-      }) as unknown as Server
-    return { evaluate, pki }
+    const security = yield* securitySetup(o, pki)
+    const pair = security.serving?.pair ?? { cert: pki.serverCertPem, key: pki.serverKeyPem }
+    const server = createHttpsServer({
+      ...secureContext(pair, security.clientCas),
+      requestCert: true,
+      rejectUnauthorized: false,
+      maxHeaderSize: maxHeaderBytes
+    })
+    const files = security.serving?.files
+    const reload = files === undefined
+      ? Layer.empty
+      : Layer.effectDiscard(Effect.forkScoped(reloadServing(server, files, security.clientCas)))
+    return { evaluate: () => server as unknown as Server, pki, security, reload }
   })
 
 /**
@@ -195,7 +206,7 @@ export const serve = (o: ServeOptions) =>
       if (!(knownModules as ReadonlyArray<string>).includes(m)) return yield* Effect.die(new UnknownModule(m))
     }
     if (o.storage === "etcd" && o.postgresReadUrls.length > 0) return yield* Effect.die(new ReplicasNeedPostgres())
-    const { evaluate, pki } = yield* httpServer(o)
+    const { evaluate, pki, security, reload } = yield* httpServer(o)
     const grace = yield* shutdownGrace
     const signal = Shutdown.make()
     const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host, gracefulShutdownTimeout: grace })
@@ -227,8 +238,11 @@ export const serve = (o: ServeOptions) =>
         ? writeInsecureKubeconfig({ file: kubeconfig, server: base })
         : writeKubeconfig({ file: kubeconfig, server: base, pki })
       yield* Console.log(`ark: serving ${base} (kubeconfig: ${kubeconfig})`)
-      const requireClientCertificate = pki !== undefined
-      return HttpServer.serve(withObservability(apiApp({ requireClientCertificate, serverAddress: `${o.host}:${port}` }), { requireClientCertificate }))
+      if (pki !== undefined && !security.enforced) yield* Console.log("ark: --auth off: anyone who can connect may do anything")
+      const api = apiApp({ security: security.limits, serverAddress: `${o.host}:${port}` })
+      // Provided once for the server, so the token and authorization caches live as long as it does.
+      const serving = HttpServer.serve(withObservability(api, { requireClientCertificate: security.enforced })).pipe(Layer.provide(security.layer))
+      return Layer.merge(serving, reload)
     }))
     return yield* Layer.launch(
       stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening)), servers)), Layer.provide(storage))

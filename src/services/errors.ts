@@ -65,6 +65,33 @@ export class FieldManagerConflict extends Schema.TaggedError<FieldManagerConflic
   causes: Schema.Array(Cause)
 }) {}
 
+/** No credentials proved who the caller is (401). */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", { message: Schema.String }) {}
+
+/**
+ * The authorizer denied the request (403). Carries the request's attributes, from which
+ * status.ts words kube's message; `resource` is empty for non-resource paths.
+ */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+  user: Schema.String,
+  verb: Schema.String,
+  group: Schema.String,
+  resource: Schema.String,
+  subresource: Schema.String,
+  namespace: Schema.String,
+  name: Schema.String,
+  path: Schema.String,
+  reason: Schema.String
+}) {}
+
+/** Too many requests in flight (429); the client retries after `retryAfterSeconds`. */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", {
+  retryAfterSeconds: Schema.Number
+}) {}
+
+/** A non-watch request that did not finish within the request timeout (504). */
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", { message: Schema.String }) {}
+
 export type StorageError =
   | NotFound
   | AlreadyExists
@@ -76,4 +103,13 @@ export type StorageError =
   | TooNewResourceVersion
   | Unavailable
 
-export type ApiError = StorageError | MethodNotAllowed | NotAcceptable | UnsupportedMediaType | FieldManagerConflict
+export type ApiError =
+  | StorageError
+  | MethodNotAllowed
+  | NotAcceptable
+  | UnsupportedMediaType
+  | FieldManagerConflict
+  | Unauthorized
+  | Forbidden
+  | TooManyRequests
+  | RequestTimeout

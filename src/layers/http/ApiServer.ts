@@ -6,7 +6,6 @@ import { ByteSize, Cause, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { MaxBodySize } from "effect/http/HttpIncomingMessage"
 import { createHash } from "node:crypto"
-import type { TLSSocket } from "node:tls"
 import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge } from "../../services/errors.ts"
 import { Storage } from "../../services/Storage.ts"
@@ -24,22 +23,29 @@ import type { Reply } from "./resources.ts"
 import { handleResource } from "./resources.ts"
 import { routeWithWatchPrefix } from "./routes.ts"
 import type { StatusBody } from "./status.ts"
-import { internalError, notFoundPath, toStatus, unauthorized } from "./status.ts"
+import { internalError, notFoundPath, toStatus } from "./status.ts"
+import type { SecurityOptions } from "./security.ts"
+import { defaultSecurityOptions, makeGuard } from "./security.ts"
 
 /** kube-apiserver's request body limit. */
 export const maxRequestBytes = 3 * 1024 * 1024
 
 export interface ApiOptions {
-  /** Accept only clients whose TLS certificate verified against our CA (health checks excepted). */
-  readonly requireClientCertificate: boolean
+  /** In-flight limits and the request timeout; kube's defaults when absent. */
+  readonly security?: SecurityOptions
   /** Host:port that /api reports as the server address. */
   readonly serverAddress: string
 }
 
-/** A reply that may carry an ETag (cached documents). */
-type TaggedReply = Reply & { readonly etag?: string }
+/** A reply that may carry an ETag (cached documents) or a Retry-After (429). */
+type TaggedReply = Reply & { readonly etag?: string; readonly retryAfter?: number }
 
-const statusReply = (s: StatusBody): Reply => ({ status: s.code, body: JSON.stringify(s), contentType: "application/json" })
+const statusReply = (s: StatusBody): TaggedReply => ({
+  status: s.code,
+  body: JSON.stringify(s),
+  contentType: "application/json",
+  ...(s.details?.retryAfterSeconds === undefined ? {} : { retryAfter: s.details.retryAfterSeconds })
+})
 
 const jsonReply = (value: unknown, contentType = "application/json"): Reply => ({
   status: 200,
@@ -91,20 +97,12 @@ const onlyGet = (method: string) =>
     ? Effect.void
     : Effect.fail(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${method})` }))
 
-const isVerifiedClient = (source: unknown): boolean => {
-  const socket = (source as { socket?: TLSSocket }).socket
-  return socket?.authorized === true
-}
-
 const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions) =>
   Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub> {
     const url = new URL(request.url, "http://ark")
     const path = url.pathname
     const r = routeWithWatchPrefix(path)
     const header = (name: string) => request.headers[name]
-    if (r._tag !== "Health" && options.requireClientCertificate && !isVerifiedClient(request.source)) {
-      return statusReply(unauthorized())
-    }
     switch (r._tag) {
       case "Health": {
         yield* onlyGet(request.method)
@@ -186,17 +184,21 @@ const toResponse = (reply: TaggedReply) => {
   const headers: Record<string, string> = {}
   if (reply.warnings !== undefined) headers["warning"] = reply.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ")
   if (reply.etag !== undefined) headers["etag"] = reply.etag
+  if (reply.retryAfter !== undefined) headers["retry-after"] = String(reply.retryAfter)
   if (reply.status === 304) return HttpServerResponse.empty({ status: 304, headers })
   return typeof reply.body === "string"
     ? HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
     : HttpServerResponse.stream(reply.body, { status: reply.status, contentType: reply.contentType, headers })
 }
 
-/** The app served for every request. */
-export const apiApp = (options: ApiOptions) =>
-  Effect.gen(function*() {
+/** The app served for every request; each request passes the guard (src/layers/http/security.ts) first. */
+export const apiApp = (options: ApiOptions) => {
+  const guard = makeGuard(options.security ?? defaultSecurityOptions)
+  return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const reply = yield* route(request, options).pipe(
+    const url = new URL(request.url, "http://ark")
+    const guarded = { method: request.method, path: url.pathname, query: url.searchParams, route: routeWithWatchPrefix(url.pathname), source: request.source }
+    const reply = yield* guard(guarded, route(request, options)).pipe(
       Effect.catch((e: ApiError) => Effect.succeed(statusReply(toStatus(e)))),
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause)
@@ -206,3 +208,4 @@ export const apiApp = (options: ApiOptions) =>
     )
     return toResponse(reply)
   })
+}

@@ -2,7 +2,7 @@
  * The one place where typed failures become Kubernetes `Status` objects, with kube-apiserver's
  * reasons, codes and messages, so clients (kubectl, client-go, client-node) react as they do to kube.
  */
-import type { ApiError } from "../../services/errors.ts"
+import type { ApiError, Forbidden } from "../../services/errors.ts"
 
 export interface StatusBody {
   readonly kind: "Status"
@@ -16,6 +16,7 @@ export interface StatusBody {
     readonly group?: string
     readonly kind?: string
     readonly causes?: ReadonlyArray<{ readonly reason: string; readonly message: string; readonly field: string }>
+    readonly retryAfterSeconds?: number
   }
   readonly code: number
 }
@@ -88,8 +89,33 @@ export const toStatus = (e: ApiError): StatusBody => {
       return failure(406, "NotAcceptable", e.message)
     case "UnsupportedMediaType":
       return failure(415, "UnsupportedMediaType", e.message)
+    case "Unauthorized":
+      return unauthorized()
+    case "Forbidden":
+      return forbidden(e)
+    case "TooManyRequests":
+      return failure(429, "TooManyRequests", "Too many requests, please try again later.", {
+        retryAfterSeconds: e.retryAfterSeconds
+      })
+    case "RequestTimeout":
+      return failure(504, "Timeout", `Timeout: ${e.message}`, {})
   }
 }
+
+/** kube's forbiddenMessage and NewForbidden (responsewriters/errors.go, api/errors), word for word. */
+const forbidden = (e: Forbidden): StatusBody => {
+  const user = `User ${JSON.stringify(e.user)} cannot ${e.verb}`
+  if (e.resource === "") {
+    return failure(403, "Forbidden", `forbidden: ${user} path ${JSON.stringify(e.path)}${reasonSuffix(e.reason)}`, {})
+  }
+  const resource = e.subresource === "" ? e.resource : `${e.resource}/${e.subresource}`
+  const scope = e.namespace === "" ? "at the cluster scope" : `in the namespace ${JSON.stringify(e.namespace)}`
+  const detail = `${user} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(e.group)} ${scope}${reasonSuffix(e.reason)}`
+  const subject = e.name === "" ? qualified(e.resource, e.group) : `${qualified(e.resource, e.group)} ${JSON.stringify(e.name)}`
+  return failure(403, "Forbidden", `${subject} is forbidden: ${detail}`, { name: e.name, group: e.group, kind: e.resource })
+}
+
+const reasonSuffix = (reason: string) => reason === "" ? "" : `: ${reason}`
 
 /** The Status of a failure nobody anticipated: logged, and answered without internals. */
 export const internalError = (): StatusBody =>
