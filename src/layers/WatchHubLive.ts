@@ -210,10 +210,10 @@ export const make = (options: WatchHubOptions) =>
     }
 
     // The replica stops: every watch ends cleanly, so the HTTP server is not held open by them.
-    yield* Effect.forkScoped(shutdown.await.pipe(Effect.andThen(Effect.forEach([...states.values()], (state) =>
+    yield* Effect.forkScoped(shutdown.await.pipe(Effect.andThen(Effect.suspend(() => Effect.forEach([...states.values()], (state) =>
       state.lock.withPermits(1)(Effect.sync(() => {
         for (const w of [...state.watchers]) endWatcher(state, w)
-      })), { discard: true }))))
+      })), { discard: true })))))
 
     const bookmark = (state: ResourceState, w: Watcher, initialEventsEnd = false) =>
       state.lock.withPermits(1)(Effect.sync(() => {
