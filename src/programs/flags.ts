@@ -133,4 +133,15 @@ export const postgresReadMaxLag = env(
 
 export const readReplicaFlags = { postgresReadUrls, postgresReadMaxLag }
 
+/** `ark migrate-resources`: the servers to copy from and to. */
+export const migrateResourcesFlags = {
+  from: Flag.String("from").pipe(
+    Flag.withDescription("The server to copy Ark resources from: a kubeconfig file (its current context) or an http(s) URL")
+  ),
+  to: Flag.String("to").pipe(
+    Flag.withDescription("The server to copy them to: a kubeconfig file (its current context) or an http(s) URL")
+  ),
+  concurrency: Flag.Int("concurrency").pipe(Flag.withDefault(8), Flag.withDescription("Objects written at once"))
+}
+
 export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, poolSize }

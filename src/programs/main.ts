@@ -1,11 +1,12 @@
-/** The `ark` command: `ark serve`, `ark migrate`, `ark crds`. */
+/** The `ark` command: `ark serve`, `ark migrate`, `ark migrate-resources`, `ark crds`. */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { crdsYaml } from "../domain/crds.ts"
 import { databaseLayer } from "./database.ts"
-import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags } from "./flags.ts"
+import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags, migrateResourcesFlags } from "./flags.ts"
 import { securityFlags } from "./securityFlags.ts"
+import { migrateResources } from "./migrateResources.ts"
 import { serve } from "./serve.ts"
 
 /**
@@ -36,6 +37,13 @@ const serveCommand = Command.make(
   (options) => serve(options).pipe(reportFailure)
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
 
+const migrateResourcesCommand = Command.make("migrate-resources", migrateResourcesFlags, (options) =>
+  migrateResources(options).pipe(reportFailure)).pipe(
+    Command.withDescription(
+      "Copy every Ark resource (specs, metadata and statuses) from one API server to another, e.g. from an etcd/CRD installation to ark serve on PostgreSQL; safe to run again"
+    )
+  )
+
 const crds = Command.make("crds", {}, () => Console.log(crdsYaml().trimEnd())).pipe(
   Command.withDescription(
     "Print the CustomResourceDefinitions of every Ark kind (YAML), for kube-apiserver to serve them from etcd: ark crds | kubectl apply -f -"
@@ -44,7 +52,7 @@ const crds = Command.make("crds", {}, () => Console.log(crdsYaml().trimEnd())).p
 
 const ark = Command.make("ark").pipe(
   Command.withDescription("Ark control plane: Kubernetes API for ark.mckinsey.com on PostgreSQL or etcd"),
-  Command.withSubcommands([serveCommand, migrate, crds])
+  Command.withSubcommands([serveCommand, migrate, migrateResourcesCommand, crds])
 )
 
 /** A stop by SIGTERM or Ctrl-C that drained cleanly is a success, as orchestrators expect. */
