@@ -17,6 +17,8 @@ export interface RunningServer {
   readonly kubeconfig: string
   readonly dataDir: string
   readonly process: ChildProcess
+  /** Everything the server printed so far (e.g. the other modules' `ark: <module> serving <url>` lines). */
+  readonly output: () => string
   readonly stop: () => Promise<void>
 }
 
@@ -93,5 +95,5 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     }
     if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
   }
-  return { ...ready, databaseUrl, dataDir, process: child, stop }
+  return { ...ready, databaseUrl, dataDir, process: child, output: () => output, stop }
 }
