@@ -128,8 +128,14 @@ type OpName = (typeof OPS)[number]
 
 const isOpName = (u: unknown): u is OpName => typeof u === "string" && (OPS as ReadonlyArray<string>).includes(u)
 
+/**
+ * What `copy` operations of one patch may add in all (as json-patch's AccumulatedCopySizeLimit):
+ * without it, copying the document into itself a few dozen times exhausts memory.
+ */
+export const maxCopiedBytes = 3 * 1024 * 1024
+
 /** Applies one operation to the boxed (already cloned) document; failures are json-patch style details. */
-const applyOp = (box: Box, raw: unknown): Result.Result<void, string> =>
+const applyOp = (box: Box, raw: unknown, copied: { bytes: number }): Result.Result<void, string> =>
   Result.gen(function*() {
     const op: Record<string, unknown> = isRecord(raw) ? raw : {}
     const kind = op.op
@@ -181,6 +187,14 @@ const applyOp = (box: Box, raw: unknown): Result.Result<void, string> =>
           return yield* Result.fail(`move operation does not apply: path ${path.text} is inside from ${from.text}`)
         }
         if (kind === "move" && path.text === from.text) return
+        if (kind === "copy") {
+          copied.bytes += JSON.stringify(read(source))?.length ?? 0
+          if (copied.bytes > maxCopiedBytes) {
+            return yield* Result.fail(
+              `Unable to complete the copy, the accumulated size increase of copy is ${copied.bytes}, exceeding the limit ${maxCopiedBytes}`
+            )
+          }
+        }
         const v = kind === "copy" ? structuredClone(read(source)) : read(source)
         if (kind === "move") removeAt(source)
         // the removal may have shifted array indices or emptied the way to the destination: locate again
@@ -213,8 +227,9 @@ export const applyJsonPatch = (doc: unknown, ops: unknown, maxOps = 10000): Resu
     })
   }
   const box: Box = { [ROOT]: structuredClone(doc) }
+  const copied = { bytes: 0 }
   for (const op of ops) {
-    const applied = applyOp(box, op)
+    const applied = applyOp(box, op, copied)
     if (Result.isFailure(applied)) return Result.fail(invalid(applied.failure))
   }
   return Result.succeed(box[ROOT])

@@ -6,6 +6,7 @@ import { Effect, Result } from "effect"
 import type { Stream } from "effect"
 import YAML from "yaml"
 import type { FieldManagement } from "../../domain/apply.ts"
+import { maxDepth, parseJson, parseYaml, withinDepth } from "../../domain/decode.ts"
 import { defaultAdmission, validateAdmission } from "../../domain/admission.ts"
 import { apply, conflictCauses, conflictMessage } from "../../domain/apply.ts"
 import { pruneApplyConfiguration, unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
@@ -132,7 +133,7 @@ const parseBody = (text: string, contentType: string | undefined) =>
   Effect.suspend((): Effect.Effect<unknown, BadRequest> => {
     const type = bodyType(contentType)
     try {
-      return Effect.succeed(type === "application/yaml" || type === patchTypes.apply ? YAML.parse(text) : JSON.parse(text))
+      return Effect.succeed(type === "application/yaml" || type === patchTypes.apply ? parseYaml(text) : parseJson(text))
     } catch (e) {
       return Effect.fail(new BadRequest({ message: `the body of the request could not be decoded: ${e instanceof Error ? e.message : String(e)}` }))
     }
@@ -386,7 +387,7 @@ const patch = (req: ResourceRequest, name: string) =>
     const fm = yield* fieldManagement(req.info, req.subresource)
     const text = yield* req.body
     const body = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
+      try: () => parseJson(text),
       catch: (e) => new BadRequest({ message: `error decoding patch: ${e instanceof Error ? e.message : String(e)}` })
     })
     let warnings: ReadonlyArray<string> = []
@@ -396,6 +397,8 @@ const patch = (req: ResourceRequest, name: string) =>
         if (!isRecord(next) || !isRecord(next["metadata"])) {
           return yield* new BadRequest({ message: "the patch must leave an object with metadata" })
         }
+        // A json patch can nest the object in itself: refuse what later recursion could not handle.
+        if (!withinDepth(next)) return yield* new BadRequest({ message: `the patched object nests deeper than ${maxDepth} levels` })
         const obj = next as KubeObject
         if (obj.metadata.name !== name) {
           return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${name})` })
@@ -457,7 +460,7 @@ const serverSideApply = (req: ResourceRequest, name: string) =>
 const applyConfiguration = (req: ResourceRequest, text: string) =>
   Effect.gen(function*() {
     const raw = yield* Effect.try({
-      try: () => YAML.parse(text) as unknown,
+      try: () => parseYaml(text),
       catch: (e) => new BadRequest({ message: `error decoding YAML: ${e instanceof Error ? e.message : String(e)}` })
     })
     if (!isRecord(raw)) return yield* new BadRequest({ message: "the body of an apply patch must be an object" })
