@@ -22,12 +22,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: ark-core
 {{- end }}
 
-{{- define "ark.labels" -}}
+{{- define "ark.commonLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{ include "ark.selectorLabels" . }}
+app.kubernetes.io/name: {{ include "ark.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: ark
+{{- end }}
+
+{{- define "ark.labels" -}}
+{{ include "ark.commonLabels" . }}
+app.kubernetes.io/component: ark-core
 {{- end }}
 
 {{- define "ark.serviceAccountName" -}}
