@@ -42,6 +42,9 @@ export interface ServerOptions {
   readonly args?: ReadonlyArray<string>
 }
 
+/** Tests run standalone even inside a pod: ark serve would otherwise delegate auth to the pod's cluster. */
+const outsideCluster = { KUBERNETES_SERVICE_HOST: "" }
+
 export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
   const databaseUrl = options.embedded || options.etcdEndpoint !== undefined
     ? undefined
@@ -66,7 +69,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     options.modules ?? "apiserver",
     ...(options.insecureHttp ? ["--insecure-http"] : []),
     ...(options.args ?? [])
-  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } })
+  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...outsideCluster, ...options.env } })
   let output = ""
   const ready = await new Promise<{ url: string; kubeconfig: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ark serve did not start:\n${output}`)), 30_000)

@@ -112,7 +112,11 @@ const forbidden = (e: Forbidden): StatusBody => {
   const scope = e.namespace === "" ? "at the cluster scope" : `in the namespace ${JSON.stringify(e.namespace)}`
   const detail = `${user} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(e.group)} ${scope}${reasonSuffix(e.reason)}`
   const subject = e.name === "" ? qualified(e.resource, e.group) : `${qualified(e.resource, e.group)} ${JSON.stringify(e.name)}`
-  return failure(403, "Forbidden", `${subject} is forbidden: ${detail}`, { name: e.name, group: e.group, kind: e.resource })
+  return failure(403, "Forbidden", `${subject} is forbidden: ${detail}`, {
+    ...(e.name === "" ? {} : { name: e.name }),
+    group: e.group,
+    kind: e.resource
+  })
 }
 
 const reasonSuffix = (reason: string) => reason === "" ? "" : `: ${reason}`

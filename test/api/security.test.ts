@@ -1,0 +1,238 @@
+/**
+ * Who gets in, over real TLS with CAs made here: front-proxy identity headers only from a
+ * front-proxy certificate with an allowed name, client certificates of the client CA, bearer
+ * tokens through TokenReview, SubjectAccessReview for every request (with caches), and kube's
+ * 401/403 Status bodies. The CAs come from a kube-apiserver double's
+ * extension-apiserver-authentication ConfigMap, as in a cluster.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { request } from "node:https"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Issued } from "../support/certs.ts"
+import { issue, makeCa } from "../support/certs.ts"
+import type { KubeApiDouble } from "../support/kubeApi.ts"
+import { startKubeApi } from "../support/kubeApi.ts"
+import type { RunningServer } from "../support/server.ts"
+import { startServer } from "../support/server.ts"
+
+const base = "/apis/ark.mckinsey.com/v1alpha1"
+
+interface Answer {
+  readonly status: number
+  readonly headers: Record<string, string | Array<string> | undefined>
+  readonly text: string
+  readonly json: any
+}
+
+const dir = mkdtempSync(join(tmpdir(), "ark-security-"))
+let kube: KubeApiDouble
+let ark: RunningServer
+let frontProxy: Issued
+let strangerProxy: Issued
+let bob: Issued
+let root: Issued
+let mallory: Issued
+
+beforeAll(async () => {
+  const clientCa = await makeCa("test-client-ca")
+  const proxyCa = await makeCa("test-front-proxy-ca")
+  const otherCa = await makeCa("someone-elses-ca")
+  frontProxy = await issue(proxyCa, { cn: "front-proxy-client" })
+  strangerProxy = await issue(proxyCa, { cn: "not-the-aggregator" })
+  bob = await issue(clientCa, { cn: "bob", o: ["devs"] })
+  root = await issue(clientCa, { cn: "root", o: ["system:masters"] })
+  mallory = await issue(otherCa, { cn: "mallory", o: ["system:masters"] })
+  kube = await startKubeApi({
+    tokens: { "good-token": { username: "tina", groups: ["token-users"] } },
+    decide: (spec) => spec.resourceAttributes?.namespace === "forbidden" ? { allowed: false } : { allowed: true },
+    configMap: {
+      "client-ca-file": clientCa.certPem,
+      "requestheader-client-ca-file": proxyCa.certPem,
+      "requestheader-allowed-names": JSON.stringify(["front-proxy-client"]),
+      "requestheader-username-headers": JSON.stringify(["X-Remote-User"]),
+      "requestheader-group-headers": JSON.stringify(["X-Remote-Group"]),
+      "requestheader-extra-headers-prefix": JSON.stringify(["X-Remote-Extra-"])
+    }
+  })
+  const kubeconfig = kube.kubeconfig(dir)
+  ark = await startServer({ args: ["--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig] })
+})
+
+afterAll(async () => {
+  await ark?.stop()
+  await kube?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const call = (
+  method: string,
+  path: string,
+  options: { cert?: Issued; headers?: Record<string, string | Array<string>>; body?: unknown } = {}
+) =>
+  new Promise<Answer>((resolve, reject) => {
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body)
+    const req = request(new URL(path, ark.url), {
+      method,
+      agent: false,
+      ca: readFileSync(join(ark.dataDir, "pki", "ca.crt")),
+      ...(options.cert === undefined ? {} : { cert: options.cert.certPem, key: options.cert.keyPem }),
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...options.headers }
+    }, (res) => {
+      let text = ""
+      res.on("data", (c) => (text += c))
+      res.on("end", () => {
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          json = undefined
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
+      })
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+const proxyHeaders = {
+  "X-Remote-User": "alice",
+  "X-Remote-Group": ["admins", "system:authenticated"],
+  "X-Remote-Extra-Scopes": ["read", "write"],
+  "X-Remote-Extra-Acme.com%2Fproject": "p1"
+}
+
+const reviewsOf = (kind: "TokenReview" | "SubjectAccessReview") => kube.reviews.filter((r) => r.kind === kind)
+const lastReview = () => reviewsOf("SubjectAccessReview").at(-1)!.spec
+
+const expectStatus = (a: Answer, code: number, reason: string) => {
+  expect(a.status, a.text).toBe(code)
+  expect(a.headers["content-type"]).toContain("application/json")
+  expect(a.json).toMatchObject({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason })
+  return a.json as { message: string }
+}
+
+describe("front-proxy authentication", () => {
+  it("takes user, groups and extra from the headers of a front-proxy certificate with an allowed name", async () => {
+    const a = await call("GET", `${base}/namespaces/team-a/queries`, { cert: frontProxy, headers: proxyHeaders })
+    expect(a.status, a.text).toBe(200)
+    expect(lastReview()).toEqual({
+      user: "alice",
+      groups: ["admins", "system:authenticated"],
+      extra: { scopes: ["read", "write"], "acme.com/project": ["p1"] },
+      resourceAttributes: { group: "ark.mckinsey.com", version: "v1alpha1", resource: "queries", subresource: "", namespace: "team-a", name: "", verb: "list" }
+    })
+  })
+
+  it("ignores the headers on a plain client certificate: the certificate's CN and O are the user", async () => {
+    const a = await call("GET", `${base}/namespaces/team-b/agents`, { cert: bob, headers: proxyHeaders })
+    expect(a.status, a.text).toBe(200)
+    expect(lastReview()).toMatchObject({ user: "bob", groups: ["devs"], extra: {} })
+  })
+
+  it("ignores the headers without a certificate: 401", async () => {
+    const a = await call("GET", `${base}/namespaces/team-a/queries`, { headers: proxyHeaders })
+    expect(expectStatus(a, 401, "Unauthorized").message).toBe("Unauthorized")
+  })
+
+  it("refuses a certificate of another CA, even one claiming system:masters", async () => {
+    expectStatus(await call("GET", `${base}/namespaces/team-a/queries`, { cert: mallory, headers: proxyHeaders }), 401, "Unauthorized")
+    expectStatus(await call("GET", `${base}/namespaces/team-a/queries`, { cert: mallory }), 401, "Unauthorized")
+  })
+
+  it("refuses a front-proxy certificate whose CN is not an allowed name", async () => {
+    expectStatus(await call("GET", `${base}/namespaces/team-a/queries`, { cert: strangerProxy, headers: proxyHeaders }), 401, "Unauthorized")
+  })
+
+  it("refuses a front-proxy certificate that names no user", async () => {
+    expectStatus(await call("GET", `${base}/namespaces/team-a/queries`, { cert: frontProxy }), 401, "Unauthorized")
+  })
+
+  it("keeps health checks open", async () => {
+    expect((await call("GET", "/livez")).status).toBe(200)
+    expect((await call("GET", "/readyz")).status).toBe(200)
+  })
+})
+
+describe("bearer tokens", () => {
+  it("authenticates a token TokenReview accepts, and asks once while the answer is cached", async () => {
+    const before = reviewsOf("TokenReview").length
+    for (let i = 0; i < 3; i++) {
+      const a = await call("GET", `${base}/namespaces/tokens/models`, { headers: { authorization: "Bearer good-token" } })
+      expect(a.status, a.text).toBe(200)
+      expect(lastReview()).toMatchObject({ user: "tina", groups: ["token-users"] })
+    }
+    expect(reviewsOf("TokenReview").slice(before).map((r) => r.spec.token)).toEqual(["good-token"])
+    // ark asks with its own credentials, never the caller's
+    expect(reviewsOf("TokenReview").at(-1)!.authorization).toBe("Bearer ark-service-account-token")
+  })
+
+  it("refuses a token TokenReview rejects (401), also cached", async () => {
+    const before = reviewsOf("TokenReview").length
+    for (let i = 0; i < 2; i++) {
+      expectStatus(await call("GET", `${base}/namespaces/tokens/models`, { headers: { authorization: "Bearer forged" } }), 401, "Unauthorized")
+    }
+    expect(reviewsOf("TokenReview").slice(before).map((r) => r.spec.token)).toEqual(["forged"])
+  })
+})
+
+describe("authorization", () => {
+  it("answers a denial with kube's 403 Status, and caches it", async () => {
+    const before = reviewsOf("SubjectAccessReview").length
+    for (let i = 0; i < 2; i++) {
+      const listed = await call("GET", `${base}/namespaces/forbidden/queries`, { cert: frontProxy, headers: proxyHeaders })
+      expect(expectStatus(listed, 403, "Forbidden").message).toBe(
+        `queries.ark.mckinsey.com is forbidden: User "alice" cannot list resource "queries" in API group "ark.mckinsey.com" in the namespace "forbidden"`
+      )
+      expect(listed.json.details).toEqual({ group: "ark.mckinsey.com", kind: "queries" })
+    }
+    expect(reviewsOf("SubjectAccessReview").length).toBe(before + 1)
+    const got = await call("GET", `${base}/namespaces/forbidden/queries/q1/status`, { cert: bob })
+    expect(expectStatus(got, 403, "Forbidden").message).toBe(
+      `queries.ark.mckinsey.com "q1" is forbidden: User "bob" cannot get resource "queries/status" in API group "ark.mckinsey.com" in the namespace "forbidden"`
+    )
+    expect(got.json.details).toEqual({ name: "q1", group: "ark.mckinsey.com", kind: "queries" })
+  })
+
+  it("caches an allowed answer", async () => {
+    await call("GET", `${base}/namespaces/cached/teams`, { cert: bob })
+    const before = reviewsOf("SubjectAccessReview").length
+    expect((await call("GET", `${base}/namespaces/cached/teams`, { cert: bob })).status).toBe(200)
+    expect(reviewsOf("SubjectAccessReview").length).toBe(before)
+  })
+
+  it("sends kube's verbs and non-resource paths", async () => {
+    const model = { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Model", metadata: { name: "m1" }, spec: { model: { value: "gpt" }, type: "openai", config: { openai: { baseUrl: { value: "http://x" }, apiKey: { value: "k" } } } } }
+    const verbs = async (method: string, path: string, body?: unknown) => {
+      await call(method, path, { cert: bob, ...(body === undefined ? {} : { body }) })
+      return lastReview()
+    }
+    expect((await verbs("POST", `${base}/namespaces/verbs/models`, model)).resourceAttributes).toMatchObject({ verb: "create", resource: "models", namespace: "verbs" })
+    expect((await verbs("GET", `${base}/namespaces/verbs/models/m1`)).resourceAttributes).toMatchObject({ verb: "get", name: "m1" })
+    expect((await verbs("DELETE", `${base}/namespaces/verbs/models`)).resourceAttributes).toMatchObject({ verb: "deletecollection", name: "" })
+    expect((await verbs("PATCH", `${base}/arkconfigs/default`, {})).resourceAttributes).toMatchObject({ verb: "patch", name: "default", namespace: "", resource: "arkconfigs" })
+    expect((await verbs("GET", "/apis")).nonResourceAttributes).toEqual({ path: "/apis", verb: "get" })
+    const watching = await new Promise<any>((resolve, reject) => {
+      const req = request(new URL(`${base}/namespaces/verbs/models?watch=true`, ark.url), {
+        agent: false,
+        ca: readFileSync(join(ark.dataDir, "pki", "ca.crt")),
+        cert: bob.certPem,
+        key: bob.keyPem
+      }, (res) => {
+        resolve(res.statusCode)
+        res.destroy()
+      })
+      req.on("error", reject)
+      req.end()
+    })
+    expect(watching).toBe(200)
+    expect(lastReview().resourceAttributes).toMatchObject({ verb: "watch", resource: "models", namespace: "verbs" })
+  })
+
+  it("lets system:masters in without asking", async () => {
+    const before = reviewsOf("SubjectAccessReview").length
+    expect((await call("GET", `${base}/namespaces/forbidden/queries`, { cert: root })).status).toBe(200)
+    expect(reviewsOf("SubjectAccessReview").length).toBe(before)
+  })
+})
