@@ -2,7 +2,7 @@
  * A minimal Kubernetes REST client for tools that talk to any API server (`ark
  * migrate-resources`): JSON requests to a server named by a kubeconfig (its current context,
  * with whatever credentials @kubernetes/client-node knows how to apply: client certificates,
- * tokens, exec plugins) or by a plain URL (no credentials).
+ * tokens, exec plugins; over https only) or by a plain URL (no credentials).
  */
 import { KubeConfig } from "@kubernetes/client-node"
 import { Effect, Schema } from "effect"
@@ -62,7 +62,8 @@ export const connect = (target: string): Effect.Effect<KubeRestClient, KubeReque
               ...(payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) })
             }
           }
-          if (config !== undefined) await config.applyToHTTPSOptions(options)
+          // Credentials travel over TLS only (client-node refuses plain HTTP servers); an http server gets none.
+          if (config !== undefined && secure) await config.applyToHTTPSOptions(options)
           return await new Promise<KubeResponse>((resolve, reject) => {
             const req = (secure ? https : http).request(options, (res) => {
               const chunks: Array<Buffer> = []
