@@ -75,7 +75,8 @@ const apiRows = async (base: URL, label: string) => {
  * (what a LIST must at least do), and puts of the same object at 1 and 50 clients.
  */
 const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) => {
-  const member = await startEtcd()
+  // On disk, as the PostgreSQL it is compared with.
+  const member = await startEtcd({ memory: false })
   try {
     process.stderr.write(`etcd configuration (etcd at ${member.endpoint})\n`)
     const server = await startReplica(children, ["--storage", "etcd", "--etcd-endpoints", member.endpoint, "--data-dir", join(dir, "etcd-ark"), "--modules", "apiserver"])

@@ -2,11 +2,15 @@
  * A real etcd (Debian's etcd-server, /usr/bin/etcd) for tests: one member on 127.0.0.1 with free
  * ports and a temporary data directory, stopped by its pid. `restart` stops it and starts it
  * again on the same ports and data, as a crashed member comes back.
+ *
+ * Test members keep their data in memory (/dev/shm) where there is one: etcd fsyncs every commit,
+ * and on a machine busy with the rest of the suite that made etcd tests many times slower than
+ * their PostgreSQL twins. Benchmarks ask for a member on disk.
  */
 import { Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as EtcdClient from "../../src/layers/EtcdClient.ts"
@@ -35,8 +39,14 @@ const healthy = async (endpoint: string) => {
   }
 }
 
-export const startEtcd = async (): Promise<RunningEtcd> => {
-  const dir = mkdtempSync(join(tmpdir(), "ark-test-etcd-"))
+export interface EtcdOptions {
+  /** Data on a memory file system when the machine has one (default true). */
+  readonly memory?: boolean
+}
+
+export const startEtcd = async (options: EtcdOptions = {}): Promise<RunningEtcd> => {
+  const memory = (options.memory ?? true) && existsSync("/dev/shm")
+  const dir = mkdtempSync(join(memory ? "/dev/shm" : tmpdir(), "ark-test-etcd-"))
   const clientPort = await freePort()
   const peerPort = await freePort()
   const endpoint = `http://127.0.0.1:${clientPort}`
@@ -91,7 +101,7 @@ export const startEtcd = async (): Promise<RunningEtcd> => {
 }
 
 /** An etcd for the lifetime of a layer. */
-export const etcdServer = Effect.acquireRelease(Effect.promise(startEtcd), (e) => Effect.promise(e.stop))
+export const etcdServer = Effect.acquireRelease(Effect.promise(() => startEtcd()), (e) => Effect.promise(e.stop))
 
 /** EtcdStorage on a fresh etcd started for it (and stopped with the layer). */
 export const testEtcdStorage: Layer.Layer<Storage> = Layer.unwrap(Effect.map(etcdServer, (etcd) =>
