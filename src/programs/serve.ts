@@ -99,7 +99,9 @@ const httpServer = (o: ServeOptions) =>
       ...secureContext(pair, security.clientCas),
       requestCert: true,
       rejectUnauthorized: false,
-      maxHeaderSize: maxHeaderBytes
+      maxHeaderSize: maxHeaderBytes,
+      // A body that never finishes: our 504 answers at the request timeout, Node closes the connection later.
+      requestTimeout: 2 * Duration.toMillis(o.requestTimeout)
     })
     const files = security.serving?.files
     const reload = files === undefined

@@ -4,7 +4,7 @@
  * in-flight limits, then authorization. Health checks need no credentials and count against no
  * limit, so probes keep answering under load.
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Fiber } from "effect"
 import { X509Certificate } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import type { DetailedPeerCertificate, TLSSocket } from "node:tls"
@@ -135,7 +135,7 @@ export interface Guarded {
 export const makeGuard = (options: SecurityOptions) => {
   const inflight = { reading: 0, mutating: 0 }
   return <A, R>(request: Guarded, handle: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R | Authenticator | Authorizer> => {
-    if (request.route._tag === "Health") return handle.pipe(withTimeout(options))
+    if (request.route._tag === "Health") return handle.pipe(withTimeout(options, request.source))
     const longRunning = isWatch(request.method, request.route, request.query)
     const checked = Effect.gen(function*() {
       const user = yield* (yield* Authenticator).authenticate(credentialsOf(request.source))
@@ -160,12 +160,25 @@ export const makeGuard = (options: SecurityOptions) => {
         () => handle,
         () => Effect.sync(() => void inflight[kind]--)
       )
-    }).pipe(withTimeout(options))
+    }).pipe(withTimeout(options, request.source))
   }
 }
 
-const withTimeout = (options: SecurityOptions) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.timeoutOrElse(self, {
-    duration: options.requestTimeout,
-    orElse: () => Effect.fail(new RequestTimeout({ message: timeoutMessage }))
+/**
+ * kube's timeout filter: the client gets a 504 at the deadline while the handler runs on until it
+ * ends or the connection closes (its in-flight slot with it). Interrupting it at the deadline
+ * would abort a half-read request body, which destroys the connection before any answer is written.
+ */
+const withTimeout = (options: SecurityOptions, source: unknown) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.forkDetach(self), (fiber) => {
+    const socket = (source as Partial<IncomingMessage> | undefined)?.socket
+    if (socket !== undefined && socket !== null) {
+      const onClose = () => fiber.interruptUnsafe()
+      socket.once("close", onClose)
+      fiber.addObserver(() => socket.off("close", onClose))
+    }
+    return Effect.timeoutOrElse(Fiber.join(fiber), {
+      duration: options.requestTimeout,
+      orElse: () => Effect.fail(new RequestTimeout({ message: timeoutMessage }))
+    })
   })
