@@ -21,7 +21,7 @@ import { discoveryContentType, negotiate } from "./media.ts"
 import { openApiV2, openApiV3, openApiV3Index, servedGroupVersions } from "./openapi.ts"
 import type { Reply } from "./resources.ts"
 import { handleResource } from "./resources.ts"
-import { routeWithWatchPrefix } from "./routes.ts"
+import { requestUrl, routeWithWatchPrefix } from "./routes.ts"
 import type { StatusBody } from "./status.ts"
 import { internalError, notFoundPath, toStatus } from "./status.ts"
 import type { SecurityOptions } from "./security.ts"
@@ -99,7 +99,7 @@ const onlyGet = (method: string) =>
 
 const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions) =>
   Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub> {
-    const url = new URL(request.url, "http://ark")
+    const url = requestUrl(request.url)
     const path = url.pathname
     const r = routeWithWatchPrefix(path)
     const header = (name: string) => request.headers[name]
@@ -196,7 +196,7 @@ export const apiApp = (options: ApiOptions) => {
   const guard = makeGuard(options.security ?? defaultSecurityOptions)
   return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const url = new URL(request.url, "http://ark")
+    const url = requestUrl(request.url)
     const guarded = { method: request.method, path: url.pathname, query: url.searchParams, route: routeWithWatchPrefix(url.pathname), source: request.source }
     const reply = yield* guard(guarded, route(request, options)).pipe(
       Effect.catch((e: ApiError) => Effect.succeed(statusReply(toStatus(e)))),

@@ -11,7 +11,7 @@ import { contentType as prometheusContentType, render } from "../../domain/prome
 import * as Metrics from "../../services/Metrics.ts"
 import { Shutdown } from "../../services/Shutdown.ts"
 import { Storage } from "../../services/Storage.ts"
-import { routeWithWatchPrefix } from "./routes.ts"
+import { requestUrl, routeWithWatchPrefix } from "./routes.ts"
 import { toStatus, unauthorized } from "./status.ts"
 import { MethodNotAllowed } from "../../services/errors.ts"
 
@@ -127,7 +127,7 @@ export const withObservability = <E, R>(
 ) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const url = new URL(request.url, "http://ark")
+    const url = requestUrl(request.url)
     const labels = requestLabels(request.method, url, request.headers["content-type"])
     const start = performance.now()
     const healthMatch = healthPath.exec(url.pathname)

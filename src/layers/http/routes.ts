@@ -43,6 +43,8 @@ const resourceRoute = (group: string, version: string, rest: ReadonlyArray<strin
   if (namespace === undefined && info.namespaced && name !== undefined) return unknown
   if (sub !== undefined && (sub !== "status" || info.status === undefined)) return unknown
   if (name === "") return unknown
+  // NUL (also what undecodable escapes become) can name nothing: no store keeps it in a key.
+  if (namespace?.includes("\u0000") || name?.includes("\u0000")) return unknown
   return { _tag: "Resource", info, namespace, name, subresource: sub, watchPath }
 }
 
@@ -90,4 +92,17 @@ export const routeWithWatchPrefix = (path: string): Route => {
   if (m === null || !isServedGroup(m[1])) return route(path)
   const r = route(`/apis/${m[1]}/${m[2]}/${m[3]}`)
   return r._tag === "Resource" ? { ...r, watchPath: true } : r
+}
+
+/**
+ * The URL of a request line, which may be anything a client sends: `//x` (which `new URL`
+ * reads as a host), an absolute URL, or garbage. Paths are taken as paths; what does not parse
+ * becomes a path no route matches (404), never an exception.
+ */
+export const requestUrl = (raw: string): URL => {
+  try {
+    return new URL(raw.startsWith("/") ? `http://ark${raw}` : raw, "http://ark")
+  } catch {
+    return new URL("http://ark/%00")
+  }
 }

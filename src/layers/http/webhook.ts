@@ -16,6 +16,7 @@ import { findResource, group as arkGroup } from "../../domain/registry.ts"
 import { BadRequest, Invalid, MethodNotAllowed } from "../../services/errors.ts"
 import type { ApiError } from "../../services/errors.ts"
 import { maxRequestBytes } from "./ApiServer.ts"
+import { requestUrl } from "./routes.ts"
 import { notFoundPath, toStatus } from "./status.ts"
 
 const reviewApiVersion = "admission.k8s.io/v1"
@@ -87,7 +88,7 @@ const failure = (e: ApiError) => {
 /** The webhook server's app. */
 export const webhookApp = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const path = new URL(request.url, "https://ark").pathname
+  const path = requestUrl(request.url).pathname
   const mode = path.startsWith("/mutate") ? "mutate" : path.startsWith("/validate") ? "validate" : undefined
   if (mode === undefined) return HttpServerResponse.jsonUnsafe(notFoundPath(path), { status: 404 })
   if (request.method !== "POST") return failure(new MethodNotAllowed({ message: `the webhook takes POST only (${request.method})` }))
