@@ -6,6 +6,7 @@
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel"
 import { Context, Effect, Layer, Schema } from "effect"
 import { Etcd3, isRecoverableError } from "etcd3"
+import { redactUrl, scrub, urlSecrets } from "../domain/redact.ts"
 
 export class EtcdClient extends Context.Service<EtcdClient, Etcd3>()("ark-effect/layers/EtcdClient") {}
 
@@ -44,16 +45,19 @@ export const layer = (options: EtcdClientOptions): Layer.Layer<EtcdClient, EtcdU
         ),
         (c) => Effect.sync(() => c.close())
       )
+      // Endpoint URLs may carry credentials: messages show them redacted (gRPC's own text included).
+      const shown = options.endpoints.map(redactUrl).join(",")
+      const secrets = urlSecrets(options.endpoints)
       yield* Effect.tryPromise({
         try: () => client.kv.range({ key: Buffer.from("/"), limit: 1, keys_only: true }),
         catch: (e) =>
           new EtcdUnreachable({
-            message: `etcd at ${options.endpoints.join(",")} is unreachable: ${e instanceof Error ? e.message : String(e)}`
+            message: scrub(`etcd at ${shown} is unreachable: ${e instanceof Error ? e.message : String(e)}`, secrets)
           })
       }).pipe(
         Effect.timeoutOrElse({
           duration: "5 seconds",
-          orElse: () => Effect.fail(new EtcdUnreachable({ message: `etcd at ${options.endpoints.join(",")} did not answer within 5 s` }))
+          orElse: () => Effect.fail(new EtcdUnreachable({ message: `etcd at ${shown} did not answer within 5 s` }))
         })
       )
       return client
