@@ -69,14 +69,14 @@ describe("inline admission through kubectl", () => {
       body: JSON.stringify({ metadata: { name: "patched" }, spec: { input: "x", target: { type: "agent", name: "a" } } })
     })
     expect(created.status).toBe(201)
-    expect((await created.json()).spec.ttl).toBe("720h")
+    expect(((await created.json()) as { spec: { ttl: string } }).spec.ttl).toBe("720h")
     const patched = await fetch(`${server.url}${queries}/patched`, {
       method: "PATCH",
       headers: { "content-type": "application/merge-patch+json" },
       body: JSON.stringify({ spec: { target: null, ttl: "later" } })
     })
     expect(patched.status).toBe(422)
-    const status = await patched.json()
+    const status = (await patched.json()) as { details: { causes: Array<{ field: string }> } }
     expect(status.details.causes.map((c: { field: string }) => c.field)).toEqual(["spec", "spec.ttl"])
   })
 })
