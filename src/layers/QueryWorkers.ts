@@ -70,6 +70,11 @@ const condition = (o: Outcome, generation: number | undefined) => ({
   ...(generation !== undefined ? { observedGeneration: generation } : {})
 })
 
+const otherConditions = (q: KubeObject): ReadonlyArray<unknown> => {
+  const list = isRecord(q.status) ? q.status["conditions"] : undefined
+  return Array.isArray(list) ? list.filter((c) => !(isRecord(c) && c["type"] === "Completed")) : []
+}
+
 export const make = (options: QueryWorkerOptions) =>
   Effect.gen(function*() {
     const storage = yield* Storage
@@ -93,7 +98,8 @@ export const make = (options: QueryWorkerOptions) =>
     const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
       phase: o.phase,
       duration: formatSeconds(Date.now() - startedAt),
-      conditions: [condition(o, current.metadata.generation)],
+      // Other writers' conditions (the controller's TargetFound) stay.
+      conditions: [...otherConditions(current), condition(o, current.metadata.generation)],
       ...(o.result !== undefined
         ? {
           response: {
@@ -342,39 +348,5 @@ export const make = (options: QueryWorkerOptions) =>
     )
   })
 
-/**
- * Deletes finished Queries once their spec.ttl (default 720h, as upstream) has passed since
- * they completed. Every replica may sweep: deletes are idempotent.
- */
-export const reapExpired = Effect.gen(function*() {
-  const storage = yield* Storage
-  const now = Date.now()
-  let token: string | undefined
-  let deleted = 0
-  do {
-    const page = yield* storage.list(queries, { limit: 500, ...(token !== undefined ? { continue: token } : {}) })
-    for (const text of page.items) {
-      const q = JSON.parse(text) as KubeObject
-      if (!isTerminal(q)) continue
-      const ttl = parseGoDuration((q.spec as { ttl?: string } | undefined)?.ttl ?? "720h") ?? 720 * 3_600_000
-      const ended = Date.parse((q.status as { conditions?: Array<{ lastTransitionTime?: string }> }).conditions?.[0]?.lastTransitionTime ?? "")
-      if (Number.isFinite(ended) && ended + ttl <= now) {
-        yield* storage.delete(queries, q.metadata.namespace ?? "", q.metadata.name!, { preconditions: { uid: q.metadata.uid! } }).pipe(
-          Effect.andThen(Effect.sync(() => deleted++)),
-          Effect.catchTags({ NotFound: () => Effect.void, Conflict: () => Effect.void })
-        )
-      }
-    }
-    token = page.continue
-  } while (token !== undefined)
-  return deleted
-})
-
-export const layer = (options: QueryWorkerOptions & { readonly ttlSweep: Duration.Duration }) =>
-  Layer.effectDiscard(Effect.gen(function*() {
-    yield* make(options)
-    yield* Effect.forkScoped(reapExpired.pipe(
-      Effect.catchCause((cause) => Effect.logWarning("query TTL sweep failed", cause)),
-      Effect.repeat(Schedule.spaced(options.ttlSweep))
-    ))
-  }))
+/** The workers; the TTL cleanup of finished Queries is the controller's (leader-only) work. */
+export const layer = (options: QueryWorkerOptions) => Layer.effectDiscard(make(options))

@@ -60,8 +60,22 @@ export const insecureHttp = env(
 export const modules = env(
   Flag.String("modules"),
   Config.String("ARK_MODULES"),
-  "apiserver,query-workers,webhook,metrics",
-  "Modules this replica runs, comma-separated: apiserver, query-workers, webhook, metrics (ARK_MODULES)"
+  "apiserver,controller,query-workers,webhook,metrics",
+  "Modules this replica runs, comma-separated: apiserver, controller (runs on the elected leader), query-workers, webhook, metrics (ARK_MODULES)"
+)
+
+export const leaderElection = env(
+  Flag.Literals("leader-election", ["auto", "lease", "postgres", "none"]),
+  Config.Literals(["auto", "lease", "postgres", "none"], "ARK_LEADER_ELECTION"),
+  "auto",
+  "How replicas elect the one that runs the controller: postgres (advisory lock), lease (coordination.k8s.io/v1 Lease), none (every replica leads); auto: postgres on PostgreSQL, none on etcd (ARK_LEADER_ELECTION)"
+)
+
+export const leaderElectionKubeconfig = env(
+  Flag.String("leader-election-kubeconfig"),
+  Config.String("ARK_LEADER_ELECTION_KUBECONFIG"),
+  "",
+  "Kubeconfig of the API server holding the Lease, with --leader-election lease; empty: in-cluster or $KUBECONFIG (ARK_LEADER_ELECTION_KUBECONFIG)"
 )
 
 export const webhookPort = env(

@@ -4,7 +4,7 @@ import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { crdsYaml } from "../domain/crds.ts"
 import { databaseLayer } from "./database.ts"
-import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags, migrateResourcesFlags } from "./flags.ts"
+import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, leaderElection, leaderElectionKubeconfig, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags, migrateResourcesFlags } from "./flags.ts"
 import { securityFlags } from "./securityFlags.ts"
 import { migrateResources } from "./migrateResources.ts"
 import { serve } from "./serve.ts"
@@ -33,7 +33,7 @@ const migrate = Command.make(
 
 const serveCommand = Command.make(
   "serve",
-  { ...databaseFlags, ...securityFlags, ...readReplicaFlags, host, port, insecureHttp, modules, queryConcurrency, completionsUrl, demoEngine, webhookPort, webhookCertDir, metricsPort },
+  { ...databaseFlags, ...securityFlags, ...readReplicaFlags, host, port, insecureHttp, modules, leaderElection, leaderElectionKubeconfig, queryConcurrency, completionsUrl, demoEngine, webhookPort, webhookCertDir, metricsPort },
   (options) => serve(options).pipe(reportFailure)
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
 

@@ -22,7 +22,7 @@ import { maxHeaderBytes, reloadServing, secureContext } from "../layers/Tls.ts"
 import * as A2AEngine from "../layers/A2AEngine.ts"
 import * as DemoEngine from "../layers/DemoEngine.ts"
 import * as EtcdStorage from "../layers/EtcdStorage.ts"
-import * as HistoryCompactor from "../layers/HistoryCompactor.ts"
+import * as Controller from "../layers/Controller.ts"
 import * as MemoryQueryQueue from "../layers/MemoryQueryQueue.ts"
 import * as PgQueryQueue from "../layers/PgQueryQueue.ts"
 import * as PgReadReplicas from "../layers/PgReadReplicas.ts"
@@ -37,10 +37,13 @@ import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
 import { databaseLayer, etcdLayer } from "./database.ts"
+import type { LeaderElection } from "../services/LeaderElection.ts"
+import type { LeadershipOptions } from "./leadership.ts"
+import { electionLayer, electionMode, leaderOnly } from "./leadership.ts"
 import type { SecurityFlagValues } from "./security.ts"
 import { securitySetup } from "./security.ts"
 
-export interface ServeOptions extends DatabaseOptions, SecurityFlagValues {
+export interface ServeOptions extends DatabaseOptions, LeadershipOptions, SecurityFlagValues {
   readonly host: string
   readonly port: number
   readonly insecureHttp: boolean
@@ -57,7 +60,7 @@ export interface ServeOptions extends DatabaseOptions, SecurityFlagValues {
   readonly postgresReadMaxLag: Duration.Duration
 }
 
-const knownModules = ["apiserver", "query-workers", "webhook", "metrics"] as const
+const knownModules = ["apiserver", "controller", "query-workers", "webhook", "metrics"] as const
 
 export class UnknownModule extends Error {
   constructor(module: string) {
@@ -111,17 +114,18 @@ const httpServer = (o: ServeOptions) =>
   })
 
 /**
- * The store and what is built on it: storage, the watch hub, and the query queue. PostgreSQL
- * keeps the queue in a table shared by every replica; etcd has none, so its workers use the
- * in-process queue fed by the watch hub (run the query-workers module on one replica).
+ * The store and what is built on it: storage, the watch hub, the query queue and the leader
+ * election. PostgreSQL keeps the queue in a table shared by every replica; etcd has none, so its
+ * workers use the in-process queue fed by the watch hub, on the leader only (see serve).
  */
 const storeLayers = (o: ServeOptions): {
   readonly core: Layer.Layer<Storage | Commits | WatchHub, unknown>
   readonly queue: Layer.Layer<QueryQueue, unknown>
+  readonly leader: Layer.Layer<LeaderElection, unknown>
 } => {
   if (o.storage === "etcd") {
     const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(EtcdStorage.layer))), Layer.provide(etcdLayer(o)))
-    return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)) }
+    return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
   }
   // Reads that allow an older state go to the replicas; writes, consistent reads and watches stay on the primary.
   const replicas = o.postgresReadUrls.length === 0
@@ -129,8 +133,15 @@ const storeLayers = (o: ServeOptions): {
     : PgReadReplicas.layer({ urls: o.postgresReadUrls, poolSize: o.poolSize, maxLag: o.postgresReadMaxLag })
   const data = InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer), Layer.provide(replicas), Layer.provideMerge(databaseLayer(o)))
   const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
-  return { core, queue: PgQueryQueue.layer.pipe(Layer.provide(core)) }
+  return { core, queue: PgQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, data) }
 }
+
+/** The leader-only controller (reconcilers, Query TTL, history compaction), with ARK_QUERY_TTL_SWEEP and ARK_COMPACTION_INTERVAL. */
+const controllerLayer = Layer.unwrap(Effect.gen(function*() {
+  const ttlSweep = yield* Config.Duration("ARK_QUERY_TTL_SWEEP").pipe(Config.withDefault(Duration.seconds(30)))
+  const compaction = yield* Config.Duration("ARK_COMPACTION_INTERVAL").pipe(Config.withDefault(Duration.minutes(5)))
+  return Controller.layer({ ttlSweep, compaction })
+}))
 
 /** How long a stopping replica gives in-flight requests and running Queries (each) before cutting them. */
 const shutdownGrace = Config.Duration("ARK_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(15)))
@@ -146,9 +157,8 @@ const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) 
     const lease = yield* Config.Duration("ARK_QUERY_LEASE").pipe(Config.withDefault(Duration.seconds(30)))
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
-    const ttlSweep = yield* Config.Duration("ARK_QUERY_TTL_SWEEP").pipe(Config.withDefault(Duration.seconds(30)))
     const drainTimeout = yield* shutdownGrace
-    return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, ttlSweep, drainTimeout }).pipe(
+    return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout }).pipe(
       Layer.provide([queue, A2AEngine.layer])
     )
   }))
@@ -212,13 +222,17 @@ export const serve = (o: ServeOptions) =>
     const grace = yield* shutdownGrace
     const signal = Shutdown.make()
     const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host, gracefulShutdownTimeout: grace })
-    const { core, queue } = storeLayers(o)
-    const workers = selected.has("query-workers") ? workersLayer(o, queue) : Layer.empty
-    const compaction = yield* Config.Duration("ARK_COMPACTION_INTERVAL").pipe(Config.withDefault(Duration.minutes(5)))
+    const { core, queue, leader } = storeLayers(o)
+    // etcd's in-process queue lives on one replica: the leader's, unless every replica leads (none).
+    const workers = !selected.has("query-workers")
+      ? Layer.empty
+      : o.storage === "etcd" && electionMode(o) !== "none"
+      ? leaderOnly("query workers", workersLayer(o, queue).pipe(Layer.provide(core))).pipe(Layer.provide(leader))
+      : workersLayer(o, queue)
     const storage = Layer.mergeAll(
       core,
       workers.pipe(Layer.provide(core)),
-      HistoryCompactor.layer(compaction).pipe(Layer.provide(core))
+      selected.has("controller") ? controllerLayer.pipe(Layer.provide([core, leader])) : Layer.empty
     )
     const servers = Layer.mergeAll(
       selected.has("webhook") ? webhookLayer(o, grace) : Layer.empty,

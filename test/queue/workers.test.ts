@@ -87,7 +87,8 @@ describe("query workers", () => {
     cleanups.push(() => engine.stop())
     server = await startServer({
       insecureHttp: true,
-      modules: "apiserver,query-workers",
+      // The controller (leader-elected) deletes Queries past their TTL.
+      modules: "apiserver,query-workers,controller",
       args: ["--completions-url", engine.url],
       env: workerEnv
     })

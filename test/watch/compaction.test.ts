@@ -29,7 +29,8 @@ interface Store {
 const postgres: Store = {
   name: "PostgreSQL",
   start: async () => {
-    const server = await startServer({ insecureHttp: true, env })
+    // The controller (the leader) compacts history.
+    const server = await startServer({ insecureHttp: true, env, modules: "apiserver,controller" })
     cleanups.push(() => server.stop())
     const db = new pg.Client({ connectionString: server.databaseUrl! })
     await db.connect()
@@ -46,7 +47,7 @@ const etcd: Store = {
   start: async () => {
     const member: RunningEtcd = await startEtcd()
     cleanups.push(() => member.stop())
-    const server = await startServer({ insecureHttp: true, env, etcdEndpoint: member.endpoint })
+    const server = await startServer({ insecureHttp: true, env, etcdEndpoint: member.endpoint, modules: "apiserver,controller" })
     cleanups.push(() => server.stop())
     const client = new Etcd3({ hosts: [member.endpoint] })
     cleanups.push(async () => client.close())

@@ -1,0 +1,102 @@
+/**
+ * The controller's reconcilers through the HTTP API of a real `ark serve` (controller module,
+ * PostgreSQL leader election): status conditions turn True and False as the objects they refer
+ * to appear and disappear, and a Query's condition sits beside the query workers' fields.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { eventually } from "../support/leader.ts"
+import type { RunningServer } from "../support/server.ts"
+import { startServer } from "../support/server.ts"
+
+const base = "/apis/ark.mckinsey.com/v1alpha1/namespaces/ctl"
+let server: RunningServer
+
+beforeAll(async () => {
+  server = await startServer({ insecureHttp: true, modules: "apiserver,controller" })
+})
+afterAll(() => server?.stop())
+
+const send = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${server.url}${base}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+  })
+  const json = await res.json() as any
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`)
+  return json
+}
+
+const object = (kind: string, name: string, spec: Record<string, unknown>) => ({
+  apiVersion: "ark.mckinsey.com/v1alpha1",
+  kind,
+  metadata: { name },
+  spec
+})
+
+/** The condition of `type` on an object, as "Status/Reason". */
+const condition = async (plural: string, name: string, type: string) => {
+  const obj = await send("GET", `/${plural}/${name}`)
+  const c = (obj.status?.conditions ?? []).find((x: { type: string }) => x.type === type)
+  return c === undefined ? "none" : `${c.status}/${c.reason}`
+}
+
+const expectCondition = (plural: string, name: string, type: string, wanted: string) =>
+  eventually(`${plural}/${name} ${type}`, () => condition(plural, name, type), (c) => c === wanted, 20_000)
+
+const model = (name: string) =>
+  object("Model", name, {
+    provider: "openai",
+    model: { value: "gpt-4o" },
+    config: { openai: { baseUrl: { value: "https://api.openai.com/v1" }, apiKey: { value: "sk-test" } } }
+  })
+
+describe("controller reconcilers", () => {
+  it("Agent Available follows its Model", async () => {
+    await send("POST", "/agents", object("Agent", "writer", { prompt: "Write.", modelRef: { name: "m1" } }))
+    await expectCondition("agents", "writer", "Available", "False/ModelNotFound")
+    const agent = await send("GET", "/agents/writer")
+    const available = agent.status.conditions.find((c: { type: string }) => c.type === "Available")
+    expect(available.message).toBe("Model 'm1' not found in namespace 'ctl'")
+    expect(available.observedGeneration).toBe(agent.metadata.generation)
+    await send("POST", "/models", model("m1"))
+    await expectCondition("agents", "writer", "Available", "True/Available")
+    await send("DELETE", "/models/m1")
+    await expectCondition("agents", "writer", "Available", "False/ModelNotFound")
+  })
+
+  it("Team Available follows its members (existing and Available)", async () => {
+    await send("POST", "/models", model("m2"))
+    await send("POST", "/teams", object("Team", "crew", { strategy: "sequential", members: [{ name: "a2", type: "agent" }] }))
+    await expectCondition("teams", "crew", "Available", "False/MemberNotFound")
+    await send("POST", "/agents", object("Agent", "a2", { prompt: "Help.", modelRef: { name: "m2" } }))
+    await expectCondition("teams", "crew", "Available", "True/Available")
+    // A member whose own dependencies vanish makes the team unavailable too.
+    await send("DELETE", "/models/m2")
+    await expectCondition("teams", "crew", "Available", "False/MemberNotAvailable")
+    await send("DELETE", "/agents/a2")
+    await expectCondition("teams", "crew", "Available", "False/MemberNotFound")
+  })
+
+  it("Query TargetFound follows its target, leaving the rest of the status alone", async () => {
+    await send("POST", "/queries", object("Query", "ask", { input: "hi", target: { type: "agent", name: "later" } }))
+    await expectCondition("queries", "ask", "TargetFound", "False/TargetNotFound")
+    const q = await send("GET", "/queries/ask")
+    expect(q.status.phase).toBe("pending")
+    await send("POST", "/agents", object("Agent", "later", { prompt: "Answer.", modelRef: { name: "m3" } }))
+    await expectCondition("queries", "ask", "TargetFound", "True/TargetFound")
+    expect((await send("GET", "/queries/ask")).status.phase).toBe("pending")
+  })
+
+  it("a spec change is reconciled again (observedGeneration)", async () => {
+    await send("POST", "/models", model("m4"))
+    await send("POST", "/agents", object("Agent", "mover", { prompt: "Move.", modelRef: { name: "m4" } }))
+    await expectCondition("agents", "mover", "Available", "True/Available")
+    const res = await fetch(`${server.url}${base}/agents/mover`, {
+      method: "PATCH",
+      body: JSON.stringify({ spec: { modelRef: { name: "nowhere" } } }),
+      headers: { "content-type": "application/merge-patch+json" }
+    })
+    expect(res.status).toBe(200)
+    await expectCondition("agents", "mover", "Available", "False/ModelNotFound")
+  })
+})
