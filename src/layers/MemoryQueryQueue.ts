@@ -2,7 +2,7 @@
  * The query queue in process memory, for configurations whose store has no queue table (etcd):
  * Queries enter it from the WatchHub (every existing unfinished Query at start, then every new
  * one), with the same claims, leases and fairness as the PostgreSQL queue. One process owns the
- * queue: replicas of this configuration elect one worker replica.
+ * queue: with leader election, `ark serve` builds it (and the workers) on the leader only.
  */
 import { Duration, Effect, Layer, Stream } from "effect"
 import { randomUUID } from "node:crypto"
