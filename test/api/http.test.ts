@@ -260,7 +260,8 @@ describe("writes", () => {
       apiVersion: "ark.mckinsey.com/v1alpha1",
       time: created.json.metadata.creationTimestamp,
       fieldsType: "FieldsV1",
-      fieldsV1: { "f:spec": { ".": {}, "f:input": {}, "f:target": { ".": {}, "f:name": {}, "f:type": {} }, "f:timeout": {}, "f:type": {} } }
+      // spec.ttl is Ark's admission default, owned like the schema's defaults by the writer.
+      fieldsV1: { "f:spec": { ".": {}, "f:input": {}, "f:target": { ".": {}, "f:name": {}, "f:type": {} }, "f:timeout": {}, "f:ttl": {}, "f:type": {} } }
     }])
     const patched = await call("PATCH", `${queries}/managed/status?fieldManager=engine`, {
       body: { status: { phase: "running" } },

@@ -106,7 +106,8 @@ describe("kubectl apply --server-side", () => {
 
     await ok(["apply", "--server-side", "--field-manager", "operator", "--force-conflicts", "-f", "-"], theirs)
     const taken = await getJson("agent", "shared")
-    expect(taken.spec).toEqual({ prompt: "from-operator", description: "owned by ci" })
+    // modelRef is Ark's admission default for an Agent that names no model.
+    expect(taken.spec).toEqual({ prompt: "from-operator", description: "owned by ci", modelRef: { name: "default" } })
     expect(entry(taken, "operator")!.fieldsV1).toEqual({ "f:spec": { "f:prompt": {} } })
     expect(entry(taken, "ci")!.fieldsV1).toEqual({ "f:spec": { "f:description": {} } })
   })
@@ -153,7 +154,7 @@ describe("kubectl apply --server-side", () => {
       statusYaml(condition("Available", "False"))
     )
     expect(conflict.stderr).toContain('conflict with "controller-a" with subresource "status": .status.conditions[type="Available"].status')
-    expect(obj.spec).toEqual({ prompt: "p" })
+    expect(obj.spec).toEqual({ prompt: "p", modelRef: { name: "default" } })
   })
 
   it("moves from client-side apply: kubectl takes over its fields and drops the ones no longer applied", async () => {
@@ -164,7 +165,7 @@ describe("kubectl apply --server-side", () => {
 
     await ok(["apply", "--server-side", "-f", "-"], agentYaml("migrated", "  prompt: server-side\n"))
     const ssa = await getJson("agent", "migrated")
-    expect(ssa.spec).toEqual({ prompt: "server-side" })
+    expect(ssa.spec).toEqual({ prompt: "server-side", modelRef: { name: "default" } })
     expect(ssa.metadata.managedFields!.map((e) => `${e.manager}/${e.operation}`).sort()).toEqual(["kubectl-last-applied/Apply", "kubectl/Apply"])
     expect(JSON.parse(ssa.metadata.annotations!["kubectl.kubernetes.io/last-applied-configuration"]!).spec).toEqual({ prompt: "server-side" })
   })
