@@ -98,8 +98,8 @@ export const make = (options: QueryWorkerOptions) =>
     const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
       phase: o.phase,
       duration: formatSeconds(Date.now() - startedAt),
-      // Other writers' conditions (the controller's TargetFound) stay.
-      conditions: [...otherConditions(current), condition(o, current.metadata.generation)],
+      // Completed first; other writers' conditions (the controller's TargetFound) stay after it.
+      conditions: [condition(o, current.metadata.generation), ...otherConditions(current)],
       ...(o.result !== undefined
         ? {
           response: {
