@@ -5,7 +5,7 @@
  * `ark serve`), or `none` (this replica always leads; the default on etcd, which has no
  * PostgreSQL). Timing and names come from ARK_LEADER_* (controller-runtime's defaults).
  */
-import { Config, Duration, Effect, Layer } from "effect"
+import { Config, Duration, Effect, Layer, Stream, SubscriptionRef } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { PgClient } from "@effect/sql-pg"
 import { hostname } from "node:os"
@@ -13,8 +13,8 @@ import { randomUUID } from "node:crypto"
 import * as LeaseLeaderElection from "../layers/LeaseLeaderElection.ts"
 import * as NoLeaderElection from "../layers/NoLeaderElection.ts"
 import * as PgLeaderElection from "../layers/PgLeaderElection.ts"
-import type { LeaderElection } from "../services/LeaderElection.ts"
-import { whileLeading } from "../services/LeaderElection.ts"
+import { LeaderElection, whileLeading } from "../services/LeaderElection.ts"
+import { setLeader } from "../services/Metrics.ts"
 import type { Storage } from "../services/Storage.ts"
 
 export type LeaderElectionMode = "auto" | "lease" | "postgres" | "none"
@@ -47,6 +47,21 @@ const electionConfig = Config.all({
  * (the migrated pool and Storage, for its Lease record); it is only used in that mode.
  */
 export const electionLayer = (
+  o: LeadershipOptions,
+  store: Layer.Layer<Storage | PgClient.PgClient | SqlClient.SqlClient, unknown> | undefined
+): Layer.Layer<LeaderElection, unknown> =>
+  Layer.unwrap(Effect.map(electionConfig, (options) => leaderMetric(`${options.namespace}/${options.name}`))).pipe(
+    Layer.provideMerge(electionOf(o, store))
+  )
+
+/** `leader_election_master_status{name}` follows this replica's leadership. */
+const leaderMetric = (name: string) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const election = yield* LeaderElection
+    yield* Effect.forkScoped(SubscriptionRef.changes(election.leading).pipe(Stream.runForEach((leading) => setLeader(name, leading))))
+  }))
+
+const electionOf = (
   o: LeadershipOptions,
   store: Layer.Layer<Storage | PgClient.PgClient | SqlClient.SqlClient, unknown> | undefined
 ): Layer.Layer<LeaderElection, unknown> =>

@@ -100,3 +100,15 @@ describe("controller reconcilers", () => {
     await expectCondition("agents", "mover", "Available", "False/ModelNotFound")
   })
 })
+
+describe("leadership of a single replica", () => {
+  it("is recorded in the Lease and the leader_election_master_status metric", async () => {
+    const lease = await eventually("the Lease record", async () => {
+      const res = await fetch(`${server.url}/apis/coordination.k8s.io/v1/namespaces/ark-system/leases/ark-effect-controller`)
+      return res.status === 200 ? await res.json() as { spec: { holderIdentity: string; leaseTransitions: number } } : undefined
+    }, (l) => l !== undefined)
+    expect(lease!.spec.holderIdentity).not.toBe("")
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toContain(`leader_election_master_status{name="ark-system/ark-effect-controller"} 1`)
+  })
+})
