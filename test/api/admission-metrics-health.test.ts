@@ -172,7 +172,13 @@ describe("metrics", () => {
     expect(after.value("apiserver_request_total", create)).toBe(created + 3)
     expect(after.value("apiserver_request_duration_seconds_count", { verb: "CREATE", resource: "queries" })).toBeGreaterThanOrEqual(3)
     expect(after.value("ark_storage_operation_duration_seconds_count", { operation: "create", resource: "queries" })).toBeGreaterThanOrEqual(3)
-    expect(after.value("apiserver_registered_watchers", { resource: "queries" })).toBeGreaterThanOrEqual(1)
+    // The watcher registers as its stream starts, just after the response headers.
+    let watched = after
+    for (let i = 0; i < 50 && (watched.value("apiserver_registered_watchers", { resource: "queries" }) ?? 0) < 1; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      watched = await scrape(metrics)
+    }
+    expect(watched.value("apiserver_registered_watchers", { resource: "queries" })).toBeGreaterThanOrEqual(1)
     expect(after.value("apiserver_request_total", { verb: "WATCH", resource: "queries", code: "200" })).toBe(1)
     await watch.body?.cancel()
   })
