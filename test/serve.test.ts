@@ -62,7 +62,7 @@ describe("ark's answers to bad invocations", () => {
   it("prints one clear line and exits 1", async () => {
     const bogus = await ark(["serve", "--data-dir", dataDir, "--modules", "apiserver,bogus"])
     expect(bogus.code).toBe(1)
-    expect(bogus.stderr.trim()).toBe('ark: unknown module "bogus" in --modules: known modules are apiserver, query-workers, webhook, metrics')
+    expect(bogus.stderr.trim()).toBe('ark: unknown module "bogus" in --modules: known modules are apiserver, controller, query-workers, webhook, metrics')
     const noUrl = await ark(["migrate", "--storage", "postgresql"])
     expect(noUrl.code).toBe(1)
     expect(noUrl.stderr.trim()).toBe("ark: --storage postgresql needs --postgres-url (or ARK_POSTGRES_URL)")
