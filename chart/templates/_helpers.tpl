@@ -88,7 +88,7 @@ helm install/upgrade/template/lint with the sentence below.
 
 {{/* The modules `ark serve` accepts (src/programs/serve.ts, knownModules). */}}
 {{- define "ark.knownModules" -}}
-apiserver,query-workers,webhook,metrics
+apiserver,query-workers,controller,webhook,metrics
 {{- end }}
 
 {{/* --modules: controllerManager.modules, or the backend's set of the known modules. */}}

@@ -20,7 +20,7 @@ import { request as httpsRequest } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { arkContainer, flagValue, helmTemplate, one } from "../support/helm.ts"
+import { arkContainer, flagValue, helmTemplate, ofKind, one } from "../support/helm.ts"
 import type { Manifest } from "../support/helm.ts"
 import { freePort } from "../support/net.ts"
 import { freshDatabase } from "../support/pg.ts"
@@ -153,10 +153,13 @@ describe("the chart's ark-core command line, run", () => {
     expect(ready?.status, output).toBe(200)
     expect(child.exitCode, output).toBeNull()
 
-    // The API port answers over TLS (the port the Service and the APIServices point at).
+    // The API port answers over TLS with the chart's certificate: what kube-apiserver verifies
+    // with the APIServices' caBundle, for the Service's name (the port they point at).
     expect(flagValue(run.args, "--port")).toBe(String(apiPort))
+    const caBundle = Buffer.from(ofKind(m, "APIService")[0]!["spec"]["caBundle"] as string, "base64").toString("utf8")
+    const service = one(m, "Service")["metadata"] as Manifest
     const livez = await new Promise<number>((resolve, reject) => {
-      const req = httpsRequest({ host: "127.0.0.1", port: apiPort, path: "/livez", rejectUnauthorized: false }, (res) => {
+      const req = httpsRequest({ host: "127.0.0.1", port: apiPort, path: "/livez", ca: caBundle, servername: `${service["name"]}.${service["namespace"]}.svc` }, (res) => {
         res.resume()
         resolve(res.statusCode ?? 0)
       })

@@ -1,6 +1,6 @@
 /**
- * The Kubernetes REST API for ark.mckinsey.com as one HTTP app: discovery, OpenAPI, health and
- * the resource verbs. Every failure leaves as a kube `Status`; nothing else ever reaches a client.
+ * The Kubernetes REST API for ark.mckinsey.com as one HTTP app: discovery, OpenAPI and the
+ * resource verbs (health and /metrics are served around it: observability.ts). Every failure leaves as a kube `Status`; nothing else ever reaches a client.
  */
 import { ByteSize, Cause, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -104,14 +104,6 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
     const r = routeWithWatchPrefix(path)
     const header = (name: string) => request.headers[name]
     switch (r._tag) {
-      case "Health": {
-        yield* onlyGet(request.method)
-        if (r.check === "readyz") {
-          const storage = yield* Storage
-          yield* storage.currentRevision
-        }
-        return { status: 200, body: "ok", contentType: "text/plain; charset=utf-8" }
-      }
       case "Version":
         yield* onlyGet(request.method)
         return jsonReply(version)

@@ -3,7 +3,6 @@ import type { ResourceInfo } from "../../domain/registry.ts"
 import { findResource, servedGroups } from "../../domain/registry.ts"
 
 export type Route =
-  | { readonly _tag: "Health"; readonly check: "healthz" | "livez" | "readyz" }
   | { readonly _tag: "Version" }
   | { readonly _tag: "LegacyVersions" }
   | { readonly _tag: "Groups" }
@@ -59,10 +58,6 @@ export const route = (path: string): Route => {
   })
   const [first, second, third, ...rest] = segments
   switch (first) {
-    case "healthz":
-    case "livez":
-    case "readyz":
-      return segments.length === 1 ? { _tag: "Health", check: first } : unknown
     case "version":
       return segments.length === 1 ? { _tag: "Version" } : unknown
     case "api":

@@ -135,7 +135,6 @@ export interface Guarded {
 export const makeGuard = (options: SecurityOptions) => {
   const inflight = { reading: 0, mutating: 0 }
   return <A, R>(request: Guarded, handle: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R | Authenticator | Authorizer> => {
-    if (request.route._tag === "Health") return handle.pipe(withTimeout(options, request.source))
     const longRunning = isWatch(request.method, request.route, request.query)
     const checked = Effect.gen(function*() {
       const user = yield* (yield* Authenticator).authenticate(credentialsOf(request.source))
