@@ -154,15 +154,15 @@ const main = async () => {
     const queueDb = new pg.Pool({ connectionString: dbUrl("queue"), max: 2 })
     const instantEngine = await startScriptedEngine(() => "done at once")
     const instant = [
-      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--completions-url", instantEngine.url]),
-      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q2"), "--completions-url", instantEngine.url])
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url]),
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q2"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url])
     ]
     const queueInstant = await queueRun(queueDb, instant, "instant", quick ? 1000 : 5000, "queries, instant engine")
     await instantEngine.stop()
     const slow = await holdingEngine(1000)
     const slowReplicas = [
-      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q3"), "--completions-url", slow.url, "--query-concurrency", "6000"]),
-      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q4"), "--completions-url", slow.url, "--query-concurrency", "6000"])
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q3"), "--modules", "apiserver,query-workers", "--completions-url", slow.url, "--query-concurrency", "6000"]),
+      await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q4"), "--modules", "apiserver,query-workers", "--completions-url", slow.url, "--query-concurrency", "6000"])
     ]
     for (const r of instant) process.kill(r.pid, "SIGTERM")
     const queueSlow = await queueRun(queueDb, slowReplicas, "slow", quick ? 2000 : 10000, "queries, 1 s engine", slow.peak)

@@ -17,10 +17,15 @@ const reportFailure = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(
     Effect.tapCause((cause) => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.void
-      const error = Cause.squash(cause)
-      return Console.error(`ark: ${error instanceof Error ? error.message : Cause.pretty(cause)}`)
+      return Console.error(`ark: ${describe(Cause.squash(cause)) ?? Cause.pretty(cause)}`)
     })
   )
+
+/** An error's message, else its cause's (a port already in use comes as a ServeError without one). */
+const describe = (error: unknown, depth = 0): string | undefined => {
+  if (!(error instanceof Error) || depth > 3) return undefined
+  return error.message !== "" ? error.message : describe(error.cause, depth + 1)
+}
 
 const migrate = Command.make(
   "migrate",
