@@ -129,8 +129,12 @@ const main = async () => {
     await admin.end()
     const dbUrl = (db: string) => pgServer.url.replace(/\/postgres$/, `/${db}`)
 
+    // In-flight limits above the 500-client burst: the curve measures capacity, not kube's 429s.
     const apiOnly = (dataDir: string) =>
-      startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("ark"), "--data-dir", join(dir, dataDir), "--modules", "apiserver"])
+      startReplica(children, [
+        "--storage", "postgresql", "--postgres-url", dbUrl("ark"), "--data-dir", join(dir, dataDir), "--modules", "apiserver",
+        "--max-mutating-requests-inflight", "1000", "--max-requests-inflight", "2000"
+      ])
     const server = await apiOnly("ark")
     const base = server.url
 
