@@ -2,6 +2,7 @@
  * Where each Query's completions call goes, kept in memory from watches of Agents and
  * ExecutionEngines (as controllers read through informers): resolving an engine costs no read
  * of the store, and a change to an Agent or engine applies to Queries claimed after it arrives.
+ * An Agent or engine not seen yet (created a moment before its Query) is read from the store.
  *
  * An Agent's `spec.executionEngine` names the engine (its namespace defaults to the Agent's);
  * the engine's address is `status.lastResolvedAddress`, else `spec.address.value`. A target
@@ -12,7 +13,7 @@ import { Deferred, Effect, Stream } from "effect"
 import type { KubeObject } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
 import type { StoredResource } from "../services/Storage.ts"
-import { storedResource } from "../services/Storage.ts"
+import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 
 const agents = storedResource(findKind("Agent")!)
@@ -55,10 +56,10 @@ const follow = (resource: StoredResource, extract: Extract) =>
             }
             const o = JSON.parse(e.object) as KubeObject
             const key = keyOf(o.metadata.namespace ?? "", o.metadata.name ?? "")
-            const value = e.type === "DELETED" ? undefined : extract(o)
             const into = loading ?? current
-            if (value === undefined) into.delete(key)
-            else into.set(key, value)
+            // Every object is kept ("" when it holds nothing to extract): absent means not seen.
+            if (e.type === "DELETED") into.delete(key)
+            else into.set(key, extract(o) ?? "")
             return Effect.void
           })
         )
@@ -72,16 +73,42 @@ const follow = (resource: StoredResource, extract: Extract) =>
     return { lookup: (key: string) => Deferred.await(synced).pipe(Effect.map(() => current.get(key))) }
   })
 
+/**
+ * What `extract` keeps of an object: from the followed map, or for an object not seen there
+ * (created a moment before the Query that names it) from the store; undefined when it does not exist.
+ */
+const resolve = (
+  storage: Storage["Service"],
+  followed: { readonly lookup: (key: string) => Effect.Effect<string | undefined> },
+  resource: StoredResource,
+  extract: Extract
+) =>
+  (namespace: string, name: string) =>
+    followed.lookup(keyOf(namespace, name)).pipe(
+      Effect.flatMap((kept) =>
+        kept !== undefined
+          ? Effect.succeed<string | undefined>(kept)
+          : storage.get(resource, namespace, name).pipe(
+            Effect.map((o) => extract(o) ?? ""),
+            Effect.catchTag("NotFound", () => Effect.succeed(undefined))
+          )
+      )
+    )
+
 /** Resolves a Query target to an engine URL; needs a Scope for its watches. */
 export const make = (defaultEngineUrl: string | undefined) =>
   Effect.gen(function*() {
-    const agentEngines = yield* follow(agents, engineOfAgent)
-    const engineAddresses = yield* follow(engines, addressOfEngine)
+    const storage = yield* Storage
+    const engineOf = resolve(storage, yield* follow(agents, engineOfAgent), agents, engineOfAgent)
+    const addressOf = resolve(storage, yield* follow(engines, addressOfEngine), engines, addressOfEngine)
     return (namespace: string, target: { readonly type: string; readonly name: string }) =>
       Effect.gen(function*() {
         if (target.type !== "agent") return defaultEngineUrl
-        const engine = yield* agentEngines.lookup(keyOf(namespace, target.name))
-        // An Agent that names a missing engine has none: its Queries must not go elsewhere.
-        return engine === undefined ? defaultEngineUrl : yield* engineAddresses.lookup(engine)
+        const engine = yield* engineOf(namespace, target.name)
+        if (engine === undefined || engine === "") return defaultEngineUrl
+        // An Agent that names a missing engine (or one without an address) has none: its Queries must not go elsewhere.
+        const [engineNamespace, engineName] = engine.split("/") as [string, string]
+        const address = yield* addressOf(engineNamespace, engineName)
+        return address === undefined || address === "" ? undefined : address
       })
   })

@@ -55,8 +55,9 @@ const localArgs = (args: ReadonlyArray<string>, paths: { dataDir: string; tlsMou
       return paths.dataDir
     }
     if (arg.startsWith(paths.tlsMount)) {
-      substituted.push(`${arg} -> ${paths.tlsDir}`)
-      return paths.tlsDir + arg.slice(paths.tlsMount.length)
+      const local = paths.tlsDir + arg.slice(paths.tlsMount.length)
+      substituted.push(`${arg} -> ${local}`)
+      return local
     }
     return arg
   })
@@ -130,7 +131,12 @@ describe("the chart's ark-core command line, run", () => {
 
     // The Deployment's container.
     const run = localArgs(container["args"], paths)
-    expect(run.substituted).toEqual([`0.0.0.0 -> 127.0.0.1`, `/var/lib/ark -> ${paths.dataDir}`])
+    expect(run.substituted).toEqual([
+      `0.0.0.0 -> 127.0.0.1`,
+      `/var/lib/ark -> ${paths.dataDir}`,
+      `${tlsMount}/tls.crt -> ${tlsDir}/tls.crt`,
+      `${tlsMount}/tls.key -> ${tlsDir}/tls.key`
+    ])
     const env = localEnv(container["env"], password)
     expect(Object.keys(env)).toContain("ARK_POSTGRES_PASSWORD")
     let output = ""
