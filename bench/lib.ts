@@ -87,6 +87,15 @@ export const query = (ns: string, name: string) =>
 /** Where a namespace's Queries are. */
 export const path = (ns: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/queries`
 
+/** The Agent the benchmark's Queries target (no ExecutionEngine of its own: the default engine answers). */
+export const createAgent = async (base: URL, ns: string) =>
+  expectStatus(201)(await http(base, "POST", `/apis/ark.mckinsey.com/v1alpha1/namespaces/${ns}/agents`, JSON.stringify({
+    apiVersion: "ark.mckinsey.com/v1alpha1",
+    kind: "Agent",
+    metadata: { name: "weather-agent", namespace: ns },
+    spec: { prompt: "You report the weather." }
+  })))
+
 export const expectStatus = (want: number) => (r: HttpResult) => {
   if (r.status !== want) throw new Error(`unexpected HTTP ${r.status}`)
 }
@@ -187,6 +196,7 @@ export interface QueueRun {
  */
 export const queueRun = async (db: pg.Pool, replicas: ReadonlyArray<{ url: URL; pid: number }>, ns: string, count: number, label: string, peak?: () => number): Promise<QueueRun> => {
   const started = performance.now()
+  await createAgent(replicas[0]!.url, ns)
   await measure(count, 100, (i) => http(replicas[i % replicas.length]!.url, "POST", path(ns), query(ns, `q-${i}`)).then(expectStatus(201)), `${label}: create`)
   return drainQueue(db, replicas, ns, count, label, started, peak)
 }

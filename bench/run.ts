@@ -30,6 +30,7 @@ import { charts, markdown, thresholds, verdicts } from "./report.ts"
 import { createCurve, idleWatchersRss, pageLatency, seedCopies, sustainedCreate } from "./scale.ts"
 import {
   agent,
+  createAgent,
   drainQueue,
   expectStatus,
   holdingEngine,
@@ -180,6 +181,7 @@ const main = async () => {
     const holdCount = quick ? 2000 : 10000
     const hold = await holdingEngine(quick ? 10_000 : 30_000)
     const holdApi = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q5"), "--modules", "apiserver"])
+    await createAgent(holdApi.url, "hold")
     await measure(holdCount, 100, (i) => http(holdApi.url, "POST", path("hold"), query("hold", `q-${i}`)).then(expectStatus(201)), "in flight: backlog")
     const holdStarted = performance.now()
     const holders = [
