@@ -122,6 +122,8 @@ export const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, w
       const req = request({ host: watchBase.hostname, port: watchBase.port, path: `${path(ns)}?watch=true`, agent: false }, (res) => {
         let buffer = ""
         res.setEncoding("utf8")
+        // The watch ends when the benchmark destroys it (or its replica stops): not a failure.
+        res.on("error", () => undefined)
         res.on("data", (chunk: string) => {
           const now = performance.now()
           buffer += chunk

@@ -113,6 +113,13 @@ const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) =
   }
 }
 
+/** A pool whose idle connections may drop (a server restarting) without ending the run. */
+const openPool = (url: string, max: number) => {
+  const pool = new pg.Pool({ connectionString: url, max })
+  pool.on("error", (e) => process.stderr.write(`  (idle PostgreSQL connection lost: ${e.message})\n`))
+  return pool
+}
+
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "ark-bench-"))
   chmodSync(dir, 0o755)
@@ -156,7 +163,7 @@ const main = async () => {
 
     // Queries end to end: two replicas with workers, an engine that answers at once, then one
     // that takes 1 s. The engines run in this process, as a real engine is its own service.
-    const queueDb = new pg.Pool({ connectionString: dbUrl("queue"), max: 2 })
+    const queueDb = openPool(dbUrl("queue"), 2)
     const instantEngine = await startScriptedEngine(() => "done at once")
     const instant = [
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url]),
@@ -193,7 +200,7 @@ const main = async () => {
     await queueDb.end()
 
     // Baselines on the same PostgreSQL, through node-postgres.
-    const pool = new pg.Pool({ connectionString: dbUrl("ark"), max: 50 })
+    const pool = openPool(dbUrl("ark"), 50)
     const fetchRows = async () => {
       const rows = await pool.query<{ data: string }>(
         `SELECT data FROM ark_objects WHERE resource = 'ark.mckinsey.com/queries' AND namespace = 'bench' AND superseded_rv IS NULL ORDER BY namespace, name`
@@ -203,7 +210,7 @@ const main = async () => {
     }
     const rawFetch = await measure(quick ? 10 : 30, 1, fetchRows, "raw SQL fetch c=1")
     const rawFetch10 = await measure(quick ? 30 : 100, 10, fetchRows, "raw SQL fetch c=10")
-    const rawPool = new pg.Pool({ connectionString: dbUrl("raw"), max: 50 })
+    const rawPool = openPool(dbUrl("raw"), 50)
     await rawPool.query("CREATE TABLE t (name text PRIMARY KEY, data text NOT NULL)")
     const sample = query("raw", "x")
     const rawInsert1 = await measure(quick ? 300 : 1000, 1, (i) => rawPool.query("INSERT INTO t VALUES ($1, $2)", [`a-${i}`, sample]).then(() => undefined), "raw INSERT c=1")
@@ -227,7 +234,7 @@ const main = async () => {
 
     // LIST pages as the stored total grows (copies seeded straight into the table), and the
     // server's memory with 1,000 idle watchers at 100k.
-    const pagesDb = new pg.Pool({ connectionString: dbUrl("pages"), max: 2 })
+    const pagesDb = openPool(dbUrl("pages"), 2)
     const pagesServer = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("pages"), "--data-dir", join(dir, "pages"), "--modules", "apiserver"])
     expectStatus(201)(await http(pagesServer.url, "POST", path("page"), query("page", "template")))
     const pages = []

@@ -140,6 +140,7 @@ export const idleWatchersRss = async (base: URL, pid: number, namespace: string,
   const open = await Promise.all(Array.from({ length: watchers }, () =>
     new Promise<ReturnType<typeof request>>((resolve, reject) => {
       const req = request({ host: base.hostname, port: base.port, path: `${path(namespace)}?watch=true&resourceVersion=${rv}`, agent: false }, (res) => {
+        res.on("error", () => undefined)
         res.resume()
         resolve(req)
       })
