@@ -27,36 +27,17 @@
  */
 import { Context, Effect, Layer, PubSub, Schedule, Stream } from "effect"
 import type { Etcd3, IKeyValue, IRequestOp, IWatchCreateRequest, IWatchResponse, Watcher } from "etcd3"
-import { randomUUID } from "node:crypto"
-import {
-  isFinalized,
-  markDeleted,
-  maxObjectBytes,
-  prepareCreate,
-  prepareUpdate,
-  splitAtResourceVersion,
-  withResourceVersion
-} from "../domain/lifecycle.ts"
+import { maxObjectBytes, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { group as arkGroup } from "../domain/registry.ts"
 import { matchesFields, matchesLabels } from "../domain/selectors.ts"
-import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
 import { Commits, RemoteCommits } from "../services/Commits.ts"
 import type { StorageError } from "../services/errors.ts"
-import {
-  AlreadyExists,
-  BadRequest,
-  Conflict,
-  Expired,
-  Invalid,
-  NotFound,
-  TooLarge,
-  TooNewResourceVersion,
-  Unavailable
-} from "../services/errors.ts"
-import type { Change, ListOptions, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
+import { AlreadyExists, BadRequest, Expired, NotFound, TooLarge, TooNewResourceVersion, Unavailable } from "../services/errors.ts"
+import type { Change, ListOptions, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
 import { EtcdClient } from "./EtcdClient.ts"
+import { checkSize, ident, namespaceOf, objectSemantics } from "./objectSemantics.ts"
 
 /** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
 const futureRevisionWait = 3_000
@@ -66,10 +47,6 @@ const feedCapacity = 10_000
 
 /** How long `changes` waits for the long-lived watch before reading history instead. */
 const feedWait = "2 seconds"
-
-const ident = (r: StoredResource, name: string) => ({ group: r.group, resource: r.plural, name })
-
-const modifiedMessage = "the object has been modified; please apply your changes to the latest version and try again"
 
 const expiredContinue =
   "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
@@ -228,18 +205,6 @@ export const makeEtcdStorage = Effect.gen(function*() {
   /** A call to etcd with its failure typed. */
   const call = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: fromEtcd })
 
-  const invalid = (r: StoredResource, name: string, causes: ReadonlyArray<{ reason: string; message: string; field: string }>) =>
-    new Invalid({ kind: r.kind, group: r.group, name, causes: [...causes] })
-
-  const checkSize = (r: StoredResource, name: string, text: string) =>
-    text.length > maxObjectBytes
-      ? Effect.fail(
-        new TooLarge({ message: `${r.plural}.${r.group} "${name}": object exceeds the maximum size of ${maxObjectBytes} bytes` })
-      )
-      : Effect.void
-
-  const namespaceOf = (r: StoredResource, obj: KubeObject) => r.namespaced ? obj.metadata.namespace ?? "" : ""
-
   const revisionNow = call(() => kv.range({ key: Buffer.from(markerKey({ key: "" })), limit: 1, keys_only: true })).pipe(
     Effect.map((res) => BigInt(res.header.revision))
   )
@@ -270,7 +235,7 @@ export const makeEtcdStorage = Effect.gen(function*() {
     const name = obj.metadata.name!
     const text = storedText(obj)
     const key = Buffer.from(objectKey(r, namespaceOf(r, obj), name))
-    return checkSize(r, name, text).pipe(
+    return checkSize(r, name, text.length).pipe(
       Effect.andThen(write(r, [{ key, target: "Create", result: "Equal", create_revision: 0 }], {
         request_put: { key, value: Buffer.from(text) }
       })),
@@ -287,145 +252,21 @@ export const makeEtcdStorage = Effect.gen(function*() {
     const compare = [{ key, target: "Mod" as const, result: "Equal" as const, mod_revision: expectedRv }]
     if (remove) return write(r, compare, { request_delete_range: { key } })
     const text = storedText(obj)
-    return checkSize(r, name, text).pipe(
+    return checkSize(r, name, text.length).pipe(
       Effect.andThen(write(r, compare, { request_put: { key, value: Buffer.from(text) } }))
     )
   }
 
-  const create = (r: StoredResource, object: KubeObject, opts: WriteOptions = {}) =>
-    Effect.gen(function*() {
-      const meta = object.metadata ?? {}
-      const generated = meta.name === undefined || meta.name === ""
-      const causes = validateObjectMeta(meta, { namespaced: r.namespaced, requireName: false })
-      if (causes.length > 0) return yield* invalid(r, meta.name ?? meta.generateName ?? "", causes)
-      if (generated && !meta.generateName) {
-        return yield* invalid(r, "", [{
-          reason: "FieldValueRequired",
-          field: "metadata.name",
-          message: "Required value: name or generateName is required"
-        }])
-      }
-      const attempt = Effect.suspend(() => {
-        const name = generated ? generateObjectName(meta.generateName!) : meta.name!
-        const prepared = prepareCreate(object, {
-          uid: randomUUID(),
-          now: Date.now(),
-          name,
-          namespace: r.namespaced ? meta.namespace : undefined,
-          ...(r.initialStatus !== undefined ? { initialStatus: r.initialStatus } : {})
-        })
-        if (opts.dryRun) {
-          return checkSize(r, name, storedText(prepared)).pipe(
-            Effect.andThen(call(() =>
-              kv.range({ key: Buffer.from(objectKey(r, namespaceOf(r, prepared), name)), count_only: true })
-            )),
-            Effect.flatMap((res) =>
-              res.count !== "0" ? Effect.fail(new AlreadyExists(ident(r, name))) : Effect.succeed(prepared)
-            )
-          )
-        }
-        return insertObject(r, prepared)
-      })
-      // A generated name that collides is drawn again, as kube-apiserver does.
-      return yield* generated
-        ? attempt.pipe(Effect.retry({ times: 3, while: (e) => e._tag === "AlreadyExists" }))
-        : attempt
-    })
-
-  const guaranteedUpdate = <E>(
-    r: StoredResource,
-    namespace: string,
-    name: string,
-    mutate: (current: KubeObject) => Effect.Effect<KubeObject, E>,
-    opts: WriteOptions & { readonly subresource?: Subresource } = {}
-  ) =>
-    Effect.gen(function*() {
-      const ns = r.namespaced ? namespace : ""
-      while (true) {
-        const current = yield* readCurrent(r, ns, name)
-        const currentRv = current.metadata.resourceVersion!
-        const desired = yield* mutate(current)
-        const wantRv = desired.metadata?.resourceVersion
-        if (wantRv !== undefined && wantRv !== "" && wantRv !== currentRv) {
-          return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
-        }
-        if (opts.subresource !== "status") {
-          const causes = validateObjectMeta(
-            { ...desired.metadata, name, namespace: current.metadata.namespace },
-            { namespaced: r.namespaced, requireName: true }
-          )
-          if (causes.length > 0) return yield* invalid(r, name, causes)
-        }
-        const decision = prepareUpdate(current, desired, opts.subresource ?? "main")
-        if (decision._tag === "Conflict") {
-          return yield* new Conflict({ ...ident(r, name), detail: decision.message })
-        }
-        if (decision._tag === "Invalid") return yield* invalid(r, name, decision.causes)
-        const next = decision.object
-        if (opts.dryRun) {
-          yield* checkSize(r, name, storedText(next))
-          return withResourceVersion(next, currentRv)
-        }
-        // An object being deleted whose last finalizer goes leaves etcd (its DELETED event
-        // carries the last stored state, as kube's does).
-        const rv = yield* replace(r, next, currentRv, isFinalized(next))
-        if (rv !== undefined) return withResourceVersion(next, rv)
-        // Lost the race: a client-chosen rv is now stale; otherwise read again and retry.
-        if (wantRv !== undefined && wantRv !== "") {
-          return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
-        }
-      }
-    })
-
-  const update = (
-    r: StoredResource,
-    object: KubeObject,
-    opts: WriteOptions & { readonly subresource?: Subresource } = {}
-  ) => {
-    const name = object.metadata?.name ?? ""
-    const rv = object.metadata?.resourceVersion
-    if (rv === undefined || rv === "") {
-      return Effect.fail(invalid(r, name, [{
-        reason: "FieldValueInvalid",
-        field: "metadata.resourceVersion",
-        message: "Invalid value: 0x0: must be specified for an update"
-      }]))
-    }
-    return guaranteedUpdate(r, object.metadata.namespace ?? "", name, () => Effect.succeed(object), opts)
-  }
-
-  const del = (
-    r: StoredResource,
-    namespace: string,
-    name: string,
-    opts: { readonly dryRun?: boolean; readonly preconditions?: { uid?: string; resourceVersion?: string } } = {}
-  ) =>
-    Effect.gen(function*() {
-      const ns = r.namespaced ? namespace : ""
-      while (true) {
-        const current = yield* readCurrent(r, ns, name)
-        const meta = current.metadata
-        const pre = opts.preconditions ?? {}
-        if (pre.uid !== undefined && pre.uid !== meta.uid) {
-          return yield* new Conflict({
-            ...ident(r, name),
-            detail: `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`
-          })
-        }
-        if (pre.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
-          return yield* new Conflict({
-            ...ident(r, name),
-            detail:
-              `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`
-          })
-        }
-        const pending = (meta.finalizers ?? []).length > 0
-        const next = pending ? markDeleted(current, Date.now()) : current
-        if (opts.dryRun || (pending && next === current)) return { object: next, deleted: !pending }
-        const rv = yield* replace(r, next, meta.resourceVersion!, !pending)
-        if (rv !== undefined) return { object: withResourceVersion(next, rv), deleted: !pending }
-      }
-    })
+  const { create, guaranteedUpdate, update, delete: del } = objectSemantics({
+    readCurrent,
+    exists: (r, namespace, name) =>
+      call(() => kv.range({ key: Buffer.from(objectKey(r, namespace, name)), count_only: true })).pipe(
+        Effect.map((res) => res.count !== "0")
+      ),
+    insert: insertObject,
+    // A removal leaves etcd: its DELETED event carries the last stored state, as kube's does.
+    replace
+  })
 
   /** Waits (briefly) until etcd has reached revision `rv`; kube answers a future rv the same way. */
   const revisionAtLeast = (rv: bigint) =>

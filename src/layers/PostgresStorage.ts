@@ -10,33 +10,14 @@
 import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { randomUUID } from "node:crypto"
-import {
-  isFinalized,
-  markDeleted,
-  maxObjectBytes,
-  prepareCreate,
-  prepareUpdate,
-  splitAtResourceVersion,
-  withResourceVersion
-} from "../domain/lifecycle.ts"
+import { splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
-import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
-import {
-  AlreadyExists,
-  BadRequest,
-  Conflict,
-  Expired,
-  Invalid,
-  NotFound,
-  TooLarge,
-  TooNewResourceVersion,
-  Unavailable
-} from "../services/errors.ts"
+import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion, Unavailable } from "../services/errors.ts"
 import { Commits } from "../services/Commits.ts"
-import type { Change, GetOptions, ListOptions, ListResult, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
+import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
+import { checkSize, ident, namespaceOf, objectSemantics } from "./objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
 import { PgReadReplicas } from "./PgReadReplicas.ts"
@@ -45,10 +26,6 @@ import { PgReadReplicas } from "./PgReadReplicas.ts"
 const futureRevisionWait = 3_000
 
 /** The identifying fields every per-object error carries. */
-const ident = (r: StoredResource, name: string) => ({ group: r.group, resource: r.plural, name })
-
-const modifiedMessage = "the object has been modified; please apply your changes to the latest version and try again"
-
 const expiredContinue =
   "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
 
@@ -208,18 +185,6 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         )
       )
 
-    const invalid = (r: StoredResource, name: string, causes: ReadonlyArray<{ reason: string; message: string; field: string }>) =>
-      new Invalid({ kind: r.kind, group: r.group, name, causes: [...causes] })
-
-    const checkSize = (r: StoredResource, name: string, prefix: string, suffix: string) =>
-      prefix.length + suffix.length > maxObjectBytes
-        ? Effect.fail(
-          new TooLarge({ message: `${r.plural}.${r.group} "${name}": object exceeds the maximum size of ${maxObjectBytes} bytes` })
-        )
-        : Effect.void
-
-    const namespaceOf = (r: StoredResource, obj: KubeObject) => r.namespaced ? obj.metadata.namespace ?? "" : ""
-
     /** Statements on a replica: any failure there (down, conflict with recovery) is retried on the primary. */
     const onReplica = (replica: ReadReplica): Query<ReplicaFailed> => <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
       replica.sql.unsafe<A>(text, params).pipe(Effect.mapError((cause) => new ReplicaFailed({ cause })))
@@ -254,7 +219,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
     const insertObject = (r: StoredResource, obj: KubeObject) => {
       const { prefix, suffix } = splitAtResourceVersion(obj)
       const name = obj.metadata.name!
-      return checkSize(r, name, prefix, suffix).pipe(
+      return checkSize(r, name, prefix.length + suffix.length).pipe(
         Effect.andThen(run<{ rv: string }>(
           `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
                 v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l)
@@ -279,7 +244,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
     const replace = (r: StoredResource, obj: KubeObject, expectedRv: string, event: number) => {
       const { prefix, suffix } = splitAtResourceVersion(obj)
       const name = obj.metadata.name!
-      return checkSize(r, name, prefix, suffix).pipe(
+      return checkSize(r, name, prefix.length + suffix.length).pipe(
         Effect.andThen(run<{ rv: string }>(
           `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
                 v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
@@ -307,142 +272,17 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       )
     }
 
-    const create = (r: StoredResource, object: KubeObject, opts: WriteOptions = {}) =>
-      Effect.gen(function*() {
-        const meta = object.metadata ?? {}
-        const generated = meta.name === undefined || meta.name === ""
-        const causes = validateObjectMeta(meta, { namespaced: r.namespaced, requireName: false })
-        if (causes.length > 0) return yield* invalid(r, meta.name ?? meta.generateName ?? "", causes)
-        if (generated && !meta.generateName) {
-          return yield* invalid(r, "", [{
-            reason: "FieldValueRequired",
-            field: "metadata.name",
-            message: "Required value: name or generateName is required"
-          }])
-        }
-        const attempt = Effect.suspend(() => {
-          const name = generated ? generateObjectName(meta.generateName!) : meta.name!
-          const prepared = prepareCreate(object, {
-            uid: randomUUID(),
-            now: Date.now(),
-            name,
-            namespace: r.namespaced ? meta.namespace : undefined,
-            ...(r.initialStatus !== undefined ? { initialStatus: r.initialStatus } : {})
-          })
-          if (opts.dryRun) {
-            const { prefix, suffix } = splitAtResourceVersion(prepared)
-            return checkSize(r, name, prefix, suffix).pipe(
-              Effect.andThen(
-                run<{ n: number }>(
-                  `SELECT 1 AS n FROM ark_objects WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL`,
-                  [r.key, namespaceOf(r, prepared), name]
-                )
-              ),
-              Effect.flatMap((rows) =>
-                rows.length > 0
-                  ? Effect.fail(new AlreadyExists(ident(r, name)))
-                  : Effect.succeed(prepared)
-              )
-            )
-          }
-          return insertObject(r, prepared)
-        })
-        // A generated name that collides is drawn again, as kube-apiserver does.
-        return yield* generated
-          ? attempt.pipe(Effect.retry({ times: 3, while: (e) => e._tag === "AlreadyExists" }))
-          : attempt
-      })
-
-    const guaranteedUpdate = <E>(
-      r: StoredResource,
-      namespace: string,
-      name: string,
-      mutate: (current: KubeObject) => Effect.Effect<KubeObject, E>,
-      opts: WriteOptions & { readonly subresource?: Subresource } = {}
-    ) =>
-      Effect.gen(function*() {
-        const ns = r.namespaced ? namespace : ""
-        while (true) {
-          const current = yield* readCurrent(run, r, ns, name)
-          const currentRv = current.metadata.resourceVersion!
-          const desired = yield* mutate(current)
-          const wantRv = desired.metadata?.resourceVersion
-          if (wantRv !== undefined && wantRv !== "" && wantRv !== currentRv) {
-            return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
-          }
-          if (opts.subresource !== "status") {
-            const causes = validateObjectMeta(
-              { ...desired.metadata, name, namespace: current.metadata.namespace },
-              { namespaced: r.namespaced, requireName: true }
-            )
-            if (causes.length > 0) return yield* invalid(r, name, causes)
-          }
-          const decision = prepareUpdate(current, desired, opts.subresource ?? "main")
-          if (decision._tag === "Conflict") {
-            return yield* new Conflict({ ...ident(r, name), detail: decision.message })
-          }
-          if (decision._tag === "Invalid") return yield* invalid(r, name, decision.causes)
-          const next = decision.object
-          const finalized = isFinalized(next)
-          if (opts.dryRun) return withResourceVersion(next, currentRv)
-          const rv = yield* replace(r, next, currentRv, finalized ? Event.Deleted : Event.Modified)
-          if (rv !== undefined) return withResourceVersion(next, rv)
-          // Lost the race: a client-chosen rv is now stale; otherwise read again and retry.
-          if (wantRv !== undefined && wantRv !== "") {
-            return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
-          }
-        }
-      })
-
-    const update = (
-      r: StoredResource,
-      object: KubeObject,
-      opts: WriteOptions & { readonly subresource?: Subresource } = {}
-    ) => {
-      const name = object.metadata?.name ?? ""
-      const rv = object.metadata?.resourceVersion
-      if (rv === undefined || rv === "") {
-        return Effect.fail(invalid(r, name, [{
-          reason: "FieldValueInvalid",
-          field: "metadata.resourceVersion",
-          message: "Invalid value: 0x0: must be specified for an update"
-        }]))
-      }
-      return guaranteedUpdate(r, object.metadata.namespace ?? "", name, () => Effect.succeed(object), opts)
-    }
-
-    const del = (
-      r: StoredResource,
-      namespace: string,
-      name: string,
-      opts: { readonly dryRun?: boolean; readonly preconditions?: { uid?: string; resourceVersion?: string } } = {}
-    ) =>
-      Effect.gen(function*() {
-        const ns = r.namespaced ? namespace : ""
-        while (true) {
-          const current = yield* readCurrent(run, r, ns, name)
-          const meta = current.metadata
-          const pre = opts.preconditions ?? {}
-          if (pre.uid !== undefined && pre.uid !== meta.uid) {
-            return yield* new Conflict({
-              ...ident(r, name),
-              detail: `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`
-            })
-          }
-          if (pre.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
-            return yield* new Conflict({
-              ...ident(r, name),
-              detail:
-                `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`
-            })
-          }
-          const pending = (meta.finalizers ?? []).length > 0
-          const next = pending ? markDeleted(current, Date.now()) : current
-          if (opts.dryRun || (pending && next === current)) return { object: next, deleted: !pending }
-          const rv = yield* replace(r, next, meta.resourceVersion!, pending ? Event.Modified : Event.Deleted)
-          if (rv !== undefined) return { object: withResourceVersion(next, rv), deleted: !pending }
-        }
-      })
+    const { create, guaranteedUpdate, update, delete: del } = objectSemantics({
+      readCurrent: (r, namespace, name) => readCurrent(run, r, namespace, name),
+      exists: (r, namespace, name) =>
+        run<{ n: number }>(
+          `SELECT 1 AS n FROM ark_objects WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL`,
+          [r.key, namespace, name]
+        ).pipe(Effect.map((rows) => rows.length > 0)),
+      insert: insertObject,
+      // A removal is a tombstone row (superseded by itself) that watches and snapshots see.
+      replace: (r, obj, expectedRv, removal) => replace(r, obj, expectedRv, removal ? Event.Deleted : Event.Modified)
+    })
 
     /** Waits (briefly) until every rv up to `rv` has committed; kube answers a future rv the same way. */
     const frontierAtLeast = (rv: bigint) =>
