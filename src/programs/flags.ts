@@ -3,7 +3,8 @@ import { Config, Duration, Option } from "effect"
 import { Flag } from "effect/cli"
 import { parseGoDuration } from "../domain/duration.ts"
 
-const env = <A>(flag: Flag.Flag<A>, config: Config.Config<A>, fallback: A, description: string) =>
+/** A flag that falls back to an `ARK_*` variable, then to a default. */
+export const env = <A>(flag: Flag.Flag<A>, config: Config.Config<A>, fallback: A, description: string) =>
   flag.pipe(Flag.withFallbackConfig(config), Flag.withDefault(fallback), Flag.withDescription(description))
 
 export const storage = env(

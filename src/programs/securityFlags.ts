@@ -7,9 +7,7 @@
 import { Config, Duration, Option } from "effect"
 import { Flag } from "effect/cli"
 import { parseGoDuration } from "../domain/duration.ts"
-
-const env = <A>(flag: Flag.Flag<A>, config: Config.Config<A>, fallback: A, description: string) =>
-  flag.pipe(Flag.withFallbackConfig(config), Flag.withDefault(fallback), Flag.withDescription(description))
+import { env } from "./flags.ts"
 
 const text = (name: string, variable: string, description: string) =>
   env(Flag.String(name), Config.String(variable), "", `${description} (${variable})`)
