@@ -102,6 +102,25 @@ describe("discovery", () => {
     const v2 = await call("GET", "/openapi/v2")
     expect(v2.json.definitions["com.mckinsey.ark.v1alpha1.Agent"]["x-kubernetes-group-version-kind"][0].kind).toBe("Agent")
   })
+
+  it("serves OpenAPI v2 as protobuf to clients that ask for it (kubectl's validation does), and 406 for other types", async () => {
+    const accept = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    const pb = await call("GET", "/openapi/v2", { accept })
+    expect(pb.status).toBe(200)
+    expect(pb.headers.get("content-type")).toBe("application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    const json = await call("GET", "/openapi/v2", { accept: "application/json" })
+    expect(pb.headers.get("etag")).not.toBe(json.headers.get("etag"))
+    expect((await call("GET", "/openapi/v2", { accept, headers: { "if-none-match": pb.headers.get("etag")! } })).status).toBe(304)
+    const refused = await call("GET", "/openapi/v2", { accept: "text/html" })
+    expect(refused.status).toBe(406)
+    expect(refused.json).toMatchObject({ kind: "Status", reason: "NotAcceptable" })
+  })
+
+  it("lists core v1 with no resources, so that clients map kind: List", async () => {
+    expect((await call("GET", "/api")).json.versions).toEqual(["v1"])
+    expect((await call("GET", "/api/v1")).json).toEqual({ kind: "APIResourceList", apiVersion: "v1", groupVersion: "v1", resources: [] })
+    expect((await call("GET", "/api/v1/pods")).status).toBe(404)
+  })
 })
 
 describe("representations", () => {

@@ -80,6 +80,23 @@ describe.each(cases)("kubectl $layer against ark serve on $storage", ({ layer, s
     expect(all).toMatch(/default\s+oslo-weather-bulletin/)
   })
 
+  it("applies a List as get -o yaml writes it, checked on the client against the protobuf /openapi/v2", async () => {
+    const exported = await ok(["get", "agents", "-o", "yaml"])
+    // The last-applied annotation now records the exported object, as with kube-apiserver.
+    expect(await ok(["apply", "-f", "-"], exported)).toBe(
+      "agent.ark.mckinsey.com/copy-editor configured\nagent.ark.mckinsey.com/weather-reporter configured\n"
+    )
+    const typo = {
+      apiVersion: "v1",
+      kind: "List",
+      items: [{ apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Agent", metadata: { name: "typo" }, spec: { prompt: "hi", promtp: "x" } }]
+    }
+    const refused = await kubectl(["apply", "-f", "-"], JSON.stringify(typo))
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('ValidationError(Agent.spec): unknown field "promtp" in com.mckinsey.ark.v1alpha1.Agent.spec')
+    expect((await kubectl(["get", "agent", "typo"])).stderr).toContain("NotFound")
+  })
+
   it("explains fields from the published OpenAPI", async () => {
     const out = await ok(["explain", "queries.spec.target"])
     expect(out).toContain("KIND:       Query")

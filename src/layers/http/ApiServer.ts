@@ -14,11 +14,13 @@ import {
   aggregatedDiscovery,
   groupDocument,
   groupList,
+  legacyResources,
   legacyVersions,
   resourceList
 } from "./discovery.ts"
-import { discoveryContentType, negotiate } from "./media.ts"
+import { discoveryContentType, negotiate, openApiV2Form, openApiV2ProtobufType } from "./media.ts"
 import { openApiV2, openApiV3, openApiV3Index, servedGroupVersions } from "./openapi.ts"
+import { openApiV2Protobuf } from "./openapiProtobuf.ts"
 import type { Reply } from "./resources.ts"
 import { handleResource } from "./resources.ts"
 import { requestUrl, routeWithWatchPrefix } from "./routes.ts"
@@ -54,25 +56,28 @@ const jsonReply = (value: unknown, contentType = "application/json"): Reply => (
 })
 
 /** Documents that never change while the process runs are rendered once, with their ETag. */
-const cached = <A>(make: () => A) => {
-  let value: { body: string; etag: string } | undefined
+const cached = <B extends string | Uint8Array>(make: () => B) => {
+  let value: { body: B; etag: string } | undefined
   return () => {
     if (value === undefined) {
-      const body = JSON.stringify(make())
+      const body = make()
       value = { body, etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"` }
     }
     return value
   }
 }
 
-const discoveryV2 = cached(() => aggregatedDiscovery("v2"))
-const discoveryV2beta1 = cached(() => aggregatedDiscovery("v2beta1"))
-const openApiV2Doc = cached(openApiV2)
+const cachedJson = (make: () => unknown) => cached(() => JSON.stringify(make()))
+
+const discoveryV2 = cachedJson(() => aggregatedDiscovery("v2"))
+const discoveryV2beta1 = cachedJson(() => aggregatedDiscovery("v2beta1"))
+const openApiV2Doc = cachedJson(openApiV2)
+const openApiV2Proto = cached(() => openApiV2Protobuf(openApiV2()))
 const openApiV3Docs = new Map(servedGroupVersions.map((gv) => {
   const [group, version] = gv.split("/") as [string, string]
-  return [gv, cached(() => openApiV3(group, version))]
+  return [gv, cachedJson(() => openApiV3(group, version))]
 }))
-const openApiV3IndexDoc = cached(openApiV3Index)
+const openApiV3IndexDoc = cachedJson(openApiV3Index)
 
 const version = {
   major: "1",
@@ -87,7 +92,7 @@ const version = {
 }
 
 /** A cached document honouring If-None-Match (304), as discovery and OpenAPI clients expect. */
-const conditional = (doc: { body: string; etag: string }, ifNoneMatch: string | undefined, contentType = "application/json"): TaggedReply =>
+const conditional = (doc: { body: string | Uint8Array; etag: string }, ifNoneMatch: string | undefined, contentType = "application/json"): TaggedReply =>
   ifNoneMatch === doc.etag
     ? { status: 304, body: "", contentType, etag: doc.etag }
     : { status: 200, body: doc.body, contentType, etag: doc.etag }
@@ -110,6 +115,9 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
       case "LegacyVersions":
         yield* onlyGet(request.method)
         return jsonReply(legacyVersions(options.serverAddress))
+      case "LegacyResources":
+        yield* onlyGet(request.method)
+        return jsonReply(legacyResources)
       case "Groups": {
         yield* onlyGet(request.method)
         const rep = negotiate(header("accept"), { discovery: true })
@@ -130,9 +138,14 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         const doc = resourceList(r.group, r.version)
         return doc === undefined ? statusReply(notFoundPath(path)) : jsonReply(doc)
       }
-      case "OpenApiV2":
+      case "OpenApiV2": {
         yield* onlyGet(request.method)
-        return conditional(openApiV2Doc(), header("if-none-match"))
+        const form = openApiV2Form(header("accept"))
+        if (form === undefined) return yield* new NotAcceptable({ message: `only the following media types are accepted: application/json, ${openApiV2ProtobufType}` })
+        return form === "json"
+          ? conditional(openApiV2Doc(), header("if-none-match"))
+          : conditional(openApiV2Proto(), header("if-none-match"), openApiV2ProtobufType)
+      }
       case "OpenApiV3Index":
         yield* onlyGet(request.method)
         return conditional(openApiV3IndexDoc(), header("if-none-match"))
@@ -178,9 +191,12 @@ const toResponse = (reply: TaggedReply) => {
   if (reply.etag !== undefined) headers["etag"] = reply.etag
   if (reply.retryAfter !== undefined) headers["retry-after"] = String(reply.retryAfter)
   if (reply.status === 304) return HttpServerResponse.empty({ status: 304, headers })
+  const options = { status: reply.status, contentType: reply.contentType, headers }
   return typeof reply.body === "string"
-    ? HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
-    : HttpServerResponse.stream(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+    ? HttpServerResponse.text(reply.body, options)
+    : reply.body instanceof Uint8Array
+    ? HttpServerResponse.uint8Array(reply.body, options)
+    : HttpServerResponse.stream(reply.body, options)
 }
 
 /** The app served for every request; each request passes the guard (src/layers/http/security.ts) first. */

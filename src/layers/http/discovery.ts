@@ -90,11 +90,15 @@ export const aggregatedDiscovery = (apiVersion: "v2" | "v2beta1") => ({
 })
 
 /**
- * What /api says in standalone mode: no core versions, since none is served here (an empty v1
- * makes discovery clients report it as a failure).
+ * What /api says in standalone mode: core v1, with no resources. kube's RESTMapper maps
+ * `kind: List` through every listed version, so without v1 kubectl cannot apply the List that
+ * `kubectl get -o yaml` writes.
  */
 export const legacyVersions = (serverAddress: string) => ({
   kind: "APIVersions",
-  versions: [],
+  versions: ["v1"],
   serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }]
 })
+
+/** /api/v1 in standalone mode: no core resources are served here. */
+export const legacyResources = { kind: "APIResourceList", apiVersion: "v1", groupVersion: "v1", resources: [] }

@@ -1,7 +1,7 @@
 /**
  * Content negotiation as kube-apiserver does it: the Accept header picks a representation
  * (plain JSON or YAML, a Table, PartialObjectMetadata, aggregated discovery), in the client's order;
- * protobuf is not served, so clients that also list JSON fall back to it.
+ * objects are never protobuf (only /openapi/v2 is), so clients that also list JSON fall back to it.
  */
 
 export type Representation =
@@ -60,6 +60,21 @@ export const negotiate = (accept: string | undefined, offers: Offers): Represent
       const v = m.params["v"]
       if (v === "v2" || v === "v2beta1") return { _tag: "Discovery", version: v }
     }
+  }
+  return undefined
+}
+
+/** The protobuf form of /openapi/v2, the only one client-go's discovery asks for. */
+const openApiV2ProtobufAccept = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+/** The spelling kube-apiserver answers with (Go's mime parser refuses the "@"), also accepted. */
+export const openApiV2ProtobufType = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+/** Which form of /openapi/v2 the Accept header asks for first, or undefined (406) for neither. */
+export const openApiV2Form = (accept: string | undefined): "json" | "protobuf" | undefined => {
+  if (accept === undefined || accept.trim() === "") return "json"
+  for (const m of parseAccept(accept)) {
+    if (m.type === openApiV2ProtobufAccept || m.type === openApiV2ProtobufType) return "protobuf"
+    if (m.type === "application/json" || m.type === "*/*" || m.type === "application/*") return "json"
   }
   return undefined
 }

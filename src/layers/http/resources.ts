@@ -39,7 +39,7 @@ import { bodyType, negotiate, patchTypes } from "./media.ts"
 /** What a handler answers; the server turns it into an HTTP response (a stream for watches). */
 export interface Reply {
   readonly status: number
-  readonly body: string | Stream.Stream<Uint8Array>
+  readonly body: string | Uint8Array | Stream.Stream<Uint8Array>
   readonly contentType: string
   readonly warnings?: ReadonlyArray<string>
 }

@@ -5,6 +5,7 @@ import { findResource, servedGroups } from "../../domain/registry.ts"
 export type Route =
   | { readonly _tag: "Version" }
   | { readonly _tag: "LegacyVersions" }
+  | { readonly _tag: "LegacyResources" }
   | { readonly _tag: "Groups" }
   | { readonly _tag: "Group"; readonly group: string }
   | { readonly _tag: "GroupVersion"; readonly group: string; readonly version: string }
@@ -61,7 +62,8 @@ export const route = (path: string): Route => {
     case "version":
       return segments.length === 1 ? { _tag: "Version" } : unknown
     case "api":
-      return segments.length === 1 ? { _tag: "LegacyVersions" } : unknown
+      if (segments.length === 1) return { _tag: "LegacyVersions" }
+      return segments.length === 2 && second === "v1" ? { _tag: "LegacyResources" } : unknown
     case "openapi":
       if (second === "v2" && segments.length === 2) return { _tag: "OpenApiV2" }
       if (second === "v3" && segments.length === 2) return { _tag: "OpenApiV3Index" }
