@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from "node:https"
 import { isIP } from "node:net"
 import { join, resolve } from "node:path"
 import { apiApp } from "../layers/http/ApiServer.ts"
+import { holdEarlyRequests } from "../layers/http/earlyRequests.ts"
 import { withObservability } from "../layers/http/observability.ts"
 import { notFoundPath } from "../layers/http/status.ts"
 import { webhookApp } from "../layers/http/webhook.ts"
@@ -93,7 +94,7 @@ const httpServer = (o: ServeOptions) =>
     if (o.insecureHttp) {
       if (!isLoopback(o.host)) return yield* Effect.die(new UnsafeInsecureBind())
       const security = yield* securitySetup(o, undefined)
-      return { evaluate: () => createHttpServer({ maxHeaderSize: maxHeaderBytes }), pki: undefined, security, reload: Layer.empty }
+      return { evaluate: () => holdEarlyRequests(createHttpServer({ maxHeaderSize: maxHeaderBytes })), pki: undefined, security, reload: Layer.empty }
     }
     const pki = yield* ensurePki({ dataDir: o.dataDir, hosts: pkiHosts(o) })
     const security = yield* securitySetup(o, pki)
@@ -110,7 +111,7 @@ const httpServer = (o: ServeOptions) =>
     const reload = files === undefined
       ? Layer.empty
       : Layer.effectDiscard(Effect.forkScoped(reloadServing(server, files, security.clientCas)))
-    return { evaluate: () => server as unknown as Server, pki, security, reload }
+    return { evaluate: () => holdEarlyRequests(server as unknown as Server), pki, security, reload }
   })
 
 /**
@@ -188,7 +189,7 @@ const webhookLayer = (o: ServeOptions, grace: Duration.Duration) =>
       })
       : yield* Effect.map(ensurePki({ dataDir: o.dataDir, hosts: pkiHosts(o) }), (pki) => ({ cert: pki.serverCertPem, key: pki.serverKeyPem }))
     const listening = NodeHttpServer.layer(
-      () => createHttpsServer({ ...tls, minVersion: "TLSv1.2" }) as unknown as Server,
+      () => holdEarlyRequests(createHttpsServer({ ...tls, minVersion: "TLSv1.2" }) as unknown as Server),
       { port: o.webhookPort, host: o.host, gracefulShutdownTimeout: grace }
     )
     return serveOn("webhook", "https", o.host, listening, withObservability(webhookApp, { requireClientCertificate: false }))
@@ -200,7 +201,7 @@ const metricsLayer = (o: ServeOptions, grace: Duration.Duration) =>
     "metrics",
     "http",
     o.host,
-    NodeHttpServer.layer(() => createHttpServer(), { port: o.metricsPort, host: o.host, gracefulShutdownTimeout: grace }),
+    NodeHttpServer.layer(() => holdEarlyRequests(createHttpServer()), { port: o.metricsPort, host: o.host, gracefulShutdownTimeout: grace }),
     withObservability(Effect.succeed(HttpServerResponse.jsonUnsafe(notFoundPath("/"), { status: 404 })), { requireClientCertificate: false })
   )
 
