@@ -116,8 +116,13 @@ describe("discovery", () => {
     expect(refused.json).toMatchObject({ kind: "Status", reason: "NotAcceptable" })
   })
 
-  it("lists core v1 with no resources, so that clients map kind: List", async () => {
-    expect((await call("GET", "/api")).json.versions).toEqual(["v1"])
+  it("lists core v1 with no resources in aggregated discovery, so that clients map kind: List", async () => {
+    const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    const aggregated = await call("GET", "/api", { accept })
+    expect(aggregated.headers.get("content-type")).toBe("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+    expect(aggregated.json.items).toEqual([{ metadata: { creationTimestamp: null }, versions: [{ version: "v1", resources: [], freshness: "Current" }] }])
+    // The legacy form lists none: caching discovery clients count a version without resources as a failure.
+    expect((await call("GET", "/api")).json.versions).toEqual([])
     expect((await call("GET", "/api/v1")).json).toEqual({ kind: "APIResourceList", apiVersion: "v1", groupVersion: "v1", resources: [] })
     expect((await call("GET", "/api/v1/pods")).status).toBe(404)
   })

@@ -12,6 +12,7 @@ import { Storage } from "../../services/Storage.ts"
 import type { WatchHub } from "../../services/WatchHub.ts"
 import {
   aggregatedDiscovery,
+  coreDiscovery,
   groupDocument,
   groupList,
   legacyResources,
@@ -71,6 +72,8 @@ const cachedJson = (make: () => unknown) => cached(() => JSON.stringify(make()))
 
 const discoveryV2 = cachedJson(() => aggregatedDiscovery("v2"))
 const discoveryV2beta1 = cachedJson(() => aggregatedDiscovery("v2beta1"))
+const coreDiscoveryV2 = cachedJson(() => coreDiscovery("v2"))
+const coreDiscoveryV2beta1 = cachedJson(() => coreDiscovery("v2beta1"))
 const openApiV2Doc = cachedJson(openApiV2)
 const openApiV2Proto = cached(() => openApiV2Protobuf(openApiV2()))
 const openApiV3Docs = new Map(servedGroupVersions.map((gv) => {
@@ -112,9 +115,16 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
       case "Version":
         yield* onlyGet(request.method)
         return jsonReply(version)
-      case "LegacyVersions":
+      case "LegacyVersions": {
         yield* onlyGet(request.method)
+        const rep = negotiate(header("accept"), { discovery: true })
+        if (rep === undefined) return yield* new NotAcceptable({ message: "only the following media types are accepted: application/json" })
+        if (rep._tag === "Discovery") {
+          const doc = rep.version === "v2" ? coreDiscoveryV2() : coreDiscoveryV2beta1()
+          return conditional(doc, header("if-none-match"), discoveryContentType(rep.version))
+        }
         return jsonReply(legacyVersions(options.serverAddress))
+      }
       case "LegacyResources":
         yield* onlyGet(request.method)
         return jsonReply(legacyResources)

@@ -90,14 +90,23 @@ export const aggregatedDiscovery = (apiVersion: "v2" | "v2beta1") => ({
 })
 
 /**
- * What /api says in standalone mode: core v1, with no resources. kube's RESTMapper maps
- * `kind: List` through every listed version, so without v1 kubectl cannot apply the List that
- * `kubectl get -o yaml` writes.
+ * The core group in standalone mode, where no core resource is served. The legacy form lists no
+ * versions: client-go's caching discovery reports a listed version without resources as a
+ * failure. The aggregated form (what kubectl asks for) lists v1 without resources, with no such
+ * check, and kube's RESTMapper maps `kind: List` through every listed version: so kubectl can
+ * apply the List that `kubectl get -o yaml` writes.
  */
 export const legacyVersions = (serverAddress: string) => ({
   kind: "APIVersions",
-  versions: ["v1"],
+  versions: [],
   serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }]
+})
+
+export const coreDiscovery = (apiVersion: "v2" | "v2beta1") => ({
+  kind: "APIGroupDiscoveryList",
+  apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
+  metadata: {},
+  items: [{ metadata: { creationTimestamp: null }, versions: [{ version: "v1", resources: [], freshness: "Current" }] }]
 })
 
 /** /api/v1 in standalone mode: no core resources are served here. */
