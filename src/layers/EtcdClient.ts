@@ -5,7 +5,7 @@
  */
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel"
 import { Context, Effect, Layer, Schema } from "effect"
-import { Etcd3, isRecoverableError } from "etcd3"
+import type { Etcd3 } from "etcd3"
 import { redactUrl, scrub, urlSecrets } from "../domain/redact.ts"
 
 export class EtcdClient extends Context.Service<EtcdClient, Etcd3>()("ark-effect/layers/EtcdClient") {}
@@ -23,6 +23,8 @@ export const layer = (options: EtcdClientOptions): Layer.Layer<EtcdClient, EtcdU
   Layer.effect(
     EtcdClient,
     Effect.gen(function*() {
+      // Loaded here, not at start: only the etcd configuration pays for the gRPC client's memory.
+      const { Etcd3, isRecoverableError } = yield* Effect.promise(() => import("etcd3"))
       const client = yield* Effect.acquireRelease(
         Effect.sync(() =>
           new Etcd3({

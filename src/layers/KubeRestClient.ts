@@ -4,10 +4,10 @@
  * with whatever credentials @kubernetes/client-node knows how to apply: client certificates,
  * tokens, exec plugins; over https only) or by a plain URL (no credentials).
  */
-import { KubeConfig } from "@kubernetes/client-node"
 import { Effect, Schema } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
+import { clientNode } from "./clientNode.ts"
 
 export class KubeRequestError extends Schema.TaggedError<KubeRequestError>()("KubeRequestError", {
   message: Schema.String
@@ -30,7 +30,8 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
 export const connect = (target: string): Effect.Effect<KubeRestClient, KubeRequestError> =>
   Effect.gen(function*() {
     const isUrl = /^https?:\/\//.test(target)
-    const config = isUrl ? undefined : yield* Effect.try({
+    const { KubeConfig } = isUrl ? { KubeConfig: undefined } : yield* clientNode
+    const config = KubeConfig === undefined ? undefined : yield* Effect.try({
       try: () => {
         const kc = new KubeConfig()
         kc.loadFromFile(target)

@@ -11,11 +11,11 @@
  * the Lease still names this replica at the version it last wrote: a time-based guarantee that
  * holds when the write completes within leaseDuration - renewDeadline (see LeaderElection.ts).
  */
-import { ApiException, CoordinationV1Api, KubeConfig, V1MicroTime } from "@kubernetes/client-node"
 import type { V1Lease } from "@kubernetes/client-node"
 import { Duration, Effect, Layer, Schema, SubscriptionRef } from "effect"
 import type { ElectionOptions } from "../services/LeaderElection.ts"
 import { LeaderElection, NotLeader } from "../services/LeaderElection.ts"
+import { clientNode } from "./clientNode.ts"
 
 export interface LeaseElectionOptions extends ElectionOptions {
   /** The kubeconfig to reach the API server with; without it, in-cluster or $KUBECONFIG (client-node's default). */
@@ -30,12 +30,12 @@ class LeaseCallFailed extends Schema.TaggedError<LeaseCallFailed>()("LeaseCallFa
 
 const seconds = (d: Duration.Duration) => Math.max(1, Math.round(Duration.toSeconds(d)))
 
-/** client-node decodes MicroTime as a string or a Date depending on the path; write back a MicroTime. */
-const microTime = (v: unknown): V1MicroTime | undefined =>
-  v === undefined || v === null ? undefined : new V1MicroTime(v instanceof Date ? v.getTime() : Date.parse(String(v)))
-
 export const make = (options: LeaseElectionOptions) =>
   Effect.gen(function*() {
+    const { ApiException, CoordinationV1Api, KubeConfig, V1MicroTime } = yield* clientNode
+    /** client-node decodes MicroTime as a string or a Date depending on the path; write back a MicroTime. */
+    const microTime = (v: unknown) =>
+      v === undefined || v === null ? undefined : new V1MicroTime(v instanceof Date ? v.getTime() : Date.parse(String(v)))
     const kc = new KubeConfig()
     if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig)
     else kc.loadFromDefault()

@@ -1,5 +1,6 @@
 /** The `ark` command: `ark serve`, `ark migrate`, `ark migrate-resources`, `ark crds`. */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { crdsYaml } from "../domain/crds.ts"

@@ -3,7 +3,7 @@
  * generated CA, server and admin client certificates (and a kubeconfig for them) unless
  * --insecure-http.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Config, Console, Duration, Effect, Layer } from "effect"
 import { HttpServer, HttpServerResponse } from "effect/http"
 import { createServer as createHttpServer } from "node:http"

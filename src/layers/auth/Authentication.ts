@@ -91,7 +91,7 @@ const tokenCacheTtl = "10 seconds"
 /** Bearer tokens reviewed by kube-apiserver (TokenReview); failures to ask are not cached. */
 const bearerToken = (kc: KubeConfig) =>
   Effect.gen(function*() {
-    const review = tokenReview(kc)
+    const review = yield* tokenReview(kc)
     const reviews = yield* Cache.makeWith(
       (token: string) =>
         review(token).pipe(

@@ -57,7 +57,7 @@ export const subjectAccessReviews = (kc: KubeConfig, ttls: SubjectAccessReviewOp
   Layer.effect(
     Authorizer,
     Effect.gen(function*() {
-      const review = subjectAccessReview(kc)
+      const review = yield* subjectAccessReview(kc)
       const decisions = yield* Cache.makeWith(
         (key: string) =>
           review(JSON.parse(key)).pipe(
