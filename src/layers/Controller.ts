@@ -25,7 +25,7 @@ import { findKind } from "../domain/registry.ts"
 import { LeaderElection, whileLeading } from "../services/LeaderElection.ts"
 import type { StoredResource } from "../services/Storage.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
-import { WatchHub } from "../services/WatchHub.ts"
+import { textOf, WatchHub } from "../services/WatchHub.ts"
 import { compactLoop } from "./HistoryCompactor.ts"
 
 export interface ControllerOptions {
@@ -316,8 +316,8 @@ const runReconciler = (r: Reconciler) =>
     const dependents = (changed: KubeObject, resource: StoredResource) =>
       Effect.gen(function*() {
         const all = yield* hub.list(r.resource, {})
-        for (const text of all.items) {
-          const obj = JSON.parse(text) as KubeObject
+        for (const bytes of all.items) {
+          const obj = JSON.parse(textOf(bytes)) as KubeObject
           if (r.skip(obj)) continue
           const refs = r.references(obj)
           if (!Array.isArray(refs)) continue

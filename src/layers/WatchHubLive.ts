@@ -21,9 +21,9 @@ import type { StorageError } from "../services/errors.ts"
 import { Expired } from "../services/errors.ts"
 import * as Metrics from "../services/Metrics.ts"
 import { Shutdown } from "../services/Shutdown.ts"
-import type { Change, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
+import type { Change, ListOptions, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
-import type { WatchEvent, WatchOptions } from "../services/WatchHub.ts"
+import type { EncodedList, WatchEvent, WatchOptions } from "../services/WatchHub.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 
 export interface WatchHubOptions {
@@ -48,7 +48,8 @@ interface CachedObject {
   readonly namespace: string
   readonly name: string
   readonly labels: Readonly<Record<string, string>>
-  readonly text: string
+  /** The stored JSON, UTF-8 encoded (LISTs are sent as these bytes). */
+  readonly bytes: Uint8Array
 }
 
 /**
@@ -69,6 +70,10 @@ interface ResourceState {
   readonly lock: Semaphore.Semaphore
   cache: ObjectCache | undefined
 }
+
+/** Each cached object gets its own buffer: a slice of Node's shared pool would keep the whole slab alive. */
+const encoder = new TextEncoder()
+const encode = (text: string) => encoder.encode(text)
 
 const cacheKey = (namespace: string, name: string) => `${namespace}\u0000${name}`
 
@@ -128,7 +133,7 @@ export const make = (options: WatchHubOptions) =>
               if (state.cache.objects.delete(key)) state.cache.sorted = undefined
             } else {
               if (!state.cache.objects.has(key)) state.cache.sorted = undefined
-              state.cache.objects.set(key, { namespace: change.namespace, name: change.name, labels: change.labels, text: change.object })
+              state.cache.objects.set(key, { namespace: change.namespace, name: change.name, labels: change.labels, bytes: encode(change.object) })
             }
           }
           const eventFor = eventsOf(change)
@@ -299,7 +304,7 @@ export const make = (options: WatchHubOptions) =>
             const objects = new Map<string, CachedObject>()
             for (const text of loaded.items) {
               const meta = (JSON.parse(text) as { metadata: { namespace?: string; name: string; labels?: Record<string, string> } }).metadata
-              objects.set(cacheKey(meta.namespace ?? "", meta.name), { namespace: meta.namespace ?? "", name: meta.name, labels: meta.labels ?? {}, text })
+              objects.set(cacheKey(meta.namespace ?? "", meta.name), { namespace: meta.namespace ?? "", name: meta.name, labels: meta.labels ?? {}, bytes: encode(text) })
             }
             state.cache = { objects, sorted: undefined }
           }
@@ -314,14 +319,14 @@ export const make = (options: WatchHubOptions) =>
                 labels: o.labelSelector ?? [],
                 fields: o.fieldSelector ?? []
               }
-              const items: Array<string> = []
+              const items: Array<Uint8Array> = []
               for (const key of cache.sorted) {
                 const obj = cache.objects.get(key)!
                 if (eventType(selection, { type: "ADDED", namespace: obj.namespace, name: obj.name, labels: obj.labels }) !== undefined) {
-                  items.push(obj.text)
+                  items.push(obj.bytes)
                 }
               }
-              return { resourceVersion: state.position.toString(), items } satisfies ListResult
+              return { resourceVersion: state.position.toString(), items } satisfies EncodedList
             }))
           )
         )

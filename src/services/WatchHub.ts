@@ -6,7 +6,7 @@ import { Context } from "effect"
 import type { Duration, Effect, Stream } from "effect"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
 import type { StorageError } from "./errors.ts"
-import type { ListOptions, ListResult, StoredResource } from "./Storage.ts"
+import type { ListOptions, StoredResource } from "./Storage.ts"
 
 export interface WatchOptions {
   readonly namespace?: string
@@ -34,6 +34,18 @@ export type WatchEvent =
     readonly initialEventsEnd: boolean
   }
 
+/**
+ * A LIST from memory: each object's stored JSON as UTF-8 bytes, encoded once when the object
+ * entered the hub, so serving a LIST copies bytes instead of encoding every object again.
+ */
+export interface EncodedList {
+  readonly resourceVersion: string
+  readonly items: ReadonlyArray<Uint8Array>
+}
+
+/** An object's JSON text from its encoded form. */
+export const textOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+
 export class WatchHub extends Context.Service<WatchHub, {
   /**
    * Events of one watch, in resourceVersion order, each committed version exactly once. Fails
@@ -42,10 +54,10 @@ export class WatchHub extends Context.Service<WatchHub, {
   readonly watch: (resource: StoredResource, options: WatchOptions) => Stream.Stream<WatchEvent, StorageError>
   /**
    * A consistent, unpaginated LIST (the newest committed state) served from the hub's memory;
-   * the same result as Storage.list with resourceVersion "".
+   * the same objects as Storage.list with resourceVersion "", each already UTF-8 encoded.
    */
   readonly list: (
     resource: StoredResource,
     options: Pick<ListOptions, "namespace" | "labelSelector" | "fieldSelector">
-  ) => Effect.Effect<ListResult, StorageError>
+  ) => Effect.Effect<EncodedList, StorageError>
 }>()("ark-effect/services/WatchHub") {}

@@ -30,7 +30,7 @@ import {
 } from "../../services/errors.ts"
 import type { ListOptions } from "../../services/Storage.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
-import { WatchHub } from "../../services/WatchHub.ts"
+import { textOf, WatchHub } from "../../services/WatchHub.ts"
 import { applyManager, fieldManagement, forceOf, liveManaged, trackWrite, withManaged, writeManager } from "./fieldmanager.ts"
 import { isWatchQuery, watch } from "./watch.ts"
 import type { Representation } from "./media.ts"
@@ -64,7 +64,7 @@ export interface ResourceRequest {
 
 export const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
 
-const json = (status: number, body: string, warnings?: ReadonlyArray<string>): Reply => ({
+const json = (status: number, body: string | Uint8Array, warnings?: ReadonlyArray<string>): Reply => ({
   status,
   body,
   contentType: "application/json",
@@ -244,11 +244,23 @@ const listOptions = (req: ResourceRequest) =>
 
 const objects = (texts: ReadonlyArray<string>) => texts.map((t) => JSON.parse(t) as KubeObject)
 
-/** A list body assembled from the stored JSON texts without parsing them. */
-const listBody = (info: ResourceInfo, resourceVersion: string, items: ReadonlyArray<string>, next: string | undefined) =>
-  `{"apiVersion":"${apiVersionOf(info)}","kind":"${info.listKind}","metadata":{"resourceVersion":"${resourceVersion}"${
+const comma = Buffer.from(",")
+
+/**
+ * A list body assembled from the stored JSON of its items without parsing them: texts from
+ * storage, or the hub's already encoded bytes, which are only copied.
+ */
+const listBody = (info: ResourceInfo, resourceVersion: string, items: ReadonlyArray<string | Uint8Array>, next: string | undefined) => {
+  const parts: Array<Uint8Array> = [Buffer.from(`{"apiVersion":"${apiVersionOf(info)}","kind":"${info.listKind}","metadata":{"resourceVersion":"${resourceVersion}"${
     next === undefined ? "" : `,"continue":${JSON.stringify(next)}`
-  }},"items":[${items.join(",")}]}`
+  }},"items":[`)]
+  items.forEach((item, i) => {
+    if (i > 0) parts.push(comma)
+    parts.push(typeof item === "string" ? Buffer.from(item) : item)
+  })
+  parts.push(Buffer.from("]}"))
+  return Buffer.concat(parts)
+}
 
 const list = (req: ResourceRequest) =>
   Effect.gen(function*() {
@@ -258,18 +270,19 @@ const list = (req: ResourceRequest) =>
     // An unpaginated read of the newest state is served from the watch hub's memory.
     const fromCache = options.limit === undefined && options.continue === undefined &&
       (options.resourceVersion === "" || options.resourceVersion === "0") && options.resourceVersionMatch === undefined
-    const page = fromCache
+    const page: { readonly resourceVersion: string; readonly continue?: string; readonly items: ReadonlyArray<string | Uint8Array> } = fromCache
       ? yield* (yield* WatchHub).list(storedResource(req.info), options)
       : yield* storage.list(storedResource(req.info), options)
     const listMeta = { resourceVersion: page.resourceVersion, ...(page.continue === undefined ? {} : { continue: page.continue }) }
+    const parsed = () => objects(page.items.map((item) => typeof item === "string" ? item : textOf(item)))
     switch (rep._tag) {
       case "Table":
-        return json(200, JSON.stringify(withMetaVersion(table(req.info.printerColumns, objects(page.items), listMeta, includeMode(req.query.get("includeObject") ?? undefined)), rep.version)))
+        return json(200, JSON.stringify(withMetaVersion(table(req.info.printerColumns, parsed(), listMeta, includeMode(req.query.get("includeObject") ?? undefined)), rep.version)))
       case "PartialObjectMetadata":
-        return json(200, JSON.stringify(withMetaVersion(partialObjectMetadataList(objects(page.items), listMeta), rep.version)))
+        return json(200, JSON.stringify(withMetaVersion(partialObjectMetadataList(parsed(), listMeta), rep.version)))
       case "Object":
         if (rep.format === "yaml") {
-          return { status: 200, body: YAML.stringify(JSON.parse(listBody(req.info, page.resourceVersion, page.items, page.continue))), contentType: "application/yaml" }
+          return { status: 200, body: YAML.stringify(JSON.parse(textOf(listBody(req.info, page.resourceVersion, page.items, page.continue)))), contentType: "application/yaml" }
         }
         return json(200, listBody(req.info, page.resourceVersion, page.items, page.continue))
       case "Discovery":
