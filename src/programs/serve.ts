@@ -20,8 +20,6 @@ import { webhookApp } from "../layers/http/webhook.ts"
 import * as InstrumentedStorage from "../layers/InstrumentedStorage.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
 import { maxHeaderBytes, reloadServing, secureContext } from "../layers/Tls.ts"
-import * as A2AEngine from "../layers/A2AEngine.ts"
-import * as DemoEngine from "../layers/DemoEngine.ts"
 import * as EtcdStorage from "../layers/EtcdStorage.ts"
 import * as Controller from "../layers/Controller.ts"
 import * as MemoryQueryQueue from "../layers/MemoryQueryQueue.ts"
@@ -147,9 +145,13 @@ const controllerLayer = Layer.unwrap(Effect.gen(function*() {
 /** How long a stopping replica gives in-flight requests and running Queries (each) before cutting them. */
 const shutdownGrace = Config.Duration("ARK_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(15)))
 
-/** The query workers, with the engine they default to: --completions-url, or the demo engine. */
+/**
+ * The query workers, with the engine they default to: --completions-url, or the demo engine.
+ * The A2A SDK is loaded here, so replicas without workers do not carry it.
+ */
 const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) =>
   Layer.unwrap(Effect.gen(function*() {
+    const [A2AEngine, DemoEngine] = yield* Effect.promise(() => Promise.all([import("../layers/A2AEngine.ts"), import("../layers/DemoEngine.ts")]))
     const defaultEngineUrl = o.completionsUrl !== ""
       ? o.completionsUrl
       : o.demoEngine
