@@ -159,4 +159,20 @@ export const migrateResourcesFlags = {
   concurrency: Flag.Int("concurrency").pipe(Flag.withDefault(8), Flag.withDescription("Objects written at once"))
 }
 
+export const logFormat = env(
+  Flag.Literals("log-format", ["auto", "json", "text"]),
+  Config.Literals(["auto", "json", "text"], "ARK_LOG_FORMAT"),
+  "auto",
+  "Log lines on stderr: json (one object per line), text (human-readable), or auto: text on a terminal, json otherwise (ARK_LOG_FORMAT)"
+)
+
+export const logLevel = env(
+  Flag.Literals("log-level", ["debug", "info", "warn", "error"]),
+  Config.Literals(["debug", "info", "warn", "error"], "ARK_LOG_LEVEL"),
+  "info",
+  "Lowest level logged; debug adds a line per request (ARK_LOG_LEVEL)"
+)
+
+export const logFlags = { logFormat, logLevel }
+
 export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, poolSize }

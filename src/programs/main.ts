@@ -5,7 +5,8 @@ import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { crdsYaml } from "../domain/crds.ts"
 import { databaseLayer } from "./database.ts"
-import { completionsUrl, databaseFlags, demoEngine, host, insecureHttp, leaderElection, leaderElectionKubeconfig, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags, migrateResourcesFlags } from "./flags.ts"
+import { loggingLayer } from "./logging.ts"
+import { completionsUrl, databaseFlags, logFlags, demoEngine, host, insecureHttp, leaderElection, leaderElectionKubeconfig, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags, migrateResourcesFlags } from "./flags.ts"
 import { securityFlags } from "./securityFlags.ts"
 import { migrateResources } from "./migrateResources.ts"
 import { serve } from "./serve.ts"
@@ -39,8 +40,9 @@ const migrate = Command.make(
 
 const serveCommand = Command.make(
   "serve",
-  { ...databaseFlags, ...securityFlags, ...readReplicaFlags, host, port, insecureHttp, modules, leaderElection, leaderElectionKubeconfig, queryConcurrency, completionsUrl, demoEngine, webhookPort, webhookCertDir, metricsPort },
-  (options) => serve(options).pipe(reportFailure)
+  { ...databaseFlags, ...securityFlags, ...readReplicaFlags, ...logFlags, host, port, insecureHttp, modules, leaderElection, leaderElectionKubeconfig, queryConcurrency, completionsUrl, demoEngine, webhookPort, webhookCertDir, metricsPort },
+  (options) =>
+    serve(options).pipe(reportFailure, Effect.provide(loggingLayer(options.logFormat, options.logLevel, process.stderr.isTTY === true)))
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
 
 const migrateResourcesCommand = Command.make("migrate-resources", migrateResourcesFlags, (options) =>

@@ -39,6 +39,7 @@ import { databaseLayer, etcdLayer } from "./database.ts"
 import type { LeaderElection } from "../services/LeaderElection.ts"
 import type { LeadershipOptions } from "./leadership.ts"
 import { electionLayer, electionMode, leaderOnly } from "./leadership.ts"
+import { inModule } from "./logging.ts"
 import type { SecurityFlagValues } from "./security.ts"
 import { securitySetup } from "./security.ts"
 
@@ -234,12 +235,12 @@ export const serve = (o: ServeOptions) =>
       : workersLayer(o, queue)
     const storage = Layer.mergeAll(
       core,
-      workers.pipe(Layer.provide(core)),
-      selected.has("controller") ? controllerLayer.pipe(Layer.provide([core, leader])) : Layer.empty
+      workers.pipe(Layer.provide(core), inModule("query-workers")),
+      selected.has("controller") ? controllerLayer.pipe(Layer.provide([core, leader]), inModule("controller")) : Layer.empty
     )
     const servers = Layer.mergeAll(
-      selected.has("webhook") ? webhookLayer(o, grace) : Layer.empty,
-      selected.has("metrics") ? metricsLayer(o, grace) : Layer.empty
+      selected.has("webhook") ? webhookLayer(o, grace).pipe(inModule("webhook")) : Layer.empty,
+      selected.has("metrics") ? metricsLayer(o, grace).pipe(inModule("metrics")) : Layer.empty
     )
     if (!selected.has("apiserver")) {
       const running = Layer.effectDiscard(Console.log(`ark: running ${[...selected].join(", ")}`))
@@ -264,6 +265,6 @@ export const serve = (o: ServeOptions) =>
       return Layer.merge(serving, reload)
     }))
     return yield* Layer.launch(
-      stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening)), servers)), Layer.provide(storage))
+      stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening), inModule("apiserver")), servers)), Layer.provide(storage))
     ).pipe(Effect.provideService(Shutdown.Shutdown, signal))
   })

@@ -6,6 +6,7 @@
 import { Duration, Effect, Metric } from "effect"
 import type { HttpServerResponse } from "effect/http"
 import { HttpServerRequest, HttpServerResponse as Response } from "effect/http"
+import { randomUUID } from "node:crypto"
 import type { TLSSocket } from "node:tls"
 import { contentType as prometheusContentType, render } from "../../domain/prometheus.ts"
 import * as Metrics from "../../services/Metrics.ts"
@@ -130,6 +131,31 @@ export const withObservability = <E, R>(
     const url = requestUrl(request.url)
     const labels = requestLabels(request.method, url, request.headers["content-type"])
     const start = performance.now()
+    // kube-apiserver's request id: the caller's Audit-ID (a front proxy's) or a new one, on every log line and answer.
+    const requestId = auditId(request.headers["audit-id"])
+    const response = yield* Effect.annotateLogs(answer(request, url, app, options), { requestId })
+    yield* Metrics.increment(Metrics.requests, { ...labels, code: String(response.status) })
+    const seconds = (performance.now() - start) / 1000
+    if (labels.verb !== "WATCH") {
+      yield* Metric.update(Metric.withAttributes(Metrics.requestDuration, labels), seconds)
+    }
+    yield* Effect.logDebug(`${request.method} ${url.pathname}${url.search} ${response.status}`).pipe(
+      Effect.annotateLogs({ requestId, verb: labels.verb, resource: labels.resource, ms: Math.round(seconds * 1000) })
+    )
+    return Response.setHeader(response, "audit-id", requestId)
+  })
+
+/** A client's Audit-ID is kept when it is a plausible id (kube's are UUIDs); otherwise a new one is made. */
+const auditId = (given: string | undefined) => given !== undefined && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID()
+
+/** /metrics and health answered here, everything else by `app`. */
+const answer = <E, R>(
+  request: HttpServerRequest.HttpServerRequest,
+  url: URL,
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  options: ObservabilityOptions
+) =>
+  Effect.gen(function*() {
     const healthMatch = healthPath.exec(url.pathname)
     const own = url.pathname === "/metrics" || healthMatch !== null
     const response = !own
@@ -141,9 +167,5 @@ export const withObservability = <E, R>(
       : options.requireClientCertificate && !isVerifiedClient(request.source)
       ? Response.jsonUnsafe(unauthorized(), { status: 401 })
       : yield* metricsResponse
-    yield* Metrics.increment(Metrics.requests, { ...labels, code: String(response.status) })
-    if (labels.verb !== "WATCH") {
-      yield* Metric.update(Metric.withAttributes(Metrics.requestDuration, labels), (performance.now() - start) / 1000)
-    }
     return response
   })
