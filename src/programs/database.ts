@@ -3,7 +3,6 @@
  * directory) or etcd (`--etcd-endpoints`).
  */
 import { Config, Effect, Layer, Option, Redacted } from "effect"
-import * as EmbeddedPostgres from "../layers/EmbeddedPostgres.ts"
 import * as EtcdClient from "../layers/EtcdClient.ts"
 import * as PgDatabase from "../layers/PgDatabase.ts"
 
@@ -54,6 +53,8 @@ export const databaseLayer = (o: DatabaseOptions) =>
       const password = yield* Config.Redacted("ARK_POSTGRES_PASSWORD").pipe(Config.option)
       return PgDatabase.layer({ url: withPassword(o.postgresUrl, password), poolSize: o.poolSize })
     }
+    // Loaded only here: a cluster image leaves the embedded server's binaries out.
+    const EmbeddedPostgres = yield* Effect.promise(() => import("../layers/EmbeddedPostgres.ts"))
     const pg = yield* EmbeddedPostgres.start({ dataDir: o.dataDir })
     return PgDatabase.layer({ url: pg.url, poolSize: o.poolSize })
   }))
