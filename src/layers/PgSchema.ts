@@ -146,6 +146,44 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
               visible_at - now() AS expires_in, visible_at <= now() AS expired
        FROM ark_query_queue WHERE lease_token IS NOT NULL`
     ]
+  },
+  {
+    version: 5,
+    name: "ark_queries reads any status",
+    statements: [
+      // Statuses are written by engines and other tools (upstream Ark writes Go durations such
+      // as "1m15.1s"): a value the view cannot read shows as NULL instead of failing the query.
+      `CREATE FUNCTION ark_duration_seconds(d text) RETURNS numeric LANGUAGE plpgsql IMMUTABLE AS $$
+       DECLARE
+         unit_pattern constant text := '([0-9]+(?:[.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h)';
+         total numeric := 0;
+         part text[];
+       BEGIN
+         IF d IS NULL OR d = '' THEN RETURN NULL; END IF;
+         IF d = '0' THEN RETURN 0; END IF;
+         IF ltrim(d, '+-') !~ ('^(' || unit_pattern || ')+$') THEN RETURN NULL; END IF;
+         FOR part IN SELECT regexp_matches(d, unit_pattern, 'g') LOOP
+           total := total + part[1]::numeric * CASE part[2]
+             WHEN 'h' THEN 3600 WHEN 'm' THEN 60 WHEN 's' THEN 1 WHEN 'ms' THEN 0.001 WHEN 'ns' THEN 0.000000001 ELSE 0.000001 END;
+         END LOOP;
+         RETURN CASE WHEN left(d, 1) = '-' THEN -total ELSE total END;
+       END $$`,
+      `CREATE FUNCTION ark_try_bigint(t text) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+       BEGIN RETURN t::bigint; EXCEPTION WHEN others THEN RETURN NULL; END $$`,
+      `CREATE FUNCTION ark_try_timestamptz(t text) RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+       BEGIN RETURN t::timestamptz; EXCEPTION WHEN others THEN RETURN NULL; END $$`,
+      `CREATE OR REPLACE VIEW ark_queries AS
+       SELECT namespace, name, created_at,
+              object #>> '{status,phase}' AS phase,
+              object #>> '{spec,target,type}' AS target_type,
+              object #>> '{spec,target,name}' AS target_name,
+              ark_duration_seconds(object #>> '{status,duration}') AS duration_seconds,
+              ark_try_bigint(object #>> '{status,tokenUsage,promptTokens}') AS prompt_tokens,
+              ark_try_bigint(object #>> '{status,tokenUsage,completionTokens}') AS completion_tokens,
+              ark_try_bigint(object #>> '{status,tokenUsage,totalTokens}') AS total_tokens,
+              ark_try_timestamptz(object #>> '{status,conditions,0,lastTransitionTime}') AS finished_at
+       FROM ark_current_objects WHERE resource = 'ark.mckinsey.com/queries'`
+    ]
   }
 ]
 

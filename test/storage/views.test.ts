@@ -73,4 +73,37 @@ layer(
       const lapsed = yield* sql.unsafe<{ expired: boolean }>(`SELECT expired FROM ark_query_leases`)
       assert.deepStrictEqual(lapsed.map((l) => l.expired), [true])
     }))
+
+  it.effect("show statuses other tools wrote: Go durations, and NULL for what they cannot read", () =>
+    Effect.gen(function*() {
+      const storage = yield* Storage
+      const sql = yield* SqlClient.SqlClient
+      const make = (name: string) =>
+        storage.create(queries, {
+          apiVersion: "ark.mckinsey.com/v1alpha1",
+          kind: "Query",
+          metadata: { name, namespace: "team-c" },
+          spec: { input: "hi", target: { type: "agent", name: "helper" } }
+        })
+      const finished = (name: string, status: Record<string, unknown>) =>
+        storage.guaranteedUpdate(queries, "team-c", name, (q) => Effect.succeed({ ...q, status }), { subresource: "status" })
+      for (const name of ["go-duration", "millis", "unreadable"]) yield* make(name)
+      yield* finished("go-duration", { phase: "done", duration: "1m15.1s", tokenUsage: { totalTokens: 7 } })
+      yield* finished("millis", { phase: "done", duration: "1h2m3.5ms" })
+      yield* finished("unreadable", {
+        phase: "error",
+        duration: "about a minute",
+        tokenUsage: { totalTokens: "many" },
+        conditions: [{ type: "Completed", status: "False", lastTransitionTime: "not a time" }]
+      })
+      const other = yield* sql.unsafe<{ name: string; duration_seconds: string | null; total_tokens: string | null; finished_at: string | null }>(
+        `SELECT name, duration_seconds::text AS duration_seconds, total_tokens::text AS total_tokens, finished_at::text AS finished_at
+         FROM ark_queries WHERE namespace = 'team-c' ORDER BY name`
+      )
+      assert.deepStrictEqual(other.map((r) => [r.name, r.duration_seconds === null ? null : Number(r.duration_seconds), r.total_tokens, r.finished_at]), [
+        ["go-duration", 75.1, "7", null],
+        ["millis", 3720.0035, null, null],
+        ["unreadable", null, null, null]
+      ])
+    }))
 })
