@@ -9,6 +9,8 @@
  */
 import { Cause, Deferred, Duration, Effect, Fiber, Layer, Metric, Queue, Schedule, Schema, Stream } from "effect"
 import { formatSeconds, parseGoDuration } from "../domain/duration.ts"
+import { resolveQueryInput } from "../domain/queryInput.ts"
+import type { QueryParameter } from "../domain/queryInput.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
@@ -197,7 +199,14 @@ export const make = (options: QueryWorkerOptions) =>
           ? JSON.parse(item.object) as KubeObject
           : yield* storage.get(queries, item.namespace, item.name)
         if (claimed.metadata.uid !== item.uid || isTerminal(claimed)) return yield* new AlreadyEnded()
-        const spec = (claimed.spec ?? {}) as { input?: unknown; target?: { type: string; name: string }; timeout?: string; cancel?: boolean; conversationId?: string }
+        const spec = (claimed.spec ?? {}) as {
+          input?: unknown
+          parameters?: ReadonlyArray<QueryParameter>
+          target?: { type: string; name: string }
+          timeout?: string
+          cancel?: boolean
+          conversationId?: string
+        }
         if (wantsCancel(claimed)) {
           return yield* finish(item, spec.target, startedAt, { phase: "canceled", reason: "Canceled", message: "the query was canceled" })
         }
@@ -205,6 +214,10 @@ export const make = (options: QueryWorkerOptions) =>
           return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: "the query names no target (spec.target)" })
         }
         const target = spec.target
+        const input = resolveQueryInput(spec)
+        if (input._tag === "Unresolvable") {
+          return yield* finish(item, target, startedAt, { phase: "error", reason: "InputUnresolvable", message: input.message })
+        }
         const url = yield* engineUrl(item.namespace, target)
         if (url === undefined) {
           return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
@@ -212,7 +225,7 @@ export const make = (options: QueryWorkerOptions) =>
         const timeoutMs = parseGoDuration(spec.timeout ?? "5m") ?? 300_000
         const call = engine.complete({
           url,
-          input: typeof spec.input === "string" ? spec.input : JSON.stringify(spec.input ?? ""),
+          input: input.text,
           ...(spec.conversationId !== undefined ? { contextId: spec.conversationId } : {}),
           target: { type: target.type, name: target.name, namespace: item.namespace },
           query: { name: item.name, namespace: item.namespace }
@@ -253,7 +266,7 @@ export const make = (options: QueryWorkerOptions) =>
               ...(outcome.result.contextId !== undefined ? { contextId: outcome.result.contextId } : {}),
               queryRef: { name: item.name, namespace: item.namespace },
               agentRef: target.type === "agent" ? { name: target.name, namespace: item.namespace } : {},
-              input: typeof spec.input === "string" ? spec.input : JSON.stringify(spec.input ?? "")
+              input: input.text
             }
           }).pipe(Effect.catchTag("AlreadyExists", () => Effect.void))
         }

@@ -109,6 +109,21 @@ describe("query workers", () => {
     expect(JSON.stringify(call.metadata)).toContain('"name":"hello"')
   })
 
+  it("sends the input resolved from spec.parameters, and ends in error when a parameter cannot be resolved", async () => {
+    await send(server, "POST", `${base}/namespaces/w1/queries`, query("templated", "weather in {{ .city }}", { parameters: [{ name: "city", value: "Oslo" }] }))
+    const done = await waitPhase(server, "w1", "templated", ["done", "error"])
+    expect(done.status.response.content).toBe("answer to weather in Oslo")
+    expect(engine.calls.some((c) => c.input === "weather in Oslo")).toBe(true)
+    await send(server, "POST", `${base}/namespaces/w1/queries`, query("secret-param", "key {{ .key }}", {
+      parameters: [{ name: "key", valueFrom: { secretKeyRef: { name: "creds", key: "k" } } }]
+    }))
+    const failed = await waitPhase(server, "w1", "secret-param", ["done", "error"])
+    expect(failed.status.phase).toBe("error")
+    expect(failed.status.conditions[0]).toMatchObject({ type: "Completed", status: "False", reason: "InputUnresolvable" })
+    expect(failed.status.conditions[0].message).toContain("failed to resolve parameter key")
+    expect(engine.calls.some((c) => c.input.startsWith("key "))).toBe(false)
+  })
+
   it("sends an Agent's Queries to the ExecutionEngine it names, follows changes to the Agent, and refuses a missing engine", async () => {
     const other = await startScriptedEngine((input) => `engine two heard ${input}`)
     cleanups.push(() => other.stop())
