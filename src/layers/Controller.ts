@@ -27,6 +27,7 @@ import type { StoredResource } from "../services/Storage.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { textOf, WatchHub } from "../services/WatchHub.ts"
 import { compactLoop } from "./HistoryCompactor.ts"
+import { trackStatusWrite } from "./http/fieldmanager.ts"
 
 export interface ControllerOptions {
   /** How often finished Queries are checked against their spec.ttl. */
@@ -280,7 +281,7 @@ const runReconciler = (r: Reconciler) =>
               : now()
           }
           const status = isRecord(current.status) ? current.status : {}
-          return Effect.succeed({
+          return trackStatusWrite(findKind(r.resource.kind)!, "ark-controller")(current, {
             ...current,
             metadata: { ...current.metadata, resourceVersion: undefined },
             status: {

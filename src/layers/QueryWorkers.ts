@@ -24,6 +24,7 @@ import { QueryQueue } from "../services/QueryQueue.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 import * as EngineDirectory from "./EngineDirectory.ts"
+import { trackStatusWrite } from "./http/fieldmanager.ts"
 
 export interface QueryWorkerOptions {
   /** Queries run at once by this replica. */
@@ -77,6 +78,9 @@ const otherConditions = (q: KubeObject): ReadonlyArray<unknown> => {
   return Array.isArray(list) ? list.filter((c) => !(isRecord(c) && c["type"] === "Completed")) : []
 }
 
+/** Status writes by the workers carry their own managedFields entry. */
+const tracked = trackStatusWrite(findKind("Query")!, "ark-query-worker")
+
 export const make = (options: QueryWorkerOptions) =>
   Effect.gen(function*() {
     const storage = yield* Storage
@@ -91,11 +95,18 @@ export const make = (options: QueryWorkerOptions) =>
       storage.guaranteedUpdate(queries, item.namespace, item.name, (current) =>
         current.metadata.uid !== item.uid || isTerminal(current)
           ? Effect.fail(new AlreadyEnded())
-          : Effect.succeed({
+          : tracked(current, {
             ...current,
             metadata: { ...current.metadata, resourceVersion: undefined },
             status: { ...(isRecord(current.status) ? current.status : {}), ...status(current) }
           }), { subresource: "status" })
+
+    /** The status written over `live`, compare-and-swapped on its version. */
+    const updateStatus = (live: KubeObject, status: Record<string, unknown>) =>
+      Effect.flatMap(
+        tracked(live, { ...live, status: { ...(isRecord(live.status) ? live.status : {}), ...status } }),
+        (next) => storage.update(queries, next, { subresource: "status" })
+      )
 
     const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
       phase: o.phase,
@@ -131,10 +142,7 @@ export const make = (options: QueryWorkerOptions) =>
     const finish = (item: QueueItem, target: unknown, startedAt: number, o: Outcome, known?: KubeObject) =>
       known === undefined
         ? setStatus(item, (current) => terminalStatus(target, startedAt, o, current))
-        : storage.update(queries, {
-          ...known,
-          status: { ...(isRecord(known.status) ? known.status : {}), ...terminalStatus(target, startedAt, o, known) }
-        }, { subresource: "status" }).pipe(
+        : updateStatus(known, terminalStatus(target, startedAt, o, known)).pipe(
           Effect.catchTag("Conflict", () => setStatus(item, (current) => terminalStatus(target, startedAt, o, current)))
         )
 
@@ -186,7 +194,7 @@ export const make = (options: QueryWorkerOptions) =>
      * arrived before the cancel waiter existed shows in the written version.
      */
     const markRunning = (item: QueueItem, claimed: KubeObject, canceled: Deferred.Deferred<void>) =>
-      storage.update(queries, { ...claimed, status: { ...(isRecord(claimed.status) ? claimed.status : {}), phase: "running" } }, { subresource: "status" }).pipe(
+      updateStatus(claimed, { phase: "running" }).pipe(
         Effect.catchTag("Conflict", () => setStatus(item, () => ({ phase: "running" }))),
         Effect.tap((running) => wantsCancel(running) ? Deferred.succeed(canceled, undefined) : Effect.void)
       )

@@ -58,6 +58,13 @@ describe("controller reconcilers", () => {
     const available = agent.status.conditions.find((c: { type: string }) => c.type === "Available")
     expect(available.message).toBe("Model 'm1' not found in namespace 'ctl'")
     expect(available.observedGeneration).toBe(agent.metadata.generation)
+    // The controller's status write is recorded as its own Update of /status, as kube's controllers' are.
+    expect(agent.metadata.managedFields).toContainEqual(expect.objectContaining({
+      manager: "ark-controller",
+      operation: "Update",
+      subresource: "status",
+      fieldsV1: { "f:status": { ".": {}, "f:conditions": expect.anything() } }
+    }))
     await send("POST", "/models", model("m1"))
     await expectCondition("agents", "writer", "Available", "True/Available")
     await send("DELETE", "/models/m1")

@@ -104,6 +104,10 @@ describe("query workers", () => {
     expect(JSON.parse(done.status.response.raw)).toBeTypeOf("object")
     expect(done.status.duration).toMatch(/^\d+(\.\d+)?s$/)
     expect(done.status.conditions[0]).toMatchObject({ type: "Completed", status: "True" })
+    // The workers' status writes are recorded as their own Update of /status.
+    const worker = done.metadata.managedFields.find((e: { manager: string }) => e.manager === "ark-query-worker")
+    expect(worker).toMatchObject({ operation: "Update", subresource: "status", apiVersion: "ark.mckinsey.com/v1alpha1" })
+    expect(Object.keys(worker.fieldsV1["f:status"])).toEqual(expect.arrayContaining(["f:phase", "f:response", "f:duration", "f:conditions"]))
     const call = engine.calls.find((c) => c.input === "what is 2+2")!
     expect(call.contextId).toBe("conv-1")
     expect(JSON.stringify(call.metadata)).toContain('"name":"hello"')

@@ -131,3 +131,10 @@ export const trackWrite = (fm: FieldManagement, live: KubeObject | undefined, ne
     ? withManaged(next, tracked.success)
     : { ...next, metadata: { ...next.metadata, managedFields: live?.metadata.managedFields ?? [] } }
 }
+
+/**
+ * A status write by this server's own components (query workers, the controller), recorded as an
+ * Update entry of `manager` for the status subresource, as kube records its controllers' writes.
+ */
+export const trackStatusWrite = (info: ResourceInfo, manager: string) => (live: KubeObject, next: KubeObject) =>
+  Effect.map(fieldManagement(info, "status"), (fm) => trackWrite(fm, live, next, manager))
