@@ -73,7 +73,7 @@ describe.each(cases)("kubectl $layer against ark serve on $storage", ({ layer, s
     expect(await ok(["get", "queries", "--field-selector", "metadata.name=oslo-weather-bulletin", "-o", "name"])).toBe(
       "query.ark.mckinsey.com/oslo-weather-bulletin\n"
     )
-    await ok(["apply", "-n", "other", "-f", join(examples, "query-agent.yaml")])
+    await ok(["apply", "-n", "other", "-f", join(examples, "query.yaml")])
     const all = await ok(["get", "queries", "-A"])
     expect(all).toMatch(/NAMESPACE\s+NAME/)
     expect(all).toMatch(/other\s+lisbon-weather/)
