@@ -75,7 +75,8 @@ export const queueContract = (name: string, queueLayer: Layer.Layer<QueryQueue |
       yield* drain
       const storage = yield* Storage
       const queue = yield* QueryQueue
-      yield* Effect.forEach(Array.from({ length: 2000 }, (_, i) => i), (i) => storage.create(queries, query("busy", `b-${i}`)), { concurrency: 20 })
+      // The issue's figure: 10,000 queued in one namespace.
+      yield* Effect.forEach(Array.from({ length: 10_000 }, (_, i) => i), (i) => storage.create(queries, query("busy", `b-${i}`)), { concurrency: 20 })
       yield* storage.create(queries, query("quiet", "single"))
       yield* storage.create(queries, query("other", "also"))
       yield* settle
