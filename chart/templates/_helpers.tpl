@@ -135,6 +135,14 @@ apiserver,query-workers,controller,webhook,metrics
 {{- else }}
 - --etcd-endpoints
 - {{ .Values.storage.etcd.endpoints | quote }}
+{{- if .Values.storage.etcd.tlsSecretName }}
+- --etcd-cafile
+- /etc/ark/etcd/ca.crt
+- --etcd-certfile
+- /etc/ark/etcd/tls.crt
+- --etcd-keyfile
+- /etc/ark/etcd/tls.key
+{{- end }}
 {{- end }}
 {{- end }}
 

@@ -6,6 +6,7 @@
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from "cockatiel"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Etcd3 } from "etcd3"
+import * as tls from "node:tls"
 import { redactUrl, scrub, urlSecrets } from "../domain/redact.ts"
 
 export class EtcdClient extends Context.Service<EtcdClient, Etcd3>()("ark-effect/layers/EtcdClient") {}
@@ -15,8 +16,13 @@ export class EtcdUnreachable extends Schema.TaggedError<EtcdUnreachable>()("Etcd
 }) {}
 
 export interface EtcdClientOptions {
-  /** Client URLs of the cluster's members, e.g. `http://127.0.0.1:2379` (plain gRPC; no TLS). */
+  /** Client URLs of the cluster's members, e.g. `https://127.0.0.1:2379` (with `tls`) or `http://...`. */
   readonly endpoints: ReadonlyArray<string>
+  /**
+   * TLS as kube-apiserver's --etcd-cafile/--etcd-certfile/--etcd-keyfile: the members' CA (the
+   * system's roots when absent) and a client certificate for members that check clients.
+   */
+  readonly tls?: { readonly ca?: Buffer | undefined; readonly cert?: Buffer | undefined; readonly key?: Buffer | undefined }
 }
 
 export const layer = (options: EtcdClientOptions): Layer.Layer<EtcdClient, EtcdUnreachable> =>
@@ -42,7 +48,14 @@ export const layer = (options: EtcdClientOptions): Layer.Layer<EtcdClient, EtcdU
                 circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 250, breaker: new ConsecutiveBreaker(5) })
             },
             // An unpaginated LIST of many objects is one range response: no 4 MB cap on it.
-            grpcOptions: { "grpc.max_receive_message_length": -1 }
+            grpcOptions: { "grpc.max_receive_message_length": -1 },
+            ...(options.tls === undefined ? {} : {
+              credentials: {
+                rootCertificate: options.tls.ca ?? Buffer.from(tls.rootCertificates.join("\n")),
+                ...(options.tls.cert !== undefined ? { certChain: options.tls.cert } : {}),
+                ...(options.tls.key !== undefined ? { privateKey: options.tls.key } : {})
+              }
+            })
           })
         ),
         (c) => Effect.sync(() => c.close())
@@ -54,7 +67,7 @@ export const layer = (options: EtcdClientOptions): Layer.Layer<EtcdClient, EtcdU
         try: () => client.kv.range({ key: Buffer.from("/"), limit: 1, keys_only: true }),
         catch: (e) =>
           new EtcdUnreachable({
-            message: scrub(`etcd at ${shown} is unreachable: ${e instanceof Error ? e.message : String(e)}`, secrets)
+            message: scrub(`etcd at ${shown} is unreachable: ${(e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim()}`, secrets)
           })
       }).pipe(
         Effect.timeoutOrElse({

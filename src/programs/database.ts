@@ -3,6 +3,7 @@
  * directory) or etcd (`--etcd-endpoints`).
  */
 import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { readFileSync } from "node:fs"
 import * as EtcdClient from "../layers/EtcdClient.ts"
 import * as PgDatabase from "../layers/PgDatabase.ts"
 
@@ -11,6 +12,10 @@ export interface DatabaseOptions {
   readonly dataDir: string
   readonly postgresUrl: string
   readonly etcdEndpoints: string
+  /** TLS to etcd: the CA of its members, and this client's certificate and key (empty: none). */
+  readonly etcdCaFile: string
+  readonly etcdCertFile: string
+  readonly etcdKeyFile: string
   readonly poolSize: number
 }
 
@@ -21,6 +26,12 @@ export class MissingPostgresUrl extends Error {
 export class MissingEtcdEndpoints extends Error {
   override readonly message = "--storage etcd needs --etcd-endpoints (or ARK_ETCD_ENDPOINTS)"
 }
+
+export class EtcdClientPair extends Error {
+  override readonly message = "--etcd-certfile and --etcd-keyfile go together"
+}
+
+export class UnreadableFile extends Error {}
 
 export class NotPostgres extends Error {
   override readonly message = "--storage etcd keeps no PostgreSQL database (nothing to migrate)"
@@ -64,5 +75,12 @@ export const etcdLayer = (o: DatabaseOptions) =>
   Layer.unwrap(Effect.gen(function*() {
     const endpoints = o.etcdEndpoints.split(",").map((e) => e.trim()).filter((e) => e !== "")
     if (endpoints.length === 0) return yield* Effect.die(new MissingEtcdEndpoints())
-    return EtcdClient.layer({ endpoints })
+    if ((o.etcdCertFile === "") !== (o.etcdKeyFile === "")) return yield* Effect.die(new EtcdClientPair())
+    const read = (flag: string, file: string) =>
+      file === "" ? Effect.succeed(undefined) : Effect.try({
+        try: () => readFileSync(file),
+        catch: (e) => new UnreadableFile(`${flag} ${file}: ${e instanceof Error ? e.message : String(e)}`)
+      })
+    const [ca, cert, key] = yield* Effect.all([read("--etcd-cafile", o.etcdCaFile), read("--etcd-certfile", o.etcdCertFile), read("--etcd-keyfile", o.etcdKeyFile)]).pipe(Effect.orDie)
+    return EtcdClient.layer({ endpoints, ...(ca === undefined && cert === undefined ? {} : { tls: { ca, cert, key } }) })
   }))

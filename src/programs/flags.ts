@@ -35,6 +35,27 @@ export const etcdEndpoints = env(
   "etcd client URLs, comma-separated, with --storage etcd (ARK_ETCD_ENDPOINTS)"
 )
 
+export const etcdCaFile = env(
+  Flag.String("etcd-cafile"),
+  Config.String("ARK_ETCD_CAFILE"),
+  "",
+  "CA bundle that signs the etcd members' certificates, for https:// endpoints (ARK_ETCD_CAFILE)"
+)
+
+export const etcdCertFile = env(
+  Flag.String("etcd-certfile"),
+  Config.String("ARK_ETCD_CERTFILE"),
+  "",
+  "Client certificate for etcd, with --etcd-keyfile, when etcd checks clients (ARK_ETCD_CERTFILE)"
+)
+
+export const etcdKeyFile = env(
+  Flag.String("etcd-keyfile"),
+  Config.String("ARK_ETCD_KEYFILE"),
+  "",
+  "Private key of --etcd-certfile (ARK_ETCD_KEYFILE)"
+)
+
 export const poolSize = env(
   Flag.Int("pool-size"),
   Config.Int("ARK_POOL_SIZE"),
@@ -175,4 +196,4 @@ export const logLevel = env(
 
 export const logFlags = { logFormat, logLevel }
 
-export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, poolSize }
+export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, etcdCaFile, etcdCertFile, etcdKeyFile, poolSize }

@@ -225,6 +225,21 @@ describe("helm template, storage.backend=etcd", () => {
     const deployment = one(m, "Deployment")
     expect(deployment["spec"]["replicas"]).toBe(1)
     expect(deployment["spec"]["strategy"]["type"]).toBe("Recreate")
+    expect(flagValue(a, "--etcd-cafile")).toBeUndefined()
+  })
+
+  it("mounts storage.etcd.tlsSecretName and passes its files as kube-apiserver's --etcd-* TLS flags", async () => {
+    const m = await helmTemplate("ark", [...etcdArgs, "--set", "storage.etcd.endpoints=https://10.0.0.5:2379", "--set", "storage.etcd.tlsSecretName=etcd-client"])
+    const container = arkContainer(m)
+    const a = container["args"] as Array<string>
+    expect(flagValue(a, "--etcd-endpoints")).toBe("https://10.0.0.5:2379")
+    const mount = (container["volumeMounts"] as Array<Manifest>).find((v) => v["name"] === "etcd-tls")!
+    expect(mount).toMatchObject({ mountPath: "/etc/ark/etcd", readOnly: true })
+    expect([flagValue(a, "--etcd-cafile"), flagValue(a, "--etcd-certfile"), flagValue(a, "--etcd-keyfile")]).toEqual(
+      ["ca.crt", "tls.crt", "tls.key"].map((f) => `${mount["mountPath"]}/${f}`)
+    )
+    const volumes = one(m, "Deployment")["spec"]["template"]["spec"]["volumes"] as Array<Manifest>
+    expect(volumes.find((v) => v["name"] === "etcd-tls")).toEqual({ name: "etcd-tls", secret: { secretName: "etcd-client" } })
   })
 })
 

@@ -10,12 +10,15 @@
 import { Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { get as httpGet } from "node:http"
+import { get as httpsGet } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as EtcdClient from "../../src/layers/EtcdClient.ts"
 import * as EtcdStorage from "../../src/layers/EtcdStorage.ts"
 import type { Storage } from "../../src/services/Storage.ts"
+import type { Issued } from "./certs.ts"
 import { freePort } from "./net.ts"
 
 export const etcdBinary = process.env["ARK_TEST_ETCD"] ?? "/usr/bin/etcd"
@@ -30,18 +33,35 @@ export interface RunningEtcd {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const healthy = async (endpoint: string) => {
-  try {
-    const res = await fetch(`${endpoint}/health`)
-    return res.ok && ((await res.json()) as { health?: string }).health === "true"
-  } catch {
-    return false
-  }
+const healthy = (endpoint: string, tls: EtcdTls | undefined) =>
+  new Promise<boolean>((resolve) => {
+    const get = tls === undefined ? httpGet : httpsGet
+    const req = get(`${endpoint}/health`, tls === undefined ? {} : { ca: tls.ca, cert: tls.client.certPem, key: tls.client.keyPem }, (res) => {
+      let body = ""
+      res.on("data", (c: Buffer) => (body += c.toString()))
+      res.on("end", () => {
+        try {
+          resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: string }).health === "true")
+        } catch {
+          resolve(false)
+        }
+      })
+    })
+    req.on("error", () => resolve(false))
+  })
+
+/** A member that serves clients over TLS and accepts only clients with a certificate from `ca`. */
+export interface EtcdTls {
+  readonly ca: string
+  readonly server: Issued
+  /** A client certificate the health check uses. */
+  readonly client: Issued
 }
 
 export interface EtcdOptions {
   /** Data on a memory file system when the machine has one (default true). */
   readonly memory?: boolean
+  readonly tls?: EtcdTls
 }
 
 export const startEtcd = async (options: EtcdOptions = {}): Promise<RunningEtcd> => {
@@ -49,7 +69,20 @@ export const startEtcd = async (options: EtcdOptions = {}): Promise<RunningEtcd>
   const dir = mkdtempSync(join(memory ? "/dev/shm" : tmpdir(), "ark-test-etcd-"))
   const clientPort = await freePort()
   const peerPort = await freePort()
-  const endpoint = `http://127.0.0.1:${clientPort}`
+  const tls = options.tls
+  const endpoint = `${tls === undefined ? "http" : "https"}://127.0.0.1:${clientPort}`
+  const tlsFlags = tls === undefined ? [] : (() => {
+    const file = (name: string, pem: string) => {
+      writeFileSync(join(dir, name), pem)
+      return join(dir, name)
+    }
+    return [
+      "--cert-file", file("server.crt", tls.server.certPem),
+      "--key-file", file("server.key", tls.server.keyPem),
+      "--trusted-ca-file", file("ca.crt", tls.ca),
+      "--client-cert-auth"
+    ]
+  })()
   const peer = `http://127.0.0.1:${peerPort}`
   let child: ChildProcess
   let output = ""
@@ -66,13 +99,14 @@ export const startEtcd = async (options: EtcdOptions = {}): Promise<RunningEtcd>
       // Objects up to the stores' 1.5 MiB limit fit in one request with their key and marker.
       "--max-request-bytes", "3145728",
       "--logger", "zap",
-      "--log-level", "warn"
+      "--log-level", "warn",
+      ...tlsFlags
     ], { stdio: ["ignore", "ignore", "pipe"] })
     child.stderr!.on("data", (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-4000)
     })
     const deadline = Date.now() + 20_000
-    while (!(await healthy(endpoint))) {
+    while (!(await healthy(endpoint, tls))) {
       if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}:\n${output}`)
       if (Date.now() > deadline) throw new Error(`etcd did not become healthy:\n${output}`)
       await sleep(50)
