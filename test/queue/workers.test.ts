@@ -242,15 +242,19 @@ describe("a worker killed mid-call", () => {
 })
 
 // etcd has no queue table: its workers take Queries from the in-process queue fed by the watch hub.
-describe.each(["postgresql", "etcd"] as const)("the demo engine on %s", (storage) => {
+// "npm start" is `ark serve --demo-engine` with every default: the embedded PostgreSQL and every
+// module (here on free ports, beside the other tests).
+describe.each(["postgresql", "etcd", "npm start"] as const)("the demo engine on %s", (storage) => {
   it("lets kubectl apply the examples and wait for the Queries to be done", async () => {
     const etcd = storage === "etcd" ? await startEtcd() : undefined
     if (etcd !== undefined) cleanups.push(() => etcd.stop())
-    const server = await startServer({
-      modules: "apiserver,query-workers",
-      args: ["--demo-engine"],
-      ...(etcd !== undefined ? { etcdEndpoint: etcd.endpoint } : {})
-    })
+    const server = await startServer(storage === "npm start"
+      ? { embedded: true, modules: "apiserver,controller,query-workers,webhook,metrics", args: ["--demo-engine", "--webhook-port", "0", "--metrics-port", "0"] }
+      : {
+        modules: "apiserver,query-workers",
+        args: ["--demo-engine"],
+        ...(etcd !== undefined ? { etcdEndpoint: etcd.endpoint } : {})
+      })
     cleanups.push(() => server.stop())
     const { kubectl } = await kubectlBinaries()
     const k = (args: ReadonlyArray<string>) => runKubectl(kubectl, ["--kubeconfig", server.kubeconfig, ...args])
