@@ -9,19 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
+import type { RunningEtcd } from "../support/etcd.ts"
+import { startEtcd } from "../support/etcd.ts"
 
 let server: RunningServer
 let bin: string
 let leases: CoordinationV1Api
-
-beforeAll(async () => {
-  server = await startServer()
-  bin = (await kubectlBinaries("v35")).kubectl
-  const kc = new KubeConfig()
-  kc.loadFromFile(server.kubeconfig)
-  leases = kc.makeApiClient(CoordinationV1Api)
-})
-afterAll(() => server?.stop())
 
 const kubectl = async (args: ReadonlyArray<string>, input?: string) => {
   const r = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, ...args], input === undefined ? {} : { input })
@@ -39,76 +32,93 @@ spec:
   leaseDurationSeconds: 15
 `
 
-describe("Leases through kubectl", () => {
-  it("lists the group in discovery and explains the kind", async () => {
-    const resources = await kubectl(["api-resources", "--api-group", "coordination.k8s.io"])
-    expect(resources).toMatch(/^leases\s+coordination\.k8s\.io\/v1\s+true\s+Lease\s*$/m)
-    const explained = await kubectl(["explain", "lease.spec.holderIdentity"])
-    expect(explained).toContain("holderIdentity contains the identity of the holder")
+// Both stores: the etcd configuration serves the same API (issue: the kubectl tests pass with --storage etcd).
+describe.each(["postgresql", "etcd"] as const)("Leases on %s", (storage) => {
+  let etcd: RunningEtcd | undefined
+  beforeAll(async () => {
+    if (storage === "etcd") etcd = await startEtcd()
+    server = await startServer(etcd === undefined ? {} : { etcdEndpoint: etcd.endpoint })
+    bin = (await kubectlBinaries("v35")).kubectl
+    const kc = new KubeConfig()
+    kc.loadFromFile(server.kubeconfig)
+    leases = kc.makeApiClient(CoordinationV1Api)
+  })
+  afterAll(async () => {
+    await server?.stop()
+    await etcd?.stop()
   })
 
-  it("applies, shows, updates and deletes a Lease", async () => {
-    expect(await kubectl(["apply", "-f", "-"], leaseYaml("demo", "replica-a"))).toContain("lease.coordination.k8s.io/demo created")
-    // A second client-side apply sends a strategic merge patch, as kubectl does for built-in kinds.
-    expect(await kubectl(["apply", "-f", "-"], leaseYaml("demo", "replica-b"))).toContain("lease.coordination.k8s.io/demo configured")
-    const table = await kubectl(["get", "leases", "-n", "default"])
-    expect(table).toMatch(/^NAME\s+HOLDER\s+AGE$/m)
-    expect(table).toMatch(/^demo\s+replica-b\s+\S+$/m)
-    expect(await kubectl(["get", "lease", "demo", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}/{.spec.leaseDurationSeconds}"])).toBe("replica-b/15")
-    expect(await kubectl(["apply", "--server-side", "--field-manager", "ssa", "--force-conflicts", "-f", "-"], leaseYaml("demo", "replica-c")))
-      .toContain("serverside-applied")
-    expect(await kubectl(["get", "lease", "demo", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"])).toBe("replica-c")
-    expect(await kubectl(["delete", "lease", "demo", "-n", "default"])).toContain(`lease.coordination.k8s.io "demo" deleted`)
-    const gone = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, "get", "lease", "demo", "-n", "default"])
-    expect(gone.code).not.toBe(0)
-    expect(gone.stderr).toContain(`leases.coordination.k8s.io "demo" not found`)
-  })
-
-  it("refuses a status subresource and unknown fields as kube does", async () => {
-    await kubectl(["apply", "-f", "-"], leaseYaml("strict", "x"))
-    const status = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, "get", "--raw", "/apis/coordination.k8s.io/v1/namespaces/default/leases/strict/status"])
-    expect(status.code).not.toBe(0)
-    expect(status.stderr).toContain("NotFound")
-    const unknown = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, "apply", "-f", "-"], {
-      input: `${leaseYaml("strict2", "x")}status:\n  foo: bar\n`
+  describe("Leases through kubectl", () => {
+    it("lists the group in discovery and explains the kind", async () => {
+      const resources = await kubectl(["api-resources", "--api-group", "coordination.k8s.io"])
+      expect(resources).toMatch(/^leases\s+coordination\.k8s\.io\/v1\s+true\s+Lease\s*$/m)
+      const explained = await kubectl(["explain", "lease.spec.holderIdentity"])
+      expect(explained).toContain("holderIdentity contains the identity of the holder")
     })
-    expect(unknown.code).not.toBe(0)
-    expect(unknown.stderr).toContain(`unknown field "status"`)
-  })
-})
 
-describe("Leases through @kubernetes/client-node", () => {
-  const lease = (name: string, holder: string): V1Lease => ({
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: { name, namespace: "default" },
-    spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new V1MicroTime(), leaseTransitions: 0 }
-  })
-
-  it("creates, reads, replaces with compare-and-swap, lists and deletes", async () => {
-    const created = await leases.createNamespacedLease({ namespace: "default", body: lease("cas", "a") })
-    expect(created.spec?.holderIdentity).toBe("a")
-    expect(String(created.spec?.renewTime)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
-    const read = await leases.readNamespacedLease({ name: "cas", namespace: "default" })
-    expect(read.metadata?.resourceVersion).toBe(created.metadata?.resourceVersion)
-    const replaced = await leases.replaceNamespacedLease({
-      name: "cas",
-      namespace: "default",
-      body: { ...read, spec: { ...read.spec, holderIdentity: "b", leaseTransitions: 1 } }
+    it("applies, shows, updates and deletes a Lease", async () => {
+      expect(await kubectl(["apply", "-f", "-"], leaseYaml("demo", "replica-a"))).toContain("lease.coordination.k8s.io/demo created")
+      // A second client-side apply sends a strategic merge patch, as kubectl does for built-in kinds.
+      expect(await kubectl(["apply", "-f", "-"], leaseYaml("demo", "replica-b"))).toContain("lease.coordination.k8s.io/demo configured")
+      const table = await kubectl(["get", "leases", "-n", "default"])
+      expect(table).toMatch(/^NAME\s+HOLDER\s+AGE$/m)
+      expect(table).toMatch(/^demo\s+replica-b\s+\S+$/m)
+      expect(await kubectl(["get", "lease", "demo", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}/{.spec.leaseDurationSeconds}"])).toBe("replica-b/15")
+      expect(await kubectl(["apply", "--server-side", "--field-manager", "ssa", "--force-conflicts", "-f", "-"], leaseYaml("demo", "replica-c")))
+        .toContain("serverside-applied")
+      expect(await kubectl(["get", "lease", "demo", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"])).toBe("replica-c")
+      expect(await kubectl(["delete", "lease", "demo", "-n", "default"])).toContain(`lease.coordination.k8s.io "demo" deleted`)
+      const gone = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, "get", "lease", "demo", "-n", "default"])
+      expect(gone.code).not.toBe(0)
+      expect(gone.stderr).toContain(`leases.coordination.k8s.io "demo" not found`)
     })
-    expect(replaced.spec?.holderIdentity).toBe("b")
-    // A writer holding the old version loses: 409, as a second candidate racing for the lease.
-    const stale = await leases.replaceNamespacedLease({
-      name: "cas",
-      namespace: "default",
-      body: { ...read, spec: { ...read.spec, holderIdentity: "c" } }
-    }).then(() => undefined, (e: unknown) => e)
-    expect(stale).toBeInstanceOf(ApiException)
-    expect((stale as ApiException<unknown>).code).toBe(409)
-    const listed = await leases.listNamespacedLease({ namespace: "default" })
-    expect(listed.items.map((l) => `${l.metadata?.name}=${l.spec?.holderIdentity}`)).toContain("cas=b")
-    await leases.deleteNamespacedLease({ name: "cas", namespace: "default" })
-    const gone = await leases.readNamespacedLease({ name: "cas", namespace: "default" }).then(() => undefined, (e: unknown) => e)
-    expect((gone as ApiException<unknown>).code).toBe(404)
+
+    it("refuses a status subresource and unknown fields as kube does", async () => {
+      await kubectl(["apply", "-f", "-"], leaseYaml("strict", "x"))
+      const status = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, "get", "--raw", "/apis/coordination.k8s.io/v1/namespaces/default/leases/strict/status"])
+      expect(status.code).not.toBe(0)
+      expect(status.stderr).toContain("NotFound")
+      const unknown = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, "apply", "-f", "-"], {
+        input: `${leaseYaml("strict2", "x")}status:\n  foo: bar\n`
+      })
+      expect(unknown.code).not.toBe(0)
+      expect(unknown.stderr).toContain(`unknown field "status"`)
+    })
+  })
+
+  describe("Leases through @kubernetes/client-node", () => {
+    const lease = (name: string, holder: string): V1Lease => ({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name, namespace: "default" },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new V1MicroTime(), leaseTransitions: 0 }
+    })
+
+    it("creates, reads, replaces with compare-and-swap, lists and deletes", async () => {
+      const created = await leases.createNamespacedLease({ namespace: "default", body: lease("cas", "a") })
+      expect(created.spec?.holderIdentity).toBe("a")
+      expect(String(created.spec?.renewTime)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
+      const read = await leases.readNamespacedLease({ name: "cas", namespace: "default" })
+      expect(read.metadata?.resourceVersion).toBe(created.metadata?.resourceVersion)
+      const replaced = await leases.replaceNamespacedLease({
+        name: "cas",
+        namespace: "default",
+        body: { ...read, spec: { ...read.spec, holderIdentity: "b", leaseTransitions: 1 } }
+      })
+      expect(replaced.spec?.holderIdentity).toBe("b")
+      // A writer holding the old version loses: 409, as a second candidate racing for the lease.
+      const stale = await leases.replaceNamespacedLease({
+        name: "cas",
+        namespace: "default",
+        body: { ...read, spec: { ...read.spec, holderIdentity: "c" } }
+      }).then(() => undefined, (e: unknown) => e)
+      expect(stale).toBeInstanceOf(ApiException)
+      expect((stale as ApiException<unknown>).code).toBe(409)
+      const listed = await leases.listNamespacedLease({ namespace: "default" })
+      expect(listed.items.map((l) => `${l.metadata?.name}=${l.spec?.holderIdentity}`)).toContain("cas=b")
+      await leases.deleteNamespacedLease({ name: "cas", namespace: "default" })
+      const gone = await leases.readNamespacedLease({ name: "cas", namespace: "default" }).then(() => undefined, (e: unknown) => e)
+      expect((gone as ApiException<unknown>).code).toBe(404)
+    })
   })
 })
