@@ -225,6 +225,18 @@ describe("bad input gets a Status error and changes nothing", () => {
     expect(await names()).toEqual([...before, "patched"].sort())
   })
 
+  it("400 for JSON and YAML nested deeper than 100 levels, storing nothing", async () => {
+    const before = await names()
+    const nested = (depth: number): unknown => (depth === 0 ? "leaf" : { n: nested(depth - 1) })
+    const deepJson = query("deep", { spec: { input: nested(150), target: { type: "agent", name: "a" } } })
+    const json = expectStatus(await call("POST", queries, { body: deepJson }), 400, "BadRequest")
+    expect(json.message).toContain("the object nests deeper than 100 levels")
+    const deepYaml = `apiVersion: ark.mckinsey.com/v1alpha1\nkind: Query\nmetadata: {name: deep}\nspec:\n  input: ${"[".repeat(150)}1${"]".repeat(150)}\n`
+    const yaml = expectStatus(await call("POST", queries, { body: deepYaml, type: "application/yaml" }), 400, "BadRequest")
+    expect(yaml.message).toContain("the object nests deeper than 100 levels")
+    expect(await names()).toEqual(before)
+  })
+
   it("405, 406 and 415 for unsupported methods, representations and patch types", async () => {
     await call("POST", queries, { body: query("typed") })
     expectStatus(await call("POST", `${queries}/typed`, { body: query("typed") }), 405, "MethodNotAllowed")

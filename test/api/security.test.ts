@@ -152,6 +152,7 @@ describe("front-proxy authentication", () => {
   it("keeps health checks open", async () => {
     expect((await call("GET", "/livez")).status).toBe(200)
     expect((await call("GET", "/readyz")).status).toBe(200)
+    expect((await call("GET", "/healthz")).status).toBe(200)
   })
 })
 
