@@ -98,6 +98,12 @@ describe("ark's answers to bad invocations", () => {
     const unreachable = await ark(["serve", "--storage", "etcd", "--etcd-endpoints", `http://127.0.0.1:${await freePort()}`, "--data-dir", dataDir, "--insecure-http"])
     expect(unreachable.code).toBe(1)
     expect(unreachable.stderr.trim()).toMatch(/^ark: etcd at http:\/\/127\.0\.0\.1:\d+ (is unreachable: .+|did not answer within 5 s)$/)
+    // An unreachable database is named, without the password its URL carries.
+    const pgPort = await freePort()
+    const noDatabase = await ark(["serve", "--storage", "postgresql", "--postgres-url", `postgres://ark:s3cret-pw@127.0.0.1:${pgPort}/ark`, "--insecure-http", "--data-dir", dataDir])
+    expect(noDatabase.code).toBe(1)
+    expect(noDatabase.stderr.trim()).toBe(`ark: PostgreSQL at postgres://ark:***@127.0.0.1:${pgPort}/ark is unusable: PgConnection: Failed to connect: connect ECONNREFUSED 127.0.0.1:${pgPort}`)
+    expect(noDatabase.stdout + noDatabase.stderr).not.toContain("s3cret-pw")
     const exposed = await ark(["serve", "--insecure-http", "--host", "0.0.0.0", "--data-dir", dataDir])
     expect(exposed.code).toBe(1)
     expect(exposed.stderr.trim()).toBe(`ark: ${new UnsafeInsecureBind().message}`)
