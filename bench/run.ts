@@ -6,7 +6,8 @@
  * WATCH) are measured again on `ark serve --storage etcd` against a real etcd, with raw etcd
  * baselines (a prefix range joined into one body, puts) through the `etcd3` client.
  *
- *   npm run bench [-- --objects 10000] [--quick] [--check]
+ *   npm run bench [-- --objects 10000] [--watchers 1000] [--queries 5000] [--in-flight 10000]
+ *                    [--max-stored 1000000] [--quick] [--check]
  * Prints the tables, writes docs/benchmarks.json, docs/benchmarks.md and its SVG plots (with
  * --quick: docs/benchmarks-quick.*), and with --check exits 1 when a DESIGN §7 target
  * (bench/thresholds.json) is missed.
@@ -46,10 +47,35 @@ import {
 } from "./lib.ts"
 
 const { values } = parseArgs({
-  options: { objects: { type: "string" }, quick: { type: "boolean", default: false }, check: { type: "boolean", default: false } }
+  options: {
+    objects: { type: "string" },
+    watchers: { type: "string" },
+    queries: { type: "string" },
+    "in-flight": { type: "string" },
+    "max-stored": { type: "string" },
+    quick: { type: "boolean", default: false },
+    check: { type: "boolean", default: false }
+  }
 })
 const quick = values.quick === true
-const N = Number(values.objects ?? (quick ? 2000 : 10000))
+/** A sizing flag as a positive integer, else the size of the run (full or --quick). */
+const size = (flag: string | undefined, full: number, quickSize: number) => {
+  if (flag === undefined) return quick ? quickSize : full
+  const n = Number(flag)
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`bench: a size must be a positive integer, not "${flag}"`)
+  return n
+}
+const N = size(values.objects, 10000, 2000)
+/** The largest watcher count (the curve is 1, 200 and this). */
+const maxWatchers = size(values.watchers, 1000, 200)
+/** Queries run end to end with the instant engine. */
+const instantQueries = size(values.queries, 5000, 1000)
+/** Queries with the 1 s engine, and the backlog held in flight by the 30 s engine. */
+const inFlight = size(values["in-flight"], 10000, 2000)
+/** The largest stored total for LIST pages (10k, 100k, then each 10x up to this). */
+const maxStored = size(values["max-stored"], 1_000_000, 100_000)
+const watcherCounts = [...new Set([1, Math.min(200, maxWatchers), maxWatchers])]
+const storedTotals = [10_000, 100_000, 1_000_000, 10_000_000].filter((t) => t <= maxStored)
 const root = join(import.meta.dirname, "..")
 
 /**
@@ -85,7 +111,7 @@ const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) =
     const serverRssMb = Math.round(rssMb(server.pid))
     const watchEvents = quick ? 50 : 200
     const watch = []
-    for (const n of quick ? [1, 200] : [1, 200, 1000]) {
+    for (const n of watcherCounts) {
       watch.push(await watchLatency(server.url, server.url, `watch-${n}`, n, watchEvents, server.pid))
     }
     const client = new Etcd3({ hosts: [member.endpoint], grpcOptions: { "grpc.max_receive_message_length": -1 } })
@@ -149,12 +175,12 @@ const main = async () => {
     const { seed, create1, create50, get1, list1, list10, listBytes } = await apiRows(base, "")
     const serverRss = rssMb(server.pid)
     const createCurvePoints = await createCurve(base, server.pid, [10, 50, 100, 200, 500], quick ? 1000 : 3000)
-    const sustained = await sustainedCreate(base, 1000, quick ? 3 : 10)
+    const sustained = await sustainedCreate(base, server.pid, 1000, quick ? 3 : 10)
 
     // Watch delivery on one replica, then across replicas (a second server on the same database).
     const watchEvents = quick ? 50 : 200
     const watchOne = []
-    for (const n of quick ? [1, 200] : [1, 200, 1000]) {
+    for (const n of watcherCounts) {
       watchOne.push(await watchLatency(base, base, `watch-${n}`, n, watchEvents, server.pid))
     }
     const replica = await apiOnly("ark2")
@@ -169,7 +195,7 @@ const main = async () => {
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url]),
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q2"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url])
     ]
-    const queueInstant = await queueRun(queueDb, instant, "instant", quick ? 1000 : 5000, "queries, instant engine")
+    const queueInstant = await queueRun(queueDb, instant, "instant", instantQueries, "queries, instant engine")
     await instantEngine.stop()
     const slow = await holdingEngine(1000)
     const slowReplicas = [
@@ -177,7 +203,7 @@ const main = async () => {
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q4"), "--modules", "apiserver,query-workers", "--completions-url", slow.url, "--query-concurrency", "6000"])
     ]
     for (const r of instant) process.kill(r.pid, "SIGTERM")
-    const queueSlow = await queueRun(queueDb, slowReplicas, "slow", quick ? 2000 : 10000, "queries, 1 s engine", slow.peak)
+    const queueSlow = await queueRun(queueDb, slowReplicas, "slow", inFlight, "queries, 1 s engine", slow.peak)
     await slow.stop()
     for (const r of slowReplicas) process.kill(r.pid, "SIGTERM")
 
@@ -185,7 +211,7 @@ const main = async () => {
     // Queries start (Little's law: rate x 1 s), so here a backlog is created first (API only, no
     // worker) and two worker replicas then open every call of an engine that answers after 30 s,
     // an agent's typical tool loop.
-    const holdCount = quick ? 2000 : 10000
+    const holdCount = inFlight
     const hold = await holdingEngine(quick ? 10_000 : 30_000)
     const holdApi = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q5"), "--modules", "apiserver"])
     await createAgent(holdApi.url, "hold")
@@ -218,8 +244,8 @@ const main = async () => {
     await pool.end()
     await rawPool.end()
 
-    // Baseline: a minimal Node HTTP server answering the same list bytes.
-    const listBody = Buffer.alloc(listBytes, "x")
+    // Baseline: a minimal Node HTTP server answering the same list bytes (the server's own LIST body).
+    const listBody = Buffer.from(await (await fetch(new URL(path("bench"), base))).arrayBuffer())
     const minimal = createServer((_req, res) => {
       res.writeHead(200, { "content-type": "application/json", "content-length": listBody.length })
       res.end(listBody)
@@ -240,12 +266,12 @@ const main = async () => {
     const pages = []
     let watchersRss = { objects: 0, watchers: 0, serverRssMb: 0 }
     let stored = 0
-    for (const total of quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]) {
+    for (const total of storedTotals) {
       await seedCopies(pagesDb, "page", "template", stored, total)
       stored = total
       pages.push(await pageLatency(pagesServer.url, pagesServer.pid, "page", total, quick ? 20 : 50))
       if (total === 100_000) {
-        watchersRss = { objects: total, ...await idleWatchersRss(pagesServer.url, pagesServer.pid, "page", quick ? 200 : 1000) }
+        watchersRss = { objects: total, ...await idleWatchersRss(pagesServer.url, pagesServer.pid, "page", maxWatchers) }
       }
     }
     await pagesDb.end()

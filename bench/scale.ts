@@ -29,13 +29,15 @@ export interface Sustained {
   readonly seconds: number
   readonly p50: number
   readonly p99: number
+  /** The server's RSS at the end (0 in results written before it was recorded). */
+  readonly serverRssMb: number
 }
 
 /**
  * CREATE at a fixed offered rate (open loop: each request is sent at its scheduled time whether
  * or not earlier ones have answered), so latency shows queueing rather than hiding it.
  */
-export const sustainedCreate = async (base: URL, ratePerSec: number, seconds: number): Promise<Sustained> => {
+export const sustainedCreate = async (base: URL, pid: number, ratePerSec: number, seconds: number): Promise<Sustained> => {
   const total = Math.round(ratePerSec * seconds)
   const latencies: Array<number> = []
   const started = performance.now()
@@ -57,7 +59,7 @@ export const sustainedCreate = async (base: URL, ratePerSec: number, seconds: nu
   const elapsed = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!
-  return { offeredPerSec: ratePerSec, achievedPerSec: total / elapsed, seconds: elapsed, p50: at(0.5), p99: at(0.99) }
+  return { offeredPerSec: ratePerSec, achievedPerSec: total / elapsed, seconds: elapsed, p50: at(0.5), p99: at(0.99), serverRssMb: Math.round(rssMb(pid)) }
 }
 
 /**
