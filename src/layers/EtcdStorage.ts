@@ -515,7 +515,9 @@ export const makeEtcdStorage = Effect.gen(function*() {
       ).pipe(Effect.catchTag("Expired", () => Effect.fail(new Expired({ message: `too old resource version: ${after}` }))))
       const last = BigInt(res.responses[0]?.response_range.kvs[0]?.mod_revision ?? "0")
       if (last <= a) return []
-      const recent = yield* fromFeed(r, a, last)
+      // The feed follows Ark's group only (a kube cluster's etcd holds much more under /registry/):
+      // another group's changes (standalone Leases) come from history at once.
+      const recent = r.group === arkGroup ? yield* fromFeed(r, a, last) : undefined
       return recent ?? (yield* fromHistory(r, a, last))
     })
 

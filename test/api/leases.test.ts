@@ -3,7 +3,7 @@
  * get, client-side and server-side apply, delete, watch) and @kubernetes/client-node's
  * CoordinationV1Api (CRUD with resourceVersion compare-and-swap), as against kube-apiserver.
  */
-import { ApiException, CoordinationV1Api, KubeConfig, V1MicroTime } from "@kubernetes/client-node"
+import { ApiException, CoordinationV1Api, KubeConfig, V1MicroTime, Watch } from "@kubernetes/client-node"
 import type { V1Lease } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
@@ -119,6 +119,36 @@ describe.each(["postgresql", "etcd"] as const)("Leases on %s", (storage) => {
       await leases.deleteNamespacedLease({ name: "cas", namespace: "default" })
       const gone = await leases.readNamespacedLease({ name: "cas", namespace: "default" }).then(() => undefined, (e: unknown) => e)
       expect((gone as ApiException<unknown>).code).toBe(404)
+    })
+
+    it("watches Leases: client-node's Watch sees a Lease created and deleted after it started", async () => {
+      const kc = new KubeConfig()
+      kc.loadFromFile(server.kubeconfig)
+      const events: Array<string> = []
+      const seen = (wanted: string) => new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (events.includes(wanted)) {
+            clearInterval(check)
+            resolve()
+          }
+        }, 20)
+      })
+      const listed = await leases.listNamespacedLease({ namespace: "default" })
+      const request = await new Watch(kc).watch(
+        "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+        { resourceVersion: listed.metadata?.resourceVersion },
+        (type: string, obj: { metadata?: { name?: string } }) => events.push(`${type} ${obj.metadata?.name}`),
+        () => undefined
+      )
+      try {
+        await leases.createNamespacedLease({ namespace: "default", body: lease("watched", "a") })
+        await seen("ADDED watched")
+        await leases.deleteNamespacedLease({ name: "watched", namespace: "default" })
+        await seen("DELETED watched")
+        expect(events.filter((e) => e.endsWith(" watched"))).toEqual(["ADDED watched", "DELETED watched"])
+      } finally {
+        request.abort()
+      }
     })
   })
 })
