@@ -243,6 +243,33 @@ describe("helm template, storage.backend=etcd", () => {
   })
 })
 
+describe("helm template, tls.certManager.enabled", () => {
+  it("lets cert-manager issue the serving certificate (the chart's own CA, or issuerRef) and inject the caBundle", async () => {
+    const m = await helmTemplate("ark", ["-n", "ark-system", "--set", "storage.backend=postgresql", "--set", "tls.certManager.enabled=true"])
+    const certificates = ofKind(m, "Certificate")
+    const serving = certificates.find((c) => c["metadata"]["name"] === "ark-serving")!
+    const deployment = one(m, "Deployment")
+    const tlsVolume = (deployment["spec"]["template"]["spec"]["volumes"] as Array<Manifest>).find((v) => v["name"] === "tls")!
+    // cert-manager writes the Secret the Deployment mounts; the chart makes none itself.
+    expect(serving["spec"]["secretName"]).toBe(tlsVolume["secret"]["secretName"])
+    expect(ofKind(m, "Secret").filter((sec) => sec["metadata"]["name"] === tlsVolume["secret"]["secretName"])).toEqual([])
+    expect(serving["spec"]["dnsNames"]).toContain("ark.ark-system.svc")
+    expect(serving["spec"]["issuerRef"]).toEqual({ name: "ark-ca", kind: "Issuer" })
+    expect(certificates.find((c) => c["metadata"]["name"] === "ark-ca")!["spec"]["isCA"]).toBe(true)
+    for (const api of ofKind(m, "APIService")) {
+      expect(api["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]).toBe("ark-system/ark-serving")
+      expect(api["spec"]["caBundle"]).toBeUndefined()
+    }
+    const external = await helmTemplate("ark", [
+      "-n", "ark-system", "--set", "storage.backend=postgresql", "--set", "tls.certManager.enabled=true",
+      "--set", "tls.certManager.issuerRef.name=corp-ca", "--set", "tls.certManager.issuerRef.kind=ClusterIssuer"
+    ])
+    expect(ofKind(external, "Certificate").map((c) => c["metadata"]["name"])).toEqual(["ark-serving"])
+    expect(ofKind(external, "Issuer")).toEqual([])
+    expect(one(external, "Certificate")["spec"]["issuerRef"]).toEqual({ name: "corp-ca", kind: "ClusterIssuer" })
+  })
+})
+
 describe("helm template, two replicas (the seed's Multi-Replica Deployment values)", () => {
   it("runs 2 replicas with the query engine sidecar on port 9090 and a PodDisruptionBudget", async () => {
     const m = await helmTemplate("ark", ["-n", "ark-system", "-f", valuesFile("seed-replicas.yaml", seedMultiReplicaValues)])
