@@ -46,7 +46,13 @@ beforeAll(async () => {
   mallory = await issue(otherCa, { cn: "mallory", o: ["system:masters"] })
   kube = await startKubeApi({
     tokens: { "good-token": { username: "tina", groups: ["token-users"] } },
-    decide: (spec) => spec.resourceAttributes?.namespace === "forbidden" ? { allowed: false } : { allowed: true },
+    // Only bob may impersonate; the namespace "forbidden" is closed to everyone.
+    decide: (spec) =>
+      spec.resourceAttributes?.verb === "impersonate"
+        ? { allowed: spec.user === "bob" }
+        : spec.resourceAttributes?.namespace === "forbidden"
+        ? { allowed: false }
+        : { allowed: true },
     configMap: {
       "client-ca-file": clientCa.certPem,
       "requestheader-client-ca-file": proxyCa.certPem,
@@ -235,5 +241,41 @@ describe("authorization", () => {
     const before = reviewsOf("SubjectAccessReview").length
     expect((await call("GET", `${base}/namespaces/forbidden/queries`, { cert: root })).status).toBe(200)
     expect(reviewsOf("SubjectAccessReview").length).toBe(before)
+  })
+})
+
+describe("impersonation (kubectl --as, --as-group)", () => {
+  it("runs the request as the impersonated user once each impersonation is authorized", async () => {
+    const before = reviewsOf("SubjectAccessReview").length
+    const listed = await call("GET", `${base}/namespaces/as-carol/agents`, {
+      cert: bob,
+      headers: { "Impersonate-User": "carol", "Impersonate-Group": ["auditors", "readers"], "Impersonate-Extra-Scopes": "view" }
+    })
+    expect(listed.status, listed.text).toBe(200)
+    const asked = reviewsOf("SubjectAccessReview").slice(before).map((r) => r.spec)
+    expect(asked.slice(0, 4).map((spec) => [spec.user, spec.resourceAttributes.verb, spec.resourceAttributes.resource, spec.resourceAttributes.name])).toEqual([
+      ["bob", "impersonate", "users", "carol"],
+      ["bob", "impersonate", "groups", "auditors"],
+      ["bob", "impersonate", "groups", "readers"],
+      ["bob", "impersonate", "userextras", "view"]
+    ])
+    // The request itself is authorized for carol, with her groups and system:authenticated.
+    expect(asked.at(-1)).toMatchObject({
+      user: "carol",
+      groups: ["auditors", "readers", "system:authenticated"],
+      extra: { scopes: ["view"] },
+      resourceAttributes: { verb: "list", resource: "agents", namespace: "as-carol" }
+    })
+  })
+
+  it("refuses an impersonation the authorizer denies (403), and impersonated groups without a user (400)", async () => {
+    const denied = await call("GET", `${base}/namespaces/team-a/agents`, { cert: frontProxy, headers: { ...proxyHeaders, "Impersonate-User": "carol" } })
+    expect(expectStatus(denied, 403, "Forbidden").message).toBe(
+      `users "carol" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope`
+    )
+    // system:masters may impersonate without asking, as in kube.
+    expect((await call("GET", `${base}/namespaces/team-a/agents`, { cert: root, headers: { "Impersonate-User": "carol" } })).status).toBe(200)
+    const groupsOnly = await call("GET", `${base}/namespaces/team-a/agents`, { cert: bob, headers: { "Impersonate-Group": "admins" } })
+    expect(expectStatus(groupsOnly, 400, "BadRequest").message).toBe("requested impersonation of groups, uid or extra fields without impersonating a user")
   })
 })

@@ -14,6 +14,7 @@ import type { RequestAttributes } from "../../services/Authorizer.ts"
 import { Authorizer } from "../../services/Authorizer.ts"
 import type { ApiError } from "../../services/errors.ts"
 import { Forbidden, RequestTimeout, TooManyRequests } from "../../services/errors.ts"
+import { impersonated } from "./impersonation.ts"
 import type { Route } from "./routes.ts"
 import { isWatchQuery } from "./watch.ts"
 
@@ -137,9 +138,12 @@ export const makeGuard = (options: SecurityOptions) => {
   return <A, R>(request: Guarded, handle: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R | Authenticator | Authorizer> => {
     const longRunning = isWatch(request.method, request.route, request.query)
     const checked = Effect.gen(function*() {
-      const user = yield* (yield* Authenticator).authenticate(credentialsOf(request.source))
+      const credentials = credentialsOf(request.source)
+      const authenticated = yield* (yield* Authenticator).authenticate(credentials)
+      const authorizer = yield* Authorizer
+      const user = (yield* impersonated(authenticated, credentials, authorizer.authorize, forbidden)) ?? authenticated
       const attributes = requestAttributes(request.method, request.path, request.route, request.query)
-      const decision = yield* (yield* Authorizer).authorize(user, attributes)
+      const decision = yield* authorizer.authorize(user, attributes)
       if (!decision.allowed) return yield* forbidden(user, attributes, decision.reason)
       return user
     })
