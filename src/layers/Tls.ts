@@ -51,10 +51,28 @@ const fingerprint = (files: ServingFiles) =>
   })
 
 /**
- * Polls the files and swaps the server's context when they change. A half-written or mismatched
+ * The server's certificate and the client CAs it asks for. Either may change while it runs (a
+ * rotated certificate, a new CA in kube's ConfigMap); the context is then swapped whole.
+ */
+export const liveContext = (server: TlsServer, pair: ServingPair, clientCas: string) => {
+  let current = { pair, clientCas }
+  const swap = (next: typeof current) => {
+    current = next
+    server.setSecureContext(secureContext(current.pair, current.clientCas))
+  }
+  return {
+    serve: (pair: ServingPair) => swap({ ...current, pair }),
+    askFor: (clientCas: string) => swap({ ...current, clientCas })
+  }
+}
+
+export type LiveContext = ReturnType<typeof liveContext>
+
+/**
+ * Polls the files and swaps the server's certificate when they change. A half-written or mismatched
  * pair is skipped (and tried again on the files' next change), so a rotation never takes the server down.
  */
-export const reloadServing = (server: TlsServer, files: ServingFiles, clientCas: string, interval: Duration.Input = Duration.seconds(1)) =>
+export const reloadServing = (live: LiveContext, files: ServingFiles, interval: Duration.Input = Duration.seconds(1)) =>
   Effect.gen(function*() {
     let seen = yield* fingerprint(files)
     const check = Effect.gen(function*() {
@@ -63,7 +81,7 @@ export const reloadServing = (server: TlsServer, files: ServingFiles, clientCas:
       seen = now
       const pair = yield* Effect.result(readServing(files))
       if (pair._tag === "Failure") return yield* Effect.logWarning("serving certificate not reloaded", pair.failure.message)
-      server.setSecureContext(secureContext(pair.success, clientCas))
+      live.serve(pair.success)
       yield* Effect.logInfo(`serving certificate reloaded from ${files.certFile}`)
     })
     return yield* Effect.repeat(check, Schedule.spaced(interval))

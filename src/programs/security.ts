@@ -12,7 +12,7 @@
  *   every authenticated user is allowed (the CA's holder decides who gets a certificate).
  */
 import type { KubeConfig } from "@kubernetes/client-node"
-import { Config, Duration, Effect, Layer, Schema } from "effect"
+import { Config, Duration, Effect, Layer, Ref, Schedule, Schema } from "effect"
 import { readFile } from "node:fs/promises"
 import * as Authentication from "../layers/auth/Authentication.ts"
 import { alwaysAllow, authenticatedUsers, subjectAccessReviews } from "../layers/auth/Authorization.ts"
@@ -50,8 +50,13 @@ export interface Security {
   readonly layer: Layer.Layer<Authenticator | Authorizer>
   /** Whether callers must authenticate (false: --auth off or --insecure-http). */
   readonly enforced: boolean
-  /** PEM of the CAs whose client certificates the server asks for ("" for none). */
+  /** PEM of the CAs whose client certificates the server asks for ("" for none), at start. */
   readonly clientCas: string
+  /**
+   * Re-reads the ConfigMap the CAs came from, applies a change to authentication, and passes the
+   * new client CAs to `askFor` (the TLS context); undefined when nothing can change.
+   */
+  readonly watchTrust: ((askFor: (clientCas: string) => void) => Effect.Effect<void>) | undefined
   /** The serving certificate, and the files to watch for a new one (undefined: the generated PKI's). */
   readonly serving: { readonly pair: ServingPair; readonly files: ServingFiles | undefined } | undefined
   readonly limits: SecurityOptions
@@ -110,40 +115,58 @@ export const securitySetup = Effect.fn("securitySetup")(function*(
     ? undefined
     : { pair: { cert: pki.serverCertPem, key: pki.serverKeyPem }, files: undefined }
   if (o.insecureHttp || o.auth === "off") {
-    const open = Authentication.layer({ frontProxy: undefined, clientCa: [], tokenReview: undefined, anonymous: true })
-    return { layer: Layer.merge(open, alwaysAllow), enforced: false, clientCas: "", serving, limits } satisfies Security
+    const open = Authentication.layer({ trust: Effect.succeed({ frontProxy: undefined, clientCa: [] }), tokenReview: undefined, anonymous: true })
+    return { layer: Layer.merge(open, alwaysAllow), enforced: false, clientCas: "", serving, limits, watchTrust: undefined } satisfies Security
   }
   const inCluster = (yield* Config.String("KUBERNETES_SERVICE_HOST").pipe(Config.withDefault(""))) !== ""
   const authentication = yield* delegate(o.authenticationKubeconfig, inCluster)
   const authorization = yield* delegate(o.authorizationKubeconfig, inCluster)
-  const published = authentication === undefined ? {} : yield* extensionAuthentication(authentication)
+  const clientCaFile = o.clientCaFile !== "" ? yield* readPem("client-ca-file", o.clientCaFile) : undefined
+  const proxyCaFile = o.requestheaderClientCaFile !== "" ? yield* readPem("requestheader-client-ca-file", o.requestheaderClientCaFile) : undefined
 
-  const clientCaPem = o.clientCaFile !== ""
-    ? yield* readPem("client-ca-file", o.clientCaFile)
-    : authentication !== undefined
-    ? published["client-ca-file"] ?? ""
-    : pki?.caCertPem ?? ""
-  const proxyCaPem = o.requestheaderClientCaFile !== ""
-    ? yield* readPem("requestheader-client-ca-file", o.requestheaderClientCaFile)
-    : published["requestheader-client-ca-file"] ?? ""
-  const clientCa = yield* bundle("the client CA", clientCaPem)
-  const proxyCa = yield* bundle("the requestheader client CA", proxyCaPem)
-  const setting = (flag: string, key: string, fallback: ReadonlyArray<string>) =>
-    flag !== "" ? list(flag) : published[key] !== undefined ? publishedList(published[key]) : fallback
+  /** What the server trusts given the ConfigMap's data: the flags' files and values win over it. */
+  const trustFrom = (published: Readonly<Record<string, string>>) =>
+    Effect.gen(function*() {
+      const clientCaPem = clientCaFile ?? (authentication !== undefined ? published["client-ca-file"] ?? "" : pki?.caCertPem ?? "")
+      const proxyCaPem = proxyCaFile ?? published["requestheader-client-ca-file"] ?? ""
+      const clientCa = yield* bundle("the client CA", clientCaPem)
+      const proxyCa = yield* bundle("the requestheader client CA", proxyCaPem)
+      const setting = (flag: string, key: string, fallback: ReadonlyArray<string>) =>
+        flag !== "" ? list(flag) : published[key] !== undefined ? publishedList(published[key]) : fallback
+      const trust: Authentication.Trust = {
+        frontProxy: proxyCa.length === 0 ? undefined : {
+          ca: proxyCa,
+          allowedNames: setting(o.requestheaderAllowedNames, "requestheader-allowed-names", []),
+          usernameHeaders: setting(o.requestheaderUsernameHeaders, "requestheader-username-headers", ["X-Remote-User"]),
+          groupHeaders: setting(o.requestheaderGroupHeaders, "requestheader-group-headers", ["X-Remote-Group"]),
+          extraHeaderPrefixes: setting(o.requestheaderExtraHeadersPrefix, "requestheader-extra-headers-prefix", ["X-Remote-Extra-"])
+        },
+        clientCa
+      }
+      return { trust, clientCas: [clientCaPem, proxyCaPem].filter((p) => p.trim() !== "").join("\n") }
+    })
 
-  const authenticator = Authentication.layer({
-    frontProxy: proxyCa.length === 0 ? undefined : {
-      ca: proxyCa,
-      allowedNames: setting(o.requestheaderAllowedNames, "requestheader-allowed-names", []),
-      usernameHeaders: setting(o.requestheaderUsernameHeaders, "requestheader-username-headers", ["X-Remote-User"]),
-      groupHeaders: setting(o.requestheaderGroupHeaders, "requestheader-group-headers", ["X-Remote-Group"]),
-      extraHeaderPrefixes: setting(o.requestheaderExtraHeadersPrefix, "requestheader-extra-headers-prefix", ["X-Remote-Extra-"])
-    },
-    clientCa,
-    tokenReview: authentication,
-    anonymous: false
-  })
+  const initial = yield* trustFrom(authentication === undefined ? {} : yield* extensionAuthentication(authentication))
+  const current = yield* Ref.make(initial)
+  const authenticator = Authentication.layer({ trust: Effect.map(Ref.get(current), (c) => c.trust), tokenReview: authentication, anonymous: false })
   const authorizer = authorization === undefined ? authenticatedUsers : subjectAccessReviews(authorization)
-  const clientCas = [clientCaPem, proxyCaPem].filter((p) => p.trim() !== "").join("\n")
-  return { layer: Layer.merge(authenticator, authorizer), enforced: true, clientCas, serving, limits } satisfies Security
+  const resync = yield* Config.Duration("ARK_AUTHENTICATION_CONFIGMAP_RESYNC").pipe(Config.withDefault(Duration.seconds(30)))
+  // kube rotates its CAs by rewriting the ConfigMap: re-read it, and trust the new CAs without a restart.
+  const watchTrust = authentication === undefined ? undefined : (askFor: (clientCas: string) => void) =>
+    Effect.gen(function*() {
+      const next = yield* trustFrom(yield* extensionAuthentication(authentication))
+      const before = yield* Ref.get(current)
+      if (next.clientCas === before.clientCas && JSON.stringify(next.trust.frontProxy, omitCa) === JSON.stringify(before.trust.frontProxy, omitCa)) return
+      yield* Ref.set(current, next)
+      askFor(next.clientCas)
+      yield* Effect.logInfo("client CAs and front-proxy settings reloaded from kube-system/extension-apiserver-authentication")
+    }).pipe(
+      Effect.catch((e) => Effect.logWarning("extension-apiserver-authentication not reloaded", e.message)),
+      Effect.repeat(Schedule.spaced(resync)),
+      Effect.asVoid
+    )
+  return { layer: Layer.merge(authenticator, authorizer), enforced: true, clientCas: initial.clientCas, serving, limits, watchTrust } satisfies Security
 })
+
+/** Compares front-proxy settings without the parsed certificates (their PEM is compared apart). */
+const omitCa = (key: string, value: unknown) => (key === "ca" ? undefined : value)

@@ -19,7 +19,7 @@ import { notFoundPath } from "../layers/http/status.ts"
 import { webhookApp } from "../layers/http/webhook.ts"
 import * as InstrumentedStorage from "../layers/InstrumentedStorage.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
-import { maxHeaderBytes, reloadServing, secureContext } from "../layers/Tls.ts"
+import { liveContext, maxHeaderBytes, reloadServing, secureContext } from "../layers/Tls.ts"
 import * as EtcdStorage from "../layers/EtcdStorage.ts"
 import * as Controller from "../layers/Controller.ts"
 import * as MemoryQueryQueue from "../layers/MemoryQueryQueue.ts"
@@ -107,9 +107,12 @@ const httpServer = (o: ServeOptions) =>
       requestTimeout: 2 * Duration.toMillis(o.requestTimeout)
     })
     const files = security.serving?.files
-    const reload = files === undefined
-      ? Layer.empty
-      : Layer.effectDiscard(Effect.forkScoped(reloadServing(server, files, security.clientCas)))
+    const live = liveContext(server, pair, security.clientCas)
+    const watchTrust = security.watchTrust
+    const reload = Layer.mergeAll(
+      files === undefined ? Layer.empty : Layer.effectDiscard(Effect.forkScoped(reloadServing(live, files))),
+      watchTrust === undefined ? Layer.empty : Layer.effectDiscard(Effect.forkScoped(watchTrust(live.askFor)))
+    )
     return { evaluate: () => holdEarlyRequests(server as unknown as Server), pki, security, reload }
   })
 

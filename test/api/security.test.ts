@@ -10,7 +10,7 @@ import { request } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Issued } from "../support/certs.ts"
+import type { Ca, Issued } from "../support/certs.ts"
 import { issue, makeCa } from "../support/certs.ts"
 import type { KubeApiDouble } from "../support/kubeApi.ts"
 import { startKubeApi } from "../support/kubeApi.ts"
@@ -34,9 +34,12 @@ let strangerProxy: Issued
 let bob: Issued
 let root: Issued
 let mallory: Issued
+let clientCa: Ca
+/** The double's extension-apiserver-authentication data: a test may rewrite it, as kube does on a CA rotation. */
+const configMap: Record<string, string> = {}
 
 beforeAll(async () => {
-  const clientCa = await makeCa("test-client-ca")
+  clientCa = await makeCa("test-client-ca")
   const proxyCa = await makeCa("test-front-proxy-ca")
   const otherCa = await makeCa("someone-elses-ca")
   frontProxy = await issue(proxyCa, { cn: "front-proxy-client" })
@@ -53,17 +56,20 @@ beforeAll(async () => {
         : spec.resourceAttributes?.namespace === "forbidden"
         ? { allowed: false }
         : { allowed: true },
-    configMap: {
+    configMap: Object.assign(configMap, {
       "client-ca-file": clientCa.certPem,
       "requestheader-client-ca-file": proxyCa.certPem,
       "requestheader-allowed-names": JSON.stringify(["front-proxy-client"]),
       "requestheader-username-headers": JSON.stringify(["X-Remote-User"]),
       "requestheader-group-headers": JSON.stringify(["X-Remote-Group"]),
       "requestheader-extra-headers-prefix": JSON.stringify(["X-Remote-Extra-"])
-    }
+    })
   })
   const kubeconfig = kube.kubeconfig(dir)
-  ark = await startServer({ args: ["--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig] })
+  ark = await startServer({
+    args: ["--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig],
+    env: { ARK_AUTHENTICATION_CONFIGMAP_RESYNC: "200 millis" }
+  })
 })
 
 afterAll(async () => {
@@ -277,5 +283,24 @@ describe("impersonation (kubectl --as, --as-group)", () => {
     expect((await call("GET", `${base}/namespaces/team-a/agents`, { cert: root, headers: { "Impersonate-User": "carol" } })).status).toBe(200)
     const groupsOnly = await call("GET", `${base}/namespaces/team-a/agents`, { cert: bob, headers: { "Impersonate-Group": "admins" } })
     expect(expectStatus(groupsOnly, 400, "BadRequest").message).toBe("requested impersonation of groups, uid or extra fields without impersonating a user")
+  })
+})
+
+// Last: it rewrites the ConfigMap the other tests rely on.
+describe("a client CA rotated in extension-apiserver-authentication", () => {
+  it("is trusted without a restart once the ConfigMap lists it, and the old CA's certificates still work", async () => {
+    const rotated = await makeCa("rotated-client-ca")
+    const dave = await issue(rotated, { cn: "dave", o: ["devs"] })
+    const path = `${base}/namespaces/team-a/agents`
+    expectStatus(await call("GET", path, { cert: dave }), 401, "Unauthorized")
+    configMap["client-ca-file"] = clientCa.certPem + rotated.certPem
+    const deadline = Date.now() + 20_000
+    let status = 401
+    while (status === 401 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      status = (await call("GET", path, { cert: dave })).status
+    }
+    expect(status).toBe(200)
+    expect((await call("GET", path, { cert: bob })).status).toBe(200)
   })
 })

@@ -24,11 +24,17 @@ export interface FrontProxyOptions {
   readonly extraHeaderPrefixes: ReadonlyArray<string>
 }
 
-export interface AuthenticationOptions {
+/** Which certificates the server trusts; it may change while the server runs (a CA rotation). */
+export interface Trust {
   /** Trust identity headers from proxies with these certificates; undefined: never. */
   readonly frontProxy: FrontProxyOptions | undefined
   /** CAs whose client certificates authenticate as CN (user) and O (groups); empty: none. */
   readonly clientCa: ReadonlyArray<X509Certificate>
+}
+
+export interface AuthenticationOptions {
+  /** Read for every request, so a new CA applies to the next one. */
+  readonly trust: Effect.Effect<Trust>
   /** Where to send bearer tokens for review; undefined: tokens authenticate nobody. */
   readonly tokenReview: KubeConfig | undefined
   /** Let requests without credentials through as system:anonymous (refused with 401 otherwise). */
@@ -126,12 +132,14 @@ export const layer = (o: AuthenticationOptions) =>
   Layer.effect(
     Authenticator,
     Effect.gen(function*() {
-      const steps: Array<Step> = []
-      if (o.frontProxy !== undefined) steps.push(frontProxy(o.frontProxy))
-      if (o.clientCa.length > 0) steps.push(clientCertificate(o.clientCa))
-      if (o.tokenReview !== undefined) steps.push(yield* bearerToken(o.tokenReview))
+      const token = o.tokenReview === undefined ? undefined : yield* bearerToken(o.tokenReview)
       return Authenticator.of({
         authenticate: Effect.fnUntraced(function*(credentials) {
+          const trust = yield* o.trust
+          const steps: Array<Step> = []
+          if (trust.frontProxy !== undefined) steps.push(frontProxy(trust.frontProxy))
+          if (trust.clientCa.length > 0) steps.push(clientCertificate(trust.clientCa))
+          if (token !== undefined) steps.push(token)
           let failure: Unauthorized | undefined
           for (const step of steps) {
             const outcome = yield* Effect.result(step(credentials))
