@@ -198,7 +198,7 @@ const webhookLayer = (o: ServeOptions, grace: Duration.Duration) =>
       () => holdEarlyRequests(createHttpsServer({ ...tls, minVersion: "TLSv1.2" }) as unknown as Server),
       { port: o.webhookPort, host: o.host, gracefulShutdownTimeout: grace }
     )
-    return serveOn("webhook", "https", o.host, listening, withObservability(webhookApp, { requireClientCertificate: false }))
+    return serveOn("webhook", "https", o.host, listening, withObservability(webhookApp, { metrics: "open" }))
   }))
 
 /** The metrics module: /metrics and health on plain HTTP, for replicas that serve no API (or a scraper without a client certificate). */
@@ -208,7 +208,7 @@ const metricsLayer = (o: ServeOptions, grace: Duration.Duration) =>
     "http",
     o.host,
     NodeHttpServer.layer(() => holdEarlyRequests(createHttpServer()), { port: o.metricsPort, host: o.host, gracefulShutdownTimeout: grace }),
-    withObservability(Effect.succeed(HttpServerResponse.jsonUnsafe(notFoundPath("/"), { status: 404 })), { requireClientCertificate: false })
+    withObservability(Effect.succeed(HttpServerResponse.jsonUnsafe(notFoundPath("/"), { status: 404 })), { metrics: "open" })
   )
 
 /**
@@ -264,7 +264,7 @@ export const serve = (o: ServeOptions) =>
       if (pki !== undefined && !security.enforced) yield* Console.log("ark: --auth off: anyone who can connect may do anything")
       const api = apiApp({ security: security.limits, serverAddress: `${o.host}:${port}` })
       // Provided once for the server, so the token and authorization caches live as long as it does.
-      const serving = HttpServer.serve(withObservability(api, { requireClientCertificate: security.enforced })).pipe(Layer.provide(security.layer))
+      const serving = HttpServer.serve(withObservability(api, { metrics: "app" })).pipe(Layer.provide(security.layer))
       return Layer.merge(serving, reload)
     }))
     return yield* Layer.launch(

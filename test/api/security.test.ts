@@ -243,6 +243,15 @@ describe("authorization", () => {
     expect(lastReview().resourceAttributes).toMatchObject({ verb: "watch", resource: "models", namespace: "verbs" })
   })
 
+  it("authorizes /metrics as kube-apiserver does: a non-resource get, for a scraper's bearer token too", async () => {
+    const scraped = await call("GET", "/metrics", { headers: { authorization: "Bearer good-token" } })
+    expect(scraped.status, scraped.text).toBe(200)
+    expect(scraped.headers["content-type"]).toContain("text/plain")
+    expect(scraped.text).toContain("# TYPE apiserver_request_total counter")
+    expect(lastReview()).toMatchObject({ user: "tina", nonResourceAttributes: { path: "/metrics", verb: "get" } })
+    expectStatus(await call("GET", "/metrics"), 401, "Unauthorized")
+  })
+
   it("lets system:masters in without asking", async () => {
     const before = reviewsOf("SubjectAccessReview").length
     expect((await call("GET", `${base}/namespaces/forbidden/queries`, { cert: root })).status).toBe(200)

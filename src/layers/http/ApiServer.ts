@@ -21,7 +21,9 @@ import {
 } from "./discovery.ts"
 import { discoveryContentType, negotiate, openApiV2Form, openApiV2ProtobufType } from "./media.ts"
 import { openApiV2, openApiV3, openApiV3Index, servedGroupVersions } from "./openapi.ts"
+import { metricsText } from "./observability.ts"
 import { openApiV2Protobuf } from "./openapiProtobuf.ts"
+import { contentType as prometheusContentType } from "../../domain/prometheus.ts"
 import type { Reply } from "./resources.ts"
 import { handleResource } from "./resources.ts"
 import { requestUrl, routeWithWatchPrefix } from "./routes.ts"
@@ -115,6 +117,9 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
       case "Version":
         yield* onlyGet(request.method)
         return jsonReply(version)
+      case "Metrics":
+        yield* onlyGet(request.method)
+        return { status: 200, body: yield* metricsText, contentType: prometheusContentType }
       case "LegacyVersions": {
         yield* onlyGet(request.method)
         const rep = negotiate(header("accept"), { discovery: true })

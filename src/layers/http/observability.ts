@@ -7,13 +7,12 @@ import { Duration, Effect, Metric } from "effect"
 import type { HttpServerResponse } from "effect/http"
 import { HttpServerRequest, HttpServerResponse as Response } from "effect/http"
 import { randomUUID } from "node:crypto"
-import type { TLSSocket } from "node:tls"
 import { contentType as prometheusContentType, render } from "../../domain/prometheus.ts"
 import * as Metrics from "../../services/Metrics.ts"
 import { Shutdown } from "../../services/Shutdown.ts"
 import { Storage } from "../../services/Storage.ts"
 import { requestUrl, routeWithWatchPrefix } from "./routes.ts"
-import { toStatus, unauthorized } from "./status.ts"
+import { toStatus } from "./status.ts"
 import { MethodNotAllowed } from "../../services/errors.ts"
 
 /** A health check: fails with the reason it is not passing. */
@@ -83,8 +82,9 @@ export const health = (endpoint: Endpoint, only: string | undefined, query: URLS
   })
 
 /** Every metric of the process in Prometheus text format. */
-export const metricsResponse = Effect.map(Metric.snapshot, (snapshots) =>
-  Response.text(render(snapshots), { contentType: prometheusContentType }))
+export const metricsText = Effect.map(Metric.snapshot, render)
+
+const metricsResponse = Effect.map(metricsText, (text) => Response.text(text, { contentType: prometheusContentType }))
 
 /** kube's request verb and resource labels (LIST vs GET, WATCH, APPLY, DELETECOLLECTION). */
 export const requestLabels = (method: string, url: URL, contentType: string | undefined) => {
@@ -111,11 +111,13 @@ export const requestLabels = (method: string, url: URL, contentType: string | un
 
 const healthPath = /^\/(livez|readyz|healthz)(?:\/([^/]+))?\/?$/
 
-const isVerifiedClient = (source: unknown) => (source as { socket?: TLSSocket }).socket?.authorized === true
-
 export interface ObservabilityOptions {
-  /** /metrics only for clients with a verified certificate (health checks stay open, as kube's). */
-  readonly requireClientCertificate: boolean
+  /**
+   * Who answers /metrics: "app", the API, which authenticates and authorizes it as kube-apiserver
+   * does (a non-resource `get` of /metrics); "open", this wrapper, for ports that only serve
+   * metrics and probes. Health checks are always open, as kube's.
+   */
+  readonly metrics: "app" | "open"
 }
 
 /**
@@ -157,15 +159,13 @@ const answer = <E, R>(
 ) =>
   Effect.gen(function*() {
     const healthMatch = healthPath.exec(url.pathname)
-    const own = url.pathname === "/metrics" || healthMatch !== null
+    const own = (url.pathname === "/metrics" && options.metrics === "open") || healthMatch !== null
     const response = !own
       ? yield* app
       : request.method !== "GET" && request.method !== "HEAD"
       ? Response.jsonUnsafe(toStatus(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${request.method})` })), { status: 405 })
       : healthMatch !== null
       ? yield* health(healthMatch[1] as Endpoint, healthMatch[2], url.searchParams)
-      : options.requireClientCertificate && !isVerifiedClient(request.source)
-      ? Response.jsonUnsafe(unauthorized(), { status: 401 })
       : yield* metricsResponse
     return response
   })

@@ -4,6 +4,7 @@ import { findResource, servedGroups } from "../../domain/registry.ts"
 
 export type Route =
   | { readonly _tag: "Version" }
+  | { readonly _tag: "Metrics" }
   | { readonly _tag: "LegacyVersions" }
   | { readonly _tag: "LegacyResources" }
   | { readonly _tag: "Groups" }
@@ -61,6 +62,8 @@ export const route = (path: string): Route => {
   switch (first) {
     case "version":
       return segments.length === 1 ? { _tag: "Version" } : unknown
+    case "metrics":
+      return segments.length === 1 ? { _tag: "Metrics" } : unknown
     case "api":
       if (segments.length === 1) return { _tag: "LegacyVersions" }
       return segments.length === 2 && second === "v1" ? { _tag: "LegacyResources" } : unknown

@@ -125,7 +125,7 @@ const reasonSuffix = (reason: string) => reason === "" ? "" : `: ${reason}`
 export const internalError = (): StatusBody =>
   failure(500, "InternalError", "Internal error occurred: an unexpected failure was logged by the server")
 
-export const unauthorized = (): StatusBody => failure(401, "Unauthorized", "Unauthorized")
+const unauthorized = (): StatusBody => failure(401, "Unauthorized", "Unauthorized")
 
 export const notFoundPath = (path: string): StatusBody =>
   failure(404, "NotFound", `the server could not find the requested resource (${path})`, {})
