@@ -17,7 +17,8 @@ import { migrate } from "ark-effect/layers/PgSchema"
 import * as PostgresStorage from "ark-effect/layers/PostgresStorage"
 import * as WatchHubLive from "ark-effect/layers/WatchHubLive"
 import { Storage, storedResource } from "ark-effect/services/Storage"
-import { textOf, WatchHub } from "ark-effect/services/WatchHub"
+import { textOf } from "ark-effect/domain/object"
+import { WatchHub } from "ark-effect/services/WatchHub"
 
 /** The program's own pool, migrated to ark-effect's schema before anything uses it. */
 const database = Layer.effectDiscard(migrate).pipe(

@@ -47,3 +47,6 @@ export interface StatusCause {
 
 export const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** An object's stored JSON text from its UTF-8 bytes (as the watch hub keeps them). */
+export const textOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")

@@ -426,7 +426,10 @@ export const makeEtcdStorage = Effect.gen(function*() {
 
   /** Changes of `r` in (after, last] from memory, once the feed has reached `last`; undefined when it does not cover them. */
   const fromFeed = (r: StoredResource, after: bigint, last: bigint) => {
-    const covered = () => feed.live && after >= feed.start - 1n && after >= (feed.trimmed.get(r.plural) ?? 0n)
+    // The feed follows Ark's group only (a kube cluster's etcd holds much more under /registry/):
+    // another group's changes (standalone Leases) are never covered and come from history at once.
+    const covered = () =>
+      r.group === arkGroup && feed.live && after >= feed.start - 1n && after >= (feed.trimmed.get(r.plural) ?? 0n)
     const collect = (): ReadonlyArray<Change> => {
       const list = feed.events.get(r.plural) ?? []
       let lo = 0
@@ -515,9 +518,7 @@ export const makeEtcdStorage = Effect.gen(function*() {
       ).pipe(Effect.catchTag("Expired", () => Effect.fail(new Expired({ message: `too old resource version: ${after}` }))))
       const last = BigInt(res.responses[0]?.response_range.kvs[0]?.mod_revision ?? "0")
       if (last <= a) return []
-      // The feed follows Ark's group only (a kube cluster's etcd holds much more under /registry/):
-      // another group's changes (standalone Leases) come from history at once.
-      const recent = r.group === arkGroup ? yield* fromFeed(r, a, last) : undefined
+      const recent = yield* fromFeed(r, a, last)
       return recent ?? (yield* fromHistory(r, a, last))
     })
 

@@ -81,6 +81,10 @@ const otherConditions = (q: KubeObject): ReadonlyArray<unknown> => {
 /** Status writes by the workers carry their own managedFields entry. */
 const tracked = trackStatusWrite(findKind("Query")!, "ark-query-worker")
 
+/** `live` with these status fields set (the others kept), as the workers write it. */
+const withStatus = (live: KubeObject, status: Record<string, unknown>) =>
+  tracked(live, { ...live, status: { ...(isRecord(live.status) ? live.status : {}), ...status } })
+
 export const make = (options: QueryWorkerOptions) =>
   Effect.gen(function*() {
     const storage = yield* Storage
@@ -95,18 +99,12 @@ export const make = (options: QueryWorkerOptions) =>
       storage.guaranteedUpdate(queries, item.namespace, item.name, (current) =>
         current.metadata.uid !== item.uid || isTerminal(current)
           ? Effect.fail(new AlreadyEnded())
-          : tracked(current, {
-            ...current,
-            metadata: { ...current.metadata, resourceVersion: undefined },
-            status: { ...(isRecord(current.status) ? current.status : {}), ...status(current) }
-          }), { subresource: "status" })
+          // Without a resourceVersion: guaranteedUpdate writes over the newest version.
+          : withStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } }, status(current)), { subresource: "status" })
 
     /** The status written over `live`, compare-and-swapped on its version. */
     const updateStatus = (live: KubeObject, status: Record<string, unknown>) =>
-      Effect.flatMap(
-        tracked(live, { ...live, status: { ...(isRecord(live.status) ? live.status : {}), ...status } }),
-        (next) => storage.update(queries, next, { subresource: "status" })
-      )
+      Effect.flatMap(withStatus(live, status), (next) => storage.update(queries, next, { subresource: "status" }))
 
     const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
       phase: o.phase,

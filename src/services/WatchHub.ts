@@ -43,9 +43,6 @@ export interface EncodedList {
   readonly items: ReadonlyArray<Uint8Array>
 }
 
-/** An object's JSON text from its encoded form. */
-export const textOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
-
 export class WatchHub extends Context.Service<WatchHub, {
   /**
    * Events of one watch, in resourceVersion order, each committed version exactly once. Fails

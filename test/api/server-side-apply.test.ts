@@ -8,9 +8,7 @@ import type { KubernetesObject } from "@kubernetes/client-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
 import type { RunningServer } from "../support/server.ts"
-import { startServer } from "../support/server.ts"
-import type { RunningEtcd } from "../support/etcd.ts"
-import { startEtcd } from "../support/etcd.ts"
+import { startServerOn } from "../support/server.ts"
 
 let server: RunningServer
 let bin: string
@@ -55,16 +53,11 @@ ${spec}`
 
 // Both stores: the etcd configuration serves the same API (issue: the kubectl tests pass with --storage etcd).
 describe.each(["postgresql", "etcd"] as const)("server-side apply on %s", (storage) => {
-  let etcd: RunningEtcd | undefined
   beforeAll(async () => {
-    if (storage === "etcd") etcd = await startEtcd()
-    server = await startServer(etcd === undefined ? {} : { etcdEndpoint: etcd.endpoint })
+    server = await startServerOn(storage)
     bin = (await kubectlBinaries("v35")).kubectl
   })
-  afterAll(async () => {
-    await server?.stop()
-    await etcd?.stop()
-  })
+  afterAll(() => server?.stop())
 
   describe("kubectl apply --server-side", () => {
     it("creates, then updates, with an Apply entry owning exactly the applied fields", async () => {

@@ -8,6 +8,7 @@ import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { startEtcd } from "./etcd.ts"
 import { freshDatabase } from "./pg.ts"
 
 export interface RunningServer {
@@ -99,4 +100,17 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
   }
   return { ...ready, databaseUrl, dataDir, process: child, output: () => output, stop }
+}
+
+/** `ark serve` on either store; on etcd, a member started for it and stopped with it. */
+export const startServerOn = async (storage: "postgresql" | "etcd", options: ServerOptions = {}): Promise<RunningServer> => {
+  if (storage === "postgresql") return startServer(options)
+  const etcd = await startEtcd()
+  try {
+    const server = await startServer({ ...options, etcdEndpoint: etcd.endpoint })
+    return { ...server, stop: () => server.stop().finally(etcd.stop) }
+  } catch (e) {
+    await etcd.stop()
+    throw e
+  }
 }

@@ -72,10 +72,13 @@ const cached = <B extends string | Uint8Array>(make: () => B) => {
 
 const cachedJson = (make: () => unknown) => cached(() => JSON.stringify(make()))
 
-const discoveryV2 = cachedJson(() => aggregatedDiscovery("v2"))
-const discoveryV2beta1 = cachedJson(() => aggregatedDiscovery("v2beta1"))
-const coreDiscoveryV2 = cachedJson(() => coreDiscovery("v2"))
-const coreDiscoveryV2beta1 = cachedJson(() => coreDiscovery("v2beta1"))
+/** Aggregated discovery in both of its versions, each rendered once. */
+const discoveryDocs = (make: (version: "v2" | "v2beta1") => unknown) => ({
+  v2: cachedJson(() => make("v2")),
+  v2beta1: cachedJson(() => make("v2beta1"))
+})
+const groupDiscoveryDocs = discoveryDocs(aggregatedDiscovery)
+const coreDiscoveryDocs = discoveryDocs(coreDiscovery)
 const openApiV2Doc = cachedJson(openApiV2)
 const openApiV2Proto = cached(() => openApiV2Protobuf(openApiV2()))
 const openApiV3Docs = new Map(servedGroupVersions.map((gv) => {
@@ -102,6 +105,19 @@ const conditional = (doc: { body: string | Uint8Array; etag: string }, ifNoneMat
     ? { status: 304, body: "", contentType, etag: doc.etag }
     : { status: 200, body: doc.body, contentType, etag: doc.etag }
 
+/** /api and /apis: aggregated discovery when the client asks for it, else the legacy document. */
+const discoveryReply = (
+  header: (name: string) => string | undefined,
+  docs: ReturnType<typeof discoveryDocs>,
+  legacy: () => unknown
+) =>
+  Effect.suspend((): Effect.Effect<TaggedReply, ApiError> => {
+    const rep = negotiate(header("accept"), { discovery: true })
+    if (rep === undefined) return Effect.fail(new NotAcceptable({ message: "only the following media types are accepted: application/json" }))
+    if (rep._tag === "Discovery") return Effect.succeed(conditional(docs[rep.version](), header("if-none-match"), discoveryContentType(rep.version)))
+    return Effect.succeed(jsonReply(legacy()))
+  })
+
 const onlyGet = (method: string) =>
   method === "GET" || method === "HEAD"
     ? Effect.void
@@ -120,29 +136,15 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
       case "Metrics":
         yield* onlyGet(request.method)
         return { status: 200, body: yield* metricsText, contentType: prometheusContentType }
-      case "LegacyVersions": {
+      case "LegacyVersions":
         yield* onlyGet(request.method)
-        const rep = negotiate(header("accept"), { discovery: true })
-        if (rep === undefined) return yield* new NotAcceptable({ message: "only the following media types are accepted: application/json" })
-        if (rep._tag === "Discovery") {
-          const doc = rep.version === "v2" ? coreDiscoveryV2() : coreDiscoveryV2beta1()
-          return conditional(doc, header("if-none-match"), discoveryContentType(rep.version))
-        }
-        return jsonReply(legacyVersions(options.serverAddress))
-      }
+        return yield* discoveryReply(header, coreDiscoveryDocs, () => legacyVersions(options.serverAddress))
       case "LegacyResources":
         yield* onlyGet(request.method)
         return jsonReply(legacyResources)
-      case "Groups": {
+      case "Groups":
         yield* onlyGet(request.method)
-        const rep = negotiate(header("accept"), { discovery: true })
-        if (rep === undefined) return yield* new NotAcceptable({ message: "only the following media types are accepted: application/json" })
-        if (rep._tag === "Discovery") {
-          const doc = rep.version === "v2" ? discoveryV2() : discoveryV2beta1()
-          return conditional(doc, header("if-none-match"), discoveryContentType(rep.version))
-        }
-        return jsonReply(groupList())
-      }
+        return yield* discoveryReply(header, groupDiscoveryDocs, groupList)
       case "Group": {
         yield* onlyGet(request.method)
         const doc = groupDocument(r.group)
