@@ -121,10 +121,9 @@ export const objectSemantics = (p: StorePrimitives) => {
         }
         const rv = yield* p.replace(r, next, currentRv, isFinalized(next))
         if (rv !== undefined) return withResourceVersion(next, rv)
-        // Lost the race: a client-chosen rv is now stale; otherwise read again and retry.
-        if (wantRv !== undefined && wantRv !== "") {
-          return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
-        }
+        // Lost the race: read again and mutate the newer version. A client's own resourceVersion
+        // (an update's, or one a patch sets) is then stale and fails the check above, as in kube;
+        // a patch that carries the version it read applies again, so it never answers 409 for it.
       }
     })
 

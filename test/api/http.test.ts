@@ -309,6 +309,27 @@ describe("writes", () => {
     expect(bad.message).toBe('CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\\x01b": invalid character U+0001 (at position 1)')
   })
 
+  it("concurrent patches and applies without a resourceVersion all succeed, each on the newest version", async () => {
+    const created = query("contended")
+    expect((await call("POST", queries, { body: { ...created, metadata: { ...created.metadata, labels: { base: "y" } } } })).status).toBe(201)
+    const writes = Array.from({ length: 24 }, (_, i) => {
+      const label = { [`w${i}`]: "x" }
+      const kind = i % 3
+      return kind === 0
+        ? call("PATCH", `${queries}/contended`, { body: { metadata: { labels: label } }, type: "application/merge-patch+json" })
+        : kind === 1
+        ? call("PATCH", `${queries}/contended`, { body: [{ op: "add", path: `/metadata/labels/w${i}`, value: "x" }], type: "application/json-patch+json" })
+        : call("PATCH", `${queries}/contended?fieldManager=m${i}`, {
+          body: { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Query", metadata: { name: "contended", labels: label } },
+          type: "application/apply-patch+yaml"
+        })
+    })
+    const answers = await Promise.all(writes)
+    expect(answers.map((a) => a.status)).toEqual(Array(24).fill(200))
+    const now = await call("GET", `${queries}/contended`)
+    expect(Object.keys(now.json.metadata.labels).sort()).toEqual(["base", ...Array.from({ length: 24 }, (_, i) => `w${i}`)].sort())
+  })
+
   it("fieldValidation: Strict rejects unknown fields, Warn drops them with a Warning header, Ignore drops them", async () => {
     const withUnknown = (name: string) => query(name, { spec: { input: "x", target: { type: "agent", name: "a" }, colour: "blue" } })
     const strict = expectStatus(await call("POST", `${queries}?fieldValidation=Strict`, { body: withUnknown("strict") }), 400, "BadRequest")

@@ -69,7 +69,9 @@ describe.each([postgres, etcd])("history compaction on $name", (store) => {
     const { server, retains } = await store.start()
     const send = async (method: string, p: string, body?: unknown, type = "application/json") => {
       const res = await fetch(`${server.url}${p}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": type } }) })
-      return await res.json() as any
+      const answer = await res.json() as any
+      if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(answer)}`)
+      return answer
     }
     const created = await send("POST", path, { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Agent", metadata: { name: "kept" }, spec: { prompt: "v1" } })
     await send("PATCH", `${path}/kept`, { spec: { prompt: "v2" } }, "application/merge-patch+json")
