@@ -275,6 +275,41 @@ export const formatLabelSelector = (reqs: ReadonlyArray<LabelRequirement>): stri
     }
   }).join(",")
 
+const labelSelectorOperators: Record<string, LabelOperator> = { In: "in", NotIn: "notin", Exists: "exists", DoesNotExist: "!exists" }
+
+/**
+ * metav1.LabelSelector (`matchLabels`, `matchExpressions`) as requirements, as apimachinery's
+ * `LabelSelectorAsSelector`: an empty selector matches everything; the failure says which key,
+ * operator or value is not usable.
+ */
+export const labelSelectorRequirements = (selector: unknown): Result.Result<ReadonlyArray<LabelRequirement>, string> => {
+  if (typeof selector !== "object" || selector === null || Array.isArray(selector)) return Result.fail("the selector is not an object")
+  const { matchLabels, matchExpressions } = selector as { matchLabels?: unknown; matchExpressions?: unknown }
+  const reqs: Array<LabelRequirement> = []
+  const problem = (key: string, values: ReadonlyArray<unknown>): string | undefined => {
+    const keyErrs = qualifiedNameErrors(key)
+    if (keyErrs.length > 0) return `key "${key}": ${keyErrs.join("; ")}`
+    const bad = values.find((v) => typeof v !== "string" || labelValueErrors(v).length > 0)
+    return bad === undefined ? undefined : `values of "${key}": ${JSON.stringify(bad)} is not a label value`
+  }
+  for (const [key, value] of Object.entries(typeof matchLabels === "object" && matchLabels !== null ? matchLabels : {})) {
+    const err = problem(key, [value])
+    if (err !== undefined) return Result.fail(err)
+    reqs.push({ key, operator: "=", values: [value as string] })
+  }
+  for (const e of Array.isArray(matchExpressions) ? matchExpressions : []) {
+    const { key, operator, values = [] } = (e ?? {}) as { key?: unknown; operator?: unknown; values?: unknown }
+    const op = typeof operator === "string" ? labelSelectorOperators[operator] : undefined
+    if (typeof key !== "string" || op === undefined || !Array.isArray(values)) return Result.fail(`expression ${JSON.stringify(e)} is not a label selector requirement`)
+    const err = problem(key, values)
+    if (err !== undefined) return Result.fail(err)
+    const needsValues = op === "in" || op === "notin"
+    if (needsValues !== values.length > 0) return Result.fail(`operator ${operator} of "${key}" ${needsValues ? "needs" : "takes no"} values`)
+    reqs.push({ key, operator: op, values: sortedUnique(values as ReadonlyArray<string>) })
+  }
+  return Result.succeed(reqs.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Field selectors
 // ---------------------------------------------------------------------------------------------

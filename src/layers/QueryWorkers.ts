@@ -7,13 +7,14 @@
  * because terminal status writes are compare-and-swap updates that refuse a Query that is
  * already terminal.
  */
-import { Cause, Deferred, Duration, Effect, Fiber, Layer, Metric, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Fiber, Layer, Metric, Queue, Result, Schedule, Schema, Stream } from "effect"
 import { formatSeconds, parseGoDuration } from "../domain/duration.ts"
 import { resolveQueryInput } from "../domain/queryInput.ts"
 import type { QueryParameter } from "../domain/queryInput.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
+import { labelSelectorRequirements } from "../domain/selectors.ts"
 import { Commits } from "../services/Commits.ts"
 import type { CompletionResult } from "../services/CompletionsEngine.ts"
 import { CompletionsEngine } from "../services/CompletionsEngine.ts"
@@ -48,6 +49,8 @@ export interface QueryWorkerOptions {
 const resourceOf = (kind: string) => storedResource(findKind(kind)!)
 const queries = resourceOf("Query")
 const a2aTasks = resourceOf("A2ATask")
+/** The kinds a selector picks a target from, in upstream's order of preference. */
+const selectableTargets = [["agent", resourceOf("Agent")], ["team", resourceOf("Team")], ["model", resourceOf("Model")], ["tool", resourceOf("Tool")]] as const
 
 const wantsCancel = (q: KubeObject) => (q.spec as { cancel?: boolean } | undefined)?.cancel === true
 
@@ -197,6 +200,23 @@ export const make = (options: QueryWorkerOptions) =>
         Effect.tap((running) => wantsCancel(running) ? Deferred.succeed(canceled, undefined) : Effect.void)
       )
 
+    /**
+     * The target a `spec.selector` picks, as upstream Ark: the first matching Agent by name, else
+     * Team, Model, Tool; or why there is none.
+     */
+    const selectedTarget = (namespace: string, selector: unknown) =>
+      Effect.gen(function*() {
+        if (selector === undefined) return "the query names no target (spec.target) and no selector (spec.selector)"
+        const labels = labelSelectorRequirements(selector)
+        if (Result.isFailure(labels)) return `spec.selector is not usable: ${labels.failure}`
+        for (const [type, resource] of selectableTargets) {
+          const page = yield* storage.list(resource, { namespace, labelSelector: labels.success, limit: 1 })
+          const first = page.items[0]
+          if (first !== undefined) return { type, name: (JSON.parse(first) as KubeObject).metadata.name! }
+        }
+        return `no agent, team, model or tool in namespace ${namespace} matches spec.selector`
+      })
+
     const run = (item: QueueItem, canceled: Deferred.Deferred<void>) =>
       Effect.gen(function*() {
         const startedAt = Date.now()
@@ -209,6 +229,7 @@ export const make = (options: QueryWorkerOptions) =>
           input?: unknown
           parameters?: ReadonlyArray<QueryParameter>
           target?: { type: string; name: string }
+          selector?: unknown
           timeout?: string
           cancel?: boolean
           conversationId?: string
@@ -216,10 +237,11 @@ export const make = (options: QueryWorkerOptions) =>
         if (wantsCancel(claimed)) {
           return yield* finish(item, spec.target, startedAt, { phase: "canceled", reason: "Canceled", message: "the query was canceled" })
         }
-        if (spec.target === undefined) {
-          return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: "the query names no target (spec.target)" })
+        const chosen = spec.target !== undefined ? spec.target : yield* selectedTarget(item.namespace, spec.selector)
+        if (typeof chosen === "string") {
+          return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: chosen })
         }
-        const target = spec.target
+        const target = chosen
         const input = resolveQueryInput(spec)
         if (input._tag === "Unresolvable") {
           return yield* finish(item, target, startedAt, { phase: "error", reason: "InputUnresolvable", message: input.message })

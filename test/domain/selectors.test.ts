@@ -4,6 +4,7 @@ import {
   type FieldRequirement,
   formatLabelSelector,
   type LabelRequirement,
+  labelSelectorRequirements,
   matchesFields,
   matchesLabels,
   parseFieldSelector,
@@ -161,6 +162,37 @@ describe("formatLabelSelector", () => {
 
   it("sorts values of hand-built requirements like kube's String()", () => {
     expect(formatLabelSelector([req("x", "in", "b", "a")])).toBe("x in (a,b)")
+  })
+})
+
+describe("labelSelectorRequirements (metav1.LabelSelector)", () => {
+  const of = (selector: unknown) => Result.getOrThrow(labelSelectorRequirements(selector))
+  const failure = (selector: unknown) => Result.getOrThrow(Result.flip(labelSelectorRequirements(selector)))
+
+  it("turns matchLabels and matchExpressions into the requirements of the equivalent selector string", () => {
+    expect(formatLabelSelector(of({
+      matchLabels: { tier: "web", app: "ark" },
+      matchExpressions: [
+        { key: "zone", operator: "NotIn", values: ["b", "a", "a"] },
+        { key: "env", operator: "In", values: ["prod"] },
+        { key: "canary", operator: "DoesNotExist" },
+        { key: "owner", operator: "Exists", values: [] }
+      ]
+    }))).toBe("app=ark,!canary,env in (prod),owner,tier=web,zone notin (a,b)")
+  })
+
+  it("matches everything when empty", () => {
+    expect(of({})).toEqual([])
+    expect(matchesLabels(of({ matchLabels: {} }), { any: "thing" })).toBe(true)
+  })
+
+  it("says what is unusable: bad keys and values, unknown operators, values where none belong", () => {
+    expect(failure({ matchLabels: { "bad key": "x" } })).toContain('key "bad key"')
+    expect(failure({ matchLabels: { ok: "not ok!" } })).toBe('values of "ok": "not ok!" is not a label value')
+    expect(failure({ matchExpressions: [{ key: "k", operator: "Gt", values: ["1"] }] })).toContain("is not a label selector requirement")
+    expect(failure({ matchExpressions: [{ key: "k", operator: "In", values: [] }] })).toBe('operator In of "k" needs values')
+    expect(failure({ matchExpressions: [{ key: "k", operator: "Exists", values: ["v"] }] })).toBe('operator Exists of "k" takes no values')
+    expect(failure("role=x")).toBe("the selector is not an object")
   })
 })
 

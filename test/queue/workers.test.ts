@@ -128,6 +128,33 @@ describe("query workers", () => {
     expect(engine.calls.some((c) => c.input.startsWith("key "))).toBe(false)
   })
 
+  it("runs a Query with spec.selector against the first matching Agent by name, else Team; ends in error when none matches", async () => {
+    const ns = `${base}/namespaces/w8`
+    const labelled = (kind: string, name: string, role: string, spec: Record<string, unknown>) =>
+      send(server, "POST", `${ns}/${kind.toLowerCase()}s`, { apiVersion: "ark.mckinsey.com/v1alpha1", kind, metadata: { name, labels: { role } }, spec })
+    await labelled("Agent", "b-helper", "helper", { prompt: "b" })
+    await labelled("Agent", "a-helper", "helper", { prompt: "a" })
+    await labelled("Agent", "other", "writer", { prompt: "o" })
+    await labelled("Team", "crew", "crew", { strategy: "sequential", members: [{ name: "other", type: "agent" }] })
+    const selecting = (name: string, selector: unknown) => ({
+      apiVersion: "ark.mckinsey.com/v1alpha1",
+      kind: "Query",
+      metadata: { name },
+      spec: { input: `selected ${name}`, selector }
+    })
+    await send(server, "POST", `${ns}/queries`, selecting("by-labels", { matchLabels: { role: "helper" } }))
+    await send(server, "POST", `${ns}/queries`, selecting("by-expression", { matchExpressions: [{ key: "role", operator: "In", values: ["crew", "nobody"] }] }))
+    await send(server, "POST", `${ns}/queries`, selecting("unmatched", { matchLabels: { role: "nobody" } }))
+    const byLabels = await waitPhase(server, "w8", "by-labels", ["done", "error"])
+    expect(byLabels.status.response).toMatchObject({ content: "answer to selected by-labels", target: { type: "agent", name: "a-helper" } })
+    const byExpression = await waitPhase(server, "w8", "by-expression", ["done", "error"])
+    expect(byExpression.status.response).toMatchObject({ content: "answer to selected by-expression", target: { type: "team", name: "crew" } })
+    const unmatched = await waitPhase(server, "w8", "unmatched", ["done", "error"])
+    expect(unmatched.status.phase).toBe("error")
+    expect(unmatched.status.conditions[0]).toMatchObject({ reason: "NoTarget", message: "no agent, team, model or tool in namespace w8 matches spec.selector" })
+    expect(engine.calls.some((c) => c.input === "selected unmatched")).toBe(false)
+  })
+
   it("sends an Agent's Queries to the ExecutionEngine it names, follows changes to the Agent, and refuses a missing engine", async () => {
     const other = await startScriptedEngine((input) => `engine two heard ${input}`)
     cleanups.push(() => other.stop())
