@@ -26,5 +26,7 @@ COPY src ./src
 RUN mkdir -p /var/lib/ark && chown 1000:1000 /var/lib/ark
 USER 1000:1000
 EXPOSE 6443 8080 9443
-ENTRYPOINT ["node", "src/programs/main.ts"]
+# A young generation of at most 2 x 16 MB (V8's default grows to 2 x 32 MB): about 40 MB less
+# resident memory with 1,000 watches open, at no measured cost to throughput (docs/benchmarks.md).
+ENTRYPOINT ["node", "--max-semi-space-size=16", "src/programs/main.ts"]
 CMD ["serve", "--host", "0.0.0.0", "--data-dir", "/var/lib/ark"]

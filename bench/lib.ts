@@ -164,7 +164,8 @@ export const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, w
 
 /** Starts `ark serve` with extra flags; resolves once it serves (its URL) or, without the API module, runs. */
 export const startProcess = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
-  const child = spawn(process.execPath, [join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args], {
+  // With the Node flags the image and `npm start` run it with.
+  const child = spawn(process.execPath, ["--max-semi-space-size=16", join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args], {
     stdio: ["ignore", "pipe", "inherit"]
   })
   children.push(child)

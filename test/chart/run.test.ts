@@ -1,7 +1,7 @@
 /**
  * The command line the chart renders for the ark-core container, run for real: `helm template`
  * with storage.backend=postgresql pointing at this test run's PostgreSQL, then the migration
- * Job's args and the Deployment's args and env, verbatim, as `node src/programs/main.ts <args>`
+ * Job's args and the Deployment's args and env, verbatim, as `node <flags> src/programs/main.ts <args>`
  * (the image's entrypoint, see Dockerfile). Only what must differ outside a pod is substituted:
  *   - `--host 0.0.0.0` becomes 127.0.0.1 (test servers bind loopback only);
  *   - `--data-dir` (the pod's emptyDir) becomes a temporary directory;
@@ -14,7 +14,7 @@
 import { Effect } from "effect"
 import { spawn, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { get as httpGet } from "node:http"
 import { request as httpsRequest } from "node:https"
 import { tmpdir } from "node:os"
@@ -25,7 +25,11 @@ import type { Manifest } from "../support/helm.ts"
 import { freePort } from "../support/net.ts"
 import { freshDatabase } from "../support/pg.ts"
 
-const main = join(import.meta.dirname, "..", "..", "src", "programs", "main.ts")
+const root = join(import.meta.dirname, "..", "..")
+/** The image's entrypoint (Dockerfile's ENTRYPOINT), run from the repository instead of /app. */
+const entrypoint = (JSON.parse(/^ENTRYPOINT (.*)$/m.exec(readFileSync(join(root, "Dockerfile"), "utf8"))![1]!) as Array<string>)
+  .slice(1)
+  .map((a) => a.endsWith(".ts") ? join(root, a) : a)
 const dir = mkdtempSync(join(tmpdir(), "ark-chart-run-"))
 const started: Array<ChildProcess> = []
 afterAll(async () => {
@@ -121,7 +125,7 @@ describe("the chart's ark-core command line, run", () => {
     const job = one(m, "Job")["spec"]["template"]["spec"]["containers"][0] as Manifest
     const jobRun = localArgs(job["args"], paths)
     expect(jobRun.substituted).toEqual([])
-    const migrate = spawnSync(process.execPath, [main, ...jobRun.args], {
+    const migrate = spawnSync(process.execPath, [...entrypoint, ...jobRun.args], {
       encoding: "utf8",
       env: { ...process.env, ...localEnv(job["env"], password) },
       timeout: 60_000
@@ -140,7 +144,7 @@ describe("the chart's ark-core command line, run", () => {
     const env = localEnv(container["env"], password)
     expect(Object.keys(env)).toContain("ARK_POSTGRES_PASSWORD")
     let output = ""
-    const child = spawn(process.execPath, [main, ...run.args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
+    const child = spawn(process.execPath, [...entrypoint, ...run.args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
     started.push(child)
     child.stdout!.on("data", (c: Buffer) => (output += c.toString()))
     child.stderr!.on("data", (c: Buffer) => (output += c.toString()))
