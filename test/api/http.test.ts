@@ -161,6 +161,15 @@ describe("representations", () => {
       token = page.json.metadata.continue ?? ""
     } while (token !== "")
     expect(seen).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p6"])
+    // Any int64 is a limit, as kube reads it; the largest returns everything in one page.
+    const all = await call("GET", `${base}/namespaces/pages/queries?limit=9223372036854775807`)
+    expect(all.status).toBe(200)
+    expect(all.json.items).toHaveLength(7)
+    expect(all.json.metadata.continue).toBeUndefined()
+    for (const bad of ["99999999999999999999", "1e3", "-1", "2.5", "x"]) {
+      const answer = expectStatus(await call("GET", `${base}/namespaces/pages/queries?limit=${bad}`), 400, "BadRequest")
+      expect(answer.message).toBe(`invalid limit "${bad}": must be a non-negative integer`)
+    }
   })
 })
 

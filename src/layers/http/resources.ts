@@ -221,12 +221,19 @@ export const selectors = (req: ResourceRequest) =>
     return { labels: labels.success as ReadonlyArray<LabelRequirement>, fields: fields.success as ReadonlyArray<FieldRequirement> }
   })
 
+const maxInt64 = 2n ** 63n - 1n
+/** The largest page asked of a store: more than any holds, and still exact as a JS number plus one. */
+const maxListLimit = 2 ** 31
+
 const listOptions = (req: ResourceRequest) =>
   Effect.gen(function*() {
     const { fields, labels } = yield* selectors(req)
     const limitText = req.query.get("limit")
-    const limit = limitText === null || limitText === "" ? undefined : Number(limitText)
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+    // kube reads an int64; a limit beyond any store's size is the same as one at its size.
+    const limit = limitText === null || limitText === "" ? undefined : /^\+?\d{1,19}$/.test(limitText) && BigInt(limitText) <= maxInt64
+      ? Math.min(Number(limitText), maxListLimit)
+      : -1
+    if (limit !== undefined && limit < 0) {
       return yield* new BadRequest({ message: `invalid limit "${limitText}": must be a non-negative integer` })
     }
     const match = yield* oneOf(req.query, "resourceVersionMatch", ["NotOlderThan", "Exact", ""], "")
