@@ -13,7 +13,7 @@
  * has a bounded queue: one that falls behind is ended with Expired (its client relists) and no
  * other watcher or writer waits for it.
  */
-import { Cause, Config, Duration, Effect, Layer, Metric, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
+import { Array as Arr, Cause, Channel, Config, Duration, Effect, Layer, Metric, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
 import type { Selection } from "../domain/watch.ts"
 import { eventType } from "../domain/watch.ts"
 import { RemoteCommits, Commits } from "../services/Commits.ts"
@@ -93,6 +93,20 @@ const eventsOf = (c: Change) => {
     }
     return event
   }
+}
+
+/** Events per pull while replaying, so a large initial state goes out in bounded writes. */
+const replayBatch = 1024
+
+/** A pull that returns the events of `first` (in batches), then what `rest` returns. */
+const startingWith = <E>(first: ReadonlyArray<WatchEvent>, rest: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, E>) => {
+  let at = 0
+  return Effect.suspend(() => {
+    if (at >= first.length) return rest
+    const batch = first.slice(at, at + replayBatch) as unknown as Arr.NonEmptyReadonlyArray<WatchEvent>
+    at += replayBatch
+    return Effect.succeed(batch)
+  })
 }
 
 const tooSlow = () => new Expired({ message: "the watcher fell behind and was ended; list again and resume" })
@@ -227,63 +241,72 @@ export const make = (options: WatchHubOptions) =>
         }
       }))
 
+    /**
+     * A watch is one stream layer over its queue (a layer per stage costs every event of every
+     * watcher CPU and memory): its first pull returns the events before the live ones, every
+     * later pull whatever the queue holds, filtered when the client already knows part of it.
+     */
     const watch = (resource: StoredResource, o: WatchOptions): Stream.Stream<WatchEvent, StorageError> =>
-      Stream.unwrap(Effect.gen(function*(): Effect.fn.Return<Stream.Stream<WatchEvent, StorageError>, StorageError, Scope.Scope> {
-        const state = stateOf(resource)
-        const selection: Selection = {
-          ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
-          labels: o.labelSelector ?? [],
-          fields: o.fieldSelector ?? []
-        }
-        const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
-        const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true }
-        const rv = o.resourceVersion ?? ""
-        const fromState = rv === "" || rv === "0" || o.sendInitialEvents === true
-        if (!fromState && !/^\d+$/.test(rv)) return Stream.fail(new Expired({ message: `invalid resource version "${rv}"` }))
-        const start = yield* register(state, w)
-        yield* Effect.addFinalizer(() => Effect.sync(() => state.watchers.delete(w) && countWatchers(state)))
-        if (o.allowBookmarks) {
-          yield* Effect.forkScoped(Effect.repeat(bookmark(state, w), Schedule.spaced(options.bookmarkInterval)))
-        }
-        if (o.timeout !== undefined) {
-          yield* Effect.forkScoped(Effect.sleep(o.timeout).pipe(
-            Effect.andThen(o.allowBookmarks ? bookmark(state, w) : Effect.void),
-            Effect.andThen(Queue.end(queue))
-          ))
-        }
-        const live = Stream.fromQueue(queue)
-        if (fromState) {
-          // The state at `start`, then everything after it.
-          // Nothing has ever been written when the frontier is still 0.
-          const listed = start === 0n ? { items: [] } : yield* storage.list(resource, {
+      Stream.fromChannel(Channel.fromTransform((_upstream, scope) =>
+        Effect.gen(function*() {
+          const state = stateOf(resource)
+          const selection: Selection = {
             ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
-            labelSelector: selection.labels,
-            fieldSelector: selection.fields,
-            resourceVersion: start.toString(),
-            resourceVersionMatch: "Exact"
+            labels: o.labelSelector ?? [],
+            fields: o.fieldSelector ?? []
+          }
+          const rv = o.resourceVersion ?? ""
+          const fromState = rv === "" || rv === "0" || o.sendInitialEvents === true
+          if (!fromState && !/^\d+$/.test(rv)) return yield* new Expired({ message: `invalid resource version "${rv}"` })
+          const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
+          const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true }
+          const start = yield* register(state, w)
+          yield* Scope.addFinalizer(scope, Effect.sync(() => state.watchers.delete(w) && countWatchers(state)))
+          if (o.allowBookmarks) {
+            yield* Effect.forkIn(Effect.repeat(bookmark(state, w), Schedule.spaced(options.bookmarkInterval)), scope)
+          }
+          if (o.timeout !== undefined) {
+            yield* Effect.forkIn(
+              Effect.sleep(o.timeout).pipe(
+                Effect.andThen(o.allowBookmarks ? bookmark(state, w) : Effect.void),
+                Effect.andThen(Queue.end(queue))
+              ),
+              scope
+            )
+          }
+          const live = Queue.takeAll(queue)
+          if (fromState) {
+            // The state at `start`, then everything after it.
+            // Nothing has ever been written when the frontier is still 0.
+            const listed = start === 0n ? { items: [] } : yield* storage.list(resource, {
+              ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+              labelSelector: selection.labels,
+              fieldSelector: selection.fields,
+              resourceVersion: start.toString(),
+              resourceVersionMatch: "Exact"
+            })
+            const initial = listed.items.map((object): WatchEvent => ({ type: "ADDED", resourceVersion: start.toString(), object }))
+            if (o.sendInitialEvents === true) initial.push({ type: "BOOKMARK", resourceVersion: start.toString(), initialEventsEnd: true })
+            return startingWith(initial, live)
+          }
+          const from = BigInt(rv)
+          if (from >= start) {
+            // Nothing to replay; changes up to `from` that reach the queue are already known to the client.
+            const newer = (e: WatchEvent) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= from : BigInt(e.resourceVersion) > from
+            const filtered: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, StorageError | Cause.Done> = Effect.flatMap(live, (events) => {
+              const kept = events.filter(newer)
+              return Arr.isReadonlyArrayNonEmpty(kept) ? Effect.succeed(kept) : filtered
+            })
+            return filtered
+          }
+          const replay = yield* storage.changes(resource, rv, start.toString())
+          const replayed = replay.flatMap((c) => {
+            const e = eventsOf(c)(w)
+            return e === undefined ? [] : [e]
           })
-          const initial = Stream.fromIterable(listed.items.map((object): WatchEvent => ({
-            type: "ADDED",
-            resourceVersion: start.toString(),
-            object
-          })))
-          const end = o.sendInitialEvents === true
-            ? Stream.succeed<WatchEvent>({ type: "BOOKMARK", resourceVersion: start.toString(), initialEventsEnd: true })
-            : Stream.empty
-          return Stream.concat(Stream.concat(initial, end), live)
-        }
-        const from = BigInt(rv)
-        if (from >= start) {
-          // Nothing to replay; changes up to `from` that reach the queue are already known to the client.
-          return live.pipe(Stream.filter((e) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= from : BigInt(e.resourceVersion) > from))
-        }
-        const replay = yield* storage.changes(resource, rv, start.toString())
-        const replayed = replay.flatMap((c) => {
-          const e = eventsOf(c)(w)
-          return e === undefined ? [] : [e]
+          return startingWith(replayed, live)
         })
-        return Stream.concat(Stream.fromIterable(replayed), live)
-      }))
+      ))
 
     /**
      * A consistent LIST from memory, as kube's watch cache serves it: the store's frontier F is

@@ -3,7 +3,7 @@
  * one chunked response, in JSON, Table or PartialObjectMetadata form; bookmarks when asked for;
  * a failure after the stream started (too old, too slow) as one ERROR frame before the end.
  */
-import { Duration, Effect, Stream } from "effect"
+import { Array as Arr, Cause, Duration, Effect, Stream } from "effect"
 import type { KubeObject } from "../../domain/object.ts"
 import { partialObjectMetadata, table } from "../../domain/table.ts"
 import type { ApiError, StorageError } from "../../services/errors.ts"
@@ -107,10 +107,27 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
         : rep._tag === "Object"
         ? plainFrame(e)
         : frame(e.type, objectOf(e.object))
-    // An empty first chunk makes the server send the status line and headers at once, so a
-    // client knows its watch is established before the first event.
-    const body = Stream.concat(Stream.make(new Uint8Array(0)), events.pipe(Stream.map(encode))).pipe(
-      Stream.catch((e: StorageError) => Stream.make(frame("ERROR", JSON.stringify(toStatus(e)))))
-    )
+    // One stream layer over the hub's (each layer costs every event of every watcher): an empty
+    // first chunk, once the watch is registered, makes the server send the status line and
+    // headers at once, so a client knows its watch is established before the first event; a
+    // failure is one ERROR frame, then the end.
+    const body = Stream.transformPull(events, (pull) =>
+      Effect.sync(() => {
+        let state: "new" | "open" | "failed" = "new"
+        return Effect.suspend((): Effect.Effect<Arr.NonEmptyReadonlyArray<Uint8Array>, Cause.Done> => {
+          if (state === "new") {
+            state = "open"
+            return Effect.succeed([new Uint8Array(0)])
+          }
+          if (state === "failed") return Cause.done()
+          return pull.pipe(
+            Effect.map(Arr.map(encode)),
+            Effect.catchIf((e): e is StorageError => !Cause.isDone(e), (e) => {
+              state = "failed"
+              return Effect.succeed([frame("ERROR", JSON.stringify(toStatus(e)))] as const)
+            })
+          )
+        })
+      }))
     return { status: 200, body: body, contentType: "application/json" }
   })
