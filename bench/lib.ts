@@ -162,12 +162,9 @@ export const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, w
   return { watchers, events, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), serverRssMb }
 }
 
-/** Starts `ark serve` with extra flags; resolves once it serves (its URL) or, without the API module, runs. */
-export const startProcess = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) => {
-  // With the Node flags the image and `npm start` run it with.
-  const child = spawn(process.execPath, ["--max-semi-space-size=16", join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args], {
-    stdio: ["ignore", "pipe", "inherit"]
-  })
+/** Starts a Node program; resolves once it prints that it serves (its URL) or runs. */
+const startNode = (children: Array<ReturnType<typeof spawn>>, nodeArgs: ReadonlyArray<string>) => {
+  const child = spawn(process.execPath, nodeArgs, { stdio: ["ignore", "pipe", "inherit"] })
   children.push(child)
   return new Promise<{ url: string | undefined; pid: number }>((resolve, reject) => {
     let out = ""
@@ -176,8 +173,18 @@ export const startProcess = (children: Array<ReturnType<typeof spawn>>, args: Re
       const m = /ark: (?:serving (\S+)|running )/.exec(out)
       if (m) resolve({ url: m[1], pid: child.pid! })
     })
-    child.once("exit", (code) => reject(new Error(`ark serve exited ${code}`)))
+    child.once("exit", (code) => reject(new Error(`${nodeArgs.join(" ")} exited ${code}`)))
   })
+}
+
+/** Starts `ark serve` with extra flags, and the Node flags the image and `npm start` run it with. */
+export const startProcess = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) =>
+  startNode(children, ["--max-semi-space-size=16", join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args])
+
+/** The watch baseline's server (bench/minimalWatch.ts), in its own process. */
+export const startMinimalWatch = async (children: Array<ReturnType<typeof spawn>>) => {
+  const { url, pid } = await startNode(children, [join(root, "bench/minimalWatch.ts")])
+  return { url: new URL(url!), pid }
 }
 
 /** A replica that serves the API. */

@@ -44,7 +44,16 @@ export interface Results {
   readonly ark: ApiRows
   readonly watch: { readonly oneReplica: ReadonlyArray<Watch>; readonly crossReplica: Watch }
   readonly queries: { readonly instant: QueueRun; readonly slowEngine: QueueRun; readonly inFlight: QueueRun }
-  readonly baselines: { readonly rawFetch: Measure; readonly rawFetch10: Measure; readonly rawInsert1: Measure; readonly rawInsert50: Measure; readonly minimalList: Measure }
+  readonly baselines: {
+    readonly rawFetch: Measure
+    readonly rawFetch10: Measure
+    readonly rawInsert1: Measure
+    readonly rawInsert50: Measure
+    readonly minimalList: Measure
+    readonly minimalGet: Measure
+    /** bench/minimalWatch.ts: a bare Node HTTP fan-out, per watcher count. */
+    readonly minimalWatch: ReadonlyArray<Watch>
+  }
   readonly etcd: {
     readonly ark: ApiRows
     readonly serverRssMb: number
@@ -124,7 +133,11 @@ export const charts = (r: Results): ReadonlyArray<readonly [string, string]> => 
       title: "Watch delivery latency vs watchers",
       xLabel: "watchers on one replica",
       yLabel: "ms from create to event",
-      series: [...watchSeries("PostgreSQL", r.watch.oneReplica, 0), ...watchSeries("etcd", r.etcd.watch, 1)]
+      series: [
+        ...watchSeries("PostgreSQL", r.watch.oneReplica, 0),
+        ...watchSeries("etcd", r.etcd.watch, 1),
+        ...watchSeries("minimal HTTP fan-out", r.baselines.minimalWatch, 2)
+      ]
     }],
     ["bench-create.svg", {
       title: "CREATE throughput vs clients (PostgreSQL)",
@@ -180,11 +193,11 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     "|---|---|---|---|---|---|",
     `| LIST unpaginated, 1 client | 1,504 ms (PG), 2,980 ms (etcd) | ${lat(a.list1)} | ${lat(e.ark.list1)} | raw SQL fetch ${f(b.rawFetch.p50)} ms (ours ${f(a.list1.p50 / b.rawFetch.p50)}x); raw etcd range ${f(e.baselines.rawRange.p50)} ms (ours ${f(e.ark.list1.p50 / e.baselines.rawRange.p50)}x); minimal HTTP ${f(b.minimalList.p50)} ms | <= 30 ms: ${verdictText(v("listP50Ms"))}; <= 2x raw: ${verdictText(v("listVsRawFetch"))} |`,
     `| LIST unpaginated, 10 clients | 12.5/s (PG), 6.1/s (etcd) | ${f(a.list10.opsPerSec)}/s | ${f(e.ark.list10.opsPerSec)}/s | raw SQL fetch ${f(b.rawFetch10.opsPerSec)}/s; raw etcd range ${f(e.baselines.rawRange10.opsPerSec)}/s | >= 50/s: ${verdictText(v("list10PerSec"))} |`,
-    `| GET, 1 client | 106 ms (PG), 103 ms (etcd) | ${lat(a.get1)} | ${lat(e.ark.get1)} | | <= 1 ms: ${verdictText(v("getP50Ms"))} |`,
+    `| GET, 1 client | 106 ms (PG), 103 ms (etcd) | ${lat(a.get1)} | ${lat(e.ark.get1)} | minimal HTTP ${f(b.minimalGet.p50)} ms | <= 1 ms: ${verdictText(v("getP50Ms"))} |`,
     `| CREATE, 1 client | 106 ms (PG), 107 ms (etcd) | ${lat(a.create1)} | ${lat(e.ark.create1)} | raw INSERT ${f(b.rawInsert1.p50)} ms; raw etcd put ${f(e.baselines.rawPut1.p50)} ms | <= 3 ms: ${verdictText(v("createP50Ms"))} |`,
     `| CREATE burst, 50 clients | ~230/s | ${f(a.create50.opsPerSec)}/s | ${f(e.ark.create50.opsPerSec)}/s | raw INSERT ${f(b.rawInsert50.opsPerSec)}/s (ours ${pct(a.create50.opsPerSec / b.rawInsert50.opsPerSec)}); raw etcd put ${f(e.baselines.rawPut50.opsPerSec)}/s (ours ${pct(e.ark.create50.opsPerSec / e.baselines.rawPut50.opsPerSec)}) | >= 3,000/s: ${verdictText(v("create50PerSec"))}; >= 20% raw: ${verdictText(v("create50VsRawInsert"))} |`,
     ...[1, 200, 1000].filter((n) => w(n) !== undefined).map((n) =>
-      `| watch delivery, ${n.toLocaleString("en-US")} watcher${n === 1 ? "" : "s"} | ${n === 1 ? "73 ms" : n === 200 ? "80 ms" : "-"} | ${lat(w(n))} | ${lat(ew(n))} | | ${n === 1000 ? `<= 10 / <= 50 ms: P50 ${verdictText(v("watch1000P50Ms"))}, P99 ${verdictText(v("watch1000P99Ms"))}` : ""} |`),
+      `| watch delivery, ${n.toLocaleString("en-US")} watcher${n === 1 ? "" : "s"} | ${n === 1 ? "73 ms" : n === 200 ? "80 ms" : "-"} | ${lat(w(n))} | ${lat(ew(n))} | minimal HTTP fan-out ${lat(b.minimalWatch.find((x) => x.watchers === n))} | ${n === 1000 ? `<= 10 / <= 50 ms: P50 ${verdictText(v("watch1000P50Ms"))}, P99 ${verdictText(v("watch1000P99Ms"))}` : ""} |`),
     `| watch delivery across replicas, ${r.watch.crossReplica.watchers} watchers | - | ${lat(r.watch.crossReplica)} | | | |`,
     `| server RSS after the LIST phase | - | ${r.serverRssMb} MB | ${e.serverRssMb} MB | | |`,
     "",

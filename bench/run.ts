@@ -42,6 +42,7 @@ import {
   queueRun,
   rssMb,
   startProcess,
+  startMinimalWatch,
   startReplica,
   watchLatency
 } from "./lib.ts"
@@ -244,16 +245,25 @@ const main = async () => {
     await pool.end()
     await rawPool.end()
 
-    // Baseline: a minimal Node HTTP server answering the same list bytes (the server's own LIST body).
+    // Baselines: a minimal Node HTTP server answering the same bytes (the server's own LIST body
+    // at /, one Query's GET body elsewhere), and one that fans events out to open watches.
     const listBody = Buffer.from(await (await fetch(new URL(path("bench"), base))).arrayBuffer())
-    const minimal = createServer((_req, res) => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": listBody.length })
-      res.end(listBody)
+    const objectBody = Buffer.from(await (await fetch(new URL(`${path("bench")}/q-1`, base))).arrayBuffer())
+    const minimal = createServer((req, res) => {
+      const body = req.url === "/" ? listBody : objectBody
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length })
+      res.end(body)
     })
     await new Promise<void>((resolve) => minimal.listen(0, "127.0.0.1", resolve))
     const minimalBase = new URL(`http://127.0.0.1:${(minimal.address() as AddressInfo).port}`)
     const minimalList = await measure(quick ? 10 : 30, 1, () => http(minimalBase, "GET", "/").then(expectStatus(200)), "minimal HTTP list bytes")
+    const minimalGet = await measure(quick ? 500 : 2000, 1, () => http(minimalBase, "GET", "/q").then(expectStatus(200)), "minimal HTTP object bytes")
     await new Promise((resolve) => minimal.close(resolve))
+    const fanout = await startMinimalWatch(children)
+    const minimalWatch = []
+    for (const n of watcherCounts) {
+      minimalWatch.push(await watchLatency(fanout.url, fanout.url, `minimal-${n}`, n, watchEvents, fanout.pid))
+    }
 
     // The etcd configuration, measured in the same run (its own etcd member, after PostgreSQL's rows).
     const etcd = await etcdRun(children, dir)
@@ -287,7 +297,7 @@ const main = async () => {
       watch: { oneReplica: watchOne, crossReplica: watchCross },
       queries: { instant: queueInstant, slowEngine: queueSlow, inFlight: queueHold },
       scale: { createCurve: createCurvePoints, sustained, pages, watchersRss },
-      baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList },
+      baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList, minimalGet, minimalWatch },
       etcd: {
         ...etcd,
         ratios: {
@@ -307,16 +317,17 @@ const main = async () => {
     const rows: Array<[string, string, string, string]> = [
       ["LIST unpaginated, c=1", `${f(list1.p50)} / ${f(list1.p99)} ms`, `${f(list1.opsPerSec)}/s`, `${f(results.ratios.listVsRawFetch)}x raw SQL fetch (${f(rawFetch.p50)} ms)`],
       ["LIST unpaginated, c=10", `${f(list10.p50)} / ${f(list10.p99)} ms`, `${f(list10.opsPerSec)}/s`, `${(results.ratios.list10VsRawFetch10 * 100).toFixed(0)}% of raw SQL fetch c=10 (${f(rawFetch10.opsPerSec)}/s); c=1 is ${f(results.ratios.listVsMinimalHttp)}x minimal HTTP (${f(minimalList.p50)} ms)`],
-      ["GET, c=1", `${f(get1.p50)} / ${f(get1.p99)} ms`, `${f(get1.opsPerSec)}/s`, ""],
+      ["GET, c=1", `${f(get1.p50)} / ${f(get1.p99)} ms`, `${f(get1.opsPerSec)}/s`, `minimal HTTP ${f(minimalGet.p50)} ms`],
       ["CREATE, c=1", `${f(create1.p50)} / ${f(create1.p99)} ms`, `${f(create1.opsPerSec)}/s`, `raw INSERT c=1: ${f(rawInsert1.p50)} ms`],
       ["CREATE, c=50", `${f(create50.p50)} / ${f(create50.p99)} ms`, `${f(create50.opsPerSec)}/s`, `${(results.ratios.create50VsRawInsert50 * 100).toFixed(0)}% of raw INSERT c=50 (${f(rawInsert50.opsPerSec)}/s)`]
     ]
     for (const w of [...watchOne, watchCross]) {
+      const bare = w === watchCross ? undefined : minimalWatch.find((m) => m.watchers === w.watchers)
       rows.push([
         `WATCH, ${w.watchers} watchers${w === watchCross ? " (other replica)" : ""}`,
         `${f(w.p50)} / ${f(w.p99)} ms`,
         "",
-        `server RSS ${w.serverRssMb} MB`
+        `server RSS ${w.serverRssMb} MB${bare === undefined ? "" : `; minimal HTTP fan-out ${f(bare.p50)} / ${f(bare.p99)} ms`}`
       ])
     }
     rows.push(["QUERIES, instant engine", `${queueInstant.queries} in ${f(queueInstant.seconds)} s`, `${f(queueInstant.queriesPerSec)}/s`, `2 replicas, RSS ${queueInstant.serverRssMb.join(" / ")} MB`])

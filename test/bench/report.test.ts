@@ -24,7 +24,7 @@ const run = (queriesPerSec: number, watchers: ReadonlyArray<number>): Results =>
     slowEngine: { queries: 10_000, seconds: 20, queriesPerSec: 500, peakInFlight: 900, serverRssMb: [400, 400] },
     inFlight: { queries: 10_000, seconds: 40, queriesPerSec: 250, peakInFlight: 10_000, serverRssMb: [500, 300] }
   },
-  baselines: { rawFetch: m(10, 90), rawFetch10: m(100, 60), rawInsert1: m(0.3, 3000), rawInsert50: m(5, 8000), minimalList: m(3, 300) },
+  baselines: { rawFetch: m(10, 90), rawFetch10: m(100, 60), rawInsert1: m(0.3, 3000), rawInsert50: m(5, 8000), minimalList: m(3, 300), minimalGet: m(0.1, 9000), minimalWatch: watchers.map((n) => watch(n, 2)) },
   etcd: {
     ark: { list1: m(20, 40), list10: m(200, 40), get1: m(0.7, 1200), create1: m(1.1, 800), create50: m(25, 1800) },
     serverRssMb: 450,
