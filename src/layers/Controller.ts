@@ -291,7 +291,7 @@ const runReconciler = (r: Reconciler) =>
                 : conditions.map((c) => c.type === r.conditionType ? condition : c)
             }
           })
-        }, { subresource: "status" })
+        }, { subresource: "status", cached: obj })
         yield* election.fenced(write).pipe(
           Effect.catchTags({ UpToDate: () => Effect.void, NotFound: () => Effect.void })
         )

@@ -105,9 +105,12 @@ export const make = (options: QueryWorkerOptions) =>
           // Without a resourceVersion: guaranteedUpdate writes over the newest version.
           : withStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } }, status(current)), { subresource: "status" })
 
-    /** The status written over `live`, compare-and-swapped on its version. */
+    /**
+     * The status written over `live`, compare-and-swapped on its version. `live` is the version
+     * this worker claimed or last wrote, so the store is not read again first.
+     */
     const updateStatus = (live: KubeObject, status: Record<string, unknown>) =>
-      Effect.flatMap(withStatus(live, status), (next) => storage.update(queries, next, { subresource: "status" }))
+      Effect.flatMap(withStatus(live, status), (next) => storage.update(queries, next, { subresource: "status", cached: live }))
 
     const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
       phase: o.phase,

@@ -11,7 +11,7 @@ import type { KubeObject } from "../domain/object.ts"
 import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
 import type { StorageError } from "../services/errors.ts"
 import { AlreadyExists, Conflict, Invalid, TooLarge } from "../services/errors.ts"
-import type { DeleteOptions, DeleteResult, StoredResource, Subresource, WriteOptions } from "../services/Storage.ts"
+import type { DeleteOptions, DeleteResult, StoredResource, UpdateOptions, WriteOptions } from "../services/Storage.ts"
 
 export const ident = (r: StoredResource, name: string) => ({ group: r.group, resource: r.plural, name })
 
@@ -90,12 +90,15 @@ export const objectSemantics = (p: StorePrimitives) => {
     namespace: string,
     name: string,
     mutate: (current: KubeObject) => Effect.Effect<KubeObject, E>,
-    opts: WriteOptions & { readonly subresource?: Subresource } = {}
+    opts: UpdateOptions = {}
   ) =>
     Effect.gen(function*() {
       const ns = r.namespaced ? namespace : ""
+      // A dry run checks against the stored version: with nothing written, a stale one would go unnoticed.
+      let cached = opts.dryRun ? undefined : opts.cached
       while (true) {
-        const current = yield* p.readCurrent(r, ns, name)
+        const current = cached ?? (yield* p.readCurrent(r, ns, name))
+        cached = undefined
         const currentRv = current.metadata.resourceVersion!
         const desired = yield* mutate(current)
         const wantRv = desired.metadata?.resourceVersion
@@ -127,7 +130,7 @@ export const objectSemantics = (p: StorePrimitives) => {
       }
     })
 
-  const update = (r: StoredResource, object: KubeObject, opts: WriteOptions & { readonly subresource?: Subresource } = {}) => {
+  const update = (r: StoredResource, object: KubeObject, opts: UpdateOptions = {}) => {
     const name = object.metadata?.name ?? ""
     const rv = object.metadata?.resourceVersion
     if (rv === undefined || rv === "") {

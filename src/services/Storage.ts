@@ -30,6 +30,17 @@ export interface WriteOptions {
   readonly dryRun?: boolean
 }
 
+/** Options of update and guaranteedUpdate. */
+export interface UpdateOptions extends WriteOptions {
+  readonly subresource?: Subresource
+  /**
+   * A version the caller has just read or written (kube's cachedExistingObject): the first
+   * attempt starts from it instead of reading the store; when it is stale, the write's version
+   * check fails and the attempt is made again from the stored version.
+   */
+  readonly cached?: KubeObject
+}
+
 export interface DeleteOptions extends WriteOptions {
   readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string }
 }
@@ -110,7 +121,7 @@ export class Storage extends Context.Service<Storage, {
   readonly update: (
     resource: StoredResource,
     object: KubeObject,
-    options?: WriteOptions & { readonly subresource?: Subresource }
+    options?: UpdateOptions
   ) => Effect.Effect<KubeObject, StorageError>
   /**
    * Read-modify-write that retries on concurrent changes (kube's GuaranteedUpdate): `mutate`
@@ -122,7 +133,7 @@ export class Storage extends Context.Service<Storage, {
     namespace: string,
     name: string,
     mutate: (current: KubeObject) => Effect.Effect<KubeObject, E>,
-    options?: WriteOptions & { readonly subresource?: Subresource }
+    options?: UpdateOptions
   ) => Effect.Effect<KubeObject, StorageError | E>
   readonly delete: (
     resource: StoredResource,

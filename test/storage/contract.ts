@@ -189,6 +189,28 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(final.metadata.labels!.n, "16")
       }))
 
+    it.effect("a cached version saves the read when current, and is checked against the store when stale", () =>
+      Effect.gen(function*() {
+        const storage = yield* Storage
+        const namespace = ns()
+        const v1 = yield* storage.create(queries, query("cached", { namespace, labels: { a: "1" } }))
+        const v2 = yield* storage.update(queries, { ...v1, metadata: { ...v1.metadata, labels: { a: "2" } } }, { cached: v1 })
+        assert.deepStrictEqual(v2.metadata.labels, { a: "2" })
+        // Stale: the mutation runs again on the stored version, so a's newer value survives.
+        const seen: Array<string> = []
+        const v3 = yield* storage.guaranteedUpdate(queries, namespace, "cached", (cur) => {
+          seen.push(cur.metadata.resourceVersion!)
+          return Effect.succeed({ ...cur, metadata: { ...cur.metadata, resourceVersion: undefined, labels: { ...cur.metadata.labels, b: "x" } } })
+        }, { cached: v1 })
+        assert.deepStrictEqual(seen, [v1.metadata.resourceVersion, v2.metadata.resourceVersion])
+        assert.deepStrictEqual(v3.metadata.labels, { a: "2", b: "x" })
+        // An update of a stale version is a Conflict, dry run or not.
+        const stale = { ...v1, metadata: { ...v1.metadata, labels: { c: "y" } } }
+        assert.strictEqual(failureTag(yield* Effect.exit(storage.update(queries, stale, { cached: v1 }))), "Conflict")
+        assert.strictEqual(failureTag(yield* Effect.exit(storage.update(queries, stale, { cached: v1, dryRun: true }))), "Conflict")
+        assert.deepStrictEqual((yield* storage.get(queries, namespace, "cached")).metadata.labels, { a: "2", b: "x" })
+      }))
+
     it.effect("delete with finalizers marks the object once; removing the last finalizer deletes it", () =>
       Effect.gen(function*() {
         const storage = yield* Storage
