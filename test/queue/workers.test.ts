@@ -5,12 +5,13 @@
  */
 import { findKind } from "../../src/domain/registry.ts"
 import { Effect, Exit, Scope } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as EmbeddedPostgres from "../../src/layers/EmbeddedPostgres.ts"
 import { Storage, storedResource } from "../../src/services/Storage.ts"
+import { issue, makeCa } from "../support/certs.ts"
 import type { ScriptedEngine } from "../support/engine.ts"
 import { startEtcd } from "../support/etcd.ts"
 import { startScriptedEngine } from "../support/engine.ts"
@@ -235,6 +236,36 @@ describe("query workers", () => {
     }
     expect(gone).toBe(true)
     expect((await send(server, "GET", `${base}/namespaces/w5/queries/long-lived`)).status.phase).toBe("done")
+  })
+})
+
+describe("an engine served over HTTPS", () => {
+  it("is called when its CA is trusted (NODE_EXTRA_CA_CERTS); without the CA the Query ends in error naming the certificate", async () => {
+    const ca = await makeCa("engine-ca")
+    const cert = await issue(ca, { cn: "engine", hosts: ["127.0.0.1"] })
+    const engine = await startScriptedEngine((input) => `secure answer to ${input}`, { tls: { cert: cert.certPem, key: cert.keyPem } })
+    cleanups.push(() => engine.stop())
+    expect(engine.url.startsWith("https://")).toBe(true)
+    const dir = mkdtempSync(join(tmpdir(), "ark-engine-ca-"))
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+    writeFileSync(join(dir, "ca.pem"), ca.certPem)
+    const trusting = await startServer({
+      insecureHttp: true,
+      modules: "apiserver,query-workers",
+      args: ["--completions-url", engine.url],
+      env: { ...workerEnv, NODE_EXTRA_CA_CERTS: join(dir, "ca.pem") }
+    })
+    cleanups.push(() => trusting.stop())
+    await send(trusting, "POST", `${base}/namespaces/tls/queries`, query("over-tls", "hello"))
+    const done = await waitPhase(trusting, "tls", "over-tls", ["done", "error"])
+    expect(done.status.response.content).toBe("secure answer to hello")
+    const distrusting = await startServer({ insecureHttp: true, modules: "apiserver,query-workers", args: ["--completions-url", engine.url], env: workerEnv })
+    cleanups.push(() => distrusting.stop())
+    await send(distrusting, "POST", `${base}/namespaces/tls-untrusted/queries`, query("untrusted", "hello"))
+    const failed = await waitPhase(distrusting, "tls-untrusted", "untrusted", ["done", "error"])
+    expect(failed.status.phase).toBe("error")
+    expect(failed.status.conditions[0].message).toContain("certificate")
+    expect(engine.calls.filter((c) => c.input === "hello")).toHaveLength(1)
   })
 })
 

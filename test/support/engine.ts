@@ -17,6 +17,7 @@ import { agentCardHandler, jsonRpcHandler, UserBuilder } from "@a2a-js/sdk/serve
 import express from "express"
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import { setTimeout as sleep } from "node:timers/promises"
 
 /** What the engine does with one message. */
@@ -133,7 +134,11 @@ const legacyCard = (base: string) => ({
 
 export const startScriptedEngine = async (
   script: Script,
-  options: { readonly protocol?: "1.0" | "0.3" } = {}
+  options: {
+    readonly protocol?: "1.0" | "0.3"
+    /** Serve HTTPS with this certificate and key (PEM) instead of HTTP. */
+    readonly tls?: { readonly cert: string; readonly key: string }
+  } = {}
 ): Promise<ScriptedEngine> => {
   const protocol = options.protocol ?? "1.0"
   const calls: Array<EngineCall> = []
@@ -146,13 +151,13 @@ export const startScriptedEngine = async (
   }
 
   const app = express()
-  const server = createServer(app)
+  const server = options.tls === undefined ? createServer(app) : createHttpsServer(options.tls, app)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => resolve())
   })
   const address = server.address()
-  const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+  const url = `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
 
   const handler = new DefaultRequestHandler(
     card(url, protocol === "0.3" ? "0.3" : A2A_PROTOCOL_VERSION),
