@@ -192,6 +192,10 @@ const main = async () => {
     // that takes 1 s. The engines run in this process, as a real engine is its own service.
     const queueDb = openPool(dbUrl("queue"), 2)
     const instantEngine = await startScriptedEngine(() => "done at once")
+    // First on one replica, which on these two cores has them to itself; then on two, as deployed.
+    const single = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q0"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url])
+    const queueInstantOne = await queueRun(queueDb, [single], "instant-one", instantQueries, "queries, instant engine, 1 replica")
+    process.kill(single.pid, "SIGTERM")
     const instant = [
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q1"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url]),
       await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q2"), "--modules", "apiserver,query-workers", "--completions-url", instantEngine.url])
@@ -295,7 +299,7 @@ const main = async () => {
       serverRssMb: Math.round(serverRss),
       ark: { seed, create1, create50, get1, list1, list10 },
       watch: { oneReplica: watchOne, crossReplica: watchCross },
-      queries: { instant: queueInstant, slowEngine: queueSlow, inFlight: queueHold },
+      queries: { instant: queueInstant, instantOneReplica: queueInstantOne, slowEngine: queueSlow, inFlight: queueHold },
       scale: { createCurve: createCurvePoints, sustained, pages, watchersRss },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList, minimalGet, minimalWatch },
       etcd: {
@@ -330,6 +334,7 @@ const main = async () => {
         `server RSS ${w.serverRssMb} MB${bare === undefined ? "" : `; minimal HTTP fan-out ${f(bare.p50)} / ${f(bare.p99)} ms`}`
       ])
     }
+    rows.push(["QUERIES, instant engine", `${queueInstantOne.queries} in ${f(queueInstantOne.seconds)} s`, `${f(queueInstantOne.queriesPerSec)}/s`, `1 replica, RSS ${queueInstantOne.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, instant engine", `${queueInstant.queries} in ${f(queueInstant.seconds)} s`, `${f(queueInstant.queriesPerSec)}/s`, `2 replicas, RSS ${queueInstant.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, 1 s engine", `${queueSlow.queries} in ${f(queueSlow.seconds)} s`, `${f(queueSlow.queriesPerSec)}/s`, `peak ${queueSlow.peakInFlight} in flight, RSS ${queueSlow.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, 30 s engine", `${queueHold.queries} in ${f(queueHold.seconds)} s`, `${f(queueHold.queriesPerSec)}/s`, `backlog; peak ${queueHold.peakInFlight} in flight, worker RSS ${queueHold.serverRssMb.join(" / ")} MB`])

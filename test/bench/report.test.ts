@@ -21,6 +21,7 @@ const run = (queriesPerSec: number, watchers: ReadonlyArray<number>): Results =>
   watch: { oneReplica: watchers.map((n) => watch(n, n === 1000 ? 25 : 4)), crossReplica: watch(200, 8) },
   queries: {
     instant: { queries: 5000, seconds: 5000 / queriesPerSec, queriesPerSec, serverRssMb: [300, 300] },
+    instantOneReplica: { queries: 5000, seconds: 10, queriesPerSec: 500, serverRssMb: [300] },
     slowEngine: { queries: 10_000, seconds: 20, queriesPerSec: 500, peakInFlight: 900, serverRssMb: [400, 400] },
     inFlight: { queries: 10_000, seconds: 40, queriesPerSec: 250, peakInFlight: 10_000, serverRssMb: [500, 300] }
   },
