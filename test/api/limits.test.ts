@@ -120,6 +120,28 @@ describe("in-flight limits and the request timeout", () => {
     expect((await call("GET", queries, bob)).json.items).toEqual([])
   })
 
+  it("answers 429 over the read limit while a read is held, exempting system:masters and writes, and frees the slot when it ends", async () => {
+    // A LIST at a resourceVersion the store has not reached waits for it (3 s) and holds the one read slot.
+    const held = call("GET", `${queries}?resourceVersion=999999999&resourceVersionMatch=NotOlderThan`, bob)
+    let refused: Answer | undefined
+    for (let i = 0; i < 100 && refused === undefined; i++) {
+      const a = await call("GET", queries, bob)
+      if (a.status === 429) refused = a
+      else expect(a.status).toBe(200)
+    }
+    expect(refused?.headers["retry-after"]).toBe("1")
+    expect(refused?.json).toMatchObject({ kind: "Status", reason: "TooManyRequests", code: 429 })
+    expect((await call("GET", queries, root)).status).toBe(200)
+    expect((await call("POST", queries, bob, "{not json")).status).toBe(400)
+    expect((await held).status).toBe(504)
+    let after = 429
+    for (let i = 0; i < 100 && after === 429; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      after = (await call("GET", queries, bob)).status
+    }
+    expect(after).toBe(200)
+  })
+
   it("refuses oversized headers", async () => {
     const big = open("GET", queries, bob, { "x-filler": "x".repeat(100 * 1024) })
     big.req.end()
