@@ -20,7 +20,7 @@
 import { Duration, Effect, Layer, Queue, Schedule, Schema, Stream } from "effect"
 import { parseGoDuration } from "../domain/duration.ts"
 import type { KubeObject } from "../domain/object.ts"
-import { isRecord, textOf } from "../domain/object.ts"
+import { isRecord } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
 import { LeaderElection, whileLeading } from "../services/LeaderElection.ts"
 import type { StoredResource } from "../services/Storage.ts"
@@ -304,30 +304,50 @@ const runReconciler = (r: Reconciler) =>
       const c = conditionsOf(obj).find((x) => x.type === r.conditionType)
       return c === undefined || c.observedGeneration !== obj.metadata.generation
     }
+    /**
+     * Who refers to what, kept from the own-kind watch (which sees every object), so a referent's
+     * event finds the objects that refer to it without reading them all: referent key -> keys.
+     */
+    const referrers = new Map<string, Set<string>>()
+    const referencesOf = new Map<string, ReadonlyArray<string>>()
+    const refKey = (resource: StoredResource, namespace: string, name: string) => `${resource.key}\u0000${namespace}\u0000${name}`
+    const index = (key: string, obj: KubeObject | undefined) => {
+      for (const ref of referencesOf.get(key) ?? []) {
+        const set = referrers.get(ref)
+        set?.delete(key)
+        if (set?.size === 0) referrers.delete(ref)
+      }
+      referencesOf.delete(key)
+      const refs = obj === undefined || r.skip(obj) ? [] : r.references(obj)
+      if (!Array.isArray(refs) || refs.length === 0) return
+      const keys = (refs as ReadonlyArray<Reference>).map((ref) => refKey(ref.resource, ref.namespace, ref.name))
+      referencesOf.set(key, keys)
+      for (const ref of keys) {
+        let set = referrers.get(ref)
+        if (set === undefined) referrers.set(ref, set = new Set())
+        set.add(key)
+      }
+    }
+
     const from = yield* storage.currentRevision
     const own = hub.watch(r.resource, { resourceVersion: "" }).pipe(
       Stream.runForEach((e) => {
-        if (e.type === "BOOKMARK" || e.type === "DELETED") return Effect.void
+        if (e.type === "BOOKMARK") return Effect.void
         const obj = JSON.parse(e.object) as KubeObject
-        return e.type === "ADDED" || needsLook(obj) ? enqueue(keyOf(obj.metadata.namespace ?? "", obj.metadata.name!)) : Effect.void
+        const key = keyOf(obj.metadata.namespace ?? "", obj.metadata.name!)
+        index(key, e.type === "DELETED" ? undefined : obj)
+        if (e.type === "DELETED") return Effect.void
+        return e.type === "ADDED" || needsLook(obj) ? enqueue(key) : Effect.void
       })
     )
 
     /** A referent created, deleted (or changed): every object of this kind that refers to it looks again. */
     const dependents = (changed: KubeObject, resource: StoredResource) =>
-      Effect.gen(function*() {
-        const all = yield* hub.list(r.resource, {})
-        for (const bytes of all.items) {
-          const obj = JSON.parse(textOf(bytes)) as KubeObject
-          if (r.skip(obj)) continue
-          const refs = r.references(obj)
-          if (!Array.isArray(refs)) continue
-          const refers = (refs as ReadonlyArray<Reference>).some((ref) =>
-            ref.resource.key === resource.key && ref.name === changed.metadata.name && ref.namespace === (changed.metadata.namespace ?? "")
-          )
-          if (refers) yield* enqueue(keyOf(obj.metadata.namespace ?? "", obj.metadata.name!))
-        }
-      })
+      Effect.forEach(
+        [...referrers.get(refKey(resource, changed.metadata.namespace ?? "", changed.metadata.name ?? "")) ?? []],
+        enqueue,
+        { discard: true }
+      )
     const referents = r.dependsOn.map((dep) =>
       hub.watch(dep.resource, { resourceVersion: from }).pipe(
         Stream.runForEach((e) => {

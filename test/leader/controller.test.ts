@@ -105,6 +105,9 @@ describe("controller reconcilers", () => {
     })
     expect(res.status).toBe(200)
     await expectCondition("agents", "mover", "Available", "False/ModelNotFound")
+    // The Model it names now is followed from then on: its creation makes the Agent Available.
+    await send("POST", "/models", model("nowhere"))
+    await expectCondition("agents", "mover", "Available", "True/Available")
   })
 })
 
