@@ -17,6 +17,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Duration, Effect, Layer, Metric, Redacted, Schedule } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql"
+import { bound } from "../services/Metrics.ts"
 
 export interface PgReadReplicasOptions {
   /** Connection URLs of the replicas. */
@@ -120,9 +121,9 @@ export const layer = (options: PgReadReplicasOptions) =>
 
       const record = (e: Entry) =>
         Effect.all([
-          Metric.update(Metric.withAttributes(replicaUp, { replica: e.name }), e.up ? 1 : 0),
-          Metric.update(Metric.withAttributes(replayedRv, { replica: e.name }), Number(e.replayedRv)),
-          Metric.update(Metric.withAttributes(lagSeconds, { replica: e.name }), e.lagMillis === undefined ? Number.NaN : e.lagMillis / 1000)
+          Metric.update(bound(replicaUp, { replica: e.name }), e.up ? 1 : 0),
+          Metric.update(bound(replayedRv, { replica: e.name }), Number(e.replayedRv)),
+          Metric.update(bound(lagSeconds, { replica: e.name }), e.lagMillis === undefined ? Number.NaN : e.lagMillis / 1000)
         ], { discard: true })
 
       const probe = (e: Entry) =>
@@ -174,7 +175,7 @@ export const layer = (options: PgReadReplicasOptions) =>
             }
           }
           return undefined
-        }).pipe(Effect.tap((r) => r === undefined ? Effect.void : Metric.update(Metric.withAttributes(replicaReads, { replica: r.name }), 1)))
+        }).pipe(Effect.tap((r) => r === undefined ? Effect.void : Metric.update(bound(replicaReads, { replica: r.name }), 1)))
 
       const failed = (replica: ReadReplica, cause: unknown) =>
         Effect.suspend(() => {

@@ -13,7 +13,7 @@
  * has a bounded queue: one that falls behind is ended with Expired (its client relists) and no
  * other watcher or writer waits for it.
  */
-import { Array as Arr, Cause, Channel, Config, Duration, Effect, Layer, Metric, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
+import { Array as Arr, Cause, Channel, Config, Duration, Effect, Layer, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
 import type { Selection } from "../domain/watch.ts"
 import { eventType } from "../domain/watch.ts"
 import { RemoteCommits, Commits } from "../services/Commits.ts"
@@ -121,14 +121,14 @@ export const make = (options: WatchHubOptions) =>
     // Metrics are updated from the synchronous fan-out below, with this context.
     const context = yield* Effect.context<never>()
     const countWatchers = (state: ResourceState) =>
-      Metric.withAttributes(Metrics.watchers, { resource: state.resource.plural }).updateUnsafe(state.watchers.size, context)
+      Metrics.bound(Metrics.watchers, { resource: state.resource.plural }).updateUnsafe(state.watchers.size, context)
 
     /** Hands an event to a watcher; a full queue ends the watcher instead of waiting. */
     const deliver = (state: ResourceState, w: Watcher, event: WatchEvent) => {
       if (!Queue.offerUnsafe(w.queue, event)) {
         state.watchers.delete(w)
         Queue.failCauseUnsafe(w.queue, Cause.fail(tooSlow()))
-        Metric.withAttributes(Metrics.watchEventsDropped, { resource: state.resource.plural }).updateUnsafe(1, context)
+        Metrics.bound(Metrics.watchEventsDropped, { resource: state.resource.plural }).updateUnsafe(1, context)
         countWatchers(state)
         return false
       }
@@ -156,7 +156,7 @@ export const make = (options: WatchHubOptions) =>
             if (event !== undefined && deliver(state, w, event)) sent++
           }
         }
-        if (sent > 0) Metric.withAttributes(Metrics.watchEvents, { resource: state.resource.plural }).updateUnsafe(sent, context)
+        if (sent > 0) Metrics.bound(Metrics.watchEvents, { resource: state.resource.plural }).updateUnsafe(sent, context)
         state.position = frontier
       })).pipe(
         // History purged past this replica's position: its watchers can only relist.

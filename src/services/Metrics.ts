@@ -64,16 +64,32 @@ export const leader = Metric.gauge("leader_election_master_status", {
   description: "1 while this replica leads (runs the controller), 0 otherwise, by lease name."
 })
 
+const boundMetrics = new WeakMap<object, Map<string, unknown>>()
+
+/**
+ * `metric` with these attributes, made once per combination and then reused: binding builds a
+ * metric key each time, and requests update several metrics with few distinct attribute sets.
+ */
+export const bound = <M extends Metric.Metric<any, any>>(metric: M, attributes: Record<string, string>): M => {
+  let byKey = boundMetrics.get(metric)
+  if (byKey === undefined) boundMetrics.set(metric, byKey = new Map())
+  let key = ""
+  for (const name in attributes) key += `${name}\u0000${attributes[name]}\u0000`
+  let m = byKey.get(key) as M | undefined
+  if (m === undefined) byKey.set(key, m = Metric.withAttributes(metric, attributes) as M)
+  return m
+}
+
 /** Records leadership for the leader election's lease `name` (set on gaining and on losing it). */
-export const setLeader = (name: string, leading: boolean) => Metric.update(Metric.withAttributes(leader, { name }), leading ? 1 : 0)
+export const setLeader = (name: string, leading: boolean) => Metric.update(bound(leader, { name }), leading ? 1 : 0)
 
 /** Adds one to a counter with these attributes. */
 export const increment = (counter: Metric.Counter<number>, attributes: Record<string, string>, by = 1) =>
-  Metric.update(Metric.withAttributes(counter, attributes), by)
+  Metric.update(bound(counter, attributes), by)
 
 /** Records the duration of `self` in seconds, with these attributes, whatever its outcome. */
 export const timed = <A, E, R>(histogram: Metric.Histogram<number>, attributes: Record<string, string>, self: Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
     const start = performance.now()
-    return Effect.ensuring(self, Effect.suspend(() => Metric.update(Metric.withAttributes(histogram, attributes), (performance.now() - start) / 1000)))
+    return Effect.ensuring(self, Effect.suspend(() => Metric.update(bound(histogram, attributes), (performance.now() - start) / 1000)))
   })

@@ -26,7 +26,7 @@ import { openApiV2Protobuf } from "./openapiProtobuf.ts"
 import { contentType as prometheusContentType } from "../../domain/prometheus.ts"
 import type { Reply } from "./resources.ts"
 import { handleResource } from "./resources.ts"
-import { requestUrl, routeWithWatchPrefix } from "./routes.ts"
+import { parsedRequest } from "./routes.ts"
 import type { StatusBody } from "./status.ts"
 import { internalError, notFoundPath, toStatus } from "./status.ts"
 import type { SecurityOptions } from "./security.ts"
@@ -125,9 +125,8 @@ const onlyGet = (method: string) =>
 
 const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions) =>
   Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub> {
-    const url = requestUrl(request.url)
+    const { url, route: r } = parsedRequest(request)
     const path = url.pathname
-    const r = routeWithWatchPrefix(path)
     const header = (name: string) => request.headers[name]
     switch (r._tag) {
       case "Version":
@@ -221,8 +220,8 @@ export const apiApp = (options: ApiOptions) => {
   const guard = makeGuard(options.security ?? defaultSecurityOptions)
   return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const url = requestUrl(request.url)
-    const guarded = { method: request.method, path: url.pathname, query: url.searchParams, route: routeWithWatchPrefix(url.pathname), source: request.source }
+    const { url, route: r } = parsedRequest(request)
+    const guarded = { method: request.method, path: url.pathname, query: url.searchParams, route: r, source: request.source }
     const reply = yield* guard(guarded, route(request, options)).pipe(
       Effect.catch((e: ApiError) => Effect.succeed(statusReply(toStatus(e)))),
       Effect.catchCause((cause) =>

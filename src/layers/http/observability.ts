@@ -3,7 +3,7 @@
  * text), `/livez`, `/readyz`, `/healthz` with kube-apiserver's check lists (`?verbose`,
  * `?exclude=`, `/readyz/<check>`), and request metrics for everything it serves.
  */
-import { Duration, Effect, Metric } from "effect"
+import { Duration, Effect, LogLevel, Metric } from "effect"
 import type { HttpServerResponse } from "effect/http"
 import { HttpServerRequest, HttpServerResponse as Response } from "effect/http"
 import { randomUUID } from "node:crypto"
@@ -11,7 +11,8 @@ import { contentType as prometheusContentType, render } from "../../domain/prome
 import * as Metrics from "../../services/Metrics.ts"
 import { Shutdown } from "../../services/Shutdown.ts"
 import { Storage } from "../../services/Storage.ts"
-import { requestUrl, routeWithWatchPrefix } from "./routes.ts"
+import type { Route } from "./routes.ts"
+import { parsedRequest } from "./routes.ts"
 import { toStatus } from "./status.ts"
 import { MethodNotAllowed } from "../../services/errors.ts"
 
@@ -87,8 +88,7 @@ export const metricsText = Effect.map(Metric.snapshot, render)
 const metricsResponse = Effect.map(metricsText, (text) => Response.text(text, { contentType: prometheusContentType }))
 
 /** kube's request verb and resource labels (LIST vs GET, WATCH, APPLY, DELETECOLLECTION). */
-export const requestLabels = (method: string, url: URL, contentType: string | undefined) => {
-  const r = routeWithWatchPrefix(url.pathname)
+export const requestLabels = (method: string, url: URL, r: Route, contentType: string | undefined) => {
   if (r._tag !== "Resource") return { verb: method, group: "", version: "", resource: "", subresource: "" }
   const watching = method === "GET" && r.subresource === undefined &&
     (r.watchPath || url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1")
@@ -130,8 +130,8 @@ export const withObservability = <E, R>(
 ) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const url = requestUrl(request.url)
-    const labels = requestLabels(request.method, url, request.headers["content-type"])
+    const { url, route } = parsedRequest(request)
+    const labels = requestLabels(request.method, url, route, request.headers["content-type"])
     const start = performance.now()
     // kube-apiserver's request id: the caller's Audit-ID (a front proxy's) or a new one, on every log line and answer.
     const requestId = auditId(request.headers["audit-id"])
@@ -139,11 +139,14 @@ export const withObservability = <E, R>(
     yield* Metrics.increment(Metrics.requests, { ...labels, code: String(response.status) })
     const seconds = (performance.now() - start) / 1000
     if (labels.verb !== "WATCH") {
-      yield* Metric.update(Metric.withAttributes(Metrics.requestDuration, labels), seconds)
+      yield* Metric.update(Metrics.bound(Metrics.requestDuration, labels), seconds)
     }
-    yield* Effect.logDebug(`${request.method} ${url.pathname}${url.search} ${response.status}`).pipe(
-      Effect.annotateLogs({ requestId, verb: labels.verb, resource: labels.resource, ms: Math.round(seconds * 1000) })
-    )
+    // The line is built only when it is shown: this runs for every request.
+    if (yield* LogLevel.isEnabled("Debug")) {
+      yield* Effect.logDebug(`${request.method} ${url.pathname}${url.search} ${response.status}`).pipe(
+        Effect.annotateLogs({ requestId, verb: labels.verb, resource: labels.resource, ms: Math.round(seconds * 1000) })
+      )
+    }
     return Response.setHeader(response, "audit-id", requestId)
   })
 

@@ -106,3 +106,17 @@ export const requestUrl = (raw: string): URL => {
     return new URL("http://ark/%00")
   }
 }
+
+/** A request's URL and route, read once per request: the metrics wrapper, the guard and the handler each need them. */
+const parsed = new WeakMap<object, { readonly url: URL; readonly route: Route }>()
+
+/** The URL and route of a request, by its Node request (`source`), parsed on first use. */
+export const parsedRequest = (request: { readonly url: string; readonly source: unknown }) => {
+  const key = typeof request.source === "object" && request.source !== null ? request.source : undefined
+  const known = key === undefined ? undefined : parsed.get(key)
+  if (known !== undefined) return known
+  const url = requestUrl(request.url)
+  const result = { url, route: routeWithWatchPrefix(url.pathname) }
+  if (key !== undefined) parsed.set(key, result)
+  return result
+}
