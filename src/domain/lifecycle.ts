@@ -20,7 +20,11 @@ export const jsonEqual = (a: unknown, b: unknown): boolean => {
 }
 
 /** RFC 3339 at second precision, as kube writes timestamps. */
-export const timestamp = (millis: number): string => new Date(millis).toISOString().replace(/\.\d{3}Z$/, "Z")
+export const timestamp = (millis: number): string => {
+  const iso = new Date(millis).toISOString()
+  // Years 0-9999 (every clock reading) have the fixed-width form; others keep their own width.
+  return iso.length === 24 ? `${iso.slice(0, 19)}Z` : iso.replace(/\.\d{3}Z$/, "Z")
+}
 
 const metaOrder = [
   "name",

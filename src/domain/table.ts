@@ -10,6 +10,7 @@
  */
 import { Result } from "effect"
 import { evaluate, type JsonPath, parse, printValue } from "./jsonpath.ts"
+import { timestamp } from "./lifecycle.ts"
 import { isRecord, type KubeObject, type ObjectMeta } from "./object.ts"
 import type { PrinterColumn } from "./registry.ts"
 
@@ -228,7 +229,7 @@ const int64 = (u: unknown): number | undefined => typeof u === "number" && Numbe
 const timeField = (u: unknown): string | undefined => {
   const t = typeof u === "string" ? parseTime(u) : undefined
   if (t === undefined || t === ZERO_TIME) return undefined
-  return new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")
+  return timestamp(t)
 }
 
 /** Unstructured's NestedStringMap: any non-string value makes the whole map unreadable. */

@@ -19,6 +19,7 @@
  */
 import { Duration, Effect, Layer, Queue, Schedule, Schema, Stream } from "effect"
 import { parseGoDuration } from "../domain/duration.ts"
+import { timestamp } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { isRecord } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
@@ -188,7 +189,7 @@ const sameVerdict = (c: Condition | undefined, v: Verdict, generation: number | 
   c !== undefined && c.status === v.status && c.reason === v.reason && c.message === v.message &&
   c.observedGeneration === generation
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z")
+const now = () => timestamp(Date.now())
 
 const keyOf = (namespace: string, name: string) => `${namespace}/${name}`
 

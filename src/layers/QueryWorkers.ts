@@ -9,6 +9,7 @@
  */
 import { Cause, Deferred, Duration, Effect, Fiber, Layer, Metric, Queue, Result, Schedule, Schema, Stream } from "effect"
 import { formatSeconds, parseGoDuration } from "../domain/duration.ts"
+import { timestamp } from "../domain/lifecycle.ts"
 import { resolveQueryInput } from "../domain/queryInput.ts"
 import type { QueryParameter } from "../domain/queryInput.ts"
 import { isRecord } from "../domain/object.ts"
@@ -72,7 +73,7 @@ const condition = (o: Outcome, generation: number | undefined) => ({
   status: o.phase === "done" ? "True" : "False",
   reason: o.reason,
   message: o.message,
-  lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+  lastTransitionTime: timestamp(Date.now()),
   ...(generation !== undefined ? { observedGeneration: generation } : {})
 })
 
