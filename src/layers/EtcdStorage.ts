@@ -37,10 +37,9 @@ import { AlreadyExists, BadRequest, Expired, NotFound, TooLarge, TooNewResourceV
 import type { Change, ListOptions, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
 import { EtcdClient } from "./EtcdClient.ts"
-import { checkSize, ident, namespaceOf, objectSemantics } from "./objectSemantics.ts"
+import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "./objectSemantics.ts"
 
 /** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
-const futureRevisionWait = 3_000
 
 /** Recent changes kept in memory per resource for the watch hub's rounds. */
 const feedCapacity = 10_000
@@ -268,19 +267,8 @@ export const makeEtcdStorage = Effect.gen(function*() {
     replace
   })
 
-  /** Waits (briefly) until etcd has reached revision `rv`; kube answers a future rv the same way. */
-  const revisionAtLeast = (rv: bigint) =>
-    Effect.gen(function*() {
-      const deadline = Date.now() + futureRevisionWait
-      while (true) {
-        const now = yield* revisionNow
-        if (now >= rv) return now
-        if (Date.now() > deadline) {
-          return yield* new TooNewResourceVersion({ message: `Too large resource version: ${rv}, current: ${now}` })
-        }
-        yield* Effect.sleep("50 millis")
-      }
-    })
+  /** Waits (briefly) until etcd has reached revision `rv`. */
+  const atRevision = (rv: bigint) => revisionAtLeast(revisionNow, rv)
 
   const list = (r: StoredResource, opts: ListOptions = {}) =>
     Effect.gen(function*() {
@@ -308,9 +296,9 @@ export const makeEtcdStorage = Effect.gen(function*() {
             })
           }
           revision = BigInt(rv)
-          yield* revisionAtLeast(revision)
+          yield* atRevision(revision)
         } else if (rv !== "" && rv !== "0") {
-          yield* revisionAtLeast(BigInt(rv))
+          yield* atRevision(BigInt(rv))
         }
       }
       const labels = opts.labelSelector ?? []

@@ -17,13 +17,12 @@ import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion, Un
 import { Commits } from "../services/Commits.ts"
 import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
-import { checkSize, ident, namespaceOf, objectSemantics } from "./objectSemantics.ts"
+import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "./objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
 import { PgReadReplicas } from "./PgReadReplicas.ts"
 
 /** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
-const futureRevisionWait = 3_000
 
 /** The identifying fields every per-object error carries. */
 const expiredContinue =
@@ -284,21 +283,8 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       replace: (r, obj, expectedRv, removal) => replace(r, obj, expectedRv, removal ? Event.Deleted : Event.Modified)
     })
 
-    /** Waits (briefly) until every rv up to `rv` has committed; kube answers a future rv the same way. */
-    const frontierAtLeast = (rv: bigint) =>
-      Effect.gen(function*() {
-        const deadline = Date.now() + futureRevisionWait
-        while (true) {
-          const f = yield* frontier
-          if (f >= rv) return f
-          if (Date.now() > deadline) {
-            return yield* new TooNewResourceVersion({
-              message: `Too large resource version: ${rv}, current: ${f}`
-            })
-          }
-          yield* Effect.sleep("50 millis")
-        }
-      })
+    /** Waits (briefly) until every rv up to `rv` has committed. */
+    const frontierAtLeast = (rv: bigint) => revisionAtLeast(frontier, rv)
 
     const frontier: Effect.Effect<bigint, Unavailable> = run<{ f: string }>(`SELECT ark_frontier()::text AS f`, []).pipe(
       Effect.map((rows) => BigInt(rows[0]!.f))

@@ -25,6 +25,7 @@ import type { Change, ListOptions, StoredResource } from "../services/Storage.ts
 import { Storage } from "../services/Storage.ts"
 import type { EncodedList, WatchEvent, WatchOptions } from "../services/WatchHub.ts"
 import { WatchHub } from "../services/WatchHub.ts"
+import { revisionAtLeast } from "./objectSemantics.ts"
 
 export interface WatchHubOptions {
   /** Events a watcher may have queued before it is ended as too slow. */
@@ -257,7 +258,13 @@ export const make = (options: WatchHubOptions) =>
           }
           const rv = o.resourceVersion ?? ""
           const fromState = rv === "" || rv === "0" || o.sendInitialEvents === true
-          if (!fromState && !/^\d+$/.test(rv)) return yield* new Expired({ message: `invalid resource version "${rv}"` })
+          const numeric = /^\d+$/.test(rv)
+          if (!fromState && !numeric) return yield* new Expired({ message: `invalid resource version "${rv}"` })
+          const known = numeric && rv !== "0" ? BigInt(rv) : undefined
+          // The initial state at least as new as the client's version: one from the future is waited
+          // for briefly, then refused, as kube's watch cache does. A plain watch from the future just
+          // stays quiet until the store passes it, as kube's does too.
+          if (known !== undefined && o.sendInitialEvents === true) yield* revisionAtLeast(Effect.map(storage.currentRevision, BigInt), known)
           const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
           const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true }
           const start = yield* register(state, w)
@@ -275,30 +282,32 @@ export const make = (options: WatchHubOptions) =>
             )
           }
           const live = Queue.takeAll(queue)
-          if (fromState) {
-            // The state at `start`, then everything after it.
-            // Nothing has ever been written when the frontier is still 0.
-            const listed = start === 0n ? { items: [] } : yield* storage.list(resource, {
-              ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
-              labelSelector: selection.labels,
-              fieldSelector: selection.fields,
-              resourceVersion: start.toString(),
-              resourceVersionMatch: "Exact"
-            })
-            const initial = listed.items.map((object): WatchEvent => ({ type: "ADDED", resourceVersion: start.toString(), object }))
-            if (o.sendInitialEvents === true) initial.push({ type: "BOOKMARK", resourceVersion: start.toString(), initialEventsEnd: true })
-            return startingWith(initial, live)
-          }
-          const from = BigInt(rv)
-          if (from >= start) {
-            // Nothing to replay; changes up to `from` that reach the queue are already known to the client.
-            const newer = (e: WatchEvent) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= from : BigInt(e.resourceVersion) > from
+          /** The queue's events after `after`: the ones up to it that reach the queue the client knows already. */
+          const after = (version: bigint) => {
+            const newer = (e: WatchEvent) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= version : BigInt(e.resourceVersion) > version
             const filtered: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, StorageError | Cause.Done> = Effect.flatMap(live, (events) => {
               const kept = events.filter(newer)
               return Arr.isReadonlyArrayNonEmpty(kept) ? Effect.succeed(kept) : filtered
             })
             return filtered
           }
+          if (fromState) {
+            // The state at `start` (or at the client's newer version), then everything after it.
+            const at = known !== undefined && known > start ? known : start
+            // Nothing has ever been written when the frontier is still 0.
+            const listed = at === 0n ? { items: [] } : yield* storage.list(resource, {
+              ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+              labelSelector: selection.labels,
+              fieldSelector: selection.fields,
+              resourceVersion: at.toString(),
+              resourceVersionMatch: "Exact"
+            })
+            const initial = listed.items.map((object): WatchEvent => ({ type: "ADDED", resourceVersion: at.toString(), object }))
+            if (o.sendInitialEvents === true) initial.push({ type: "BOOKMARK", resourceVersion: at.toString(), initialEventsEnd: true })
+            return startingWith(initial, at > start ? after(at) : live)
+          }
+          // Nothing to replay when the client is as new as the queue's start.
+          if (known !== undefined && known >= start) return after(known)
           const replay = yield* storage.changes(resource, rv, start.toString())
           const replayed = replay.flatMap((c) => {
             const e = eventsOf(c)(w)

@@ -10,7 +10,7 @@ import { isFinalized, markDeleted, maxObjectBytes, prepareCreate, prepareUpdate,
 import type { KubeObject } from "../domain/object.ts"
 import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
 import type { StorageError } from "../services/errors.ts"
-import { AlreadyExists, Conflict, Invalid, TooLarge } from "../services/errors.ts"
+import { AlreadyExists, Conflict, Invalid, TooLarge, TooNewResourceVersion } from "../services/errors.ts"
 import type { DeleteOptions, DeleteResult, StoredResource, UpdateOptions, WriteOptions } from "../services/Storage.ts"
 
 export const ident = (r: StoredResource, name: string) => ({ group: r.group, resource: r.plural, name })
@@ -25,6 +25,22 @@ export const checkSize = (r: StoredResource, name: string, bytes: number) =>
   bytes > maxObjectBytes
     ? Effect.fail(new TooLarge({ message: `${r.plural}.${r.group} "${name}": object exceeds the maximum size of ${maxObjectBytes} bytes` }))
     : Effect.void
+
+/**
+ * Waits (up to 3 s, as kube's watch cache does) until the store's revision, read by `current`,
+ * reaches `rv`; then a read or watch at `rv` is answered. Past the wait: 504 "Too large resource
+ * version", as kube answers a resourceVersion from the future.
+ */
+export const revisionAtLeast = <E>(current: Effect.Effect<bigint, E>, rv: bigint) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + 3_000
+    while (true) {
+      const now = yield* current
+      if (now >= rv) return now
+      if (Date.now() > deadline) return yield* new TooNewResourceVersion({ message: `Too large resource version: ${rv}, current: ${now}` })
+      yield* Effect.sleep("50 millis")
+    }
+  })
 
 const storedBytes = (obj: KubeObject) => {
   const { prefix, suffix } = splitAtResourceVersion(obj)

@@ -85,6 +85,28 @@ describe("HTTP watch", () => {
     expect(w.frames[0]).toMatchObject({ type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired" } })
   })
 
+  it("a start from the future: a plain watch stays quiet until the store passes it; WatchList waits 3 s, then 504 as an ERROR frame", async () => {
+    const now = BigInt((await send("POST", path("w9"), query("before"))).metadata.resourceVersion)
+    // Two writes from now: the watch knows everything up to there and gets only what comes after.
+    const quiet = await openWatch(server.url, `${path("w9")}?watch=true&resourceVersion=${now + 2n}`)
+    await send("POST", path("w9"), query("first"))
+    await send("POST", path("w9"), query("second"))
+    await send("POST", path("w9"), query("third"))
+    await quiet.waitFor((f) => f.length >= 1)
+    // rv values are global, so "first" and "second" may have been given lower ones by other writes: only "third" is certain.
+    expect(summary(quiet.frames)).toContain("ADDED third")
+    expect(quiet.frames.every((f) => BigInt(f.object.metadata.resourceVersion) > now + 2n)).toBe(true)
+    quiet.close()
+    const future = now + 1_000_000n
+    const list = await openWatch(server.url, `${path("w9")}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&resourceVersion=${future}`)
+    expect(list.status).toBe(200)
+    await list.ended
+    expect(list.frames).toEqual([expect.objectContaining({
+      type: "ERROR",
+      object: expect.objectContaining({ kind: "Status", code: 504, reason: "Timeout", message: expect.stringContaining(`Too large resource version: ${future}`) })
+    })])
+  })
+
   it("sends bookmarks only when asked, and WatchList's initial-events-end bookmark only for sendInitialEvents", async () => {
     await send("POST", path("w4"), query("x"))
     const plain = await openWatch(server.url, `${path("w4")}?watch=true`)
