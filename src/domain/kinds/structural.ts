@@ -188,7 +188,9 @@ export const normalize = (
   }
   if (mode === "object") {
     for (const [key, property] of Object.entries(s.properties ?? {})) {
-      if (out[key] === undefined && property.default !== undefined) out[key] = structuredClone(property.default)
+      // A default that is an object or list is copied, so no two objects share it; scalars need no copy.
+      const d = property.default
+      if (out[key] === undefined && d !== undefined) out[key] = typeof d === "object" && d !== null ? structuredClone(d) : d
     }
   }
   return out
