@@ -38,7 +38,8 @@ const agents = { "http:": new HttpAgent({ keepAlive: true }), "https:": new Http
 /**
  * The SDK's fetch, over node:http with the whole body read: a Query's call is one small JSON
  * request and answer, and the global fetch (undici's web streams) cost about three times the CPU
- * per call. A URL that is not http(s), or a Request, goes to the global fetch.
+ * per call. A URL that is not http(s), a Request, a streamed body, or a redirect goes to the
+ * global fetch.
  */
 const httpFetch: typeof fetch = (input, init) => {
   const url = typeof input === "string" ? new URL(input) : input instanceof URL ? input : undefined
@@ -60,13 +61,20 @@ const httpFetch: typeof fetch = (input, init) => {
       res.on("error", reject)
       res.on("end", () => {
         const status = res.statusCode ?? 0
-        const answer = new Headers()
-        for (const [key, value] of Object.entries(res.headers)) {
-          if (value !== undefined) answer.set(key, Array.isArray(value) ? value.join(", ") : value)
+        // Redirects are followed as fetch follows them: by fetch itself, from the original request.
+        if (status >= 300 && status < 400 && res.headers.location !== undefined) return resolve(fetch(input, init))
+        try {
+          const answer = new Headers()
+          for (const [key, value] of Object.entries(res.headers)) {
+            if (value !== undefined) answer.set(key, Array.isArray(value) ? value.join(", ") : value)
+          }
+          // A null-body status cannot carry a body in a Response.
+          const nullBody = status === 101 || status === 204 || status === 205 || status === 304
+          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: answer }))
+        } catch (e) {
+          // What a Response cannot hold (a status outside 200-599, a malformed header) fails this call only.
+          reject(e)
         }
-        // A null-body status cannot carry a body in a Response.
-        const nullBody = status === 101 || status === 204 || status === 205 || status === 304
-        resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: answer }))
       })
     })
     const abort = () => request.destroy(signal?.reason)

@@ -1,6 +1,8 @@
 /** The A2A completions engine against real A2A servers: the scripted test engine and the demo engine. */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
+import { createServer as createHttpServer } from "node:http"
+import type { ServerResponse } from "node:http"
 import { createServer } from "node:net"
 import * as A2AEngine from "../../src/layers/A2AEngine.ts"
 import * as DemoEngine from "../../src/layers/DemoEngine.ts"
@@ -138,6 +140,30 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
       assert.strictEqual(error._tag, "EngineFailed")
       assert.include(error.message, "404")
       assert.strictEqual(e.calls.length, 0)
+    }))
+
+  it.effect("follows redirects to the engine, and fails the call (not the process) on a status no Response can hold", () =>
+    Effect.gen(function*() {
+      const e = yield* engine((input) => `heard ${input}`)
+      /** A server that answers every request with `reply`. */
+      const serving = (reply: (res: ServerResponse, path: string) => void) =>
+        Effect.acquireRelease(
+          Effect.callback<{ url: string; close: () => void }>((resume) => {
+            const server = createHttpServer((req, res) => reply(res, req.url ?? "/"))
+            server.listen(0, "127.0.0.1", () => {
+              const address = server.address()
+              const port = typeof address === "object" && address !== null ? address.port : 0
+              resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, close: () => server.close() }))
+            })
+          }),
+          (s) => Effect.sync(s.close)
+        )
+      const moved = yield* serving((res, path) => res.writeHead(308, { location: `${e.url}${path}` }).end())
+      const result = yield* complete(request(moved.url, "through a redirect"))
+      assert.strictEqual(result.content, "heard through a redirect")
+      const odd = yield* serving((res) => res.writeHead(999).end())
+      const error = yield* Effect.flip(complete(request(odd.url, "ping")))
+      assert.strictEqual(error._tag, "EngineFailed")
     }))
 
   it.effect("fails with EngineUnavailable when nothing listens at the URL", () =>
