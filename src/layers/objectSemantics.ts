@@ -110,39 +110,52 @@ export const objectSemantics = (p: StorePrimitives) => {
   ) =>
     Effect.gen(function*() {
       const ns = r.namespaced ? namespace : ""
+      /** One attempt on `current`: the object written, or "lost" when another writer got there first. */
+      const attempt = (current: KubeObject) =>
+        Effect.gen(function*() {
+          const currentRv = current.metadata.resourceVersion!
+          const desired = yield* mutate(current)
+          const wantRv = desired.metadata?.resourceVersion
+          if (wantRv !== undefined && wantRv !== "" && wantRv !== currentRv) {
+            return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
+          }
+          if (opts.subresource !== "status") {
+            const causes = validateObjectMeta(
+              { ...desired.metadata, name, namespace: current.metadata.namespace },
+              { namespaced: r.namespaced, requireName: true }
+            )
+            if (causes.length > 0) return yield* invalid(r, name, causes)
+          }
+          const decision = prepareUpdate(current, desired, opts.subresource ?? "main")
+          if (decision._tag === "Conflict") {
+            return yield* new Conflict({ ...ident(r, name), detail: decision.message })
+          }
+          if (decision._tag === "Invalid") return yield* invalid(r, name, decision.causes)
+          const next = decision.object
+          if (opts.dryRun) {
+            yield* checkSize(r, name, storedBytes(next))
+            return withResourceVersion(next, currentRv)
+          }
+          const rv = yield* p.replace(r, next, currentRv, isFinalized(next))
+          return rv === undefined ? "lost" as const : withResourceVersion(next, rv)
+        })
       // A dry run checks against the stored version: with nothing written, a stale one would go unnoticed.
       let cached = opts.dryRun ? undefined : opts.cached
       while (true) {
+        const fromCache = cached !== undefined
         const current = cached ?? (yield* p.readCurrent(r, ns, name))
         cached = undefined
-        const currentRv = current.metadata.resourceVersion!
-        const desired = yield* mutate(current)
-        const wantRv = desired.metadata?.resourceVersion
-        if (wantRv !== undefined && wantRv !== "" && wantRv !== currentRv) {
-          return yield* new Conflict({ ...ident(r, name), detail: modifiedMessage })
-        }
-        if (opts.subresource !== "status") {
-          const causes = validateObjectMeta(
-            { ...desired.metadata, name, namespace: current.metadata.namespace },
-            { namespaced: r.namespaced, requireName: true }
-          )
-          if (causes.length > 0) return yield* invalid(r, name, causes)
-        }
-        const decision = prepareUpdate(current, desired, opts.subresource ?? "main")
-        if (decision._tag === "Conflict") {
-          return yield* new Conflict({ ...ident(r, name), detail: decision.message })
-        }
-        if (decision._tag === "Invalid") return yield* invalid(r, name, decision.causes)
-        const next = decision.object
-        if (opts.dryRun) {
-          yield* checkSize(r, name, storedBytes(next))
-          return withResourceVersion(next, currentRv)
-        }
-        const rv = yield* p.replace(r, next, currentRv, isFinalized(next))
-        if (rv !== undefined) return withResourceVersion(next, rv)
+        // A failure decided on the cached version stands only if that version is still the stored one.
+        const result = fromCache
+          ? yield* attempt(current).pipe(Effect.catch((e) =>
+            Effect.flatMap(p.readCurrent(r, ns, name), (stored) =>
+              stored.metadata.resourceVersion === current.metadata.resourceVersion ? Effect.fail(e) : Effect.succeed("lost" as const))
+          ))
+          : yield* attempt(current)
+        if (result !== "lost") return result
         // Lost the race: read again and mutate the newer version. A client's own resourceVersion
-        // (an update's, or one a patch sets) is then stale and fails the check above, as in kube;
-        // a patch that carries the version it read applies again, so it never answers 409 for it.
+        // (an update's, or one a patch sets) is then stale and fails the check in `attempt`, as in
+        // kube; a patch that carries the version it read applies again, so it never answers 409 for it.
       }
     })
 

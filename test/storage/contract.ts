@@ -208,7 +208,18 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         const stale = { ...v1, metadata: { ...v1.metadata, labels: { c: "y" } } }
         assert.strictEqual(failureTag(yield* Effect.exit(storage.update(queries, stale, { cached: v1 }))), "Conflict")
         assert.strictEqual(failureTag(yield* Effect.exit(storage.update(queries, stale, { cached: v1, dryRun: true }))), "Conflict")
-        assert.deepStrictEqual((yield* storage.get(queries, namespace, "cached")).metadata.labels, { a: "2", b: "x" })
+        // A mutation that refuses the cached version is tried on the stored one when they differ;
+        // refusing the stored version stands.
+        class Refused extends Error {}
+        const unlessFirst = (cur: KubeObject) =>
+          cur.metadata.labels?.["a"] === "1"
+            ? Effect.fail(new Refused())
+            : Effect.succeed({ ...cur, metadata: { ...cur.metadata, resourceVersion: undefined, labels: { ...cur.metadata.labels, d: "z" } } })
+        const v4 = yield* storage.guaranteedUpdate(queries, namespace, "cached", unlessFirst, { cached: v1 })
+        assert.deepStrictEqual(v4.metadata.labels, { a: "2", b: "x", d: "z" })
+        const refusing = yield* Effect.exit(storage.guaranteedUpdate(queries, namespace, "cached", () => Effect.fail(new Refused()), { cached: v4 }))
+        assert.isTrue(Exit.isFailure(refusing))
+        assert.deepStrictEqual((yield* storage.get(queries, namespace, "cached")).metadata.labels, { a: "2", b: "x", d: "z" })
       }))
 
     it.effect("delete with finalizers marks the object once; removing the last finalizer deletes it", () =>
