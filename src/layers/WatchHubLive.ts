@@ -101,10 +101,15 @@ const replayBatch = 1024
 
 /** A pull that returns the events of `first` (in batches), then what `rest` returns. */
 const startingWith = <E>(first: ReadonlyArray<WatchEvent>, rest: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, E>) => {
+  // Released once sent: a watch lasts long, its initial state need not.
+  let pending: ReadonlyArray<WatchEvent> | undefined = first
   let at = 0
   return Effect.suspend(() => {
-    if (at >= first.length) return rest
-    const batch = first.slice(at, at + replayBatch) as unknown as Arr.NonEmptyReadonlyArray<WatchEvent>
+    if (pending === undefined || at >= pending.length) {
+      pending = undefined
+      return rest
+    }
+    const batch = pending.slice(at, at + replayBatch) as unknown as Arr.NonEmptyReadonlyArray<WatchEvent>
     at += replayBatch
     return Effect.succeed(batch)
   })
