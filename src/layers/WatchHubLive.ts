@@ -287,7 +287,7 @@ export const make = (options: WatchHubOptions) =>
             )
           }
           const live = Queue.takeAll(queue)
-          /** The queue's events after `after`: the ones up to it that reach the queue the client knows already. */
+          /** The queue's events newer than `version`: the client already knows the ones up to it. */
           const after = (version: bigint) => {
             const newer = (e: WatchEvent) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= version : BigInt(e.resourceVersion) > version
             const filtered: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, StorageError | Cause.Done> = Effect.flatMap(live, (events) => {

@@ -7,9 +7,14 @@ import { parseGoDuration } from "../domain/duration.ts"
 export const env = <A>(flag: Flag.Flag<A>, config: Config.Config<A>, fallback: A, description: string) =>
   flag.pipe(Flag.withFallbackConfig(config), Flag.withDefault(fallback), Flag.withDescription(description))
 
-export const storage = env(
-  Flag.Literals("storage", ["embedded", "postgresql", "etcd"]),
-  Config.Literals(["embedded", "postgresql", "etcd"], "ARK_STORAGE"),
+/** A flag with a fixed set of values, and its environment variable, from one list of the values. */
+export const choice = <const L extends ReadonlyArray<string>>(name: string, variable: string, values: L, fallback: L[number], description: string) =>
+  env(Flag.Literals(name, values), Config.Literals(values, variable), fallback, description)
+
+export const storage = choice(
+  "storage",
+  "ARK_STORAGE",
+  ["embedded", "postgresql", "etcd"],
   "embedded",
   "Where Ark resources live: an embedded PostgreSQL in --data-dir, --postgres-url, or etcd at --etcd-endpoints (ARK_STORAGE)"
 )
@@ -86,9 +91,10 @@ export const modules = env(
   "Modules this replica runs, comma-separated: apiserver, controller (runs on the elected leader), query-workers, webhook, metrics (ARK_MODULES)"
 )
 
-export const leaderElection = env(
-  Flag.Literals("leader-election", ["auto", "lease", "postgres", "none"]),
-  Config.Literals(["auto", "lease", "postgres", "none"], "ARK_LEADER_ELECTION"),
+export const leaderElection = choice(
+  "leader-election",
+  "ARK_LEADER_ELECTION",
+  ["auto", "lease", "postgres", "none"],
   "auto",
   "How replicas elect the one that runs the controller: postgres (advisory lock), lease (coordination.k8s.io/v1 Lease), none (every replica leads); auto: postgres on PostgreSQL, none on etcd (ARK_LEADER_ELECTION)"
 )
@@ -180,16 +186,18 @@ export const migrateResourcesFlags = {
   concurrency: Flag.Int("concurrency").pipe(Flag.withDefault(8), Flag.withDescription("Objects written at once"))
 }
 
-export const logFormat = env(
-  Flag.Literals("log-format", ["auto", "json", "text"]),
-  Config.Literals(["auto", "json", "text"], "ARK_LOG_FORMAT"),
+export const logFormat = choice(
+  "log-format",
+  "ARK_LOG_FORMAT",
+  ["auto", "json", "text"],
   "auto",
   "Log lines on stderr: json (one object per line), text (human-readable), or auto: text on a terminal, json otherwise (ARK_LOG_FORMAT)"
 )
 
-export const logLevel = env(
-  Flag.Literals("log-level", ["debug", "info", "warn", "error"]),
-  Config.Literals(["debug", "info", "warn", "error"], "ARK_LOG_LEVEL"),
+export const logLevel = choice(
+  "log-level",
+  "ARK_LOG_LEVEL",
+  ["debug", "info", "warn", "error"],
   "info",
   "Lowest level logged; debug adds a line per request (ARK_LOG_LEVEL)"
 )

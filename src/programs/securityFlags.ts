@@ -7,7 +7,7 @@
 import { Config, Duration, Option } from "effect"
 import { Flag } from "effect/cli"
 import { parseGoDuration } from "../domain/duration.ts"
-import { env } from "./flags.ts"
+import { choice, env } from "./flags.ts"
 
 const text = (name: string, variable: string, description: string) =>
   env(Flag.String(name), Config.String(variable), "", `${description} (${variable})`)
@@ -68,9 +68,10 @@ export const authorizationKubeconfig = text(
   "kubeconfig of the kube-apiserver that authorizes requests (SubjectAccessReview); in a pod: the service account"
 )
 
-export const auth = env(
-  Flag.Literals("auth", ["on", "off"]),
-  Config.Literals(["on", "off"], "ARK_AUTH"),
+export const auth = choice(
+  "auth",
+  "ARK_AUTH",
+  ["on", "off"],
   "on",
   "off: serve TLS without authentication or authorization, to anyone who can connect (ARK_AUTH)"
 )
