@@ -9,7 +9,7 @@ import { join } from "node:path"
 import type { ArkInstall, ArkReplica } from "../support/arkInCluster.ts"
 import { installChart, registerEndpoints, startReplica } from "../support/arkInCluster.ts"
 import type { KubeCluster } from "../support/cluster.ts"
-import { startCluster } from "../support/cluster.ts"
+import { peersBuildTimeout, startCluster } from "../support/cluster.ts"
 
 const examples = join(import.meta.dirname, "..", "..", "examples")
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -24,7 +24,7 @@ describe("ark-effect behind kube-apiserver (PostgreSQL configuration)", () => {
     install = await installChart(cluster)
     ark = await startReplica(cluster, install)
     await registerEndpoints(cluster, install, [{ address: ark.address, ports: { https: ark.port, metrics: ark.metricsPort } }])
-  }, 240_000)
+  }, peersBuildTimeout)
   afterAll(async () => {
     await ark?.stop()
     await cluster?.stop()

@@ -13,7 +13,7 @@
  * the test process exits without calling it; namespaces left by a test process that died are
  * removed by the next harness.
  */
-import { execFile, execFileSync, spawn, spawnSync } from "node:child_process"
+import { execFile, spawn, spawnSync } from "node:child_process"
 import type { ChildProcess, SpawnOptions } from "node:child_process"
 import { generateKeyPairSync } from "node:crypto"
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -33,17 +33,27 @@ const root = join(import.meta.dirname, "..", "..")
 const forwarderScript = join(import.meta.dirname, "netnsForwarder.ts")
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** The folder with kube-apiserver, kube-controller-manager and etcd (built on first use; minutes). */
+/**
+ * The folder with kube-apiserver, kube-controller-manager and etcd. The first run on a machine
+ * builds them (minutes; concurrent callers wait for the one build), so a cluster test's setup
+ * gives it `peersBuildTimeout`.
+ */
 export const kubeBinaries = (() => {
-  let dir: string | undefined
-  return (): string => {
-    dir ??= execFileSync("bash", [join(root, "scripts", "kube-peers.sh")], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"]
-    }).trim()
+  let dir: Promise<string> | undefined
+  return (): Promise<string> => {
+    dir ??= new Promise<string>((resolve, reject) => {
+      const child = spawn("bash", [join(root, "scripts", "kube-peers.sh")], { stdio: ["ignore", "pipe", "inherit"] })
+      let out = ""
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()))
+      child.on("error", reject)
+      child.on("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`scripts/kube-peers.sh exited with ${code}`))))
+    })
     return dir
   }
 })()
+
+/** How long a test file's setup may wait for the peers on a machine that has never built them. */
+export const peersBuildTimeout = 40 * 60_000
 
 /** Namespaces are named `ark-<pid>-<n>` after the test process that made them. */
 const namespacePrefix = "ark-"
@@ -175,7 +185,7 @@ const waitForOk = async (url: string, tls: { ca: string; cert: string; key: stri
 }
 
 export const startCluster = async (): Promise<KubeCluster> => {
-  const binaries = kubeBinaries()
+  const binaries = await kubeBinaries()
   removeAbandonedNamespaces()
   const netns = `${namespacePrefix}${process.pid}-${namespaceCount++}`
   const address = "10.250.0.1"
