@@ -9,6 +9,7 @@ import { join } from "node:path"
 import type { ArkInstall, ArkReplica } from "../support/arkInCluster.ts"
 import { installChart, registerEndpoints, startReplica } from "../support/arkInCluster.ts"
 import type { KubeCluster } from "../support/cluster.ts"
+import { issue, makeCa } from "../support/certs.ts"
 import { peersBuildTimeout, startCluster } from "../support/cluster.ts"
 
 const examples = join(import.meta.dirname, "..", "..", "examples")
@@ -47,6 +48,26 @@ describe("ark-effect behind kube-apiserver (PostgreSQL configuration)", () => {
     }
     throw new Error(`kubectl ${args.join(" ")} never satisfied the condition; last:\n${last}\n${ark.output().slice(-3000)}`)
   }
+
+  /** A request straight to ark's port (not through the aggregator), as a pod in the cluster could send it. */
+  const direct = async (path: string, headers: Record<string, string>) => {
+    const port = await cluster.forward(ark.address, ark.port)
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`https://127.0.0.1:${port}${path}`, {
+        ca: readFileSync(join(install.tlsDir, "ca.crt")),
+        servername: "ark.ark-system.svc",
+        headers
+      }, (res) => {
+        let body = ""
+        res.on("data", (c: Buffer) => (body += c.toString()))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      req.on("error", reject)
+      req.end()
+    })
+  }
+
+  const agentYaml = (name: string) => `apiVersion: ark.mckinsey.com/v1alpha1\nkind: Agent\nmetadata:\n  name: ${name}\nspec:\n  prompt: hi\n`
 
   it("both APIServices become Available", async () => {
     for (const version of ["v1alpha1", "v1prealpha1"]) {
@@ -122,25 +143,6 @@ describe("ark-effect behind kube-apiserver (PostgreSQL configuration)", () => {
   })
 
   describe("authentication and authorization, decided by the real kube-apiserver", () => {
-    const agentYaml = (name: string) => `apiVersion: ark.mckinsey.com/v1alpha1\nkind: Agent\nmetadata:\n  name: ${name}\nspec:\n  prompt: hi\n`
-    /** A request straight to ark's port (not through the aggregator), as a pod in the cluster could send it. */
-    const direct = async (path: string, headers: Record<string, string>) => {
-      const port = await cluster.forward(ark.address, ark.port)
-      return new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(`https://127.0.0.1:${port}${path}`, {
-          ca: readFileSync(join(install.tlsDir, "ca.crt")),
-          servername: "ark.ark-system.svc",
-          headers
-        }, (res) => {
-          let body = ""
-          res.on("data", (c: Buffer) => (body += c.toString()))
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
-        })
-        req.on("error", reject)
-        req.end()
-      })
-    }
-
     it("a user without RBAC is forbidden with kube's message; the aggregated edit and view roles grant what they say", async () => {
       const alice = await cluster.kubeconfig("alice", { cn: "alice", groups: ["developers"] })
       const denied = await cluster.kubectl(["get", "queries"], { kubeconfig: alice })
@@ -221,6 +223,134 @@ describe("ark-effect behind kube-apiserver (PostgreSQL configuration)", () => {
       }
       expect(allowed.status).toBe(200)
       expect(allowed.body).toContain("apiserver_request_total")
+    })
+  })
+
+  describe("ark's own authentication and authorization, with the real CAs and RBAC", () => {
+    const agents = "/apis/ark.mckinsey.com/v1alpha1/namespaces/default/agents"
+    /** A request straight to ark, with a client certificate. */
+    const as = async (cert: { certPem: string; keyPem: string }, method: string, path: string, headers: Record<string, string | Array<string>> = {}) => {
+      const port = await cluster.forward(ark.address, ark.port)
+      return new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`https://127.0.0.1:${port}${path}`, {
+          method,
+          ca: readFileSync(join(install.tlsDir, "ca.crt")),
+          servername: "ark.ark-system.svc",
+          cert: cert.certPem,
+          key: cert.keyPem,
+          headers,
+          agent: false
+        }, (res) => {
+          // A watch answers 200 and stays open: its status is all this needs.
+          if (path.includes("watch=true") && res.statusCode === 200) {
+            res.destroy()
+            return resolve({ status: 200, body: "" })
+          }
+          let body = ""
+          res.on("data", (c: Buffer) => (body += c.toString()))
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
+        })
+        req.on("error", reject)
+        req.end()
+      })
+    }
+    const message = (r: { body: string }) => (JSON.parse(r.body) as { message: string }).message
+    /** kube-apiserver's count of the reviews it answered (resource subjectaccessreviews or tokenreviews). */
+    const reviewsAnswered = async (resource: string) => {
+      const metrics = await ok(["get", "--raw", "/metrics"])
+      return metrics.split("\n")
+        .filter((l) => l.startsWith("apiserver_request_total{") && l.includes(`resource="${resource}"`) && l.includes(`verb="POST"`))
+        .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0)
+    }
+    const grant = async (name: string, user: string, rules: ReadonlyArray<string>) => {
+      await ok(["apply", "-f", "-"], [
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: ${name}\n  namespace: default\nrules:\n${rules.join("\n")}\n`,
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ${name}\n  namespace: default\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: ${name}\nsubjects:\n  - kind: User\n    name: ${user}\n`
+      ].join("---\n"))
+    }
+    /** Retries while ark's cached denial (10 s) outlives a new grant. */
+    const eventuallyAnswer = async (call: () => Promise<{ status: number; body: string }>, done: (r: { status: number; body: string }) => boolean) => {
+      const deadline = Date.now() + 30_000
+      let r = await call()
+      while (!done(r) && Date.now() < deadline) {
+        await sleep(1_000)
+        r = await call()
+      }
+      return r
+    }
+    const eventuallyStatus = async (call: () => Promise<{ status: number; body: string }>, status: number) => {
+      const r = await eventuallyAnswer(call, (a) => a.status === status)
+      expect(r.status, r.body).toBe(status)
+      return r
+    }
+
+    it("trusts client certificates of the cluster CA as kube publishes it, and no other CA's", async () => {
+      const dora = await issue(cluster.ca, { cn: "dora", o: ["dora-team"] })
+      const denied = await as(dora, "GET", agents)
+      expect(denied.status).toBe(403)
+      expect(message(denied)).toBe(`agents.ark.mckinsey.com is forbidden: User "dora" cannot list resource "agents" in API group "ark.mckinsey.com" in the namespace "default"`)
+      const stranger = await issue(await makeCa("someone-elses-ca"), { cn: "kubernetes-admin", o: ["system:masters"] })
+      expect((await as(stranger, "GET", agents)).status).toBe(401)
+      // A front-proxy certificate of kube's front-proxy CA, but not with the allowed name.
+      const proxy = await issue(cluster.frontProxyCa, { cn: "not-the-aggregator" })
+      expect((await as(proxy, "GET", agents, { "X-Remote-User": "kubernetes-admin", "X-Remote-Group": "system:masters" })).status).toBe(401)
+      // The aggregator's own name: the headers are believed.
+      const aggregator = await issue(cluster.frontProxyCa, { cn: "front-proxy-client" })
+      const proxied = await as(aggregator, "GET", agents, { "X-Remote-User": "dora", "X-Remote-Group": "dora-team" })
+      expect(message(proxied)).toContain(`User "dora" cannot list resource "agents"`)
+    })
+
+    it("asks kube's RBAC with the verb and subresource of each request", async () => {
+      const erin = await issue(cluster.ca, { cn: "erin" })
+      await ok(["apply", "-f", "-"], agentYaml("erins"))
+      await grant("erin", "erin", [
+        `  - apiGroups: [ark.mckinsey.com]\n    resources: [agents]\n    verbs: [watch, deletecollection]`,
+        `  - apiGroups: [ark.mckinsey.com]\n    resources: [agents/status]\n    verbs: [get]`
+      ])
+      await eventuallyStatus(() => as(erin, "GET", `${agents}?watch=true`), 200)
+      const listed = await as(erin, "GET", agents)
+      expect(message(listed)).toContain(`User "erin" cannot list resource "agents"`)
+      const status = await as(erin, "GET", `${agents}/erins/status`)
+      expect(status.status, status.body).toBe(200)
+      const got = await as(erin, "GET", `${agents}/erins`)
+      expect(message(got)).toBe(
+        `agents.ark.mckinsey.com "erins" is forbidden: User "erin" cannot get resource "agents" in API group "ark.mckinsey.com" in the namespace "default"`
+      )
+      // DELETE on the collection is deletecollection (granted), on one object delete (not granted).
+      const one = await as(erin, "DELETE", `${agents}/erins`)
+      expect(message(one)).toContain(`User "erin" cannot delete resource "agents"`)
+      expect((await as(erin, "DELETE", `${agents}?labelSelector=nothing%3Dmatches`)).status).toBe(200)
+    })
+
+    it("impersonation sent straight to ark is authorized by kube's RBAC, then runs as the impersonated user", async () => {
+      const frank = await issue(cluster.ca, { cn: "frank" })
+      const denied = await as(frank, "GET", agents, { "Impersonate-User": "gina" })
+      expect(message(denied)).toBe(`users "gina" is forbidden: User "frank" cannot impersonate resource "users" in API group "" at the cluster scope`)
+      await ok(["create", "clusterrole", "impersonate-gina", "--verb", "impersonate", "--resource", "users", "--resource-name", "gina"])
+      await ok(["create", "clusterrolebinding", "frank-impersonates", "--clusterrole", "impersonate-gina", "--user", "frank"])
+      const cannot = `User "gina" cannot list resource "agents"`
+      const asGina = await eventuallyAnswer(() => as(frank, "GET", agents, { "Impersonate-User": "gina" }), (r) => r.body.includes(cannot))
+      expect(message(asGina)).toContain(cannot)
+      await grant("gina", "gina", [`  - apiGroups: [ark.mckinsey.com]\n    resources: [agents]\n    verbs: [list]`])
+      await eventuallyStatus(() => as(frank, "GET", agents, { "Impersonate-User": "gina" }), 200)
+    }, 120_000)
+
+    it("caches kube's answers: a repeated request is not reviewed again", async () => {
+      const hana = await issue(cluster.ca, { cn: "hana" })
+      await grant("hana", "hana", [`  - apiGroups: [ark.mckinsey.com]\n    resources: [teams]\n    verbs: [list]`])
+      const teams = "/apis/ark.mckinsey.com/v1alpha1/namespaces/default/teams"
+      await eventuallyStatus(() => as(hana, "GET", teams), 200)
+      const before = await reviewsAnswered("subjectaccessreviews")
+      for (let i = 0; i < 5; i++) expect((await as(hana, "GET", teams)).status).toBe(200)
+      expect(await reviewsAnswered("subjectaccessreviews")).toBe(before)
+
+      await ok(["create", "serviceaccount", "cached", "-n", "default"])
+      const token = (await ok(["create", "token", "cached", "-n", "default"])).trim()
+      const tokensBefore = await reviewsAnswered("tokenreviews")
+      for (let i = 0; i < 3; i++) await direct(agents, { authorization: `Bearer ${token}` })
+      expect(await reviewsAnswered("tokenreviews")).toBe(tokensBefore + 1)
+      const forged = await direct(agents, { authorization: "Bearer not-a-token" })
+      expect(forged.status).toBe(401)
     })
   })
 })
