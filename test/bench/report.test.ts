@@ -81,7 +81,7 @@ describe("benchmark gate", () => {
       get1: m(1, 1000),
       create1: m(2, 500),
       create50: m(10, create50),
-      watch: [watch(1, 3), watch(1000, 30)],
+      watch: [{ ...watch(1, 3), events: 200 }, { ...watch(1000, 30), events: 200 }],
       pages: [{ objects: 10_000, first: m(8, 120), next: m(9, 110), serverRssMb: 300 }],
       serverRssMb: 300,
       storeRssMb: name.includes("kube") ? 60 : 0
@@ -96,7 +96,7 @@ describe("benchmark gate", () => {
           peer("ark-effect, etcd", 20, 2000),
           // kube on etcd: slower LIST, faster creates; ties elsewhere, which ark does not lead.
           { ...peer("kube-apiserver + CRDs, etcd", 100, 5000), get1: m(0.5, 2000) },
-          { ...peer("kube-apiserver + CRDs, kine on PostgreSQL", 200, 300), get1: m(5, 200), create1: m(9, 100), watch: [watch(1, 9), watch(1000, 90)], pages: [{ objects: 10_000, first: m(30, 30), next: m(40, 25), serverRssMb: 400 }] }
+          { ...peer("kube-apiserver + CRDs, kine on PostgreSQL", 200, 300), get1: m(5, 200), create1: m(9, 100), watch: [{ ...watch(1, 9), events: 200 }, { ...watch(1000, 90), events: 200 }], pages: [{ objects: 10_000, first: m(30, 30), next: m(40, 25), serverRssMb: 400 }] }
         ]
       }
     }
