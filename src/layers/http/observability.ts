@@ -14,6 +14,7 @@ import { Storage } from "../../services/Storage.ts"
 import type { Route } from "./routes.ts"
 import { parsedRequest } from "./routes.ts"
 import { toStatus } from "./status.ts"
+import { isWatchQuery } from "./watch.ts"
 import { MethodNotAllowed } from "../../services/errors.ts"
 
 /** A health check: fails with the reason it is not passing. */
@@ -91,7 +92,7 @@ const metricsResponse = Effect.map(metricsText, (text) => Response.text(text, { 
 export const requestLabels = (method: string, url: URL, r: Route, contentType: string | undefined) => {
   if (r._tag !== "Resource") return { verb: method, group: "", version: "", resource: "", subresource: "" }
   const watching = method === "GET" && r.subresource === undefined &&
-    (r.watchPath || url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1")
+    (r.watchPath || isWatchQuery(url.searchParams))
   const collection = r.name === undefined
   const verb = watching
     ? "WATCH"
