@@ -9,6 +9,7 @@ import { HttpServerRequest, HttpServerResponse as Response } from "effect/http"
 import { randomUUID } from "node:crypto"
 import { contentType as prometheusContentType, render } from "../../domain/prometheus.ts"
 import * as Metrics from "../../services/Metrics.ts"
+import { Liveness } from "../../services/Liveness.ts"
 import { Shutdown } from "../../services/Shutdown.ts"
 import { Storage } from "../../services/Storage.ts"
 import type { Route } from "./routes.ts"
@@ -45,10 +46,19 @@ const shutdown: Check = {
   })
 }
 
+/** Nothing this replica depends on has failed beyond repair (an embedded PostgreSQL that cannot be restarted). */
+const liveness: Check = {
+  name: "liveness",
+  run: Effect.gen(function*() {
+    const failures = (yield* Liveness).failures()
+    if (failures.length > 0) return yield* Effect.fail(failures.join("; "))
+  })
+}
+
 export type Endpoint = "livez" | "readyz" | "healthz"
 
 const checks: Record<Endpoint, ReadonlyArray<Check>> = {
-  livez: [ping],
+  livez: [ping, liveness],
   readyz: [ping, storage, shutdown],
   healthz: [ping, storage]
 }
