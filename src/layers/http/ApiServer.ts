@@ -183,7 +183,8 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           accept: header("accept"),
           contentType: header("content-type"),
           userAgent: header("user-agent"),
-          body: readBody(request)
+          body: readBody(request),
+          closeConnection: () => (request.source as { readonly socket?: { destroy: () => void } }).socket?.destroy()
         })
       }
       case "Unknown":

@@ -61,6 +61,8 @@ export interface ResourceRequest {
   readonly userAgent: string | undefined
   /** The request body as text; read only by verbs that take one. */
   readonly body: Effect.Effect<string, ApiError>
+  /** Drops the client's connection (a watch ended as too slow: a client that does not read never sees the end). */
+  readonly closeConnection: () => void
 }
 
 

@@ -72,7 +72,9 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
       resourceVersion,
       ...(sendInitialEvents === true ? { sendInitialEvents: true } : {}),
       allowBookmarks,
-      timeout: timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout()
+      timeout: timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout(),
+      // kube ends a watcher that cannot keep up by closing its connection; its client relists.
+      onTooSlow: req.closeConnection
     })
     const info = req.info
     const includeObject = includeMode(req.query.get("includeObject") ?? undefined)
