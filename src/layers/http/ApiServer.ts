@@ -6,8 +6,9 @@ import { ByteSize, Cause, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { MaxBodySize } from "effect/http/HttpIncomingMessage"
 import { createHash } from "node:crypto"
+import { gunzipSync } from "node:zlib"
 import type { ApiError } from "../../services/errors.ts"
-import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge } from "../../services/errors.ts"
+import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
 import { Storage } from "../../services/Storage.ts"
 import type { WatchHub } from "../../services/WatchHub.ts"
 import {
@@ -182,7 +183,8 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           accept: header("accept"),
           contentType: header("content-type"),
           userAgent: header("user-agent"),
-          body: readBody(request)
+          body: readBody(request),
+          closeConnection: () => (request.source as { readonly socket?: { destroy: () => void } }).socket?.destroy()
         })
       }
       case "Unknown":
@@ -190,16 +192,41 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
     }
   })
 
-/** The body as text, bounded by kube's limit: larger bodies are 413, unreadable ones 400. */
-const readBody = (request: HttpServerRequest.HttpServerRequest) =>
-  request.text.pipe(
+/** A body read failure as kube answers it: too large is 413, anything else unreadable 400. */
+const bodyError = (e: { readonly reason: { readonly _tag: string; readonly reason?: string } }): ApiError =>
+  e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+    ? tooLarge()
+    : new BadRequest({ message: "the request body could not be read" })
+
+const tooLarge = () => new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
+
+/**
+ * The body as text, bounded by kube's limit before and after decoding: larger bodies are 413,
+ * unreadable ones 400. A gzip `Content-Encoding` is decoded (a body that is not gzip is a 400);
+ * any other encoding is 415.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, ApiError> => {
+  const encoding = (request.headers["content-encoding"] ?? "").trim().toLowerCase()
+  if (encoding === "" || encoding === "identity") {
+    return request.text.pipe(Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)), Effect.mapError(bodyError))
+  }
+  if (encoding !== "gzip") {
+    return Effect.fail(new UnsupportedMediaType({ message: `unsupported Content-Encoding "${encoding}": only gzip is accepted` }))
+  }
+  return request.arrayBuffer.pipe(
     Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)),
-    Effect.mapError((e): ApiError =>
-      e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-        ? new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
-        : new BadRequest({ message: "the request body could not be read" })
+    Effect.mapError(bodyError),
+    Effect.flatMap((compressed) =>
+      Effect.try({
+        try: () => gunzipSync(new Uint8Array(compressed), { maxOutputLength: maxRequestBytes }).toString("utf8"),
+        catch: (e): ApiError =>
+          (e as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE"
+            ? tooLarge()
+            : new BadRequest({ message: `the request body is not valid gzip: ${e instanceof Error ? e.message : String(e)}` })
+      })
     )
   )
+}
 
 const toResponse = (reply: TaggedReply) => {
   const headers: Record<string, string> = {}
