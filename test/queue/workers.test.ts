@@ -163,7 +163,7 @@ describe("query workers", () => {
       apiVersion: "ark.mckinsey.com/v1prealpha1",
       kind: "ExecutionEngine",
       metadata: { name: "two" },
-      spec: { address: { value: other.url } }
+      spec: { type: "a2a", address: { value: other.url } }
     })
     const agent = { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Agent", metadata: { name: "routed" }, spec: { executionEngine: { name: "two" } } }
     await send(server, "POST", `${base}/namespaces/w5/agents`, agent)

@@ -3,6 +3,11 @@ import { Schema } from "effect"
 import { optionalString } from "./common.ts"
 
 export const ArkConfigSpec = Schema.Struct({
+  evaluationTTL: optionalString(
+    "EvaluationTTL is the default TTL injected into Evaluation resources\n" +
+      "that do not specify spec.ttl. If unset, the hardcoded\n" +
+      "fallback of 720h is used."
+  ),
   queryTTL: optionalString(
     "QueryTTL is the default TTL injected into Query resources\n" +
       "that do not specify spec.ttl. If unset, the hardcoded\n" +
@@ -11,7 +16,7 @@ export const ArkConfigSpec = Schema.Struct({
 }).annotate({
   description: "ArkConfigSpec defines cluster-wide Ark defaults. The singleton\n" +
     "object named \"default\" is consulted by admission webhooks when\n" +
-    "a Query is created without an explicit ttl."
+    "a Query or Evaluation is created without an explicit ttl."
 })
 export type ArkConfigSpec = typeof ArkConfigSpec.Type
 

@@ -31,11 +31,18 @@ export const MCPServerSpec = Schema.Struct({
   headers: Schema.optionalKey(Schema.Array(Header)),
   pollInterval: PollInterval,
   timeout: optionalString(
-    "Timeout specifies the maximum duration for MCP tool calls to this server.\n" +
-      "Use this to support long-running operations (e.g., \"5m\", \"10m\", \"30m\").\n" +
+    "Timeout bounds establishing the connection to this server, including the\n" +
+      "connection retry window. It does not bound individual tool calls once the\n" +
+      "connection is established - use toolCallTimeout for that.\n" +
       "Defaults to \"30s\" if not specified.",
     { default: "30s" }
   ),
+  toolCallTimeout: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/)).annotate({
+    description: "ToolCallTimeout bounds each individual tool call to this server\n" +
+      "(e.g., \"30s\", \"5m\", \"10m\"). Use this to support long-running operations.\n" +
+      "When unset, a tool call is bounded only by the execution budget of the\n" +
+      "query that triggered it."
+  })),
   // Required upstream but defaulted first, so omitting it is fine.
   transport: Schema.Literals(["http", "sse"]).annotate({ default: "http" })
 })

@@ -44,9 +44,15 @@ export const QueryPhase = Schema.Literals(["pending", "provisioning", "running",
 const TokenCount = Schema.optionalKey(Schema.Int.annotate({ format: "int64" }))
 
 export const QueryStatus = Schema.Struct({
+  approvalRef: Schema.optionalKey(
+    Schema.Struct({ name: Schema.String, namespace: Schema.optionalKey(Schema.String) }).annotate({
+      description: "ApprovalRef references the ToolApprovalRequest when phase is \"approval-required\""
+    })
+  ),
   conditions: conditions("Conditions represent the latest available observations of a query's state"),
   conversationId: Schema.optionalKey(Schema.NonEmptyString),
   duration: Schema.optionalKey(Schema.String),
+  error: optionalString("Error contains error message when phase is \"error\""),
   phase: Schema.optionalKey(QueryPhase.annotate({ default: "pending" })),
   response: Schema.optionalKey(
     Schema.Struct({
