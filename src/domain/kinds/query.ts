@@ -39,7 +39,7 @@ export const QuerySpec = Schema.Struct({
 })
 export type QuerySpec = typeof QuerySpec.Type
 
-export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "input-required", "error", "done", "canceled"])
+export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "approval-required", "error", "done", "canceled"])
 
 const TokenCount = Schema.optionalKey(Schema.Int.annotate({ format: "int64" }))
 
