@@ -116,6 +116,8 @@ export const make = (options: QueryWorkerOptions) =>
     const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
       phase: o.phase,
       duration: formatSeconds(Date.now() - startedAt),
+      // As upstream, a failed Query also carries its error message in status.error.
+      ...(o.phase === "error" ? { error: o.message } : {}),
       // Completed first; other writers' conditions (the controller's TargetFound) stay after it.
       conditions: [condition(o, current.metadata.generation), ...otherConditions(current)],
       ...(o.result !== undefined

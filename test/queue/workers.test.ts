@@ -208,6 +208,7 @@ describe("query workers", () => {
     const failed = await waitPhase(server, "w3", "flaky", ["done", "error"])
     expect(failed.status.phase).toBe("error")
     expect(failed.status.conditions[0].reason).toBe("EngineUnavailable")
+    expect(failed.status.error).toBe(failed.status.conditions[0].message)
     expect(engine.calls.filter((c) => c.input === "flaky")).toHaveLength(3)
     await send(server, "POST", `${base}/namespaces/w3/queries`, query("broken", "broken"))
     const broken = await waitPhase(server, "w3", "broken", ["done", "error"])

@@ -1,6 +1,6 @@
 /** Agent: a prompt bound to a model, tools and (optionally) an external execution engine. */
 import { Schema } from "effect"
-import { conditions, FreeformObject, ObjectRef, optionalString, Override, Parameter, ValueFromSource } from "./common.ts"
+import { conditions, FreeformObject, ObjectRef, optionalString, Override, Parameter, StringMap, ValueFromSource } from "./common.ts"
 
 /** A value injected into a tool call (agent tool functions and partial parameters). */
 const ToolFunction = Schema.Struct({
@@ -68,6 +68,7 @@ const A2APodConfig = Schema.Struct({
 
 export const AgentSpec = Schema.Struct({
   a2aPod: Schema.optionalKey(A2APodConfig),
+  config: Schema.optionalKey(StringMap.annotate({ description: "Config provides values for the execution engine's config schema" })),
   description: Schema.optionalKey(Schema.String),
   executionEngine: Schema.optionalKey(
     Schema.Struct({

@@ -1,14 +1,33 @@
 /** MCPServer: a Model Context Protocol server whose tools are discovered into Tool objects. */
 import { Schema } from "effect"
-import { conditions, Header, optionalString, PollInterval, ValueSource } from "./common.ts"
+import { conditions, Header, optionalString, PollInterval, SecretKeySelector, ValueSource } from "./common.ts"
 
 /** A key inside the OAuth token Secret, with upstream's default key name. */
 const secretKey = (name: string) => optionalString(undefined, { default: name })
+
+/**
+ * Machine-to-machine OAuth: the controller mints the token itself with client_credentials,
+ * authenticating with a private-key JWT (RFC 7523) signed by a key from a Secret.
+ */
+const ClientCredentials = Schema.Struct({
+  clientAuthentication: Schema.optionalKey(Schema.Struct({
+    privateKeyJWT: Schema.optionalKey(Schema.Struct({
+      algorithm: optionalString("Signing algorithm; must be one the authorization server supports (e.g. ES256)"),
+      keyID: optionalString("The `kid` header, when the authorization server holds several keys for this client"),
+      secretKeyRef: SecretKeySelector.annotate({ description: "The private signing key (PEM)" })
+    }))
+  })),
+  clientID: Schema.String.annotate({ description: "The client registered for Ark at the authorization server" }),
+  resource: optionalString("Override of the resource discovered through RFC 9728"),
+  scopes: Schema.optionalKey(Schema.Array(Schema.String)),
+  tokenEndpoint: optionalString("Override of the token endpoint discovered through RFC 8414")
+}).annotate({ description: "How the token is obtained without a user: OAuth client credentials" })
 
 export const MCPServerSpec = Schema.Struct({
   address: ValueSource,
   authorization: Schema.optionalKey(
     Schema.Struct({
+      clientCredentials: Schema.optionalKey(ClientCredentials),
       tokenSecretRef: Schema.Struct({
         accessTokenKey: secretKey("access_token"),
         clientIDKey: secretKey("client_id"),
