@@ -169,21 +169,17 @@ const checkAgent = (spec: Json, causes: Array<StatusCause>, warnings: Array<stri
   })
 }
 
-const memberTypes = ["agent", "team"]
-const strategies = ["sequential", "round-robin", "selector"]
 
 const checkTeam = (spec: Json, causes: Array<StatusCause>, name: string) => {
   const members = list(spec["members"]).map(record)
   members.forEach((m, i) => {
     if (m === undefined) return
     checkName(causes, `spec.members[${i}].name`, m["name"])
-    if (!memberTypes.includes(String(m["type"]))) causes.push(notSupported(`spec.members[${i}].type`, m["type"], memberTypes))
     if (m["name"] === name) causes.push(invalid(`spec.members[${i}].name`, name, `team '${name}' cannot reference itself`))
   })
   const strategy = spec["strategy"]
   const loops = spec["loops"] === true
   const maxTurns = spec["maxTurns"]
-  if (!strategies.includes(String(strategy))) return causes.push(notSupported("spec.strategy", strategy, strategies))
   if (maxTurns !== undefined && (typeof maxTurns !== "number" || maxTurns < 1)) causes.push(invalid("spec.maxTurns", maxTurns, "must be at least 1"))
   if (strategy === "sequential") {
     if (loops && maxTurns === undefined) causes.push(required("spec.maxTurns", "maxTurns is required when loops is enabled"))
@@ -306,6 +302,10 @@ const checkArkConfig = (spec: Json, causes: Array<StatusCause>, name: string) =>
     causes.push(invalid("metadata.name", name, `ArkConfig must be named "default"; "${name}" would be ignored as only the singleton is consulted by admission webhooks`))
   }
   checkDuration(causes, "spec.queryTTL", spec["queryTTL"], true)
+  const memory = record(spec["defaultMemory"])
+  if (memory !== undefined) checkName(causes, "spec.defaultMemory.name", memory["name"])
+  // A cluster-wide memory would mix tenants' conversations: it is always the Query's namespace.
+  if (memory?.["namespace"] !== undefined) causes.push(forbidden("spec.defaultMemory.namespace", "the default memory is resolved in each Query's own namespace"))
   checkDuration(causes, "spec.evaluationTTL", spec["evaluationTTL"], true)
 }
 
@@ -349,6 +349,9 @@ export const validateAdmission = (info: ResourceInfo, obj: KubeObject): { readon
       checkHeaders(causes, "spec.headers", spec["headers"], true)
       break
     case "ExecutionEngine":
+      if (spec["address"] === undefined && spec["type"] === undefined) {
+        causes.push(required("spec.address", "an execution engine needs an address (or, on upstream's newer line, a type)"))
+      }
       checkAddress(causes, "spec.address", spec["address"], ["configMapKeyRef", "secretKeyRef", "serviceRef"])
       break
     case "ArkConfig":

@@ -16,14 +16,13 @@ const fixtures = join(import.meta.dirname, "..", "fixtures", "upstream-manifests
 
 /** Why upstream refuses each refused/ manifest, as the message kubectl prints. */
 const reasons: Readonly<Record<string, string>> = {
-  "a2atask-without-server.yaml": "spec.a2aServerRef: Required value",
   "agent-builtin-missing-name.yaml": "spec.tools[0].name: Required value: built-in tools must specify a name",
   "agent-old-model-field.yaml": `strict decoding error: unknown field "spec.model"`,
   "agent-tool-without-name.yaml": "spec.tools[0].name: Required value: http tools must specify a name",
   "agent-unknown-builtin.yaml": `spec.tools[0].name: Unsupported value: "shutdown": supported values: "noop", "terminate"`,
   "agent-unknown-tool-type.yaml": `spec.tools[0].type: Unsupported value: "plugin"`,
   "arkconfig-not-default.yaml": `ArkConfig must be named "default"`,
-  "executionengine-without-type.yaml": "spec.type: Required value",
+  "executionengine-without-address.yaml": "spec.address: Required value: an execution engine needs an address",
   "mcpserver-header-without-value.yaml": "spec.headers[0].value: Required value",
   "mcpserver-without-address.yaml": "spec.address: Required value",
   "model-anthropic-without-config.yaml": "anthropic configuration is required for anthropic model type",

@@ -77,9 +77,9 @@ describe("Query admission", () => {
 
 describe("Team admission", () => {
   it("checks members and strategies as upstream", () => {
-    expect(fields("Team", { members: [{ name: "a", type: "robot" }, { name: "x", type: "team" }, { name: "x", type: "agent" }], strategy: "sequential" }))
-      .toEqual(["FieldValueNotSupported spec.members[0].type", "FieldValueInvalid spec.members[1].name", "FieldValueInvalid spec.members[2].name"])
-    expect(fields("Team", { members: [], strategy: "chaos" })).toEqual(["FieldValueNotSupported spec.strategy"])
+    // Member types and strategies are the CRD's enums (as upstream's); admission checks the rest.
+    expect(fields("Team", { members: [{ name: "x", type: "team" }, { name: "x", type: "agent" }], strategy: "sequential" }))
+      .toEqual(["FieldValueInvalid spec.members[0].name", "FieldValueInvalid spec.members[1].name"])
     expect(fields("Team", { members: [], strategy: "sequential", loops: true })).toEqual(["FieldValueRequired spec.maxTurns"])
     expect(fields("Team", { members: [{ name: "a", type: "agent" }], strategy: "selector", loops: true, graph: { edges: [{ from: "a", to: "b" }] } }))
       .toEqual(["FieldValueForbidden spec.loops", "FieldValueRequired spec.selector.agent", "FieldValueRequired spec.maxTurns", "FieldValueInvalid spec.graph.edges[0].to"])
@@ -199,6 +199,8 @@ describe("MCPServer, A2AServer, ExecutionEngine and ArkConfig admission", () => 
     expect(fields("MCPServer", { address: { value: "http://mcp" }, headers: [{ name: "A", value: { valueFrom: { serviceRef: { name: "svc" } } } }] }))
       .toEqual(["FieldValueInvalid spec.headers[0].value.valueFrom"])
     expect(fields("ExecutionEngine", { type: "langgraph" })).toEqual([])
+    expect(fields("ExecutionEngine", { address: { value: "http://engine" } })).toEqual([])
+    expect(fields("ExecutionEngine", { description: "neither" })).toEqual(["FieldValueRequired spec.address"])
     expect(fields("ExecutionEngine", { type: "langgraph", address: {} })).toEqual(["FieldValueRequired spec.address"])
   })
 
@@ -211,6 +213,9 @@ describe("MCPServer, A2AServer, ExecutionEngine and ArkConfig admission", () => 
     expect(check("ArkConfig", { queryTTL: "24h", evaluationTTL: "1h" }, { name: "default", namespace: undefined }).causes).toEqual([])
     expect(check("ArkConfig", { queryTTL: "0s", evaluationTTL: "-1h" }, { name: "cluster" }).causes.map((c) => c.field))
       .toEqual(["metadata.name", "spec.queryTTL", "spec.evaluationTTL"])
+    expect(check("ArkConfig", { defaultMemory: { name: "chat" } }, { name: "default" }).causes).toEqual([])
+    expect(check("ArkConfig", { defaultMemory: { name: "chat", namespace: "shared" } }, { name: "default" }).causes.map((c) => c.field))
+      .toEqual(["spec.defaultMemory.namespace"])
   })
 })
 

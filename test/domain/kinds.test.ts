@@ -109,7 +109,7 @@ describe("validateObject", () => {
 
   it("applies defaults where upstream declares them, so defaulted required fields may be omitted", () => {
     const query = validate("Query", { input: "hi" }).pruned.spec
-    assert.deepStrictEqual(query, { input: "hi", timeout: "5m", type: "user" })
+    assert.deepStrictEqual(query, { input: "hi", timeout: "30m", type: "user" })
     const mcp = validate("MCPServer", {
       address: { value: "http://mcp" },
       authorization: { tokenSecretRef: { name: "oauth" } }
@@ -367,7 +367,7 @@ describe("openApiSchema", () => {
     assert.deepStrictEqual(at(query, "spec.timeout"), {
       description: "Timeout for query execution (e.g., \"30s\", \"5m\", \"1h\")",
       type: "string",
-      default: "5m"
+      default: "30m"
     })
     assert.deepStrictEqual(at(query, "status.tokenUsage.totalTokens"), { type: "integer", format: "int64" })
     const conditionType = at(query, "status.conditions.[].type")

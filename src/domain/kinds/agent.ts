@@ -11,6 +11,12 @@ const ToolFunction = Schema.Struct({
 
 /** Human-in-the-loop approval of a tool's calls; the same type on an agent's tool and on a Tool. */
 export const ToolApprovalConfig = Schema.Struct({
+  argumentMatches: Schema.optionalKey(Schema.Array(Schema.Struct({
+    argument: Schema.String.annotate({ description: "Argument is the JSON field name in the tool call arguments to inspect (e.g. \"path\")." }),
+    pattern: Schema.String.annotate({ description: "Pattern is a regular expression; approval is required when the argument value matches." })
+  })).annotate({
+    description: "ArgumentMatches narrows approval to calls whose arguments match one of these patterns. Empty means approval applies to every call of this tool."
+  })),
   onTimeout: Schema.optionalKey(Schema.Literals(["reject", "proceed"]).annotate({
     description:
       "OnTimeout specifies the action to take when approval times out: \"reject\" fails the query, \"proceed\" executes the tool",
@@ -19,7 +25,7 @@ export const ToolApprovalConfig = Schema.Struct({
   required: Schema.optionalKey(Schema.Boolean.annotate({
     description: "Required indicates whether human approval is required before executing this tool"
   })),
-  timeout: optionalString("Timeout specifies how long to wait for approval before timing out")
+  timeout: optionalString("Timeout specifies how long to wait for approval before timing out", { default: "5m" })
 }).annotate({ description: "Approval configuration for human-in-the-loop tool execution" })
 
 const AgentTool = Schema.Struct({

@@ -3,6 +3,14 @@ import { Schema } from "effect"
 import { optionalString } from "./common.ts"
 
 export const ArkConfigSpec = Schema.Struct({
+  defaultMemory: Schema.optionalKey(Schema.Struct({
+    name: Schema.String,
+    namespace: Schema.optionalKey(Schema.String)
+  }).annotate({
+    description: "DefaultMemory names the Memory injected into Query resources that do not specify spec.memory,\n" +
+      "and only when a Memory with that name exists in the Query namespace. Only name is meaningful: the\n" +
+      "Memory is always resolved in the Query own namespace, and an explicit namespace is rejected."
+  })),
   evaluationTTL: optionalString(
     "EvaluationTTL is the default TTL injected into Evaluation resources\n" +
       "that do not specify spec.ttl. If unset, the hardcoded\n" +

@@ -22,7 +22,9 @@ export const ExecutionEngineSpec = Schema.Struct({
     Schema.Boolean.annotate({ description: "IsAgentic indicates the template produces an agent that gets A2A exposure" })
   ),
   source: Schema.optionalKey(EngineSource),
-  type: Schema.String.annotate({ description: "Type specifies which execution engine implementation to use" })
+  // Upstream's release requires the address; a newer upstream line names a type (and a source) instead.
+  // Either is accepted: admission needs one of them.
+  type: optionalString("Type specifies which execution engine implementation to use")
 }).annotate({
   description: "ExecutionEngineSpec defines the configuration for an execution engine that can run agent workloads.\n" +
     "This allows agents to be executed by different frameworks such as LangChain, AutoGen, or other\n" +

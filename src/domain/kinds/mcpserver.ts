@@ -1,6 +1,6 @@
 /** MCPServer: a Model Context Protocol server whose tools are discovered into Tool objects. */
 import { Schema } from "effect"
-import { conditions, Header, optionalString, PollInterval, SecretKeySelector, ValueSource } from "./common.ts"
+import { conditions, Header, optionalString, PollInterval, ValueSource } from "./common.ts"
 
 /** A key inside the OAuth token Secret, with upstream's default key name. */
 const secretKey = (name: string) => optionalString(undefined, { default: name })
@@ -10,13 +10,21 @@ const secretKey = (name: string) => optionalString(undefined, { default: name })
  * authenticating with a private-key JWT (RFC 7523) signed by a key from a Secret.
  */
 const ClientCredentials = Schema.Struct({
-  clientAuthentication: Schema.optionalKey(Schema.Struct({
+  clientAuthentication: Schema.Struct({
     privateKeyJWT: Schema.optionalKey(Schema.Struct({
-      algorithm: optionalString("Signing algorithm; must be one the authorization server supports (e.g. ES256)"),
+      algorithm: Schema.optionalKey(
+        Schema.Literals(["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]).annotate({
+          description: "JWS algorithm of the client assertion; must be one the authorization server supports",
+          default: "ES256"
+        })
+      ),
       keyID: optionalString("The `kid` header, when the authorization server holds several keys for this client"),
-      secretKeyRef: SecretKeySelector.annotate({ description: "The private signing key (PEM)" })
+      secretKeyRef: Schema.Struct({
+        key: optionalString("Key of the PEM private key in the Secret", { default: "private.pem" }),
+        name: Schema.String.annotate({ description: "Secret in the MCPServer's namespace" })
+      }).annotate({ description: "The private signing key" })
     }))
-  })),
+  }).annotate({ description: "How the client authenticates to the token endpoint" }),
   clientID: Schema.String.annotate({ description: "The client registered for Ark at the authorization server" }),
   resource: optionalString("Override of the resource discovered through RFC 9728"),
   scopes: Schema.optionalKey(Schema.Array(Schema.String)),
@@ -119,7 +127,16 @@ export const MCPServerStatus = Schema.Struct({
           "MCPServer printcolumn as AUTH. Empty (absent) means the server\n" +
           "does not require authorization."
       })),
-      tokenEndpoint: optionalString("TokenEndpoint is the OAuth 2.1 token endpoint\n(RFC 8414 `token_endpoint`).")
+      tokenEndpoint: optionalString("TokenEndpoint is the OAuth 2.1 token endpoint\n(RFC 8414 `token_endpoint`)."),
+      tokenEndpointAuthMethodsSupported: stringList(
+        "TokenEndpointAuthMethodsSupported is the set of client authentication methods the token endpoint\n" +
+          "accepts (RFC 8414 `token_endpoint_auth_methods_supported`). The client-credentials path requires\n" +
+          "`private_key_jwt` to appear here."
+      ),
+      tokenEndpointAuthSigningAlgValuesSupported: stringList(
+        "TokenEndpointAuthSigningAlgValuesSupported is the set of JWS algorithms the token endpoint accepts\n" +
+          "for signed client assertions (RFC 8414 `token_endpoint_auth_signing_alg_values_supported`)."
+      )
     }).annotate({
       description: "Authorization holds OAuth 2.1 / RFC 9728 discovery metadata when the\n" +
         "MCP server requires authorization. Populated by the controller when\n" +

@@ -67,7 +67,8 @@ export const ToolSpec = Schema.Struct({
   annotations: Schema.optionalKey(ToolAnnotations),
   approval: Schema.optionalKey(ToolApprovalConfig.annotate({
     description: "Approval configuration applied to every agent that uses this tool. An agent\n" +
-      "cannot unset Required, but Timeout and OnTimeout are agent-overridable."
+      "cannot unset Required or narrow ArgumentMatches, but Timeout and OnTimeout are agent-overridable;\n" +
+      "see AgentTool.Approval for the per-agent override."
   })),
   builtin: namedTarget("Builtin"),
   description: optionalString("Tool description"),
