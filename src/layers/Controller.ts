@@ -48,7 +48,7 @@ const executionEngines = resourceOf("ExecutionEngine")
 /** Query target types and the kinds they name. */
 const targetKinds: Readonly<Record<string, StoredResource>> = { agent: agents, team: teams, model: models, tool: tools }
 
-const terminalPhases = new Set(["done", "error", "canceled", "approval-required"])
+const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
 const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
 
 interface Condition {

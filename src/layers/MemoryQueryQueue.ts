@@ -15,7 +15,7 @@ import { WatchHub } from "../services/WatchHub.ts"
 
 const queries = storedResource(findKind("Query")!)
 
-const finished = new Set(["done", "error", "canceled", "approval-required"])
+const finished = new Set(["done", "error", "canceled", "input-required"])
 
 interface Entry {
   readonly id: string

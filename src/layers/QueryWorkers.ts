@@ -55,14 +55,14 @@ const selectableTargets = [["agent", resourceOf("Agent")], ["team", resourceOf("
 
 const wantsCancel = (q: KubeObject) => (q.spec as { cancel?: boolean } | undefined)?.cancel === true
 
-const terminalPhases = new Set(["done", "error", "canceled", "approval-required"])
+const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
 const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
 
 /** Why a terminal write did not happen: another writer already ended the Query. */
 class AlreadyEnded extends Schema.TaggedError<AlreadyEnded>()("AlreadyEnded", {}) {}
 
 interface Outcome {
-  readonly phase: "done" | "error" | "canceled" | "approval-required"
+  readonly phase: "done" | "error" | "canceled" | "input-required"
   readonly reason: string
   readonly message: string
   readonly result?: CompletionResult
@@ -267,10 +267,10 @@ export const make = (options: QueryWorkerOptions) =>
         const outcomeOfCall = Effect.raceFirst(
           call.pipe(
             Effect.map((result): Outcome | "retry" => ({
-              // An engine's task waiting for input is upstream's approval pause (its completions
+              // An engine's task waiting for input is upstream's pause for a human (its completions
               // engine answers input-required when a tool call needs approval).
-              phase: result.state === "input-required" ? "approval-required" : "done",
-              reason: result.state === "input-required" ? "ApprovalRequired" : "Completed",
+              phase: result.state === "input-required" ? "input-required" : "done",
+              reason: result.state === "input-required" ? "InputRequired" : "Completed",
               message: result.state === "input-required" ? "the engine waits for approval or input" : "the query completed",
               result
             })),
@@ -291,7 +291,7 @@ export const make = (options: QueryWorkerOptions) =>
         // The call starts without waiting for the "running" write; a write that finds the Query
         // ended or gone interrupts the call.
         const [running, outcome] = yield* Effect.all([markRunning(item, claimed, canceled), outcomeOfCall], { concurrency: 2 })
-        if (outcome !== "retry" && outcome.phase === "approval-required" && outcome.result?.taskId !== undefined) {
+        if (outcome !== "retry" && outcome.phase === "input-required" && outcome.result?.taskId !== undefined) {
           // As upstream: the waiting A2A task becomes an A2ATask resource that tracks it.
           yield* storage.create(a2aTasks, {
             apiVersion: "ark.mckinsey.com/v1alpha1",

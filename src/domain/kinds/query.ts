@@ -39,7 +39,8 @@ export const QuerySpec = Schema.Struct({
 })
 export type QuerySpec = typeof QuerySpec.Type
 
-export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "approval-required", "error", "done", "canceled"])
+/** Upstream's phases (release 0.1.72): "queued" waits for a slot, "input-required" for a human (a tool approval). */
+export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "queued", "input-required", "error", "done", "canceled"])
 
 const TokenCount = Schema.optionalKey(Schema.Int.annotate({ format: "int64" }))
 
