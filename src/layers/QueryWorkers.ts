@@ -262,6 +262,7 @@ export const make = (options: QueryWorkerOptions) =>
           input: input.text,
           ...(spec.conversationId !== undefined ? { contextId: spec.conversationId } : {}),
           target: { type: target.type, name: target.name, namespace: item.namespace },
+          ...(spec.target !== undefined ? { queryTarget: spec.target } : {}),
           query: { name: item.name, namespace: item.namespace }
         })
         const outcomeOfCall = Effect.raceFirst(
