@@ -141,7 +141,9 @@ const sendRequest = (request: CompletionRequest): SendMessageRequest => ({
       [QUERY_REF_METADATA_KEY]: {
         name: request.query.name,
         namespace: request.query.namespace,
-        target: { type: request.target.type, name: request.target.name }
+        ...(request.queryTarget?.type === request.target.type && request.queryTarget.name === request.target.name
+          ? {}
+          : { target: { type: request.target.type, name: request.target.name } })
       }
     },
     extensions: [QUERY_EXTENSION_URI],

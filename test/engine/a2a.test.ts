@@ -70,6 +70,9 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
             target: { type: "agent", name: "weather" }
           }
         })
+        // The Query's own target is not sent as an override (ark-sdk engines refuse that for agents).
+        yield* complete(request(e.url, "again", { queryTarget: { type: "agent", name: "weather" } }))
+        assert.deepStrictEqual(e.calls[1]!.metadata, { [A2AEngine.QUERY_REF_METADATA_KEY]: { name: "forecast", namespace: "team-a" } })
       }))
   }
 
