@@ -155,4 +155,177 @@ describe("the completions engine embedded in ark serve", () => {
     expect(raw[0]!.tool_calls).toHaveLength(2)
     expect(JSON.stringify(q)).not.toContain("sk-literal-test-key")
   })
+
+  it("runs an Agent used as a tool by another agent, summing the usage of both", async () => {
+    const m = await model("openai", (call) => {
+      const messages = openAiMessages(call)
+      const system = String(messages[0]?.content)
+      if (system.startsWith("You plan")) {
+        const results = toolResults(call)
+        if (!results.has("ask-forecaster")) return { toolCalls: [{ name: "ask-forecaster", arguments: { input: "Tomorrow in Oslo?" } }], usage: { input: 10, output: 2 } }
+        return { text: `Plan: ${results.get("ask-forecaster")}`, usage: { input: 20, output: 3 } }
+      }
+      return { text: `forecaster heard "${messages[messages.length - 1]!.content}": snow`, usage: { input: 5, output: 1 } }
+    })
+    await apply("e2", [
+      openAiModel(m),
+      agent("forecaster", { prompt: "You forecast." }),
+      tool("ask-forecaster", { type: "agent", description: "Asks the forecaster", agent: { name: "forecaster" } }),
+      agent("planner", { prompt: "You plan trips.", tools: [{ type: "agent", name: "ask-forecaster" }] }),
+      query("trip", { input: "Plan Oslo", target: { type: "agent", name: "planner" } })
+    ])
+    const q = await finished("e2", "trip")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe(`Plan: forecaster heard "Tomorrow in Oslo?": snow`)
+    expect(q.status.tokenUsage).toEqual({ promptTokens: 35, completionTokens: 6, totalTokens: 41 })
+    expect(m.calls).toHaveLength(3)
+  })
+
+  it("ends a model that keeps calling tools after maxTurns model calls, with a clear error", async () => {
+    const m = await model("openai", () => ({ toolCalls: [{ name: "noop", arguments: { message: "again" } }] }))
+    await apply("e3", [
+      openAiModel(m),
+      agent("looper", { prompt: "Loop.", tools: [{ type: "builtin", name: "noop" }] }),
+      query("loop", { input: "go", target: { type: "agent", name: "looper" } })
+    ])
+    const q = await finished("e3", "loop")
+    expect(q.status.phase).toBe("error")
+    expect(completed(q)).toBe("max-turns: agent e3/looper was still calling tools after 3 model calls (the engine's maxTurns, ARK_ENGINE_MAX_TURNS)")
+    expect(m.calls).toHaveLength(3)
+    // noop answered each call with its arguments.
+    expect(toolResults(m.calls[1]!).get("noop")).toBe(JSON.stringify({ message: "again" }))
+  })
+
+  it("ends a Query in error naming the Secret its Model's key is read from, when that Secret is missing", async () => {
+    const m = await model("openai", () => ({ text: "never" }))
+    await apply("e4", [
+      openAiModel(m, "default", { valueFrom: { secretKeyRef: { name: "openai-credentials", key: "token" } } }),
+      agent("helper", { prompt: "Help." }),
+      query("ask", { input: "hi", target: { type: "agent", name: "helper" } })
+    ])
+    const q = await finished("e4", "ask")
+    expect(q.status.phase).toBe("error")
+    expect(completed(q)).toBe("invalid-config: secret e4/openai-credentials not found: spec.config.openai.apiKey of model e4/default reads key token of it")
+    expect(m.calls).toHaveLength(0)
+  })
+
+  it("retries a provider's 500 and then reports the provider's error", async () => {
+    const m = await model("openai", () => ({ status: 500, message: "the model server is on fire" }))
+    await apply("e5", [
+      openAiModel(m),
+      agent("helper", { prompt: "Help." }),
+      query("ask", { input: "hi", target: { type: "agent", name: "helper" } })
+    ])
+    const q = await finished("e5", "ask")
+    expect(q.status.phase).toBe("error")
+    // ARK_ENGINE_MODEL_RETRIES=2: three attempts, then the provider's own text.
+    expect(m.calls).toHaveLength(3)
+    expect(completed(q)).toBe("provider-error: model e5/default (openai): 500 the model server is on fire (after 3 attempts)")
+  })
+
+  it("retries a 429 with Retry-After and then answers", async () => {
+    const m = await model("openai", (_, n) => n === 1 ? { status: 429, message: "slow down", retryAfter: "1" } : { text: "fine now" })
+    await apply("e6", [
+      openAiModel(m),
+      agent("helper", { prompt: "Help." }),
+      query("ask", { input: "hi", target: { type: "agent", name: "helper" } })
+    ])
+    const q = await finished("e6", "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe("fine now")
+    expect(m.calls).toHaveLength(2)
+  })
+
+  it("gives the model a failing tool's error as its result, over MCP's SSE transport too, with partial arguments fixed", async () => {
+    const m = await model("openai", (call, n) => {
+      if (n === 1) {
+        return {
+          toolCalls: [
+            { name: "broken-weather", arguments: {} },
+            { name: "feed", arguments: {} },
+            { name: "alerts", arguments: {} }
+          ]
+        }
+      }
+      const r = toolResults(call)
+      return { text: [r.get("broken-weather"), r.get("feed"), r.get("alerts")].join(" | ") }
+    })
+    await apply("e7", [
+      openAiModel(m),
+      tool("broken-weather", { type: "http", http: { url: `${weather.url}/broken` } }),
+      { apiVersion: v1alpha1, kind: "MCPServer", metadata: { name: "alerts-sse" }, spec: { address: { value: `${mcp.url}/sse` }, transport: "sse" } },
+      tool("feed", { type: "mcp", mcp: { mcpServerRef: { name: "alerts-sse" }, toolName: "fail" } }),
+      tool("region-alerts", { type: "mcp", mcp: { mcpServerRef: { name: "alerts-sse" }, toolName: "get_alerts" } }),
+      agent("reporter", {
+        prompt: "Report.",
+        tools: [
+          { type: "http", name: "broken-weather" },
+          { type: "mcp", name: "feed" },
+          { type: "mcp", name: "region-alerts", partial: { name: "alerts", parameters: [{ name: "region", value: "Bergen" }] } }
+        ]
+      }),
+      query("ask", { input: "report", target: { type: "agent", name: "reporter" } })
+    ])
+    const q = await finished("e7", "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe([
+      `Error: HTTP error 500 Internal Server Error (URL: ${weather.url}/broken): weather service down`,
+      "Error: MCP tool fail of e7/alerts-sse failed: the alert feed is unavailable",
+      "No alerts for Bergen; wind advisory lifted."
+    ].join(" | "))
+    // The fixed argument is hidden from the model's schema.
+    const alerts = (m.calls[0]!.body["tools"] as ReadonlyArray<{ function: { name: string; parameters: { properties: object; required: unknown } } }>)
+      .find((t) => t.function.name === "alerts")!
+    expect(alerts.function.parameters).toEqual({ type: "object", properties: {}, required: [] })
+  })
+
+  it("answers through the Anthropic Messages API and Bedrock Converse with their SDKs, tool calls included", async () => {
+    for (const wire of ["anthropic", "bedrock"] as const) {
+      const m = await model(wire, (call, n) => {
+        if (n === 1) return { toolCalls: [{ id: `tu-${wire}`, name: "noop", arguments: { message: wire } }], usage: { input: 11, output: 2 } }
+        return { text: `${wire} saw ${JSON.stringify(call.body["messages"])}`, usage: { input: 13, output: 4 } }
+      })
+      const config = wire === "anthropic"
+        ? { anthropic: { baseUrl: { value: m.url }, apiKey: { value: "anthropic-test-key" }, version: { value: "2023-06-01" } } }
+        : { bedrock: { baseUrl: { value: m.url }, region: { value: "eu-west-1" }, accessKeyId: { value: "AKIDTEST" }, secretAccessKey: { value: "bedrock-secret-key" }, maxTokens: 256 } }
+      await apply(`e8-${wire}`, [
+        { apiVersion: v1alpha1, kind: "Model", metadata: { name: "default" }, spec: { provider: wire, model: { value: `${wire}-model` }, config } },
+        agent("helper", { prompt: "Be helpful.", tools: [{ type: "builtin", name: "noop" }] }),
+        query("ask", { input: "hello", target: { type: "agent", name: "helper" } })
+      ])
+      const q = await finished(`e8-${wire}`, "ask")
+      expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+      expect(q.status.tokenUsage).toEqual({ promptTokens: 24, completionTokens: 6, totalTokens: 30 })
+      expect(m.calls).toHaveLength(2)
+      const second = m.calls[1]!.body
+      if (wire === "anthropic") {
+        expect(m.calls[0]!.headers["x-api-key"]).toBe("anthropic-test-key")
+        expect(second["system"]).toBe("Be helpful.")
+        expect(second["messages"]).toEqual([
+          { role: "user", content: "hello" },
+          { role: "assistant", content: [{ type: "tool_use", id: "tu-anthropic", name: "noop", input: { message: "anthropic" } }] },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: "tu-anthropic", content: JSON.stringify({ message: "anthropic" }) }] }
+        ])
+      } else {
+        expect(m.calls[0]!.path).toBe("/model/bedrock-model/converse")
+        expect(String(m.calls[0]!.headers.authorization)).toContain("Credential=AKIDTEST/")
+        expect(second["system"]).toEqual([{ text: "Be helpful." }])
+        expect(second["messages"]).toEqual([
+          { role: "user", content: [{ text: "hello" }] },
+          { role: "assistant", content: [{ toolUse: { toolUseId: "tu-bedrock", name: "noop", input: { message: "bedrock" } } }] },
+          { role: "user", content: [{ toolResult: { toolUseId: "tu-bedrock", content: [{ text: JSON.stringify({ message: "bedrock" }) }] } }] }
+        ])
+      }
+      expect(q.status.response.content).toBe(`${wire} saw ${JSON.stringify(second["messages"])}`)
+      expect(JSON.stringify(q)).not.toMatch(/anthropic-test-key|bedrock-secret-key/)
+    }
+  })
+
+  it("answers a Query that targets a Model directly", async () => {
+    const m = await model("openai", (call) => ({ text: `echo: ${openAiMessages(call).map((x) => x.content).join(",")}` }))
+    await apply("e9", [openAiModel(m, "plain"), query("ask", { input: "just the model", target: { type: "model", name: "plain" } })])
+    const q = await finished("e9", "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe("echo: just the model")
+  })
 })

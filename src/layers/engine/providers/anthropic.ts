@@ -70,10 +70,17 @@ const providerError = (m: ResolvedModel, e: unknown): ProviderError => {
 
 export const make = (m: ResolvedModel): ChatCall => {
   const sdk = new AnthropicSdk({
-    apiKey: m.apiKey ?? "",
+    // The key goes in `x-api-key`, the Messages API's own header (the SDK would send a bearer token);
+    // null keeps the SDK from reading ANTHROPIC_* variables of this process.
+    apiKey: null,
+    authToken: null,
     // The SDK adds /v1/messages itself; upstream's baseUrls often end in /v1.
     baseURL: m.baseUrl!.replace(/\/v1$/, ""),
-    defaultHeaders: { ...(m.apiVersion !== undefined ? { "anthropic-version": m.apiVersion } : {}), ...m.headers },
+    defaultHeaders: {
+      "x-api-key": m.apiKey ?? "",
+      ...(m.apiVersion !== undefined ? { "anthropic-version": m.apiVersion } : {}),
+      ...m.headers
+    },
     maxRetries: 0
   })
   const { max_tokens, ...properties } = propertyValues(m.properties)

@@ -3,10 +3,11 @@
  * the Converse API, for the Model's modelArn or model id, in its region. Credentials are the
  * Model's access key (and session token), or its Bedrock API key (a bearer token), or else the
  * SDK's default chain (environment, profile, instance or pod role); `baseUrl` overrides the
- * endpoint. The conversation is translated from OpenAI's shapes to Converse's content blocks.
+ * endpoint (over HTTP/1.1). The conversation is translated from OpenAI's shapes to Converse's content blocks.
  */
 import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime"
 import type { ContentBlock, ConverseCommandInput, Message } from "@aws-sdk/client-bedrock-runtime"
+import { NodeHttpHandler } from "@smithy/node-http-handler"
 import { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolCall } from "../../../domain/chat.ts"
 import type { ChatCall, ResolvedModel } from "../model.ts"
@@ -77,7 +78,10 @@ export const make = (m: ResolvedModel): ChatCall => {
       ? { token: { token: m.apiKey }, authSchemePreference: ["httpBearerAuth"] }
       : {}),
     // Retries are the engine's (providerCall.ts), with Retry-After.
-    maxAttempts: 1
+    maxAttempts: 1,
+    // Converse is one request and one answer: HTTP/1.1, which gateways and proxies in front of
+    // Bedrock speak too (the client's default handler is HTTP/2, for the streaming operations).
+    requestHandler: new NodeHttpHandler()
   })
   const maxTokens = b.maxTokens ?? (m.properties["max_tokens"] !== undefined ? Number(m.properties["max_tokens"]) : undefined)
   const temperature = b.temperature ?? m.properties["temperature"]
