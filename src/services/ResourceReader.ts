@@ -12,6 +12,8 @@ export interface ResourceType {
   readonly group: string
   readonly version: string
   readonly plural: string
+  /** "secret", "query": how messages name an object of the type. */
+  readonly singular: string
 }
 
 /** The object does not exist; `what` names it for messages ("secret team-a/openai-key"). */

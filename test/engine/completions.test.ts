@@ -5,8 +5,8 @@
  * wire format to the real SDKs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { stringify } from "yaml"
-import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
+import { agent, arkClient, completed, openAiModel as openAiModelAt, query, tool, v1alpha1 } from "../support/arkClient.ts"
+import { kubectlBinaries } from "../support/kubectl.ts"
 import type { ModelScript, ScriptedModel, Wire } from "../support/models.ts"
 import { openAiMessages, startScriptedModel } from "../support/models.ts"
 import type { RunningServer } from "../support/server.ts"
@@ -21,63 +21,29 @@ afterAll(async () => {
 const engineEnv = { ARK_ENGINE_MAX_TURNS: "3", ARK_ENGINE_MODEL_RETRIES: "2", ARK_ENGINE_RETRY_BASE: "10 millis" }
 
 let server: RunningServer
-let kubectl: string
+let client: ReturnType<typeof arkClient>
 let weather: Awaited<ReturnType<typeof startWeatherApi>>
 let mcp: Awaited<ReturnType<typeof startMcpServer>>
 
 beforeAll(async () => {
-  kubectl = (await kubectlBinaries()).kubectl
   weather = await startWeatherApi()
   cleanups.push(() => weather.stop())
   mcp = await startMcpServer()
   cleanups.push(() => mcp.stop())
   server = await startServer({ modules: "apiserver,query-workers", env: engineEnv })
   cleanups.push(() => server.stop())
+  client = arkClient((await kubectlBinaries()).kubectl, server.kubeconfig)
 })
 
-const k = (args: ReadonlyArray<string>, input?: string) =>
-  runKubectl(kubectl, ["--kubeconfig", server.kubeconfig, ...args], input === undefined ? {} : { input })
-
-const apply = async (namespace: string, objects: ReadonlyArray<Record<string, unknown>>) => {
-  const r = await k(["apply", "-n", namespace, "-f", "-"], objects.map((o) => stringify(o)).join("---\n"))
-  expect(r.code, r.stderr).toBe(0)
-}
+const apply = (namespace: string, objects: ReadonlyArray<Record<string, unknown>>) => client.apply(namespace, objects)
+const finished = (namespace: string, name: string) => client.finished(namespace, name)
+const openAiModel = (m: ScriptedModel, name?: string, apiKey?: Record<string, unknown>) => openAiModelAt(m.url, name, apiKey)
 
 const model = async (wire: Wire, script: ModelScript) => {
   const m = await startScriptedModel(wire, script)
   cleanups.push(() => m.stop())
   return m
 }
-
-const v1alpha1 = "ark.mckinsey.com/v1alpha1"
-
-/** An OpenAI Model at the scripted server, its key given as a literal. */
-const openAiModel = (m: ScriptedModel, name = "default", apiKey: Record<string, unknown> = { value: "sk-literal-test-key" }) => ({
-  apiVersion: v1alpha1,
-  kind: "Model",
-  metadata: { name },
-  spec: { provider: "openai", model: { value: "gpt-test" }, config: { openai: { baseUrl: { value: `${m.url}/v1` }, apiKey } } }
-})
-
-const agent = (name: string, spec: Record<string, unknown>) => ({ apiVersion: v1alpha1, kind: "Agent", metadata: { name }, spec })
-const tool = (name: string, spec: Record<string, unknown>) => ({ apiVersion: v1alpha1, kind: "Tool", metadata: { name }, spec })
-const query = (name: string, spec: Record<string, unknown>) => ({ apiVersion: v1alpha1, kind: "Query", metadata: { name }, spec })
-
-/** Polls the Query with kubectl until it is done or in error. */
-const finished = async (namespace: string, name: string, timeoutMs = 30_000) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const r = await k(["get", "-n", namespace, "query", name, "-o", "json"])
-    expect(r.code, r.stderr).toBe(0)
-    const q = JSON.parse(r.stdout)
-    if (q.status?.phase === "done" || q.status?.phase === "error") return q
-    if (Date.now() > deadline) throw new Error(`query ${namespace}/${name} stayed ${JSON.stringify(q.status)}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-const completed = (q: { status: { conditions: ReadonlyArray<{ type: string; message: string }> } }) =>
-  q.status.conditions.find((c) => c.type === "Completed")!.message
 
 /** The tool results the model was sent last, by the name of the call they answer. */
 const toolResults = (call: Parameters<ModelScript>[0]) => {

@@ -13,9 +13,6 @@ import { connect } from "../KubeRestClient.ts"
 
 const basePath = (type: ResourceType) => type.group === "" ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`
 
-/** "secret", "agent": how messages name a kind. */
-const singular = (type: ResourceType) => type.plural.replace(/s$/, "")
-
 /** The `message` of a kube Status body, else the body's start. */
 const statusMessage = (body: string) => {
   try {
@@ -44,7 +41,7 @@ export const make = (target: string): ResourceReader["Service"] => {
   return ResourceReader.of({
     get: (type, namespace, name) =>
       Effect.flatMap(read(`${basePath(type)}/namespaces/${encodeURIComponent(namespace)}/${type.plural}/${encodeURIComponent(name)}`), (res): Effect.Effect<KubeObject, ResourceNotFound | ResourceReadFailed> => {
-        const what = `${singular(type)} ${namespace}/${name}`
+        const what = `${type.singular} ${namespace}/${name}`
         if (res.status === 404) return Effect.fail(new ResourceNotFound({ what, message: `${what} not found` }))
         if (res.status !== 200) return Effect.fail(new ResourceReadFailed({ message: `reading ${what}: HTTP ${res.status}: ${statusMessage(res.body)}` }))
         return Effect.succeed(JSON.parse(res.body) as KubeObject)

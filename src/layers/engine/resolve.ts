@@ -14,7 +14,7 @@ import type { Provider, ResolvedModel } from "./model.ts"
 
 const arkType = (kind: string): ResourceType => {
   const info = findKind(kind)!
-  return { group: info.group, version: info.version, plural: info.plural }
+  return { group: info.group, version: info.version, plural: info.plural, singular: info.singular }
 }
 
 export const types = {
@@ -24,8 +24,8 @@ export const types = {
   tool: arkType("Tool"),
   team: arkType("Team"),
   mcpServer: arkType("MCPServer"),
-  secret: { group: "", version: "v1", plural: "secrets" },
-  configMap: { group: "", version: "v1", plural: "configmaps" }
+  secret: { group: "", version: "v1", plural: "secrets", singular: "secret" },
+  configMap: { group: "", version: "v1", plural: "configmaps", singular: "configmap" }
 } as const
 
 interface KeyRef {
