@@ -6,12 +6,13 @@
  */
 import { Effect, Layer } from "effect"
 import type { KubeObject } from "../../domain/object.ts"
+import { apiPath } from "../../domain/registry.ts"
 import type { ResourceType } from "../../services/ResourceReader.ts"
 import { ResourceNotFound, ResourceReadFailed, ResourceReader } from "../../services/ResourceReader.ts"
 import type { KubeRestClient } from "../KubeRestClient.ts"
 import { connect } from "../KubeRestClient.ts"
 
-const basePath = (type: ResourceType) => type.group === "" ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`
+const basePath = (type: ResourceType) => apiPath(type.group, type.version)
 
 /** The `message` of a kube Status body, else the body's start. */
 const statusMessage = (body: string) => {

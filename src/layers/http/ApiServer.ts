@@ -7,7 +7,8 @@ import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { MaxBodySize } from "effect/http/HttpIncomingMessage"
 import { createHash } from "node:crypto"
 import type { ApiError } from "../../services/errors.ts"
-import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge } from "../../services/errors.ts"
+import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
+import { decodeProtobufObject } from "../../domain/protobuf.ts"
 import { Storage } from "../../services/Storage.ts"
 import type { WatchHub } from "../../services/WatchHub.ts"
 import {
@@ -19,8 +20,8 @@ import {
   legacyVersions,
   resourceList
 } from "./discovery.ts"
-import { discoveryContentType, negotiate, openApiV2Form, openApiV2ProtobufType } from "./media.ts"
-import { openApiV2, openApiV3, openApiV3Index, servedGroupVersions } from "./openapi.ts"
+import { bodyType, discoveryContentType, negotiate, openApiV2Form, openApiV2ProtobufType } from "./media.ts"
+import { openApiV2, openApiV3, openApiV3Index, openApiV3Key, servedGroupVersions } from "./openapi.ts"
 import { metricsText } from "./observability.ts"
 import { openApiV2Protobuf } from "./openapiProtobuf.ts"
 import { contentType as prometheusContentType } from "../../domain/prometheus.ts"
@@ -81,10 +82,7 @@ const groupDiscoveryDocs = discoveryDocs(aggregatedDiscovery)
 const coreDiscoveryDocs = discoveryDocs(coreDiscovery)
 const openApiV2Doc = cachedJson(openApiV2)
 const openApiV2Proto = cached(() => openApiV2Protobuf(openApiV2()))
-const openApiV3Docs = new Map(servedGroupVersions.map((gv) => {
-  const [group, version] = gv.split("/") as [string, string]
-  return [gv, cachedJson(() => openApiV3(group, version))]
-}))
+const openApiV3Docs = new Map(servedGroupVersions.map(({ group, version }) => [openApiV3Key(group, version), cachedJson(() => openApiV3(group, version))]))
 const openApiV3IndexDoc = cachedJson(openApiV3Index)
 
 const version = {
@@ -167,7 +165,7 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         return conditional(openApiV3IndexDoc(), header("if-none-match"))
       case "OpenApiV3": {
         yield* onlyGet(request.method)
-        const doc = openApiV3Docs.get(`${r.group}/${r.version}`)
+        const doc = openApiV3Docs.get(openApiV3Key(r.group, r.version))
         return doc === undefined ? statusReply(notFoundPath(path)) : conditional(doc(), header("if-none-match"))
       }
       case "Resource": {
@@ -190,16 +188,28 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
     }
   })
 
-/** The body as text, bounded by kube's limit: larger bodies are 413, unreadable ones 400. */
-const readBody = (request: HttpServerRequest.HttpServerRequest) =>
-  request.text.pipe(
-    Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)),
-    Effect.mapError((e): ApiError =>
-      e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-        ? new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
-        : new BadRequest({ message: "the request body could not be read" })
+const bodyError = (e: { readonly reason: { readonly _tag: string; readonly reason?: unknown } }): ApiError =>
+  e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+    ? new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
+    : new BadRequest({ message: "the request body could not be read" })
+
+/**
+ * The body as text, bounded by kube's limit: larger bodies are 413, unreadable ones 400. A
+ * protobuf body (client-go's for core kinds) becomes the JSON text of the object it carries.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, ApiError> =>
+  bodyType(request.headers["content-type"]) === "application/vnd.kubernetes.protobuf"
+    ? request.arrayBuffer.pipe(
+      Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)),
+      Effect.mapError(bodyError),
+      Effect.flatMap((buffer) =>
+        Effect.try({
+          try: () => JSON.stringify(decodeProtobufObject(new Uint8Array(buffer))),
+          catch: (e) => new UnsupportedMediaType({ message: `the body of the request could not be decoded: ${e instanceof Error ? e.message : String(e)}` })
+        })
+      )
     )
-  )
+    : request.text.pipe(Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)), Effect.mapError(bodyError))
 
 const toResponse = (reply: TaggedReply) => {
   const headers: Record<string, string> = {}
