@@ -7,6 +7,7 @@ import * as CompletionsExecutor from "../layers/engine/CompletionsExecutor.ts"
 import * as EngineServer from "../layers/engine/EngineServer.ts"
 import * as KubeResourceReader from "../layers/engine/KubeResourceReader.ts"
 import type { QueryExecutor } from "../services/QueryExecutor.ts"
+import type { ResourceReader } from "../services/ResourceReader.ts"
 
 /** ARK_ENGINE_MAX_TURNS (20), ARK_ENGINE_MODEL_RETRIES (3), ARK_ENGINE_RETRY_BASE (1s), ARK_ENGINE_MCP_LIST_TTL (60s). */
 export const executorOptions = Effect.gen(function*() {
@@ -17,9 +18,8 @@ export const executorOptions = Effect.gen(function*() {
   return { maxTurns, retry: { retries, base }, mcpListTtl } satisfies CompletionsExecutor.ExecutorOptions
 })
 
-/** The executor reading through `kubeconfig` ("" for client-node's default configuration). */
-export const executorLayer = (kubeconfig: string): Layer.Layer<QueryExecutor, Config.ConfigError> =>
-  Layer.unwrap(Effect.map(executorOptions, CompletionsExecutor.layer)).pipe(Layer.provide(KubeResourceReader.layer(kubeconfig)))
+/** The executor with the ARK_ENGINE_* settings. */
+export const executorLayer: Layer.Layer<QueryExecutor, Config.ConfigError, ResourceReader> = Layer.unwrap(Effect.map(executorOptions, CompletionsExecutor.layer))
 
 export interface EngineOptions {
   readonly host: string
@@ -31,4 +31,4 @@ export const engine = (o: EngineOptions) =>
   Layer.launch(Layer.effectDiscard(Effect.gen(function*() {
     const { url } = yield* EngineServer.serve({ host: o.host, port: o.port })
     yield* Console.log(`ark: completions engine serving ${url}`)
-  })).pipe(Layer.provide(executorLayer(o.kubeconfig))))
+  })).pipe(Layer.provide(executorLayer), Layer.provide(KubeResourceReader.layer(o.kubeconfig))))

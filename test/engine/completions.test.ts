@@ -56,7 +56,7 @@ const toolResults = (call: Parameters<ModelScript>[0]) => {
 }
 
 describe("the completions engine embedded in ark serve", () => {
-  it("answers a weather agent with an HTTP tool and an MCP tool over two tool turns, with parallel calls", async () => {
+  it("answers a weather agent with an HTTP tool and an MCP tool over two tool turns, with parallel calls; key and parameters from a Secret and a ConfigMap", async () => {
     const m = await model("openai", (call, n) => {
       if (n === 1) {
         return {
@@ -71,8 +71,12 @@ describe("the completions engine embedded in ark serve", () => {
       const results = toolResults(call)
       return { text: `Lisbon and Porto: ${results.get("get-current-weather")} / earlier alerts answered`, usage: { input: 120, output: 20 } }
     })
+    for (const create of [["secret", "generic", "openai-api-key", "--from-literal=token=sk-secret-test-key"], ["configmap", "trip", "--from-literal=cities=Lisbon and Porto"]]) {
+      const r = await client.k(["create", "-n", "e1", ...create])
+      expect(r.code, r.stderr).toBe(0)
+    }
     await apply("e1", [
-      openAiModel(m),
+      openAiModel(m, "default", { valueFrom: { secretKeyRef: { name: "openai-api-key", key: "token" } } }),
       tool("get-current-weather", {
         type: "http",
         description: "Current temperature and wind at a latitude/longitude",
@@ -86,7 +90,11 @@ describe("the completions engine embedded in ark serve", () => {
         parameters: [{ name: "style", value: "brief" }],
         tools: [{ type: "http", name: "get-current-weather" }, { type: "mcp", name: "get-alerts" }]
       }),
-      query("lisbon", { input: "What is the weather in {{ .city }}?", parameters: [{ name: "city", value: "Lisbon and Porto" }], target: { type: "agent", name: "weather-reporter" } })
+      query("lisbon", {
+        input: "What is the weather in {{ .city }}?",
+        parameters: [{ name: "city", valueFrom: { configMapKeyRef: { name: "trip", key: "cities" } } }],
+        target: { type: "agent", name: "weather-reporter" }
+      })
     ])
     const q = await finished("e1", "lisbon")
     expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
@@ -96,7 +104,7 @@ describe("the completions engine embedded in ark serve", () => {
 
     expect(m.calls).toHaveLength(3)
     const first = m.calls[0]!
-    expect(first.headers.authorization).toBe("Bearer sk-literal-test-key")
+    expect(first.headers.authorization).toBe("Bearer sk-secret-test-key")
     expect(first.body["model"]).toBe("gpt-test")
     expect(openAiMessages(first).map((x) => [x.role, x.content])).toEqual([
       ["system", "You report the weather in a brief style."],
@@ -119,7 +127,8 @@ describe("the completions engine embedded in ark serve", () => {
     expect(raw.map((x) => x.role)).toEqual(["assistant", "tool", "tool", "assistant", "tool", "assistant"])
     expect(raw.filter((x) => x.role === "assistant").every((x) => x.name === "weather-reporter")).toBe(true)
     expect(raw[0]!.tool_calls).toHaveLength(2)
-    expect(JSON.stringify(q)).not.toContain("sk-literal-test-key")
+    expect(JSON.stringify(q)).not.toContain("sk-secret-test-key")
+    expect(server.output()).not.toContain("sk-secret-test-key")
   })
 
   it("runs an Agent used as a tool by another agent, summing the usage of both", async () => {

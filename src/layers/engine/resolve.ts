@@ -126,6 +126,24 @@ export const parameterValues = (parameters: ReadonlyArray<Parameter> | undefined
     return values
   })
 
+/**
+ * A Query's parameters, as the query workers resolve them for the input they send: literals,
+ * ConfigMap and Secret keys; a failure says which parameter and why, as upstream words it.
+ */
+export const queryParameterValues = (parameters: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: unknown }> | undefined, namespace: string) =>
+  Effect.gen(function*() {
+    const scope: Scope = { namespace, queryParameters: new Map() }
+    const values = new Map<string, string>()
+    for (const p of parameters ?? []) {
+      if ((p.value === undefined || p.value === "") && p.valueFrom === undefined) return yield* invalid(`parameter ${p.name} must specify either value or valueFrom`)
+      const value = yield* valueOf(p as ValueSource, scope, `parameter ${p.name}`).pipe(
+        Effect.mapError((e) => new ExecutionFailed({ code: e.code, message: `failed to resolve parameter ${p.name}: ${e.message}` }))
+      )
+      values.set(p.name, value ?? "")
+    }
+    return values
+  })
+
 const providers: ReadonlyArray<Provider> = ["openai", "azure", "anthropic", "bedrock"]
 
 /** A Model with its credentials read; a missing Model is `invalid-config` (and no usable model). */
