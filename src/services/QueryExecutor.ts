@@ -38,7 +38,11 @@ export type FailureCode = ExecutionFailed["code"]
 export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("ExecutionFailed", {
   code: Schema.Literals(["invalid-config", "unsupported-model", "provider-error", "not-found", "unsupported-target", "max-turns", "timeout", "tool-error", "read-failed"]),
   message: Schema.String,
-  /** No usable model is configured for the target (its Model or that Model's Secret is missing). */
+  /**
+   * The engine cannot answer the target as configured: no usable model (its Model or that
+   * Model's Secret is missing), or a target type it does not run yet (teams). A demo engine may
+   * answer such a Query instead (`ark serve --demo-fallback`).
+   */
   unconfigured: Schema.optionalKey(Schema.Boolean)
 }) {}
 

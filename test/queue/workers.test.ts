@@ -307,8 +307,9 @@ describe("a worker killed mid-call", () => {
 })
 
 // etcd has no queue table: its workers take Queries from the in-process queue fed by the watch hub.
-// "npm start" is `ark serve --demo-engine` with every default: the embedded PostgreSQL and every
-// module (here on free ports, beside the other tests).
+// "npm start" here is `ark serve --demo-engine` with every default: the embedded PostgreSQL and every
+// module (here on free ports, beside the other tests). npm start itself now runs the completions
+// engine with the demo engine as its fallback (test/engine/examples.test.ts).
 describe.each(["postgresql", "etcd", "npm start"] as const)("the demo engine on %s", (storage) => {
   it("lets kubectl apply the examples and wait for the Queries to be done", async () => {
     const etcd = storage === "etcd" ? await startEtcd() : undefined

@@ -173,7 +173,11 @@ export const make = (options: ExecutorOptions) =>
             case "tool":
               return yield* runTool(target.name, scope, input)
             default:
-              return yield* new ExecutionFailed({ code: "unsupported-target", message: `${target.type} targets are not run by this engine yet (query ${ref.namespace}/${ref.name})` })
+              return yield* new ExecutionFailed({
+                code: "unsupported-target",
+                message: `${target.type} targets are not run by this engine yet (query ${ref.namespace}/${ref.name})`,
+                unconfigured: true
+              })
           }
         })
         const timeout = parseGoDuration(spec.timeout ?? "5m") ?? 300_000

@@ -1,9 +1,9 @@
 /**
  * The completions engine inside `ark serve`: the query workers' CompletionsEngine, answering
  * calls addressed to EMBEDDED_ENGINE_URL in process (QueryExecutor: no engine process, no A2A
- * hop) and every other address over A2A. With a demo fallback, Queries whose target has no usable
- * model (its Model or that Model's Secret does not exist) are answered by the demo engine instead,
- * so a first run works offline until a model is configured.
+ * hop) and every other address over A2A. With a demo fallback, Queries the engine cannot answer
+ * as configured (no Model, or no Secret for its key; a team) are answered by the demo engine
+ * instead, so a first run works offline until a model is configured.
  */
 import { Effect, Layer } from "effect"
 import type { CompletionRequest, CompletionResult } from "../../services/CompletionsEngine.ts"
