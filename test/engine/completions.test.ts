@@ -303,4 +303,97 @@ describe("the completions engine embedded in ark serve", () => {
     expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
     expect(q.status.response.content).toBe("echo: just the model")
   })
+
+  it("sends an Agent's outputSchema as a JSON-schema response format, to an Azure OpenAI deployment with api-key and api-version", async () => {
+    const m = await model("openai", () => ({ text: JSON.stringify({ city: "Lisbon", celsius: 21 }) }))
+    const schema = { type: "object", properties: { city: { type: "string" }, celsius: { type: "number" } }, required: ["city", "celsius"] }
+    await apply("e10", [
+      {
+        apiVersion: v1alpha1,
+        kind: "Model",
+        metadata: { name: "default" },
+        spec: { provider: "azure", model: { value: "gpt-4o-deployment" }, config: { azure: { baseUrl: { value: m.url }, apiVersion: { value: "2024-10-21" }, auth: { apiKey: { value: "azure-test-key" } }, properties: { temperature: { value: "0.2" }, max_tokens: { value: "300" } } } } }
+      },
+      agent("structured", { prompt: "Answer in JSON.", outputSchema: schema }),
+      query("ask", { input: "Lisbon?", target: { type: "agent", name: "structured" } })
+    ])
+    const q = await finished("e10", "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(JSON.parse(q.status.response.content)).toEqual({ city: "Lisbon", celsius: 21 })
+    const call = m.calls[0]!
+    expect(call.path).toBe("/openai/deployments/gpt-4o-deployment/chat/completions")
+    expect(call.search.get("api-version")).toBe("2024-10-21")
+    expect(call.headers["api-key"]).toBe("azure-test-key")
+    expect(call.body["temperature"]).toBe(0.2)
+    expect(call.body["max_tokens"]).toBe(300)
+    expect(call.body["response_format"]).toEqual({ type: "json_schema", json_schema: { name: "namespace-e10-agent-structured", schema } })
+  })
+
+  it("posts an HTTP tool's templated body with headers from a Secret, and cuts a huge answer", async () => {
+    const m = await model("openai", (call, n) =>
+      n === 1
+        ? { toolCalls: [{ name: "report", arguments: { city: "Faro" } }] }
+        : { text: `got ${toolResults(call).get("report")!.length} characters` })
+    const secret = await client.k(["create", "secret", "generic", "weather-token", "-n", "e11", "--from-literal=token=tok-123", "--from-literal=account=acct-9"])
+    expect(secret.code, secret.stderr).toBe(0)
+    await apply("e11", [
+      openAiModel(m),
+      tool("report", {
+        type: "http",
+        inputSchema: { type: "object", properties: { city: { type: "string" } } },
+        http: {
+          method: "POST",
+          url: `${weather.url}/huge`,
+          headers: [{ name: "X-Token", value: { valueFrom: { secretKeyRef: { name: "weather-token", key: "token" } } } }],
+          body: `{"city": "{{ .city }}", "account": "{{ .account }}"}`,
+          bodyParameters: [{ name: "account", valueFrom: { secretKeyRef: { name: "weather-token", key: "account" } } }]
+        }
+      }),
+      agent("poster", { prompt: "Post.", tools: [{ type: "http", name: "report" }] }),
+      query("ask", { input: "report Faro", target: { type: "agent", name: "poster" } })
+    ])
+    const q = await finished("e11", "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    const posted = weather.calls.find((c) => c.url === "/huge" && c.method === "POST")!
+    expect(posted.headers["x-token"]).toBe("tok-123")
+    expect(JSON.parse(posted.body)).toEqual({ city: "Faro", account: "acct-9" })
+    const suffix = "\n[response cut at 1048576 bytes]"
+    expect(q.status.response.content).toBe(`got ${1024 * 1024 + suffix.length} characters`)
+  })
+
+  it("sends an MCPServer's OAuth token and reuses its tool list across Queries", async () => {
+    const m = await model("openai", (call, n) => n % 2 === 1 ? { toolCalls: [{ name: "alerts", arguments: { region: "Evora" } }] } : { text: toolResults(call).get("alerts")! })
+    const token = await client.k(["create", "secret", "generic", "mcp-oauth", "-n", "e12", "--from-literal=access_token=oauth-abc"])
+    expect(token.code, token.stderr).toBe(0)
+    await apply("e12", [
+      openAiModel(m),
+      { apiVersion: v1alpha1, kind: "MCPServer", metadata: { name: "secured" }, spec: { address: { value: `${mcp.url}/mcp` }, authorization: { tokenSecretRef: { name: "mcp-oauth" } } } },
+      tool("alerts", { type: "mcp", mcp: { mcpServerRef: { name: "secured" }, toolName: "get_alerts" } }),
+      agent("watcher", { prompt: "Watch.", tools: [{ type: "mcp", name: "alerts" }] }),
+      query("first", { input: "alerts?", target: { type: "agent", name: "watcher" } })
+    ])
+    expect((await finished("e12", "first")).status.response.content).toBe("No alerts for Evora; wind advisory lifted.")
+    const listed = mcp.lists.count
+    await apply("e12", [query("second", { input: "alerts again?", target: { type: "agent", name: "watcher" } })])
+    expect((await finished("e12", "second")).status.phase).toBe("done")
+    expect(mcp.lists.count).toBe(listed)
+    expect(mcp.calls.filter((c) => (c.arguments as { region?: string }).region === "Evora").map((c) => c.authorization)).toEqual(["Bearer oauth-abc", "Bearer oauth-abc"])
+  })
+
+  it("retries Anthropic's and Bedrock's throttling through their SDKs, then answers", async () => {
+    for (const wire of ["anthropic", "bedrock"] as const) {
+      const m = await model(wire, (_, n) => n === 1 ? { status: 429, message: "throttled", retryAfter: "0" } : { text: `${wire} after a retry` })
+      const config = wire === "anthropic"
+        ? { anthropic: { baseUrl: { value: `${m.url}/v1` }, apiKey: { value: "anthropic-test-key" } } }
+        : { bedrock: { baseUrl: { value: m.url }, region: { value: "us-east-1" }, accessKeyId: { value: "AKIDTEST" }, secretAccessKey: { value: "bedrock-secret-key" } } }
+      await apply(`e13-${wire}`, [
+        { apiVersion: v1alpha1, kind: "Model", metadata: { name: "default" }, spec: { provider: wire, model: { value: `${wire}-model` }, config } },
+        query("ask", { input: "hello", target: { type: "model", name: "default" } })
+      ])
+      const q = await finished(`e13-${wire}`, "ask")
+      expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+      expect(q.status.response.content).toBe(`${wire} after a retry`)
+      expect(m.calls).toHaveLength(2)
+    }
+  })
 })

@@ -94,4 +94,42 @@ describe("ark engine", () => {
     expect(body.result.status.state).toBe("failed")
     expect(body.result.status.message.parts[0]!.text).toBe("not-found: query p1/nope not found")
   })
+
+  it("answers an A2A 1.0 SendMessage with the QueryRef in the message's metadata, as ark's own workers send it", async () => {
+    await client.finished("p1", "ask")
+    const res = await fetch(`${engine.url}/a2a/jsonrpc`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "a2a-version": "1.0" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 3,
+        method: "SendMessage",
+        params: {
+          message: {
+            messageId: "m-3",
+            role: "ROLE_USER",
+            parts: [{ text: "over A2A?" }],
+            extensions: [QUERY_EXTENSION_URI],
+            metadata: { [QUERY_REF_METADATA_KEY]: { name: "ask", namespace: "p1", target: { type: "agent", name: "helper" } } }
+          }
+        }
+      })
+    })
+    const body = await res.json() as { result: { message: { parts: ReadonlyArray<{ text: string }>; metadata: Record<string, { tokenUsage: unknown }> } } }
+    expect(body.result.message.parts.map((p) => p.text)).toEqual(["engine process answers: over A2A?"])
+    expect(body.result.message.metadata[QUERY_REF_METADATA_KEY]!.tokenUsage).toEqual({ prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 })
+  })
+
+  it("fails a message without a QueryRef with a clear reason instead of running anything", async () => {
+    const calls = model.calls.length
+    const res = await fetch(engine.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "message/send", params: { message: { kind: "message", messageId: "m-4", role: "user", parts: [{ kind: "text", text: "hi" }] } } })
+    })
+    const body = await res.json() as { result: { status: { state: string; message: { parts: ReadonlyArray<{ text: string }> } } } }
+    expect(body.result.status.state).toBe("failed")
+    expect(body.result.status.message.parts[0]!.text).toBe(`invalid-config: the message carries no query reference under metadata key ${QUERY_REF_METADATA_KEY}`)
+    expect(model.calls.length).toBe(calls)
+  })
 })

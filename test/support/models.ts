@@ -20,6 +20,8 @@ export type ModelReply =
 
 export interface ModelCall {
   readonly path: string
+  /** The query string, e.g. Azure's `api-version`. */
+  readonly search: URLSearchParams
   readonly headers: IncomingMessage["headers"]
   /** The request body as the SDK sent it. */
   readonly body: Record<string, unknown>
@@ -118,7 +120,7 @@ export const startScriptedModel = (wire: Wire, script: ModelScript): Promise<Scr
         const path = (req.url ?? "/").split("?")[0]!
         if (req.method !== "POST" || !isChatPath(wire, path)) return send(res, 404, errorBody(wire, 404, `no route ${req.method} ${path}`))
         const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>
-        const call = { path, headers: req.headers, body }
+        const call = { path, search: new URL(req.url ?? "/", "http://x").searchParams, headers: req.headers, body }
         calls.push(call)
         const reply = script(call, calls.length)
         if ("status" in reply) {
