@@ -22,7 +22,6 @@ export interface Execution {
   readonly messages: ReadonlyArray<ChatMessage>
   /** Summed over every model call of the Query. */
   readonly tokenUsage: Usage
-  readonly target: { readonly type: string; readonly name: string }
 }
 
 /**
@@ -33,8 +32,6 @@ export interface Execution {
  * `unsupported-target` (a target type not run here), `max-turns` (the model kept calling tools),
  * `timeout` (the Query's spec.timeout passed), `tool-error` (a Tool targeted by the Query failed), `read-failed` (the Kubernetes API could not be read).
  */
-export type FailureCode = ExecutionFailed["code"]
-
 export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("ExecutionFailed", {
   code: Schema.Literals(["invalid-config", "unsupported-model", "provider-error", "not-found", "unsupported-target", "max-turns", "timeout", "tool-error", "read-failed"]),
   message: Schema.String,

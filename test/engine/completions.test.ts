@@ -396,4 +396,50 @@ describe("the completions engine embedded in ark serve", () => {
       expect(m.calls).toHaveLength(2)
     }
   })
+
+  it("runs a Tool as the target with the input as its arguments, and picks a target by spec.selector", async () => {
+    const m = await model("openai", (call) => ({ text: `selected, heard ${openAiMessages(call).at(-1)!.content}` }))
+    await apply("e14", [
+      openAiModel(m),
+      tool("forecast", { type: "http", http: { url: `${weather.url}/forecast?latitude={latitude}&longitude={longitude}` } }),
+      query("direct", { input: JSON.stringify({ latitude: 1.5, longitude: 2.5 }), target: { type: "tool", name: "forecast" } }),
+      { ...agent("labelled", { prompt: "Be picked." }), metadata: { name: "labelled", labels: { role: "picker" } } },
+      query("picked", { input: "who answers?", selector: { matchLabels: { role: "picker" } } })
+    ])
+    const direct = await finished("e14", "direct")
+    expect(direct.status.phase, JSON.stringify(direct.status)).toBe("done")
+    expect(JSON.parse(direct.status.response.content)).toMatchObject({ latitude: 1.5, longitude: 2.5 })
+    const picked = await finished("e14", "picked")
+    expect(picked.status.phase, JSON.stringify(picked.status)).toBe("done")
+    expect(picked.status.response.content).toBe("selected, heard who answers?")
+    expect(picked.status.response.target).toEqual({ type: "agent", name: "labelled" })
+  })
+
+  it("gives the model an HTTP tool's timeout as its result", async () => {
+    const m = await model("openai", (call, n) => n === 1 ? { toolCalls: [{ name: "slow", arguments: {} }] } : { text: toolResults(call).get("slow")! })
+    await apply("e15", [
+      openAiModel(m),
+      tool("slow", { type: "http", http: { url: `${weather.url}/slow`, timeout: "1s" } }),
+      agent("patient", { prompt: "Wait.", tools: [{ type: "http", name: "slow" }] }),
+      query("ask", { input: "go", target: { type: "agent", name: "patient" } })
+    ])
+    const q = await finished("e15", "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe(`Error: GET ${weather.url}/slow did not answer within 1000 ms`)
+  })
+
+  it("reports a provider's refusal of the key with the provider's text, the key itself removed", async () => {
+    const m = await model("openai", (call) => ({ status: 401, message: `Incorrect API key provided: ${String(call.headers.authorization).replace("Bearer ", "")}` }))
+    await apply("e16", [
+      openAiModel(m, "default", { value: "sk-leaky-key-0042" }),
+      agent("helper", { prompt: "Help." }),
+      query("ask", { input: "hi", target: { type: "agent", name: "helper" } })
+    ])
+    const q = await finished("e16", "ask")
+    expect(q.status.phase).toBe("error")
+    // A 401 is not retried.
+    expect(m.calls).toHaveLength(1)
+    expect(completed(q)).toBe("provider-error: model e16/default (openai): 401 Incorrect API key provided: [redacted]")
+    expect(server.output()).not.toContain("sk-leaky-key-0042")
+  })
 })

@@ -39,7 +39,10 @@ export interface HttpCall {
   readonly body: string
 }
 
-/** A weather API: `GET /forecast?latitude=..&longitude=..` answers JSON; `/broken` answers 500; `/huge` 2 MiB. */
+/**
+ * A weather API: `GET /forecast?latitude=..&longitude=..` answers JSON; `/broken` answers 500;
+ * `/huge` 2 MiB; `/slow` after 5 s.
+ */
 export const startWeatherApi = async (): Promise<Running & { readonly calls: Array<HttpCall> }> => {
   const calls: Array<HttpCall> = []
   const { server, url } = await listen((req, res) => {
@@ -51,6 +54,11 @@ export const startWeatherApi = async (): Promise<Running & { readonly calls: Arr
       if (u.pathname === "/forecast") {
         res.writeHead(200, { "content-type": "application/json" })
         return res.end(JSON.stringify({ latitude: Number(u.searchParams.get("latitude")), longitude: Number(u.searchParams.get("longitude")), current: { temperature_2m: 21.5, wind_speed_10m: 12 } }))
+      }
+      if (u.pathname === "/slow") {
+        const timer = setTimeout(() => res.end("too late"), 5000)
+        res.on("close", () => clearTimeout(timer))
+        return
       }
       if (u.pathname === "/huge") {
         res.writeHead(200, { "content-type": "text/plain" })

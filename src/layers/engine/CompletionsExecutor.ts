@@ -185,7 +185,7 @@ export const make = (options: ExecutorOptions) =>
           duration: Duration.millis(timeout),
           orElse: () => Effect.fail(new ExecutionFailed({ code: "timeout", message: `query ${ref.namespace}/${ref.name} did not finish within ${spec.timeout ?? "5m"}` }))
         }))
-        return { content: result.answer, messages: result.messages, tokenUsage: usage.total(), target } satisfies Execution
+        return { content: result.answer, messages: result.messages, tokenUsage: usage.total() } satisfies Execution
       }).pipe(Effect.provideService(ResourceReader, reader))
 
     /** A Tool as the target: the input is its JSON arguments, or `{input: <text>}`; its result is the answer. */

@@ -42,6 +42,31 @@ const retryable = (e: ProviderError) => e.retryable ?? (e.status === undefined |
 export const redact = (message: string, secrets: ReadonlyArray<string | undefined>): string =>
   secrets.reduce<string>((m, s) => s === undefined || s.length < 4 ? m : m.split(s).join("[redacted]"), message)
 
+/** An error's message, with its cause's (fetch failures say why only there). */
+const messageOf = (e: unknown) => {
+  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : ""
+  return `${e instanceof Error ? e.message : String(e)}${cause}`
+}
+
+/**
+ * A failed model call as a ProviderError: `who` ("model team-a/default (openai)") and the
+ * provider's text, with the HTTP status and Retry-After of its answer when one came, every
+ * credential removed.
+ */
+export const providerFailure = (
+  who: string,
+  secrets: ReadonlyArray<string | undefined>,
+  e: unknown,
+  answer?: { readonly status?: number | undefined; readonly headers?: { readonly get: (name: string) => string | null } | undefined; readonly text?: string }
+): ProviderError => {
+  const after = retryAfterMs(answer?.headers)
+  return new ProviderError({
+    ...(answer?.status !== undefined ? { status: answer.status } : {}),
+    ...(after !== undefined ? { retryAfterMs: after } : {}),
+    message: redact(`${who}: ${answer?.text ?? messageOf(e)}`, secrets)
+  })
+}
+
 export const withRetries = <A, R>(call: Effect.Effect<A, ProviderError, R>, policy: RetryPolicy): Effect.Effect<A, ProviderError, R> => {
   const attempt = (n: number): Effect.Effect<A, ProviderError, R> =>
     Effect.catchTag(call, "ProviderError", (e) => {

@@ -1,8 +1,8 @@
 /**
  * The agent turn loop: call the model with the conversation and the agent's tools; while it asks
- * for tool calls, run them (all calls of one turn at once) and call it again with their results,
- * until it answers, `terminate` is called, or `maxTurns` model calls have not sufficed. A tool
- * that fails gives the model its error as the result; it does not end the Query.
+ * for tool calls, run them (the calls of one turn at once, 16 at most) and call it again with
+ * their results, until it answers, `terminate` is called, or `maxTurns` model calls have not
+ * sufficed. A tool that fails gives the model its error as the result; it does not end the Query.
  */
 import { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolCall, Usage } from "../../domain/chat.ts"
@@ -77,7 +77,8 @@ export const runTurns = (input: LoopInput): Effect.Effect<Turns, ExecutionFailed
       added.push(assistant)
       const calls = assistant.tool_calls ?? []
       if (calls.length === 0) return { messages: added }
-      const outcomes = yield* Effect.forEach(calls, (call) => runCall(byName, call), { concurrency: "unbounded" })
+      // The calls of one turn run at once, bounded: a model asking for hundreds gets them 16 at a time.
+      const outcomes = yield* Effect.forEach(calls, (call) => runCall(byName, call), { concurrency: 16 })
       for (const o of outcomes) {
         conversation.push(o.message)
         added.push(o.message)

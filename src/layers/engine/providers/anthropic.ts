@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolCall } from "../../../domain/chat.ts"
 import type { ChatCall, ResolvedModel } from "../model.ts"
 import { propertyValues, secretsOf } from "../model.ts"
-import { ProviderError, redact, retryAfterMs } from "../providerCall.ts"
+import { providerFailure } from "../providerCall.ts"
 
 /** Messages API requires max_tokens; a Model that sets none gets this. */
 const defaultMaxTokens = 4096
@@ -24,7 +24,7 @@ const parsedInput = (args: string): unknown => {
 }
 
 /** OpenAI-shaped messages as Anthropic's `system` and alternating user/assistant messages. */
-export const toAnthropic = (messages: ReadonlyArray<ChatMessage>): { readonly system: string; readonly messages: Array<MessageParam> } => {
+const toAnthropic = (messages: ReadonlyArray<ChatMessage>): { readonly system: string; readonly messages: Array<MessageParam> } => {
   const system: Array<string> = []
   const out: Array<MessageParam> = []
   for (const m of messages) {
@@ -58,16 +58,6 @@ export const toAnthropic = (messages: ReadonlyArray<ChatMessage>): { readonly sy
   return { system: system.join("\n\n"), messages: out }
 }
 
-const providerError = (m: ResolvedModel, e: unknown): ProviderError => {
-  const text = (s: string) => redact(`model ${m.id} (anthropic): ${s}`, secretsOf(m))
-  if (e instanceof APIError && e.status !== undefined) {
-    const after = retryAfterMs(e.headers)
-    return new ProviderError({ status: e.status, ...(after !== undefined ? { retryAfterMs: after } : {}), message: text(e.message) })
-  }
-  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : ""
-  return new ProviderError({ message: text(`${e instanceof Error ? e.message : String(e)}${cause}`) })
-}
-
 export const make = (m: ResolvedModel): ChatCall => {
   const sdk = new AnthropicSdk({
     // The key goes in `x-api-key`, the Messages API's own header (the SDK would send a bearer token);
@@ -99,7 +89,7 @@ export const make = (m: ResolvedModel): ChatCall => {
             : {})
         } as MessageCreateParamsNonStreaming, { signal })
       },
-      catch: (e) => providerError(m, e)
+      catch: (e) => providerFailure(`model ${m.id} (anthropic)`, secretsOf(m), e, e instanceof APIError ? e : undefined)
     }).pipe(Effect.map((answer) => {
       const text = answer.content.flatMap((b) => b.type === "text" ? [b.text] : []).join("")
       const calls: ReadonlyArray<ToolCall> = answer.content.flatMap((b) =>

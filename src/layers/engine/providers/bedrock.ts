@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolCall } from "../../../domain/chat.ts"
 import type { ChatCall, ResolvedModel } from "../model.ts"
 import { propertyValue, secretsOf } from "../model.ts"
-import { ProviderError, redact, retryAfterMs } from "../providerCall.ts"
+import { providerFailure } from "../providerCall.ts"
 
 const parsedInput = (args: string): Record<string, unknown> => {
   try {
@@ -24,7 +24,7 @@ const parsedInput = (args: string): Record<string, unknown> => {
 }
 
 /** OpenAI-shaped messages as Converse's `system` and messages (a turn's tool results in one user message). */
-export const toConverse = (messages: ReadonlyArray<ChatMessage>): { readonly system: Array<{ text: string }>; readonly messages: Array<Message> } => {
+const toConverse = (messages: ReadonlyArray<ChatMessage>): { readonly system: Array<{ text: string }>; readonly messages: Array<Message> } => {
   const system: Array<{ text: string }> = []
   const out: Array<Message> = []
   for (const m of messages) {
@@ -54,16 +54,15 @@ export const toConverse = (messages: ReadonlyArray<ChatMessage>): { readonly sys
   return { system, messages: out }
 }
 
-const providerError = (m: ResolvedModel, e: unknown): ProviderError => {
-  const text = (s: string) => redact(`model ${m.id} (bedrock): ${s}`, secretsOf(m))
+/** A smithy service error's status, headers and name, for the retry decision and the message. */
+const providerError = (m: ResolvedModel, e: unknown) => {
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } }
   const status = err.$metadata?.httpStatusCode
   const headers = err.$response?.headers
-  const after = retryAfterMs(headers === undefined ? undefined : { get: (n) => headers[n] ?? headers[n.toLowerCase()] ?? null })
-  return new ProviderError({
-    ...(status !== undefined ? { status } : {}),
-    ...(after !== undefined ? { retryAfterMs: after } : {}),
-    message: text(`${status !== undefined ? `HTTP ${status} ` : ""}${err.name ?? "Error"}: ${err.message ?? String(e)}`)
+  return providerFailure(`model ${m.id} (bedrock)`, secretsOf(m), e, {
+    status,
+    headers: headers === undefined ? undefined : { get: (n: string) => headers[n] ?? headers[n.toLowerCase()] ?? null },
+    text: `${status !== undefined ? `HTTP ${status} ` : ""}${err.name ?? "Error"}: ${err.message ?? String(e)}`
   })
 }
 

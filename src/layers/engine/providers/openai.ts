@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import type { AssistantMessage, ToolCall } from "../../../domain/chat.ts"
 import type { ChatCall, ResolvedModel } from "../model.ts"
 import { propertyValues, secretsOf } from "../model.ts"
-import { ProviderError, redact, retryAfterMs } from "../providerCall.ts"
+import { ProviderError, providerFailure } from "../providerCall.ts"
 
 const client = (m: ResolvedModel): OpenAI =>
   m.provider === "azure"
@@ -23,17 +23,6 @@ const client = (m: ResolvedModel): OpenAI =>
       maxRetries: 0
     })
     : new OpenAI({ apiKey: m.apiKey ?? "", baseURL: m.baseUrl!, defaultHeaders: m.headers, maxRetries: 0 })
-
-/** An SDK failure as a ProviderError: the status, Retry-After and text of the answer, credentials removed. */
-export const providerError = (m: ResolvedModel, e: unknown): ProviderError => {
-  const text = (s: string) => redact(`model ${m.id} (${m.provider}): ${s}`, secretsOf(m))
-  if (e instanceof APIError && e.status !== undefined) {
-    const after = retryAfterMs(e.headers)
-    return new ProviderError({ status: e.status, ...(after !== undefined ? { retryAfterMs: after } : {}), message: text(e.message) })
-  }
-  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : ""
-  return new ProviderError({ message: text(`${e instanceof Error ? e.message : String(e)}${cause}`) })
-}
 
 export const make = (m: ResolvedModel): ChatCall => {
   const sdk = client(m)
@@ -51,7 +40,7 @@ export const make = (m: ResolvedModel): ChatCall => {
             ? { response_format: { type: "json_schema" as const, json_schema: { name: request.outputSchema.name, schema: request.outputSchema.schema } } }
             : {})
         } as ChatCompletionCreateParamsNonStreaming, { signal }),
-      catch: (e) => providerError(m, e)
+      catch: (e) => providerFailure(`model ${m.id} (${m.provider})`, secretsOf(m), e, e instanceof APIError ? e : undefined)
     }).pipe(Effect.flatMap((completion) => {
       const choice = completion.choices?.[0]
       if (choice === undefined) {

@@ -19,13 +19,13 @@ export interface HttpToolSpec {
 }
 
 /** The most of an answer given to the model; the rest is cut (a model cannot use megabytes). */
-export const maxResponseBytes = 1024 * 1024
+const maxResponseBytes = 1024 * 1024
 
 const timeoutMs = (timeout: string | undefined) =>
   timeout === undefined || timeout === "" ? 30_000 : /^\d+$/.test(timeout) ? Number(timeout) * 1000 : parseGoDuration(timeout) ?? 30_000
 
 /** `{name}` placeholders of the URL filled with the query-escaped argument; unknown ones stay. */
-export const fillUrl = (template: string, args: Record<string, unknown>): string =>
+const fillUrl = (template: string, args: Record<string, unknown>): string =>
   template.replace(/\{([^}]+)\}/g, (whole, name: string) =>
     Object.hasOwn(args, name) ? encodeURIComponent(argumentText(args[name])).replace(/%20/g, "+") : whole)
 
