@@ -8,7 +8,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import type { Scope } from "effect"
 import { ToolFailed } from "./runnableTool.ts"
 
@@ -30,7 +30,7 @@ export interface McpTool {
 
 interface Connection {
   readonly client: Promise<Client>
-  listed?: { readonly at: number; readonly tools: Promise<ReadonlyArray<McpTool>> }
+  listed?: { readonly at: number; readonly tools: ReadonlyArray<McpTool> }
 }
 
 export interface McpClients {
@@ -84,14 +84,15 @@ export const make = (listTtlMs: number): Effect.Effect<McpClients, never, Scope.
           return new ToolFailed({ message: `MCP server ${server.id} (${server.url}): ${what}: ${messageOf(e)}` })
         }
       })
+    /** The server's tools: listed again once the cached list is `listTtlMs` old (on the Effect clock). */
     const tools = (server: McpServerConfig) =>
-      Effect.suspend(() => {
-        const { c } = connection(server)
-        const listed = c.listed
-        if (listed !== undefined && Date.now() - listed.at < listTtlMs) return Effect.promise(() => listed.tools.catch(() => undefined)).pipe(
-          Effect.flatMap((known) => known !== undefined ? Effect.succeed(known) : list(server))
-        )
-        return list(server)
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const listed = connection(server).c.listed
+        if (listed !== undefined && now - listed.at < listTtlMs) return listed.tools
+        const fresh = yield* list(server)
+        connection(server).c.listed = { at: now, tools: fresh }
+        return fresh
       })
     const list = (server: McpServerConfig) =>
       using(server, "listing tools", async (client, signal) => {
@@ -104,12 +105,8 @@ export const make = (listTtlMs: number): Effect.Effect<McpClients, never, Scope.
           cursor = result.nextCursor
           if (cursor === undefined) break
         }
-        return all
-      }).pipe(Effect.tap((listedTools) =>
-        Effect.sync(() => {
-          connection(server).c.listed = { at: Date.now(), tools: Promise.resolve(listedTools) }
-        })
-      ))
+        return all as ReadonlyArray<McpTool>
+      })
     const call = (server: McpServerConfig, tool: string, args: Record<string, unknown>) =>
       using(server, `calling ${tool}`, (client, signal) => client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: server.timeoutMs })).pipe(
         Effect.flatMap((result) => {
