@@ -12,6 +12,7 @@
 import { parseGoDuration } from "./duration.ts"
 import type { KubeObject, StatusCause } from "./object.ts"
 import { isRecord } from "./object.ts"
+import { isBase64, keyError } from "./kinds/core.ts"
 import type { ResourceInfo } from "./registry.ts"
 import { dns1123SubdomainErrors } from "./validation.ts"
 
@@ -316,11 +317,34 @@ const checkCommon = (spec: Json, causes: Array<StatusCause>) => checkDuration(ca
  * The validating webhook: causes (the write is refused with 422 Invalid) and warnings (the write
  * goes through; clients print them). Expects an object that passed schema validation.
  */
+/**
+ * kube's validation of a Secret's or ConfigMap's data: valid keys, base64 values where the API
+ * takes bytes, no key both in data and binaryData. Values are never echoed: they may be secret.
+ */
+const checkData = (kind: "Secret" | "ConfigMap", obj: KubeObject, causes: Array<StatusCause>) => {
+  const body = obj as KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }
+  const bytes = kind === "Secret" ? body.data : body.binaryData
+  for (const [field, map] of [["data", body.data], ["binaryData", body.binaryData]] as const) {
+    for (const key of Object.keys(map ?? {})) {
+      const error = keyError(key)
+      if (error !== undefined) causes.push(invalid(`${field}[${key}]`, key, error))
+      if (field === "binaryData" && body.data?.[key] !== undefined) causes.push(invalid(`binaryData[${key}]`, key, "duplicate of key present in data"))
+    }
+  }
+  for (const [key, value] of Object.entries(bytes ?? {})) {
+    if (!isBase64(value)) causes.push({ reason: "FieldValueInvalid", field: `${kind === "Secret" ? "data" : "binaryData"}[${key}]`, message: "Invalid value: illegal base64 data" })
+  }
+}
+
 export const validateAdmission = (info: ResourceInfo, obj: KubeObject): { readonly causes: ReadonlyArray<StatusCause>; readonly warnings: ReadonlyArray<string> } => {
   const causes: Array<StatusCause> = []
   const warnings: Array<string> = []
   // A deleting object is past admission (upstream skips it too): its finalizers must be removable.
   if (obj.metadata.deletionTimestamp !== undefined) return { causes, warnings }
+  if (info.kind === "Secret" || info.kind === "ConfigMap") {
+    checkData(info.kind, obj, causes)
+    return { causes, warnings }
+  }
   const spec = record(obj.spec) ?? {}
   const name = obj.metadata.name ?? ""
   checkCommon(spec, causes)
@@ -435,8 +459,17 @@ const defaultTeam = (obj: KubeObject, spec: Json): KubeObject => {
  * new object, the input untouched. Migrations of deprecated spellings leave a migration-warning
  * annotation that validation turns into a warning.
  */
+/** kube's Secret strategy: `stringData` merged into `data` (base64) and dropped; type Opaque by default. */
+const normalizeSecret = (obj: KubeObject): KubeObject => {
+  const { stringData, ...rest } = obj as KubeObject & { stringData?: Record<string, string>; data?: Record<string, string>; type?: string }
+  const data = { ...rest.data }
+  for (const [k, v] of Object.entries(stringData ?? {})) data[k] = Buffer.from(v, "utf8").toString("base64")
+  return { ...rest, ...(Object.keys(data).length > 0 ? { data } : {}), type: rest.type === undefined || rest.type === "" ? "Opaque" : rest.type } as KubeObject
+}
+
 export const defaultAdmission = (info: ResourceInfo, obj: KubeObject): KubeObject => {
   if (obj.metadata.deletionTimestamp !== undefined) return obj
+  if (info.kind === "Secret") return normalizeSecret(obj)
   const spec = record(obj.spec)
   if (spec === undefined) return obj
   switch (info.kind) {
