@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { freePort } from "./support/net.ts"
 import type { RunningServer, ServerOptions } from "./support/server.ts"
 import { startServer } from "./support/server.ts"
+import { restartOnError } from "./support/informer.ts"
 
 const group = "ark.mckinsey.com"
 const version = "v1alpha1"
@@ -75,13 +76,7 @@ const inform = async (r: Replica) => {
   )
   const added = new Set<string>()
   informer.on("add", (o) => added.add(o.metadata!.name!))
-  let restart: ReturnType<typeof setTimeout> | undefined
-  informer.on("error", () => {
-    restart ??= setTimeout(() => {
-      restart = undefined
-      void informer.start().catch(() => undefined)
-    }, 200)
-  })
+  restartOnError(informer, 200)
   await informer.start()
   const phase = (name: string) => (informer.get(name, namespace) as { status?: { phase?: string } } | undefined)?.status?.phase
   return { informer, added, phase, stop: () => informer.stop() }

@@ -13,6 +13,7 @@ import { freePort } from "./support/net.ts"
 import { freshDatabase } from "./support/pg.ts"
 import { startServer } from "./support/server.ts"
 import { UnsafeInsecureBind } from "../src/programs/serve.ts"
+import { alive } from "./support/processes.ts"
 
 const dataDir = mkdtempSync(join(tmpdir(), "ark-embedded-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -21,15 +22,6 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 const postmasterPid = () => {
   const file = join(dataDir, "postgres", "postmaster.pid")
   return existsSync(file) ? Number(readFileSync(file, "utf8").split("\n")[0]) : undefined
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 describe("ark serve on the embedded PostgreSQL", () => {

@@ -7,10 +7,10 @@ import { readFileSync } from "node:fs"
 import { request } from "node:https"
 import { join } from "node:path"
 import type { ArkInstall, ArkReplica } from "../support/arkInCluster.ts"
-import { installChart, registerEndpoints, startReplica } from "../support/arkInCluster.ts"
+import { startArkCluster } from "../support/arkInCluster.ts"
 import type { KubeCluster } from "../support/cluster.ts"
 import { issue, makeCa } from "../support/certs.ts"
-import { peersBuildTimeout, startCluster } from "../support/cluster.ts"
+import { peersBuildTimeout } from "../support/cluster.ts"
 
 const examples = join(import.meta.dirname, "..", "..", "examples")
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -19,17 +19,12 @@ describe("ark-effect behind kube-apiserver (PostgreSQL configuration)", () => {
   let cluster: KubeCluster
   let install: ArkInstall
   let ark: ArkReplica
+  let stop: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
-    cluster = await startCluster()
-    install = await installChart(cluster)
-    ark = await startReplica(cluster, install)
-    await registerEndpoints(cluster, install, [{ address: ark.address, ports: { https: ark.port, metrics: ark.metricsPort } }])
+    ;({ cluster, install, ark, stop } = await startArkCluster())
   }, peersBuildTimeout)
-  afterAll(async () => {
-    await ark?.stop()
-    await cluster?.stop()
-  })
+  afterAll(() => stop?.())
 
   const ok = async (args: ReadonlyArray<string>, input?: string) => {
     const r = await cluster.kubectl(args, input === undefined ? {} : { input })

@@ -5,8 +5,7 @@
  * backends, validated and admitted by the real kube-apiserver.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ArkInstall, ArkReplica } from "../support/arkInCluster.ts"
-import { installChart, namespace as releaseNamespace, registerEndpoints, startReplica } from "../support/arkInCluster.ts"
+import { namespace as releaseNamespace, startArkCluster, waitForApiServices } from "../support/arkInCluster.ts"
 import type { KubeCluster } from "../support/cluster.ts"
 import { peersBuildTimeout, startCluster } from "../support/cluster.ts"
 import { helm, chartDir } from "../support/helm.ts"
@@ -15,22 +14,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe("kube-controller-manager on Ark objects", () => {
   let cluster: KubeCluster
-  let install: ArkInstall
-  let ark: ArkReplica
+  let stop: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
-    cluster = await startCluster()
-    install = await installChart(cluster)
-    ark = await startReplica(cluster, install)
-    await registerEndpoints(cluster, install, [{ address: ark.address, ports: { https: ark.port, metrics: ark.metricsPort } }])
-    for (const version of ["v1alpha1", "v1prealpha1"]) {
-      await until(["get", "apiservice", `${version}.ark.mckinsey.com`, "-o", "jsonpath={.status.conditions[?(@.type=='Available')].status}"], (o) => o === "True")
-    }
+    ;({ cluster, stop } = await startArkCluster())
+    await waitForApiServices(cluster)
   }, peersBuildTimeout)
-  afterAll(async () => {
-    await ark?.stop()
-    await cluster?.stop()
-  })
+  afterAll(() => stop?.())
 
   const ok = async (args: ReadonlyArray<string>, input?: string) => {
     const r = await cluster.kubectl(args, input === undefined ? {} : { input })

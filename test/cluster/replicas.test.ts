@@ -10,10 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { findKind } from "../../src/domain/registry.ts"
 import { Storage, storedResource } from "../../src/services/Storage.ts"
 import type { ArkInstall, ArkReplica, ReplicaOptions } from "../support/arkInCluster.ts"
-import { directKubeconfig, installChart, registerEndpoints, startReplica } from "../support/arkInCluster.ts"
+import { directKubeconfig, endpointOf, installChart, registerEndpoints, startReplica, waitForApiServices } from "../support/arkInCluster.ts"
 import type { KubeCluster } from "../support/cluster.ts"
 import { peersBuildTimeout, startCluster } from "../support/cluster.ts"
 import { freshDatabase, withStorage } from "../support/pg.ts"
+import { restartOnError } from "../support/informer.ts"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const group = "ark.mckinsey.com"
@@ -48,14 +49,7 @@ describe("ark replicas behind kube-apiserver", () => {
     expect(r.code, `kubectl ${args.join(" ")}\n${r.stderr}`).toBe(0)
     return r.stdout
   }
-  const available = async () => {
-    for (const v of ["v1alpha1", "v1prealpha1"]) {
-      await eventually(async () => {
-        const r = await cluster.kubectl(["get", "apiservice", `${v}.${group}`, "-o", "jsonpath={.status.conditions[?(@.type=='Available')].status}"])
-        return r.stdout === "True"
-      }, `APIService ${v} Available`)
-    }
-  }
+  const available = () => waitForApiServices(cluster)
 
   beforeAll(async () => {
     cluster = await startCluster()
@@ -87,7 +81,7 @@ describe("ark replicas behind kube-apiserver", () => {
 
   it("client-node informer through the aggregator converges, and relists after a 410 across an ark restart", async () => {
     const a = await replica(8443)
-    await registerEndpoints(cluster, install, [{ address: a.address, ports: { https: a.port, metrics: a.metricsPort } }])
+    await registerEndpoints(cluster, install, [endpointOf(a)])
     await available()
     // Another replica, reached directly, writes while the one behind the aggregator is down.
     const b = await replica(8444, { modules: "apiserver" })
@@ -104,13 +98,7 @@ describe("ark replicas behind kube-apiserver", () => {
     )
     let lists = 0
     informer.on("connect", () => lists++)
-    let restart: ReturnType<typeof setTimeout> | undefined
-    informer.on("error", () => {
-      restart ??= setTimeout(() => {
-        restart = undefined
-        void informer.start().catch(() => undefined)
-      }, 500)
-    })
+    restartOnError(informer, 500)
     await informer.start()
     const names = () => informer.list().map((o) => o.metadata!.name!).sort().join()
     const prompt = (name: string) => (informer.get(name, namespace) as { spec?: { prompt?: string } } | undefined)?.spec?.prompt
@@ -194,7 +182,7 @@ describe("ark replicas behind kube-apiserver", () => {
     })
     const first = await replica(8443, electing("replica-a"))
     const second = await replica(8444, electing("replica-b"))
-    await registerEndpoints(cluster, install, [{ address: first.address, ports: { https: first.port, metrics: first.metricsPort } }])
+    await registerEndpoints(cluster, install, [endpointOf(first)])
     await available()
     let holder = ""
     await eventually(async () => {
@@ -204,7 +192,7 @@ describe("ark replicas behind kube-apiserver", () => {
     const [leader, follower] = holder === "replica-a" ? [first, second] : [second, first]
     const followerName = holder === "replica-a" ? "replica-b" : "replica-a"
     // The API is served through the follower from now on; the leader dies without a word.
-    await registerEndpoints(cluster, install, [{ address: follower.address, ports: { https: follower.port, metrics: follower.metricsPort } }])
+    await registerEndpoints(cluster, install, [endpointOf(follower)])
     await end(leader, "kill")
     const killedAt = Date.now()
     await eventually(async () => (await cluster.kubectl(lease)).stdout === followerName, "the follower to take the Lease", 40_000)

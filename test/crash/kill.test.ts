@@ -21,6 +21,7 @@ import { caller } from "../support/http.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
 import { startWriters, storedNames } from "../support/writers.ts"
+import { alive } from "../support/processes.ts"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -31,15 +32,6 @@ const eventually = async (check: () => boolean | Promise<boolean>, ms: number) =
     await sleep(100)
   }
   return check()
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** The postmaster's pid, from the cluster's lock file. */

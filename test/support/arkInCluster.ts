@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { stringify } from "yaml"
 import type { ClusterUser, KubeCluster } from "./cluster.ts"
+import { startCluster } from "./cluster.ts"
 import type { Manifest } from "./helm.ts"
 import { helmTemplate, ofKind } from "./helm.ts"
 
@@ -173,4 +174,42 @@ export const directKubeconfig = async (cluster: KubeCluster, install: ArkInstall
     caPem: readFileSync(join(install.tlsDir, "ca.crt"), "utf8"),
     serverName: serviceName
   })
+}
+
+/** What the EndpointSlice lists for a replica: its API and metrics ports, named as the chart's Service names them. */
+export const endpointOf = (replica: ArkReplica): Endpoint => ({ address: replica.address, ports: { https: replica.port, metrics: replica.metricsPort } })
+
+/** Waits (bounded) until kube-apiserver reports both of the chart's APIServices Available. */
+export const waitForApiServices = async (cluster: KubeCluster, ms = 60_000) => {
+  const deadline = Date.now() + ms
+  for (const version of ["v1alpha1", "v1prealpha1"]) {
+    let last = ""
+    while (last !== "True") {
+      if (Date.now() > deadline) throw new Error(`APIService ${version}.ark.mckinsey.com is not Available (${last})`)
+      const r = await cluster.kubectl(["get", "apiservice", `${version}.ark.mckinsey.com`, "-o", "jsonpath={.status.conditions[?(@.type=='Available')].status}"])
+      last = r.stdout
+      if (last !== "True") await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+}
+
+export interface ArkCluster {
+  readonly cluster: KubeCluster
+  readonly install: ArkInstall
+  readonly ark: ArkReplica
+  readonly stop: () => Promise<void>
+}
+
+/** A test cluster with the chart installed and one replica (embedded PostgreSQL) registered behind its Service. */
+export const startArkCluster = async (): Promise<ArkCluster> => {
+  const cluster = await startCluster()
+  try {
+    const install = await installChart(cluster)
+    const ark = await startReplica(cluster, install)
+    await registerEndpoints(cluster, install, [endpointOf(ark)])
+    return { cluster, install, ark, stop: () => ark.stop().finally(cluster.stop) }
+  } catch (e) {
+    await cluster.stop()
+    throw e
+  }
 }

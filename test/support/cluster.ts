@@ -28,6 +28,8 @@ import type { Ca, Issued } from "./certs.ts"
 import { issue, makeCa } from "./certs.ts"
 import type { KubectlResult } from "./kubectl.ts"
 import { kubectlBinaries, runKubectl } from "./kubectl.ts"
+import { pipeBoth } from "./pipes.ts"
+import { alive } from "./processes.ts"
 
 const root = join(import.meta.dirname, "..", "..")
 const forwarderScript = join(import.meta.dirname, "netnsForwarder.ts")
@@ -58,15 +60,6 @@ export const peersBuildTimeout = 40 * 60_000
 /** Namespaces are named `ark-<pid>-<n>` after the test process that made them. */
 const namespacePrefix = "ark-"
 let namespaceCount = 0
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Removes namespaces whose test process is gone (a crashed run), with what still runs in them. */
 const removeAbandonedNamespaces = () => {
@@ -250,12 +243,7 @@ export const startCluster = async (): Promise<KubeCluster> => {
           // The header goes first: writes before the connection is up are queued in order.
           const upstream = connect({ path: inSocket })
           upstream.write(`${host}:${port}\n`)
-          client.pipe(upstream)
-          upstream.pipe(client)
-          client.on("error", () => upstream.destroy())
-          upstream.on("error", () => client.destroy())
-          client.on("close", () => upstream.destroy())
-          upstream.on("close", () => client.destroy())
+          pipeBoth(client, upstream)
         })
         servers.push(server)
         server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port))
@@ -264,11 +252,7 @@ export const startCluster = async (): Promise<KubeCluster> => {
     const reach = async (port: number) => {
       const socket = join(dir, `out-${outCount++}.sock`)
       const server = createServer((client) => {
-        const upstream = connect({ host: "127.0.0.1", port })
-        client.pipe(upstream)
-        upstream.pipe(client)
-        client.on("error", () => upstream.destroy())
-        upstream.on("error", () => client.destroy())
+        pipeBoth(client, connect({ host: "127.0.0.1", port }))
       })
       servers.push(server)
       await new Promise<void>((resolve) => server.listen(socket, resolve))

@@ -10,21 +10,13 @@
  * It exits when its parent's pipe closes, so it never outlives the harness.
  */
 import { connect, createServer } from "node:net"
-import type { AddressInfo, Socket } from "node:net"
+import type { AddressInfo } from "node:net"
+import { pipeBoth } from "./pipes.ts"
 
 const [mode, socketPath] = process.argv.slice(2)
 if ((mode !== "in" && mode !== "out") || socketPath === undefined) {
   console.error("usage: netnsForwarder.ts in|out <unix socket>")
   process.exit(2)
-}
-
-const pipeBoth = (a: Socket, b: Socket) => {
-  a.pipe(b)
-  b.pipe(a)
-  a.on("error", () => b.destroy())
-  b.on("error", () => a.destroy())
-  a.on("close", () => b.destroy())
-  b.on("close", () => a.destroy())
 }
 
 if (mode === "in") {

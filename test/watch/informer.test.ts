@@ -16,6 +16,7 @@ import type { RunningServer } from "../support/server.ts"
 import { freePort } from "../support/net.ts"
 import { withStorage } from "../support/pg.ts"
 import { startServer } from "../support/server.ts"
+import { restartOnError } from "../support/informer.ts"
 
 const servers: Array<RunningServer> = []
 const dirs: Array<string> = []
@@ -78,15 +79,7 @@ describe("client-node informer", () => {
     let lists = 0
     informer.on("delete", (o) => deleted.push(o.metadata!.name!))
     informer.on("connect", () => lists++)
-    // As client-node documents: an informer stops on errors, and its owner restarts it (one
-    // restart at a time: a second start() would abort the first one's requests).
-    let restart: ReturnType<typeof setTimeout> | undefined
-    informer.on("error", () => {
-      restart ??= setTimeout(() => {
-        restart = undefined
-        void informer.start().catch(() => undefined)
-      }, 300)
-    })
+    restartOnError(informer, 300)
     await informer.start()
 
     const names = () => informer.list().map((o) => o.metadata!.name!).sort()
