@@ -53,6 +53,20 @@ const settle = async (pid: number) => {
   return { peak }
 }
 
+/** Waits (at most 30 minutes) until `count` Agents of the namespace carry their Available condition. */
+const reconciled = async (db: pg.Pool, count: number) => {
+  for (let s = 0; s < 1800; s++) {
+    const done = Number((await db.query(
+      `SELECT count(*)::int AS n FROM ark_objects WHERE resource = 'ark.mckinsey.com/agents' AND namespace = 'restart'
+       AND superseded_rv IS NULL AND data LIKE '%"type":"Available"%'`
+    )).rows[0].n)
+    process.stderr.write(`\r  restart: ${done}/${count} Agents reconciled   `)
+    if (done >= count) return
+    await sleep(1000)
+  }
+  throw new Error(`restart: the Agents were not all reconciled in 30 minutes`)
+}
+
 const everyModule = (dbUrl: string, dataDir: string) => [
   "--storage", "postgresql", "--postgres-url", dbUrl, "--data-dir", dataDir,
   "--modules", "apiserver,controller,query-workers,webhook,metrics", "--webhook-port", "0", "--metrics-port", "0", "--demo-engine"
@@ -70,8 +84,9 @@ export const restartRun = async (
   await createAgent(first.url, "restart")
   expectStatus(201)(await http(first.url, "POST", path("restart"), query("restart", "template")))
   await seedCopies(db, "restart", "weather-agent", 0, stored, "ark.mckinsey.com/agents")
-  // The copies reach the controller by the watch hub's next sweep, then are reconciled.
-  await sleep(35_000)
+  // The copies reach the controller by the watch hub's next sweep; the first replica is done
+  // when every Agent has its condition (idle CPU alone can be a pause between two attempts).
+  await reconciled(db, stored + 1)
   await settle(first.pid)
   const beforeRssMb = Math.round(rssMb(first.pid))
   const child = children.find((c) => c.pid === first.pid)!
