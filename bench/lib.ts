@@ -4,7 +4,9 @@
  */
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { Agent, request } from "node:http"
+import { Agent, request as httpRequest } from "node:http"
+import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http"
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { join } from "node:path"
 import type pg from "pg"
 import { startScriptedEngine } from "../test/support/engine.ts"
@@ -12,6 +14,34 @@ import { startScriptedEngine } from "../test/support/engine.ts"
 const root = join(import.meta.dirname, "..")
 
 export const agent = new Agent({ keepAlive: true, maxSockets: 1024 })
+
+/** A server's CA and the client certificate to present (kube-apiserver, or ark serving TLS). */
+export interface ClientTls {
+  readonly ca: string
+  readonly cert: string
+  readonly key: string
+}
+
+/** Servers reached over https, by origin: their TLS settings and a keep-alive agent. */
+const tlsByOrigin = new Map<string, { readonly tls: ClientTls; readonly agent: HttpsAgent }>()
+
+/** Requests to `base` (an https URL) go over TLS with these settings from now on. */
+export const useTls = (base: URL, tls: ClientTls) => {
+  tlsByOrigin.set(base.origin, { tls, agent: new HttpsAgent({ keepAlive: true, maxSockets: 1024, ...tls }) })
+}
+
+/**
+ * A request to `base`, over plain HTTP or (for a server given to useTls) TLS. `ownConnection`
+ * opens a connection of its own (a watch), as each watcher of a real cluster has.
+ */
+export const request = (base: URL, options: RequestOptions & { ownConnection?: boolean }, onResponse: (res: IncomingMessage) => void): ClientRequest => {
+  const { ownConnection, ...rest } = options
+  const common = { host: base.hostname, port: base.port, ...rest }
+  const tls = tlsByOrigin.get(base.origin)
+  if (base.protocol !== "https:") return httpRequest({ ...common, agent: ownConnection ? false : agent }, onResponse)
+  if (tls === undefined) throw new Error(`bench: no TLS settings for ${base.origin}`)
+  return httpsRequest(ownConnection ? { ...common, ...tls.tls, agent: false } : { ...common, agent: tls.agent }, onResponse)
+}
 
 export interface HttpResult {
   readonly status: number
@@ -21,12 +51,9 @@ export interface HttpResult {
 /** One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. */
 export const http = (base: URL, method: string, path: string, body?: string): Promise<HttpResult> =>
   new Promise((resolve, reject) => {
-    const req = request({
-      host: base.hostname,
-      port: base.port,
+    const req = request(base, {
       method,
       path,
-      agent,
       headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
     }, (res) => {
       let bytes = 0
@@ -118,8 +145,8 @@ export const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, w
   const latencies: Array<number> = []
   let received = 0
   const requests = await Promise.all(Array.from({ length: watchers }, () =>
-    new Promise<ReturnType<typeof request>>((resolve, reject) => {
-      const req = request({ host: watchBase.hostname, port: watchBase.port, path: `${path(ns)}?watch=true`, agent: false }, (res) => {
+    new Promise<ClientRequest>((resolve, reject) => {
+      const req = request(watchBase, { path: `${path(ns)}?watch=true`, ownConnection: true }, (res) => {
         let buffer = ""
         res.setEncoding("utf8")
         // The watch ends when the benchmark destroys it (or its replica stops): not a failure.

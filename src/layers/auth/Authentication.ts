@@ -128,6 +128,17 @@ const bearerToken = (kc: KubeConfig) =>
     return step
   })
 
+/**
+ * kube's AuthenticatedGroupAdder: every authenticated user is in system:authenticated, which the
+ * default RBAC (system:discovery, system:basic-user) is bound to. The aggregator fetches OpenAPI as
+ * `system:aggregator` with no groups; without the group it is refused and kubectl explain finds
+ * nothing of Ark in kube-apiserver's merged OpenAPI.
+ */
+const withAuthenticatedGroup = (user: UserInfo): UserInfo =>
+  user.groups.includes("system:authenticated") || user.groups.includes("system:unauthenticated")
+    ? user
+    : { ...user, groups: [...user.groups, "system:authenticated"] }
+
 export const layer = (o: AuthenticationOptions) =>
   Layer.effect(
     Authenticator,
@@ -143,7 +154,7 @@ export const layer = (o: AuthenticationOptions) =>
           let failure: Unauthorized | undefined
           for (const step of steps) {
             const outcome = yield* Effect.result(step(credentials))
-            if (outcome._tag === "Success" && outcome.success !== undefined) return outcome.success
+            if (outcome._tag === "Success" && outcome.success !== undefined) return withAuthenticatedGroup(outcome.success)
             if (outcome._tag === "Failure") failure ??= outcome.failure
           }
           if (failure !== undefined) return yield* failure
