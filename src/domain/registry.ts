@@ -1,15 +1,20 @@
 /**
  * The kinds served under ark.mckinsey.com, with the names, scope, versions and printer columns of
  * upstream Ark's CRDs (ark/config/crd/bases), so kubectl and Ark's own tooling see the same API;
- * and the one kube kind the standalone server also serves, coordination.k8s.io/v1 Lease (for
- * Lease-based leader election without a kube-apiserver).
+ * and the kube kinds the standalone server also serves: coordination.k8s.io/v1 Lease (for
+ * Lease-based leader election without a kube-apiserver) and core/v1 Secret and ConfigMap (for
+ * the credentials and values Models, Tools and Queries read).
  */
 import type { Schema } from "effect"
 import { A2AServerSpec, A2AServerStatus } from "./kinds/a2aserver.ts"
 import { A2ATaskSpec, A2ATaskStatus } from "./kinds/a2atask.ts"
 import { AgentSpec, AgentStatus } from "./kinds/agent.ts"
 import { ArkConfigSpec, ArkConfigStatus } from "./kinds/arkconfig.ts"
+import { EvaluationSpec, EvaluationStatus } from "./kinds/evaluation.ts"
+import { EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
 import { ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
+import { ConfigMapFields, SecretFields } from "./kinds/core.ts"
+import { ExecutionProfileSpec, ExecutionProfileStatus } from "./kinds/executionprofile.ts"
 import { LeaseSpec } from "./kinds/lease.ts"
 import { MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
 import { MemorySpec, MemoryStatus } from "./kinds/memory.ts"
@@ -17,6 +22,9 @@ import { ModelSpec, ModelStatus } from "./kinds/model.ts"
 import { QuerySpec, QueryStatus } from "./kinds/query.ts"
 import { TeamSpec, TeamStatus } from "./kinds/team.ts"
 import { ToolSpec, ToolStatus } from "./kinds/tool.ts"
+import { ToolApprovalRequestSpec, ToolApprovalRequestStatus } from "./kinds/toolapprovalrequest.ts"
+import { ToolInteractionSpec, ToolInteractionStatus } from "./kinds/toolinteraction.ts"
+import { WorkspaceSpec, WorkspaceStatus } from "./kinds/workspace.ts"
 
 export const group = "ark.mckinsey.com"
 
@@ -37,7 +45,7 @@ export interface PrinterColumn {
 }
 
 export interface ResourceInfo {
-  /** ark.mckinsey.com, or coordination.k8s.io for Leases. */
+  /** ark.mckinsey.com; coordination.k8s.io for Leases; "" (core) for Secrets and ConfigMaps. */
   readonly group: string
   /** Served version, e.g. "v1alpha1"; each kind is served in exactly one version. */
   readonly version: string
@@ -51,7 +59,9 @@ export interface ResourceInfo {
   /** Upstream's additionalPrinterColumns, Age included, in upstream order. */
   readonly printerColumns: ReadonlyArray<PrinterColumn>
   /** Schema.Top narrowed to what the kinds are: service-free codecs, so they decode directly. */
-  readonly spec: Schema.Codec<unknown, unknown>
+  readonly spec?: Schema.Codec<unknown, unknown>
+  /** Top-level fields of a kind without a spec (a Secret's `data`, `type`...), each with its schema. */
+  readonly fields?: Readonly<Record<string, Schema.Codec<unknown, unknown>>>
   /** Without it the kind has no status field and no `/status` subresource (Lease). */
   readonly status?: Schema.Codec<unknown, unknown>
   readonly description: string
@@ -82,6 +92,7 @@ interface Definition {
   readonly plural: string
   readonly version: Version
   readonly namespaced?: boolean
+  readonly shortNames?: ReadonlyArray<string>
   readonly printerColumns: ReadonlyArray<PrinterColumn>
   readonly spec: Schema.Codec<unknown, unknown>
   readonly status: Schema.Codec<unknown, unknown>
@@ -89,7 +100,7 @@ interface Definition {
   readonly initialStatus?: Record<string, unknown>
 }
 
-/** Upstream declares no shortNames or categories and derives listKind/singular from the kind. */
+/** Upstream declares no categories, shortNames only for a few kinds, and derives listKind/singular from the kind. */
 const resource = (definition: Definition): ResourceInfo => ({
   group,
   listKind: `${definition.kind}List`,
@@ -206,7 +217,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     plural: "arkconfigs",
     version: "v1alpha1",
     namespaced: false,
-    printerColumns: [column("QueryTTL", ".spec.queryTTL"), AGE],
+    printerColumns: [column("QueryTTL", ".spec.queryTTL"), column("EvaluationTTL", ".spec.evaluationTTL"), AGE],
     spec: ArkConfigSpec,
     status: ArkConfigStatus,
     description: "ArkConfig is the Schema for cluster-wide Ark defaults."
@@ -219,6 +230,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
       conditionColumn("Ready", "Ready", "'", "Ready status"),
       conditionColumn("Discovering", "Discovering", "'", "Discovery status"),
       column("Address", ".status.lastResolvedAddress", "Last resolved address"),
+      column("Endpoint", ".status.lastResolvedEndpoint", "Endpoint used for A2A requests"),
       { ...AGE, description: "Age" }
     ],
     spec: A2AServerSpec,
@@ -229,10 +241,91 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     kind: "ExecutionEngine",
     plural: "executionengines",
     version: "v1prealpha1",
-    printerColumns: [column("Phase", ".status.phase"), column("Address", ".status.lastResolvedAddress"), AGE],
+    printerColumns: [
+      column("Type", ".spec.type"),
+      column("Phase", ".status.phase"),
+      column("Address", ".status.lastResolvedAddress"),
+      AGE
+    ],
     spec: ExecutionEngineSpec,
     status: ExecutionEngineStatus,
     description: "ExecutionEngine is an external agent runtime (LangChain, AutoGen, ...) reached over A2A."
+  }),
+  resource({
+    kind: "Evaluator",
+    plural: "evaluators",
+    version: "v1alpha1",
+    printerColumns: [column("Phase", ".status.phase"), column("Address", ".status.lastResolvedAddress"), AGE],
+    spec: EvaluatorSpec,
+    status: EvaluatorStatus,
+    description: "Evaluator is a service that scores Queries, optionally every Query its selector matches."
+  }),
+  resource({
+    kind: "Evaluation",
+    plural: "evaluations",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Type", ".spec.type"),
+      column("Phase", ".status.phase"),
+      column("Score", ".status.score"),
+      { name: "Passed", type: "boolean", jsonPath: ".status.passed" },
+      AGE
+    ],
+    spec: EvaluationSpec,
+    status: EvaluationStatus,
+    description: "Evaluation is one scoring run of an Evaluator over an input/output pair, a Query, a baseline or a batch."
+  }),
+  resource({
+    kind: "ExecutionProfile",
+    plural: "executionprofiles",
+    version: "v1prealpha1",
+    printerColumns: [
+      column("Workspace", ".spec.workspace.type"),
+      { name: "Critic", type: "boolean", jsonPath: ".spec.critic.enabled" },
+      AGE
+    ],
+    spec: ExecutionProfileSpec,
+    status: ExecutionProfileStatus,
+    description: "ExecutionProfile defines a reusable, SDK-agnostic execution workflow\n" +
+      "Any executor (Claude SDK, OpenAI, LangGraph, etc.) can use these profiles"
+  }),
+  resource({
+    kind: "ToolApprovalRequest",
+    plural: "toolapprovalrequests",
+    version: "v1alpha1",
+    shortNames: ["tar"],
+    printerColumns: [
+      column("Query", ".spec.queryRef.name"),
+      column("Phase", ".status.phase"),
+      { name: "Tools", type: "integer", jsonPath: ".spec.toolCalls[*].name" },
+      AGE
+    ],
+    spec: ToolApprovalRequestSpec,
+    status: ToolApprovalRequestStatus,
+    description: "ToolApprovalRequest represents a pending human approval for one or more tool calls."
+  }),
+  resource({
+    kind: "ToolInteraction",
+    plural: "toolinteractions",
+    version: "v1alpha1",
+    shortNames: ["ti"],
+    printerColumns: [column("Type", ".spec.type"), column("Query", ".spec.queryRef.name"), column("Phase", ".status.phase"), AGE],
+    spec: ToolInteractionSpec,
+    status: ToolInteractionStatus,
+    description: "ToolInteraction is a paused Query's question to a human: an approval, an input, a selection or a confirmation."
+  }),
+  resource({
+    kind: "Workspace",
+    plural: "workspaces",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Phase", ".status.phase", "Phase of the workspace"),
+      column("Path", ".status.path", "Mount path"),
+      { ...AGE, description: "Age of the workspace" }
+    ],
+    spec: WorkspaceSpec,
+    status: WorkspaceStatus,
+    description: "Workspace is a working directory (git, archive or object-storage content) that agents run in."
   })
 ]
 
@@ -255,8 +348,38 @@ export const lease: ResourceInfo = {
   strategicMergePatch: true
 }
 
-/** Every kind the API server serves: the Ark kinds, then Lease. */
-export const servedResources: ReadonlyArray<ResourceInfo> = [...resources, lease]
+export const coreGroup = ""
+
+/** A core/v1 kind of the standalone server: no spec, no status subresource. */
+const coreKind = (kind: string, fields: ResourceInfo["fields"], printerColumns: ReadonlyArray<PrinterColumn>, description: string): ResourceInfo => ({
+  group: coreGroup,
+  version: "v1",
+  kind,
+  listKind: `${kind}List`,
+  plural: `${kind.toLowerCase()}s`,
+  singular: kind.toLowerCase(),
+  shortNames: kind === "ConfigMap" ? ["cm"] : [],
+  categories: [],
+  namespaced: true,
+  printerColumns,
+  ...(fields !== undefined ? { fields } : {}),
+  description
+})
+
+export const secret = coreKind("Secret", SecretFields as ResourceInfo["fields"], [column("Type", ".type"), AGE], "Secret holds secret data of a certain type.")
+export const configMap = coreKind("ConfigMap", ConfigMapFields as ResourceInfo["fields"], [AGE], "ConfigMap holds configuration data for pods to consume.")
+
+/** The core kinds served standalone, under /api/v1. */
+export const coreResources: ReadonlyArray<ResourceInfo> = [configMap, secret]
+
+/** Every kind the API server serves: the Ark kinds, then Lease, Secret and ConfigMap. */
+export const servedResources: ReadonlyArray<ResourceInfo> = [...resources, lease, ...coreResources]
+
+/** Where a kind's group-version is served: `/api/v1` for core, else `/apis/<group>/<version>`. */
+export const apiPath = (group: string, version: string) => group === coreGroup ? `/api/${version}` : `/apis/${group}/${version}`
+
+/** `apiVersion` of a group-version: `v1` for core, else `<group>/<version>`. */
+export const groupVersionOf = (group: string, version: string) => group === coreGroup ? version : `${group}/${version}`
 
 /** Served groups in discovery order, each with its versions in preference order. */
 export const servedGroups: ReadonlyArray<{ readonly name: string; readonly versions: ReadonlyArray<string> }> = [
@@ -272,7 +395,7 @@ export const findKind = (kind: string): ResourceInfo | undefined => servedResour
 
 /** Looks a kind up by `apiVersion` ("ark.mckinsey.com/v1alpha1") and `kind`, as found in a manifest. */
 export const findByKind = (apiVersion: string, kind: string): ResourceInfo | undefined =>
-  servedResources.find((info) => `${info.group}/${info.version}` === apiVersion && info.kind === kind)
+  servedResources.find((info) => groupVersionOf(info.group, info.version) === apiVersion && info.kind === kind)
 
 /**
  * Resolves what a user types (`ark get queries`, `query`, `Query`, a short name) as kubectl does:

@@ -52,6 +52,8 @@ export interface ServeOptions extends DatabaseOptions, LeadershipOptions, Securi
   readonly queryConcurrency: number
   readonly completionsUrl: string
   readonly demoEngine: boolean
+  readonly demoFallback: boolean
+  readonly engineKubeconfig: string
   readonly webhookPort: number
   /** tls.crt and tls.key for the webhook server; empty: the server certificate of the data directory's PKI. */
   readonly webhookCertDir: string
@@ -150,24 +152,41 @@ const controllerLayer = Layer.unwrap(Effect.gen(function*() {
 /** How long a stopping replica gives in-flight requests and running Queries (each) before cutting them. */
 const shutdownGrace = Config.Duration("ARK_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(15)))
 
+/** In a pod, the embedded engine reads the cluster (kube-apiserver serves Secrets and proxies Ark's group). */
+const inPod = () => (process.env["KUBERNETES_SERVICE_HOST"] ?? "") !== ""
+
 /**
- * The query workers, with the engine they default to: --completions-url, or the demo engine.
- * The A2A SDK is loaded here, so replicas without workers do not carry it.
+ * The query workers, with the engine they default to: --completions-url, the demo engine, or
+ * (by default) the completions engine embedded in this process. The engine, and the workers
+ * for Query parameters from ConfigMaps and Secrets, read through --engine-kubeconfig (in a pod:
+ * the cluster; else this server's own kubeconfig). The engines
+ * and the A2A SDK are loaded here, so replicas without workers do not carry them.
  */
 const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) =>
   Layer.unwrap(Effect.gen(function*() {
-    const [A2AEngine, DemoEngine] = yield* Effect.promise(() => Promise.all([import("../layers/A2AEngine.ts"), import("../layers/DemoEngine.ts")]))
-    const defaultEngineUrl = o.completionsUrl !== ""
-      ? o.completionsUrl
-      : o.demoEngine
-      ? (yield* DemoEngine.start).url
-      : undefined
+    const [A2AEngine, DemoEngine, EmbeddedEngine, KubeResourceReader, Engine] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../layers/A2AEngine.ts"),
+        import("../layers/DemoEngine.ts"),
+        import("../layers/engine/EmbeddedEngine.ts"),
+        import("../layers/engine/KubeResourceReader.ts"),
+        import("./engine.ts")
+      ])
+    )
+    const embedded = o.completionsUrl === "" && !o.demoEngine
+    const demoUrl = o.demoEngine || (embedded && o.demoFallback) ? (yield* DemoEngine.start).url : undefined
+    const defaultEngineUrl = o.completionsUrl !== "" ? o.completionsUrl : embedded ? EmbeddedEngine.EMBEDDED_ENGINE_URL : demoUrl
+    const kubeconfig = o.engineKubeconfig !== "" ? o.engineKubeconfig : inPod() ? "" : resolve(join(o.dataDir, "kubeconfig"))
+    const reader = KubeResourceReader.layer(kubeconfig)
+    const engine = embedded
+      ? EmbeddedEngine.layer(demoUrl !== undefined ? { demoFallbackUrl: demoUrl } : {}).pipe(Layer.provide(Engine.executorLayer.pipe(Layer.provide(reader))))
+      : A2AEngine.layer
     const lease = yield* Config.Duration("ARK_QUERY_LEASE").pipe(Config.withDefault(Duration.seconds(30)))
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
     const drainTimeout = yield* shutdownGrace
     return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout }).pipe(
-      Layer.provide([queue, A2AEngine.layer])
+      Layer.provide([queue, engine, reader])
     )
   }))
 

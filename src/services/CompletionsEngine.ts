@@ -14,6 +14,11 @@ export interface CompletionRequest {
   readonly contextId?: string
   /** What the Query targets; sent as upstream Ark's query extension metadata `{ref: {name, namespace}}`. */
   readonly target: { readonly type: string; readonly name: string; readonly namespace: string }
+  /**
+   * The Query's own spec.target. Upstream's QueryRef names a `target` only to override it (a
+   * team's member, a selector's pick): ark-sdk's engines refuse an override of an agent target.
+   */
+  readonly queryTarget?: { readonly type: string; readonly name: string }
   /** The Query itself, for the engine's logs and metadata. */
   readonly query: { readonly name: string; readonly namespace: string }
 }

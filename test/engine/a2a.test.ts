@@ -70,6 +70,9 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
             target: { type: "agent", name: "weather" }
           }
         })
+        // The Query's own target is not sent as an override (ark-sdk engines refuse that for agents).
+        yield* complete(request(e.url, "again", { queryTarget: { type: "agent", name: "weather" } }))
+        assert.deepStrictEqual(e.calls[1]!.metadata, { [A2AEngine.QUERY_REF_METADATA_KEY]: { name: "forecast", namespace: "team-a" } })
       }))
   }
 
@@ -81,6 +84,18 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
       assert.isString(result.contextId)
       assert.notStrictEqual(result.contextId, "")
       assert.strictEqual(result.tokenUsage, undefined)
+    }))
+
+  it.effect("keeps the chat messages an engine reports under the extension as status.response.raw, as upstream's engine reports them", () =>
+    Effect.gen(function*() {
+      const messages = [
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "noop", arguments: "{}" } }] },
+        { role: "tool", content: "{}", tool_call_id: "c1" },
+        { role: "assistant", content: "done", name: "helper" }
+      ]
+      const e = yield* engine(() => ({ answer: "done", metadata: { [A2AEngine.QUERY_REF_METADATA_KEY]: { tokenUsage: usage, messages } } }))
+      const result = yield* complete(request(e.url, "go"))
+      assert.deepStrictEqual(JSON.parse(result.raw), messages)
     }))
 
   for (const protocol of ["1.0", "0.3"] as const) {

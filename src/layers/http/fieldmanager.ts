@@ -13,6 +13,7 @@ import type { Managed } from "../../domain/managedfields.ts"
 import { decodeManagedFields, encodeManagedFields, isResetManagedFields } from "../../domain/managedfields.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
+import { groupVersionOf } from "../../domain/registry.ts"
 import { Invalid } from "../../services/errors.ts"
 import { boolParam } from "./params.ts"
 
@@ -87,7 +88,7 @@ export const forceOf = (query: URLSearchParams) => Effect.map(boolParam(query, "
 export const fieldManagement = (info: ResourceInfo, subresource: "status" | undefined) =>
   Effect.map(Clock.currentTimeMillis, (now): FieldManagement => ({
     schema: fieldManagementSchema(info),
-    apiVersion: `${info.group}/${info.version}`,
+    apiVersion: groupVersionOf(info.group, info.version),
     subresource: subresource === "status" ? "status" : "main",
     now: timestamp(now)
   }))

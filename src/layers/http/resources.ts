@@ -14,6 +14,7 @@ import type { KubeObject } from "../../domain/object.ts"
 import { isRecord, textOf } from "../../domain/object.ts"
 import { applyJsonPatch, applyMergePatch } from "../../domain/patch.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
+import { groupVersionOf } from "../../domain/registry.ts"
 import type { FieldRequirement, LabelRequirement } from "../../domain/selectors.ts"
 import { parseFieldSelector, parseLabelSelector } from "../../domain/selectors.ts"
 import { validateObjectMeta } from "../../domain/validation.ts"
@@ -66,7 +67,7 @@ export interface ResourceRequest {
 }
 
 
-export const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
+export const apiVersionOf = (info: ResourceInfo) => groupVersionOf(info.group, info.version)
 
 const json = (status: number, body: string | Uint8Array, warnings?: ReadonlyArray<string>): Reply => ({
   status,
