@@ -3,6 +3,7 @@
  * (`--check` against bench/thresholds.json), and docs/benchmarks.md with its SVG plots, all
  * rendered from the run's results.
  */
+import type { RestartRun } from "./restart.ts"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Measure } from "./lib.ts"
@@ -75,6 +76,7 @@ export interface Results {
     readonly sustained: Sustained
     readonly pages: ReadonlyArray<PagePoint>
     readonly watchersRss: { readonly objects: number; readonly watchers: number; readonly serverRssMb: number }
+    readonly restart?: RestartRun
   }
   readonly stress?: { readonly scale: number; readonly seconds: number }
   /** ark-effect beside kube-apiserver + CRDs on etcd and on kine, over TLS (absent in older results). */
@@ -122,6 +124,8 @@ export const figures = (r: Results): Record<string, number | undefined> => {
     pageP50MsMax: pages.length === 0 ? undefined : Math.max(...pages.map((p) => p.first.p50, ...pages.map((p) => p.next.p50))),
     pageFlatness: pages.length < 2 ? undefined : pages[pages.length - 1]!.next.p50 / pages[0]!.next.p50,
     rss100kWatchers1000Mb: full ? r.scale.watchersRss.serverRssMb : undefined,
+    restart100kRssMb: r.scale.restart !== undefined && r.scale.restart.stored >= 100_000 ? r.scale.restart.settledRssMb : undefined,
+    restartRssVsBefore: r.scale.restart === undefined ? undefined : r.scale.restart.settledRssMb / r.scale.restart.beforeRssMb,
     queriesPerSec: r.queries.instant.queriesPerSec,
     inFlightShare: (r.queries.inFlight.peakInFlight ?? 0) / r.queries.inFlight.queries,
     etcdListVsPostgres: r.etcd.ark.list1.p50 / r.ark.list1.p50,
@@ -252,6 +256,9 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     `| CREATE at an offered ${f(r.scale.sustained.offeredPerSec)}/s (open loop, ${f(r.scale.sustained.seconds)} s) | achieved ${f(r.scale.sustained.achievedPerSec)}/s, ${lat(r.scale.sustained)}, server RSS ${r.scale.sustained.serverRssMb} MB (upstream Ark sustains ~180/s) | |`,
     ...r.scale.pages.map((p) => `| LIST page (limit 500), ${p.objects.toLocaleString("en-US")} Queries stored | first page ${lat(p.first)}; next pages ${lat(p.next)}; server RSS ${p.serverRssMb} MB | <= 15 ms, flat: ${verdictText(v("pageP50MsMax"))}, ${verdictText(v("pageFlatness"))} |`),
     `| server RSS, ${r.scale.watchersRss.objects.toLocaleString("en-US")} Queries stored + ${r.scale.watchersRss.watchers.toLocaleString("en-US")} watchers | ${r.scale.watchersRss.serverRssMb} MB | <= 300 MB: ${verdictText(v("rss100kWatchers1000Mb"))} |`,
+    ...(r.scale.restart === undefined ? [] : [
+      `| restart, every module, ${r.scale.restart.stored.toLocaleString("en-US")} Agents stored | ready in ${f(r.scale.restart.readySeconds)} s, settled in ${f(r.scale.restart.settledSeconds)} s, ${f(r.scale.restart.cpuSeconds)} CPU s; RSS settled ${r.scale.restart.settledRssMb} MB (peak ${r.scale.restart.peakRssMb} MB; ${r.scale.restart.beforeRssMb} MB before the restart) | no larger than before, <= 300 MB: ${verdictText(v("restartRssVsBefore"))}, ${verdictText(v("restart100kRssMb"))} |`
+    ]),
     "",
     "## Queries end to end",
     "",

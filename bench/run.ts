@@ -7,7 +7,8 @@
  * baselines (a prefix range joined into one body, puts) through the `etcd3` client.
  *
  *   npm run bench [-- --objects 10000] [--watchers 1000] [--queries 5000] [--in-flight 10000]
- *                    [--max-stored 1000000] [--quick] [--peers] [--check]
+ *                    [--max-stored 1000000] [--restart-stored 100000] [--quick] [--peers] [--check]
+ *   npm run bench -- --only restart [--restart-stored N]   (that scenario alone, printed, no docs)
  * Full runs also measure the peers (bench/peers.ts: kube-apiserver + Ark's CRDs on etcd and on kine,
  * beside ark-effect, over TLS); a --quick run leaves them out unless --peers is given.
  * Prints the tables, writes docs/benchmarks.json, docs/benchmarks.md and its SVG plots (with
@@ -33,6 +34,8 @@ import type { Measure } from "./lib.ts"
 import { charts, markdown, peerSection, thresholds, verdicts } from "./report.ts"
 import { peerRun } from "./peers.ts"
 import { createCurve, idleWatchersRss, pageLatency, seedCopies, sustainedCreate } from "./scale.ts"
+import type { RestartRun } from "./restart.ts"
+import { restartRun } from "./restart.ts"
 import {
   agent,
   createAgent,
@@ -58,6 +61,8 @@ const { values } = parseArgs({
     queries: { type: "string" },
     "in-flight": { type: "string" },
     "max-stored": { type: "string" },
+    "restart-stored": { type: "string" },
+    only: { type: "string" },
     quick: { type: "boolean", default: false },
     peers: { type: "boolean" },
     check: { type: "boolean", default: false }
@@ -82,6 +87,8 @@ const instantQueries = size(values.queries, 5000, 1000)
 const inFlight = size(values["in-flight"], 10000, 2000)
 /** The largest stored total for LIST pages (10k, 100k, then each 10x up to this). */
 const maxStored = size(values["max-stored"], 1_000_000, 100_000)
+/** Objects stored when a replica with every module restarts (bench/restart.ts). */
+const restartStored = size(values["restart-stored"], 100_000, 20_000)
 const watcherCounts = [...new Set([1, Math.min(200, maxWatchers), maxWatchers])]
 const storedTotals = [10_000, 100_000, 1_000_000, 10_000_000].filter((t) => t <= maxStored)
 const root = join(import.meta.dirname, "..")
@@ -311,6 +318,8 @@ const main = async () => {
     }
     await pagesDb.end()
 
+    const restart = await restartScenario(children, pgServer.url, dir)
+
     const results = {
       date: new Date().toISOString(),
       quick,
@@ -321,7 +330,7 @@ const main = async () => {
       ark: { seed, create1, create50, get1, list1, list10 },
       watch: { oneReplica: watchOne, crossReplica: watchCross },
       queries: { instant: queueInstant, instantOneReplica: queueInstantOne, slowEngine: queueSlow, inFlight: queueHold, demoEngine: engines.demo, completionsEngine: engines.completions },
-      scale: { createCurve: createCurvePoints, sustained, pages, watchersRss },
+      scale: { createCurve: createCurvePoints, sustained, pages, watchersRss, restart },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList, minimalGet, minimalWatch },
       etcd: {
         ...etcd,
@@ -362,6 +371,7 @@ const main = async () => {
     rows.push(["QUERIES, demo engine", `${engines.demo.queries} in ${f(engines.demo.seconds)} s`, `${f(engines.demo.queriesPerSec)}/s`, `1 replica, built in, RSS ${engines.demo.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, completions eng.", `${engines.completions.queries} in ${f(engines.completions.seconds)} s`, `${f(engines.completions.queriesPerSec)}/s`, `1 replica, embedded, instant model, RSS ${engines.completions.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, 30 s engine", `${queueHold.queries} in ${f(queueHold.seconds)} s`, `${f(queueHold.queriesPerSec)}/s`, `backlog; peak ${queueHold.peakInFlight} in flight, worker RSS ${queueHold.serverRssMb.join(" / ")} MB`])
+    rows.push(restartRow(restart))
     console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)
     console.log(["measure".padEnd(24), "P50 / P99".padEnd(20), "throughput".padEnd(12), "baseline"].join(" | "))
     for (const r of rows) console.log([r[0].padEnd(24), r[1].padEnd(20), r[2].padEnd(12), r[3]].join(" | "))
@@ -400,6 +410,58 @@ const main = async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** The restart scenario on its own database of the run's PostgreSQL. */
+const restartScenario = async (children: Array<ReturnType<typeof spawn>>, adminUrl: string, dir: string) => {
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query("CREATE DATABASE restart")
+  await admin.end()
+  const url = adminUrl.replace(/\/postgres$/, "/restart")
+  const db = openPool(url, 2)
+  try {
+    return await restartRun(children, db, url, dir, restartStored)
+  } finally {
+    await db.end()
+  }
+}
+
+const restartRow = (r: RestartRun): [string, string, string, string] => [
+  `RESTART, ${r.stored.toLocaleString("en-US")} stored`,
+  `ready ${r.readySeconds.toFixed(1)} s, settled ${r.settledSeconds.toFixed(1)} s`,
+  `${r.cpuSeconds.toFixed(1)} CPU s`,
+  `every module; RSS settled ${r.settledRssMb} MB (peak ${r.peakRssMb}), before the restart ${r.beforeRssMb} MB`
+]
+
+/** `--only restart`: the restart scenario alone, on its own embedded PostgreSQL; printed, nothing written. */
+const onlyRestart = async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ark-bench-"))
+  chmodSync(dir, 0o755)
+  const scope = Effect.runSync(Scope.make())
+  const children: Array<ReturnType<typeof spawn>> = []
+  try {
+    const pgServer = await Effect.runPromise(Scope.provide(EmbeddedPostgres.start({ dataDir: join(dir, "pg") }), scope))
+    const row = restartRow(await restartScenario(children, pgServer.url, dir))
+    console.log(row.join(" | "))
+  } finally {
+    for (const c of children) {
+      if (c.exitCode === null) {
+        const exited = new Promise((resolve) => c.once("exit", resolve))
+        c.kill("SIGTERM")
+        await exited
+      }
+    }
+    agent.destroy()
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (values.only !== undefined) {
+  if (values.only !== "restart") throw new Error(`bench: --only knows "restart", not "${values.only}"`)
+  await onlyRestart()
+  process.exit(0)
 }
 
 /** The watch stress checker at 10x its `npm test` size: it passes or the benchmark fails. */

@@ -63,31 +63,31 @@ export const sustainedCreate = async (base: URL, pid: number, ratePerSec: number
 }
 
 /**
- * Adds stored Queries straight into the table (the seeding is not what is measured): copies of
+ * Adds stored Queries (or objects of another resource) straight into the table (the seeding is not what is measured): copies of
  * one Query created through the API, each with its own name, uid and resourceVersion, in one
  * statement per 50,000 rows. Triggers are off for the session, so the copies are not enqueued.
  */
-export const seedCopies = async (db: pg.Pool, namespace: string, template: string, from: number, to: number) => {
+export const seedCopies = async (db: pg.Pool, namespace: string, template: string, from: number, to: number, resource = "ark.mckinsey.com/queries") => {
   const client = await db.connect()
   try {
     await client.query("SET session_replication_role = replica")
     const t = (await client.query<{ rv: string; uid: string; data: string; labels: string }>(
       `SELECT rv::text AS rv, uid::text AS uid, data, labels::text AS labels FROM ark_objects
-       WHERE resource = 'ark.mckinsey.com/queries' AND namespace = $1 AND name = $2 AND superseded_rv IS NULL`,
-      [namespace, template]
+       WHERE resource = $3 AND namespace = $1 AND name = $2 AND superseded_rv IS NULL`,
+      [namespace, template, resource]
     )).rows[0]!
     for (let a = from; a < to; a += 50_000) {
       const b = Math.min(to, a + 50_000) - 1
       await client.query(
         `WITH s AS (SELECT i, nextval('ark_rv') AS rv, gen_random_uuid() AS uid FROM generate_series($1::int, $2::int) i)
          INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
-         SELECT s.rv, 'ark.mckinsey.com/queries', $3, 'p-' || lpad(s.i::text, 7, '0'), 0, s.uid, $4::jsonb,
+         SELECT s.rv, $9, $3, 'p-' || lpad(s.i::text, 7, '0'), 0, s.uid, $4::jsonb,
                 replace(replace(replace($5::text,
                   '"name":"' || $6 || '"', '"name":"p-' || lpad(s.i::text, 7, '0') || '"'),
                   $7::text, s.uid::text),
                   '"resourceVersion":"' || $8 || '"', '"resourceVersion":"' || s.rv || '"')
          FROM s`,
-        [a, b, namespace, t.labels, t.data, template, t.uid, t.rv]
+        [a, b, namespace, t.labels, t.data, template, t.uid, t.rv, resource]
       )
       progress(`seeding ${namespace}`, b + 1, to)
     }

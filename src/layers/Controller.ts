@@ -8,16 +8,19 @@
  *   are left alone). Level-based: a reconcile reads the object and its references afresh and
  *   writes only when the condition differs, through the status subresource with guaranteedUpdate
  *   and touching only its own condition (the query workers' fields and conditions stay).
- *   Driven by WatchHub watches of the kind (every object at start, then changes whose generation
- *   the condition has not observed) and of the kinds it refers to (creations and deletions;
- *   changes of Agents too, for Teams). Per-key work queues dedupe, and a failed key is retried
- *   with per-key exponential backoff (100 ms doubling to 30 s).
+ *   Driven by WatchHub watches of the kinds it refers to (their state kept as present keys, and
+ *   for Teams whether each Agent is Available; creations and deletions, and Agents' changes for
+ *   Teams, send the objects that refer to them to the queue) and of its own kind: at start and on
+ *   each change, an object goes to the queue only when its condition differs from what that
+ *   state says or has not seen its generation, so a restart with everything up to date reads
+ *   and writes nothing per object. One reconciler syncs at a time. Per-key work queues dedupe,
+ *   and a failed key is retried with per-key exponential backoff (100 ms doubling to 30 s).
  * - Query TTL: finished Queries are deleted once spec.ttl has passed since they ended.
  * - History compaction (HistoryCompactor.compactLoop).
  * Expired query leases need no sweep: the PostgreSQL queue hands out an item again once its
  * visible_at passes, and the in-memory queue runs on the leader itself.
  */
-import { Duration, Effect, Layer, Queue, Schedule, Schema, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Queue, Schedule, Schema, Semaphore, Stream } from "effect"
 import { parseGoDuration } from "../domain/duration.ts"
 import { timestamp } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
@@ -234,28 +237,48 @@ const workQueue = <E, R>(name: string, process: (key: string) => Effect.Effect<v
     return enqueue
   })
 
-/** Runs one reconciler until interrupted (leadership lost). */
-const runReconciler = (r: Reconciler) =>
+/**
+ * What a referent's check needs of it: only whether it is Available (a Team's member Agents).
+ * Two shared objects stand for every referent, so watching 100k Agents keeps no copies of them.
+ */
+const presentReferent: KubeObject = { apiVersion: "", kind: "", metadata: {} }
+const availableReferent: KubeObject = {
+  apiVersion: "",
+  kind: "",
+  metadata: {},
+  status: { conditions: [{ type: "Available", status: "True", reason: "", message: "" }] }
+}
+const summary = (obj: KubeObject) =>
+  conditionsOf(obj).some((c) => c.type === "Available" && c.status === "True") ? availableReferent : presentReferent
+
+/** Runs one reconciler until interrupted (leadership lost); `initialSync` lets one reconciler sync at a time. */
+const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
   Effect.gen(function*() {
     const storage = yield* Storage
     const hub = yield* WatchHub
     const election = yield* LeaderElection
 
-    const verdictOf = (obj: KubeObject) =>
+    /** The verdict from referents as `lookup` finds them (the store, or the watched state). */
+    const verdictWith = <E>(obj: KubeObject, lookup: (ref: Reference) => Effect.Effect<KubeObject | undefined, E>) =>
       Effect.gen(function*() {
         const refs = r.references(obj)
         if (!Array.isArray(refs)) return refs as Verdict
         for (const ref of refs as ReadonlyArray<Reference>) {
-          const referent = yield* storage.get(ref.resource, ref.namespace, ref.name).pipe(
-            Effect.map((o): KubeObject | undefined => o),
-            Effect.catchTag("NotFound", () => Effect.succeed(undefined))
-          )
+          const referent = yield* lookup(ref)
           if (referent === undefined) return ref.missing
           const problem = ref.check?.(referent)
           if (problem !== undefined) return problem
         }
         return r.available
       })
+
+    /** The verdict read from the store: what a write is decided on. */
+    const verdictOf = (obj: KubeObject) =>
+      verdictWith(obj, (ref) =>
+        storage.get(ref.resource, ref.namespace, ref.name).pipe(
+          Effect.map((o): KubeObject | undefined => o),
+          Effect.catchTag("NotFound", () => Effect.succeed(undefined))
+        ))
 
     const reconcile = (key: string) =>
       Effect.gen(function*() {
@@ -300,11 +323,6 @@ const runReconciler = (r: Reconciler) =>
 
     const enqueue = yield* workQueue(`${r.resource.kind} controller`, reconcile, 2)
 
-    /** Own-kind events: everything at start, then changes the condition has not seen (spec changes). */
-    const needsLook = (obj: KubeObject) => {
-      const c = conditionsOf(obj).find((x) => x.type === r.conditionType)
-      return c === undefined || c.observedGeneration !== obj.metadata.generation
-    }
     /**
      * Who refers to what, kept from the own-kind watch (which sees every object), so a referent's
      * event finds the objects that refer to it without reading them all: referent key -> keys.
@@ -330,17 +348,20 @@ const runReconciler = (r: Reconciler) =>
       }
     }
 
-    const from = yield* storage.currentRevision
-    const own = hub.watch(r.resource, { resourceVersion: "" }).pipe(
-      Stream.runForEach((e) => {
-        if (e.type === "BOOKMARK") return Effect.void
-        const obj = JSON.parse(e.object) as KubeObject
-        const key = keyOf(obj.metadata.namespace ?? "", obj.metadata.name!)
-        index(key, e.type === "DELETED" ? undefined : obj)
-        if (e.type === "DELETED") return Effect.void
-        return e.type === "ADDED" || needsLook(obj) ? enqueue(key) : Effect.void
-      })
-    )
+    /**
+     * The referents as their watches last showed them (the kinds this one depends on): present
+     * keys, with the object where its changes matter (a Team's member Agents). A resync decides
+     * from this which objects need a look, instead of reading every object and its referents.
+     */
+    const referents = new Map<string, KubeObject>()
+    const cachedVerdict = (obj: KubeObject) =>
+      Effect.runSync(verdictWith(obj, (ref) => Effect.succeed(referents.get(refKey(ref.resource, ref.namespace, ref.name)))))
+    /** An object needs a reconcile when its condition has not seen its generation or says otherwise than its referents. */
+    const needsReconcile = (obj: KubeObject) => {
+      if (r.skip(obj) || obj.metadata.deletionTimestamp !== undefined) return false
+      const existing = conditionsOf(obj).find((c) => c.type === r.conditionType)
+      return !sameVerdict(existing, cachedVerdict(obj), obj.metadata.generation)
+    }
 
     /** A referent created, deleted (or changed): every object of this kind that refers to it looks again. */
     const dependents = (changed: KubeObject, resource: StoredResource) =>
@@ -349,16 +370,51 @@ const runReconciler = (r: Reconciler) =>
         enqueue,
         { discard: true }
       )
-    const referents = r.dependsOn.map((dep) =>
-      hub.watch(dep.resource, { resourceVersion: from }).pipe(
+    // Each referent kind's state first (WatchList: its objects, then the initial-events-end
+    // bookmark), then changes, which send the objects that refer to them to the queue.
+    const synced = yield* Effect.forEach([...r.dependsOn, r], () => Deferred.make<void>())
+    const ownSynced = synced[r.dependsOn.length]!
+    const referentWatches = r.dependsOn.map((dep, i) =>
+      hub.watch(dep.resource, { resourceVersion: "", sendInitialEvents: true, allowBookmarks: true }).pipe(
         Stream.runForEach((e) => {
-          if (e.type === "BOOKMARK" || (e.type === "MODIFIED" && !dep.modified)) return Effect.void
-          return dependents(JSON.parse(e.object) as KubeObject, dep.resource)
+          if (e.type === "BOOKMARK") return e.initialEventsEnd ? Deferred.succeed(synced[i]!, undefined) : Effect.void
+          const obj = JSON.parse(e.object) as KubeObject
+          const key = refKey(dep.resource, obj.metadata.namespace ?? "", obj.metadata.name ?? "")
+          if (e.type === "DELETED") referents.delete(key)
+          else referents.set(key, summary(obj))
+          const initial = !Deferred.isDoneUnsafe(synced[i]!)
+          return initial || (e.type === "MODIFIED" && !dep.modified) ? Effect.void : dependents(obj, dep.resource)
         })
       )
     )
+
+    /**
+     * Own-kind events, once the referents are known: at start every object, of which only those
+     * whose condition is stale go to the queue (after a restart, usually none); then changes.
+     * Each event is parsed, indexed and dropped: the controller holds no copy of the objects.
+     */
+    const own = Effect.andThen(
+      Effect.forEach(synced.slice(0, r.dependsOn.length), Deferred.await, { discard: true }),
+      hub.watch(r.resource, { resourceVersion: "", sendInitialEvents: true, allowBookmarks: true }).pipe(
+        Stream.runForEach((e) => {
+          if (e.type === "BOOKMARK") return e.initialEventsEnd ? Deferred.succeed(ownSynced, undefined) : Effect.void
+          const obj = JSON.parse(e.object) as KubeObject
+          const key = keyOf(obj.metadata.namespace ?? "", obj.metadata.name!)
+          index(key, e.type === "DELETED" ? undefined : obj)
+          if (e.type === "DELETED") return Effect.void
+          return needsReconcile(obj) ? enqueue(key) : Effect.void
+        })
+      )
+    )
+
+    // One reconciler syncs at a time (each initial state is a full LIST held until it is
+    // consumed), so a restart with many objects costs one list's memory at once, not all of them.
     // A watch that ends (a 410 after falling behind) ends the reconciler: whileLeading starts it over.
-    yield* Effect.raceAllFirst([own, ...referents])
+    const watching = yield* initialSync.take(1).pipe(Effect.andThen(Effect.forkScoped(Effect.raceAllFirst([own, ...referentWatches]))))
+    yield* Effect.raceFirst(Effect.forEach(synced, Deferred.await, { discard: true }), Fiber.join(watching)).pipe(
+      Effect.ensuring(initialSync.release(1))
+    )
+    yield* Fiber.join(watching)
     return yield* Effect.fail(new WatchEnded({ kind: r.resource.kind }))
   })
 
@@ -405,7 +461,8 @@ const leaderWork = (options: ControllerOptions) =>
       Effect.repeat(Schedule.spaced(options.ttlSweep))
     )
     // One failing part ends them all; whileLeading restarts the whole after a pause.
-    yield* Effect.all([...reconcilers.map(runReconciler), ttl, compactLoop(options.compaction)], { concurrency: "unbounded", discard: true })
+    const initialSync = yield* Semaphore.make(1)
+    yield* Effect.all([...reconcilers.map((r) => runReconciler(r, initialSync)), ttl, compactLoop(options.compaction)], { concurrency: "unbounded", discard: true })
   })
 
 export const layer = (options: ControllerOptions) =>

@@ -127,6 +127,8 @@ const launch = (l: Launch) =>
       stdio: ["pipe", "ignore", "pipe"],
       env: { ...process.env, LC_MESSAGES: "C" }
     })
+    // The pipe is only ever closed; a watchdog that is already gone must not make that an error.
+    child.stdin!.on("error", () => {})
     const exited = Deferred.makeUnsafe<string>()
     // This attempt's last lines, for an error that says why it did not start.
     const logs: Array<string> = []

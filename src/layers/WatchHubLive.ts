@@ -327,6 +327,43 @@ export const make = (options: WatchHubOptions) =>
       }))
 
     /**
+     * The state at `at` as ADDED events, read a page at a time as the watcher pulls them (then
+     * the initial-events-end bookmark when asked for), then what `rest` returns: a large state
+     * is never held whole, however many watches start at once (every controller at a restart).
+     */
+    const initialState = <E>(
+      resource: StoredResource,
+      selected: Pick<ListOptions, "namespace" | "labelSelector" | "fieldSelector">,
+      at: bigint,
+      bookmark: boolean,
+      rest: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, E>
+    ) => {
+      let token: string | undefined
+      // Nothing has ever been written when the frontier is still 0.
+      let phase: "pages" | "bookmark" | "rest" = at === 0n ? "bookmark" : "pages"
+      const pull: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, E | StorageError> = Effect.suspend(() => {
+        if (phase === "rest") return rest
+        if (phase === "bookmark") {
+          phase = "rest"
+          return bookmark ? Effect.succeed([{ type: "BOOKMARK", resourceVersion: at.toString(), initialEventsEnd: true }] as const) : rest
+        }
+        const page = storage.list(resource, {
+          ...selected,
+          limit: replayBatch,
+          // Every page at the same snapshot: the first names it, the others carry it in their token.
+          ...(token === undefined ? { resourceVersion: at.toString(), resourceVersionMatch: "Exact" as const } : { continue: token })
+        })
+        return Effect.flatMap(page, (p) => {
+          token = p.continue
+          if (token === undefined) phase = "bookmark"
+          const events = p.items.map((object): WatchEvent => ({ type: "ADDED", resourceVersion: at.toString(), object }))
+          return Arr.isReadonlyArrayNonEmpty(events) ? Effect.succeed(events) : pull
+        })
+      })
+      return pull
+    }
+
+    /**
      * A watch is one stream layer over its queue (a layer per stage costs every event of every
      * watcher CPU and memory): its first pull returns the events before the live ones, every
      * later pull whatever the queue holds, filtered when the client already knows part of it.
@@ -384,17 +421,12 @@ export const make = (options: WatchHubOptions) =>
           if (fromState) {
             // The state at `start` (or at the client's newer version), then everything after it.
             const at = known !== undefined && known > start ? known : start
-            // Nothing has ever been written when the frontier is still 0.
-            const listed = at === 0n ? { items: [] } : yield* storage.list(resource, {
+            const selected = {
               ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
               labelSelector: selection.labels,
-              fieldSelector: selection.fields,
-              resourceVersion: at.toString(),
-              resourceVersionMatch: "Exact"
-            })
-            const initial = listed.items.map((object): WatchEvent => ({ type: "ADDED", resourceVersion: at.toString(), object }))
-            if (o.sendInitialEvents === true) initial.push({ type: "BOOKMARK", resourceVersion: at.toString(), initialEventsEnd: true })
-            return startingWith(initial, at > start ? after(at) : live)
+              fieldSelector: selection.fields
+            }
+            return initialState(resource, selected, at, o.sendInitialEvents === true, at > start ? after(at) : live)
           }
           // Nothing to replay when the client is as new as the queue's start.
           if (known !== undefined && known >= start) return after(known)

@@ -59,17 +59,28 @@ const path = fc.oneof(
   { weight: 1, arbitrary: fc.array(segment, { maxLength: 8 }).map((s) => `/${s.join("/")}`) }
 ).filter((p) => !p.split("/").includes("watch"))
 
+const token = (fields: unknown) => Buffer.from(JSON.stringify(fields)).toString("base64url")
+/** Continue tokens of both stores' shapes, tampered: an rv beyond int64, never issued, zero; a key out of its prefix. */
+const tamperedTokens = [
+  token({ v: "ark/1", rv: "99999999999999999999", ns: "fuzz", n: "a" }),
+  token({ v: "ark/1", rv: "9223372036854775807", ns: "fuzz", n: "a" }),
+  token({ v: "ark/1", rv: "0", ns: "fuzz", n: "a" }),
+  token({ v: "ark/1", rv: "1", ns: 5, n: null }),
+  token({ v: "ark-etcd/1", rv: "3", k: "../../x" }),
+  token([1, 2]),
+  "e30"
+]
 const queryValue = fc.oneof(
-  fc.constantFrom("", "0", "-1", "1e309", "99999999999999999999", "All", "true", "false", "x=y", "a in (b)", "!!", "metadata.name=x", "status.phase=done", "Strict", "Ignore", "Warn", "Foreground", "NotOlderThan", "Exact", "abc", "1.5", "\u0000", "%", "%%"),
+  fc.constantFrom("", "0", "-1", "1e309", "99999999999999999999", "All", "true", "false", "x=y", "a in (b)", "a in ()", "!!", "metadata.name=x", "status.phase=done", "Strict", "Ignore", "Warn", "Foreground", "Background", "Orphan", "Bogus", "NotOlderThan", "Exact", "abc", "1.5", "\u0000", "%", "%%", "True", "T", "FALSE", "maybe", ...tamperedTokens),
   fc.string({ maxLength: 20 }),
   fc.string({ unit: "binary", maxLength: 10 })
 )
 const queryKey = fc.oneof(
-  fc.constantFrom("labelSelector", "fieldSelector", "limit", "continue", "resourceVersionMatch", "dryRun", "fieldManager", "fieldValidation", "force", "propagationPolicy", "gracePeriodSeconds", "pretty", "includeObject", "orphanDependents"),
+  fc.constantFrom("labelSelector", "fieldSelector", "limit", "continue", "resourceVersionMatch", "dryRun", "fieldManager", "fieldValidation", "force", "propagationPolicy", "gracePeriodSeconds", "pretty", "includeObject", "orphanDependents", "sendInitialEvents", "allowWatchBookmarks", "timeoutSeconds"),
   fc.string({ maxLength: 8 })
 ).filter((k) => k !== "watch")
 /** resourceVersion values that exist or are malformed: a future one makes the server wait (and answer 504, as kube) by design. */
-const resourceVersion = fc.constantFrom("", "0", "-1", "abc", "1.5", "0x1", "\uff11", " ")
+const resourceVersion = fc.constantFrom("", "0", "-1", "abc", "1.5", "0x1", "\uff11", " ", "99999999999999999999")
 const query = fc.tuple(
   fc.array(fc.tuple(queryKey, queryValue), { maxLength: 4 }),
   fc.option(resourceVersion, { nil: undefined })
@@ -123,8 +134,20 @@ const jsonPatch = fc.array(fc.record({
   value: json
 }, { requiredKeys: ["op"] }), { maxLength: 5 }).map((ops) => JSON.stringify(ops))
 
+/** DeleteOptions, often of the wrong types or values (kube refuses those, and nothing is deleted). */
+const deleteOptionsBody = fc.record({
+  apiVersion: fc.constantFrom("v1", "meta.k8s.io/v1", "apps/v1", ""),
+  kind: fc.constantFrom("DeleteOptions", "Pod", ""),
+  propagationPolicy: fc.constantFrom("Orphan", "Background", "Foreground", "Bogus", 5, null),
+  gracePeriodSeconds: fc.constantFrom("x", 1.5, 0, 30, -1, null, 1e20),
+  orphanDependents: fc.constantFrom("yes", true, false, null, 1),
+  preconditions: fc.constantFrom({ uid: "nope" }, { resourceVersion: "1" }, "uid", null, {}),
+  dryRun: fc.constantFrom(["All"], ["Some"], "All", [], null)
+}, { requiredKeys: [] }).map((o) => JSON.stringify(o))
+
 const body = fc.oneof(
   { weight: 6, arbitrary: objectBody },
+  { weight: 2, arbitrary: deleteOptionsBody },
   { weight: 2, arbitrary: jsonPatch },
   { weight: 2, arbitrary: json.map((v) => JSON.stringify(v)) },
   { weight: 2, arbitrary: fc.string({ maxLength: 50 }) },
@@ -192,7 +215,25 @@ const targeted = fc.constantFrom(...servedResources).chain((info) =>
   })
 )
 
-const request = fc.oneof(targeted, fc.record({ method, path, query, contentType, accept, body }))
+/** A Content-Encoding the body does not have (only gzip is accepted, and these bodies are plain). */
+const encoding = fc.option(fc.constantFrom("gzip", "br", "identity", "GZIP"), { nil: undefined, freq: 8 })
+
+/** A watch asked for with a value that is no boolean: a 400, never a list (nor a watch that would not end). */
+const badWatch = fc.constantFrom(...servedResources).chain((info) =>
+  fc.record({
+    method: fc.constant("GET"),
+    path: fc.constant(`/apis/${info.group}/${info.version}/${info.plural}`),
+    query: fc.constantFrom("maybe", "yes", "2", "tRUE", "on").map((v) => `?watch=${v}`),
+    contentType: fc.constant(undefined),
+    accept,
+    body: fc.constant("")
+  })
+)
+
+const request = fc.oneof(
+  { weight: 8, arbitrary: fc.oneof(targeted, fc.record({ method, path, query, contentType, accept, body, encoding })) },
+  { weight: 1, arbitrary: badWatch }
+)
 
 /**
  * The store's revision: every write moves it, and no background work does (no workers run). A
@@ -244,7 +285,8 @@ describe("fuzzed requests", () => {
           method: r.method,
           headers: {
             ...(r.contentType === undefined ? {} : { "content-type": r.contentType }),
-            ...(r.accept === undefined ? {} : { accept: r.accept })
+            ...(r.accept === undefined ? {} : { accept: r.accept }),
+            ...("encoding" in r && r.encoding !== undefined ? { "content-encoding": r.encoding } : {})
           },
           ...(withBody ? { body: r.body } : {})
         })

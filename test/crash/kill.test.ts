@@ -72,12 +72,15 @@ describe("kill -9", () => {
     await exited(server)
     const record = await writers.stop()
     // No orphan: the server's PostgreSQL stops by itself once the server is gone.
+    const killedAt = performance.now()
     expect(await eventually(() => !alive(postgres), 20_000)).toBe(true)
+    const orphanGoneMs = Math.round(performance.now() - killedAt)
     server = await embedded(dataDir)
     const stored = await storedNames(call)
     const lost = [...record.acknowledged].filter((n) => !stored.has(n))
     expect(lost).toEqual([])
     expect(record.acknowledged.size).toBeGreaterThanOrEqual(50)
+    console.log(`kill -9 of ark serve: ${record.acknowledged.size} acknowledged writes, ${lost.length} lost; its PostgreSQL gone ${orphanGoneMs} ms after`)
   }, 120_000)
 
   it("of the embedded PostgreSQL alone: the server restarts it, stays live, and loses no acknowledged write", async () => {
@@ -88,6 +91,7 @@ describe("kill -9", () => {
     expect(await eventually(() => writers.acknowledgedSoFar() >= 50, 20_000)).toBe(true)
     const first = postmasterPid(dataDir)
     process.kill(first, "SIGKILL")
+    const killedAt = performance.now()
     const livez: Array<number> = []
     // Healed: a new postmaster, and writes acknowledged again.
     const before = writers.acknowledgedSoFar()
@@ -95,6 +99,7 @@ describe("kill -9", () => {
       livez.push((await call("GET", "/livez")).status)
       return existsSync(join(dataDir, "postgres", "postmaster.pid")) && postmasterPid(dataDir) !== first && writers.acknowledgedSoFar() > before + 20
     }, 30_000)
+    const healedMs = Math.round(performance.now() - killedAt)
     const record = await writers.stop()
     expect(healed).toBe(true)
     expect(livez.every((s) => s === 200)).toBe(true)
@@ -105,6 +110,7 @@ describe("kill -9", () => {
     expect(server.output()).toContain("embedded PostgreSQL exited unexpectedly")
     const stored = await storedNames(call)
     expect([...record.acknowledged].filter((n) => !stored.has(n))).toEqual([])
+    console.log(`kill -9 of the embedded PostgreSQL: writes acknowledged again within ${healedMs} ms; answers ${JSON.stringify(Object.fromEntries(record.answers))}; ${record.acknowledged.size} acknowledged, 0 lost`)
   }, 120_000)
 
   it("leaves nothing to clean up: a PostgreSQL still running on the data directory is stopped by the next start", async () => {

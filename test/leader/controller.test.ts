@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { eventually } from "../support/leader.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
+import { parsePrometheus } from "../support/prometheus.ts"
 
 const base = "/apis/ark.mckinsey.com/v1alpha1/namespaces/ctl"
 let server: RunningServer
@@ -121,4 +122,42 @@ describe("leadership of a single replica", () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text()
     expect(metrics).toContain(`leader_election_master_status{name="ark-system/ark-effect-controller"} 1`)
   })
+})
+
+describe("a controller restarted with every object up to date", () => {
+  it("reads no object and writes nothing to resync, and still reconciles what changes", async () => {
+    const first = await startServer({ insecureHttp: true, modules: "apiserver,controller" })
+    const agents = 200
+    const call = (s: RunningServer, method: string, path: string, body?: unknown) =>
+      fetch(`${s.url}${base}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) })
+    const listed = async (s: RunningServer) => (await (await call(s, "GET", "/agents")).json() as { items: Array<any> }).items
+    let before: Map<string, string>
+    try {
+      await Promise.all(Array.from({ length: agents }, (_, i) => call(first, "POST", "/agents", object("Agent", `a-${i}`, { prompt: "p", modelRef: { name: "later" } }))))
+      const reconciled = await eventually("every Agent reconciled", () => listed(first), (items) =>
+        items.length === agents && items.every((a) => a.status?.conditions?.some((c: { type: string }) => c.type === "Available")), 60_000)
+      before = new Map(reconciled.map((a) => [a.metadata.name, a.metadata.resourceVersion]))
+    } finally {
+      await first.stop()
+    }
+    const restarted = await startServer({ insecureHttp: true, modules: "apiserver,controller", databaseUrl: first.databaseUrl! })
+    try {
+      // An Agent created after the restart is reconciled after the initial state was gone through.
+      await call(restarted, "POST", "/agents", object("Agent", "marker", { prompt: "p", modelRef: { name: "later" } }))
+      const readyMarker = async () => (await (await call(restarted, "GET", "/agents/marker")).json() as any).status?.conditions?.length ?? 0
+      await eventually("the marker reconciled", readyMarker, (n) => n > 0, 60_000)
+      const metrics = parsePrometheus(await (await fetch(`${restarted.url}/metrics`)).text())
+      const gets = metrics.value("ark_storage_operation_duration_seconds_count", { operation: "get", resource: "agents" }) ?? 0
+      // The marker's own reconcile reads it (and is the only one); 200 up-to-date Agents cost nothing.
+      expect(gets).toBeLessThan(10)
+      const after = await listed(restarted)
+      for (const a of after) if (a.metadata.name !== "marker") expect(a.metadata.resourceVersion).toBe(before.get(a.metadata.name))
+      // What changes after the restart is reconciled: the Model appears, every Agent turns Available.
+      await call(restarted, "POST", "/models", model("later"))
+      await eventually("every Agent Available", () => listed(restarted), (items) =>
+        items.every((a) => a.status.conditions.find((c: { type: string }) => c.type === "Available").status === "True"), 60_000)
+    } finally {
+      await restarted.stop()
+    }
+  }, 240_000)
 })
