@@ -12,9 +12,9 @@ export interface CompletionRequest {
   readonly input: string
   /** Conversation id, sent as the A2A contextId. */
   readonly contextId?: string
-  /** What the Query targets; sent as upstream Ark's query extension metadata `{ref: {name, namespace}}`. */
+  /** What the Query targets (resolved from spec.target or spec.selector); engines read it from the Query, the demo engine from ark-effect's own metadata. */
   readonly target: { readonly type: string; readonly name: string; readonly namespace: string }
-  /** The Query itself, for the engine's logs and metadata. */
+  /** The Query itself: sent as upstream Ark's query extension QueryRef `{name, namespace}`. */
   readonly query: { readonly name: string; readonly namespace: string }
 }
 

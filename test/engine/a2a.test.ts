@@ -63,12 +63,10 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
         assert.strictEqual(call.input, "weather in Paris?")
         assert.strictEqual(call.contextId, "conv-1")
         assert.deepStrictEqual(call.extensions, [A2AEngine.QUERY_EXTENSION_URI])
+        // Upstream's top-level QueryRef: no `target` (to upstream's engines that names a team member).
         assert.deepStrictEqual(call.metadata, {
-          [A2AEngine.QUERY_REF_METADATA_KEY]: {
-            name: "forecast",
-            namespace: "team-a",
-            target: { type: "agent", name: "weather" }
-          }
+          [A2AEngine.QUERY_REF_METADATA_KEY]: { name: "forecast", namespace: "team-a" },
+          [A2AEngine.TARGET_METADATA_KEY]: { type: "agent", name: "weather" }
         })
       }))
   }
