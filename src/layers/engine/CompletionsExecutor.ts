@@ -21,7 +21,7 @@ import * as Bedrock from "./providers/bedrock.ts"
 import * as OpenAI from "./providers/openai.ts"
 import type { RetryPolicy } from "./providerCall.ts"
 import { withRetries } from "./providerCall.ts"
-import type { Scope } from "./resolve.ts"
+import type { Parameter, Scope } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
 import * as Mcp from "./tools/mcp.ts"
@@ -38,7 +38,7 @@ export interface ExecutorOptions {
 interface QuerySpec {
   readonly type?: string
   readonly input?: unknown
-  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: never }>
+  readonly parameters?: ReadonlyArray<Parameter>
   readonly target?: { readonly type: string; readonly name: string }
   readonly selector?: unknown
   readonly timeout?: string
