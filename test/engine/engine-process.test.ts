@@ -95,7 +95,7 @@ describe("ark engine", () => {
     expect(body.result.status.message.parts[0]!.text).toBe("not-found: query p1/nope not found")
   })
 
-  it("answers an A2A 1.0 SendMessage with the QueryRef in the message's metadata, as ark's own workers send it", async () => {
+  it("answers an A2A 1.0 SendMessage whose QueryRef (in the message's metadata) names the target to run", async () => {
     await client.finished("p1", "ask")
     const res = await fetch(`${engine.url}/a2a/jsonrpc`, {
       method: "POST",
