@@ -95,6 +95,34 @@ const inputMessages = (spec: QuerySpec, parameters: ReadonlyMap<string, string>)
     return [{ role: "user", content: filled.text }] satisfies ReadonlyArray<ChatMessage>
   })
 
+/**
+ * A target override (`ref.target`) is a calling engine running one member of the Query's team:
+ * allowed, as upstream's engine allows it, only for an agent that the Query's team reaches
+ * (a member, its selector agent, or one of a member team's, transitively).
+ */
+const authorizeOverride = (namespace: string, queryName: string, declared: { readonly type: string; readonly name: string } | undefined, agent: { readonly type: string; readonly name: string }) =>
+  Effect.gen(function*() {
+    const refuse = (why: string) => new ExecutionFailed({ code: "invalid-config", message: `query ${namespace}/${queryName}: ${why}` })
+    if (agent.type !== "agent") return yield* refuse(`a target override must be an agent, not a ${agent.type}`)
+    if (declared?.type !== "team") return yield* refuse(`agent ${agent.name} cannot run as a sub-target: only team targets may delegate`)
+    const seen = new Set<string>()
+    const pending = [declared.name]
+    // Bounded by the team names in the namespace: each is read once.
+    while (pending.length > 0) {
+      const name = pending.shift()!
+      if (seen.has(name)) continue
+      seen.add(name)
+      const team = yield* getObject(types.team, namespace, name, "invalid-config", `team of query ${namespace}/${queryName}`)
+      const spec = (team.spec ?? {}) as { members?: ReadonlyArray<{ name: string; type: string }>; selector?: { agent?: string } }
+      if (spec.selector?.agent === agent.name) return
+      for (const m of spec.members ?? []) {
+        if (m.type === "agent" && m.name === agent.name) return
+        if (m.type === "team") pending.push(m.name)
+      }
+    }
+    return yield* refuse(`agent ${agent.name} is not a member of team ${declared.name}`)
+  })
+
 export const make = (options: ExecutorOptions) =>
   Effect.gen(function*() {
     const reader = yield* ResourceReader
@@ -154,7 +182,9 @@ export const make = (options: ExecutorOptions) =>
       Effect.gen(function*() {
         const query = yield* getObject(types.query, ref.namespace, ref.name)
         const spec = (query.spec ?? {}) as QuerySpec
-        const target = ref.target ?? spec.target ?? (spec.selector !== undefined ? yield* selectTarget(ref.namespace, spec.selector) : undefined)
+        const declared = spec.target ?? (spec.selector !== undefined ? yield* selectTarget(ref.namespace, spec.selector) : undefined)
+        if (ref.target !== undefined) yield* authorizeOverride(ref.namespace, ref.name, declared, ref.target)
+        const target = ref.target ?? declared
         if (target === undefined) return yield* invalid(`query ${ref.namespace}/${ref.name} has no target and no selector`)
         const queryParameters = yield* parameterValues(spec.parameters, { namespace: ref.namespace, queryParameters: new Map() }, `query ${ref.namespace}/${ref.name}`)
         const scope: Scope = { namespace: ref.namespace, queryParameters }
