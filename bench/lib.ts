@@ -4,7 +4,9 @@
  */
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { Agent, request } from "node:http"
+import { Agent, request as httpRequest } from "node:http"
+import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http"
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { join } from "node:path"
 import type pg from "pg"
 import { startScriptedEngine } from "../test/support/engine.ts"
@@ -13,20 +15,50 @@ const root = join(import.meta.dirname, "..")
 
 export const agent = new Agent({ keepAlive: true, maxSockets: 1024 })
 
+/** A server's CA and the client certificate to present (kube-apiserver, or ark serving TLS). */
+export interface ClientTls {
+  readonly ca: string
+  readonly cert: string
+  readonly key: string
+}
+
+/** Servers reached over https, by origin: their TLS settings and a keep-alive agent. */
+const tlsByOrigin = new Map<string, { readonly tls: ClientTls; readonly agent: HttpsAgent }>()
+
+/** Requests to `base` (an https URL) go over TLS with these settings from now on. */
+export const useTls = (base: URL, tls: ClientTls) => {
+  tlsByOrigin.set(base.origin, { tls, agent: new HttpsAgent({ keepAlive: true, maxSockets: 1024, ...tls }) })
+}
+
+/**
+ * A request to `base`, over plain HTTP or (for a server given to useTls) TLS. `ownConnection`
+ * opens a connection of its own (a watch), as each watcher of a real cluster has.
+ */
+export const request = (base: URL, options: RequestOptions & { ownConnection?: boolean }, onResponse: (res: IncomingMessage) => void): ClientRequest => {
+  const { ownConnection, ...rest } = options
+  const common = { host: base.hostname, port: base.port, ...rest }
+  const tls = tlsByOrigin.get(base.origin)
+  if (base.protocol !== "https:") return httpRequest({ ...common, agent: ownConnection ? false : agent }, onResponse)
+  if (tls === undefined) throw new Error(`bench: no TLS settings for ${base.origin}`)
+  return httpsRequest(ownConnection ? { ...common, ...tls.tls, agent: false } : { ...common, agent: tls.agent }, onResponse)
+}
+
 export interface HttpResult {
   readonly status: number
   readonly bytes: number
 }
 
-/** One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. */
+/**
+ * One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. A
+ * reset of a reused connection before any answer is the server closing it as idle while the
+ * request was on its way (Node's documented keep-alive race): the request never reached it, and is
+ * sent again on a new connection, as Node's documentation advises.
+ */
 export const http = (base: URL, method: string, path: string, body?: string): Promise<HttpResult> =>
   new Promise((resolve, reject) => {
-    const req = request({
-      host: base.hostname,
-      port: base.port,
+    const req = request(base, {
       method,
       path,
-      agent,
       headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
     }, (res) => {
       let bytes = 0
@@ -34,7 +66,10 @@ export const http = (base: URL, method: string, path: string, body?: string): Pr
       res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }))
       res.on("error", reject)
     })
-    req.on("error", reject)
+    req.on("error", (e: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && e.code === "ECONNRESET") http(base, method, path, body).then(resolve, reject)
+      else reject(e)
+    })
     req.end(body)
   })
 
@@ -118,8 +153,8 @@ export const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, w
   const latencies: Array<number> = []
   let received = 0
   const requests = await Promise.all(Array.from({ length: watchers }, () =>
-    new Promise<ReturnType<typeof request>>((resolve, reject) => {
-      const req = request({ host: watchBase.hostname, port: watchBase.port, path: `${path(ns)}?watch=true`, agent: false }, (res) => {
+    new Promise<ClientRequest>((resolve, reject) => {
+      const req = request(watchBase, { path: `${path(ns)}?watch=true`, ownConnection: true }, (res) => {
         let buffer = ""
         res.setEncoding("utf8")
         // The watch ends when the benchmark destroys it (or its replica stops): not a failure.

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Measure } from "./lib.ts"
+import type { PeerResults, PeerRows } from "./peers.ts"
 import type { CurvePoint, PagePoint, Sustained } from "./scale.ts"
 import type { Chart } from "./svg.ts"
 import { lineChart } from "./svg.ts"
@@ -76,6 +77,31 @@ export interface Results {
     readonly watchersRss: { readonly objects: number; readonly watchers: number; readonly serverRssMb: number }
   }
   readonly stress?: { readonly scale: number; readonly seconds: number }
+  /** ark-effect beside kube-apiserver + CRDs on etcd and on kine, over TLS (absent in older results). */
+  readonly peers?: PeerResults
+}
+
+/** The seed table's rows of the peer comparison: how to read each, and which way is better. */
+const peerMeasures = (r: PeerRows): ReadonlyArray<{ readonly row: string; readonly value: number; readonly better: "lower" | "higher"; readonly unit: string }> => [
+  { row: "LIST unpaginated, 1 client (P50)", value: r.list1.p50, better: "lower", unit: "ms" },
+  { row: "LIST unpaginated, 10 clients", value: r.list10.opsPerSec, better: "higher", unit: "/s" },
+  { row: "GET, 1 client (P50)", value: r.get1.p50, better: "lower", unit: "ms" },
+  { row: "CREATE, 1 client (P50)", value: r.create1.p50, better: "lower", unit: "ms" },
+  { row: "CREATE burst, 50 clients", value: r.create50.opsPerSec, better: "higher", unit: "/s" },
+  ...r.watch.map((w) => ({ row: `watch delivery, ${w.watchers.toLocaleString("en-US")} watchers (P50)`, value: w.p50, better: "lower" as const, unit: "ms" })),
+  ...r.pages.map((p) => ({ row: `LIST page (limit 500), ${p.objects.toLocaleString("en-US")} stored (next pages P50)`, value: p.next.p50, better: "lower" as const, unit: "ms" }))
+]
+
+/** Rows where the first column (ark-effect on PostgreSQL) is not ahead of the named peer. */
+const rowsBehind = (peers: PeerResults | undefined, peer: string) => {
+  const ark = peers?.rows[0]
+  const other = peers?.rows.find((x) => x.name.startsWith(peer))
+  if (ark === undefined || other === undefined) return undefined
+  const theirs = peerMeasures(other)
+  return peerMeasures(ark).filter((m, i) => {
+    const t = theirs[i]
+    return t !== undefined && (m.better === "lower" ? m.value >= t.value : m.value <= t.value)
+  }).length
 }
 
 /** The figures DESIGN §7 names, by the names bench/thresholds.json uses (absent: not measured in this run). */
@@ -98,7 +124,10 @@ export const figures = (r: Results): Record<string, number | undefined> => {
     rss100kWatchers1000Mb: full ? r.scale.watchersRss.serverRssMb : undefined,
     queriesPerSec: r.queries.instant.queriesPerSec,
     inFlightShare: (r.queries.inFlight.peakInFlight ?? 0) / r.queries.inFlight.queries,
-    etcdListVsPostgres: r.etcd.ark.list1.p50 / r.ark.list1.p50
+    etcdListVsPostgres: r.etcd.ark.list1.p50 / r.ark.list1.p50,
+    watch1000VsMinimal: w1000 === undefined ? undefined : w1000.p50 / (r.baselines.minimalWatch.find((w) => w.watchers === 1000)?.p50 ?? Number.NaN),
+    peerRowsBehindKubeEtcd: rowsBehind(r.peers, "kube-apiserver + CRDs, etcd"),
+    peerRowsBehindKine: rowsBehind(r.peers, "kube-apiserver + CRDs, kine")
   }
 }
 
@@ -212,6 +241,7 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     "",
     `etcd vs PostgreSQL, LIST 10k: etcd takes ${f(e.ark.list1.p50 / a.list1.p50)}x as long (${verdictText(v("etcdListVsPostgres"))}: PostgreSQL ahead).`,
     "",
+    ...peerSection(r.peers),
     "## Scale",
     "",
     ...chartFiles.map((file) => `![${file}](${file})`),
@@ -254,4 +284,37 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     ""
   ]
   return lines.join("\n")
+}
+
+/** The four-column table: each row's figure per server, and its ratio to the best of the row. */
+export const peerSection = (peers: PeerResults | undefined): ReadonlyArray<string> => {
+  if (peers === undefined || peers.rows.length === 0) return []
+  const columns = peers.rows.map(peerMeasures)
+  const cell = (m: { value: number; unit: string }, best: number, better: "lower" | "higher") => {
+    const ratio = better === "lower" ? m.value / best : best / m.value
+    return `${f(m.value)} ${m.unit}${ratio <= 1.0001 ? " (best)" : ` (${f(ratio)}x)`}`
+  }
+  const rss = peers.rows.map((r) => `${r.serverRssMb} MB${r.storeRssMb > 0 ? ` + store ${r.storeRssMb} MB` : ""}`)
+  return [
+    "## Against the real peers (same run, same client, over TLS)",
+    "",
+    `kube-apiserver ${peers.versions.kubernetes} serving Ark's CRDs (\`ark crds\`) with its watch cache on, on etcd ${peers.versions.etcd}`,
+    `(on disk) and on the run's PostgreSQL through kine ${peers.versions.kine}, beside ark-effect on PostgreSQL and on the same`,
+    "etcd build. Built by `scripts/kube-peers.sh` from the Go module proxy; each server started alone, loaded with",
+    `the same ${peers.sizes.objects.toLocaleString("en-US")} Queries through its API, reached over TLS with a client certificate in`,
+    "system:masters (exempt from kube's priority and fairness; ark's in-flight limits raised as for the other rows),",
+    "then stopped. kube-apiserver flags: `--authorization-mode RBAC --max-requests-inflight 2000",
+    "--max-mutating-requests-inflight 1000`, etcd `--listen-client-urls http://127.0.0.1:<port>`, kine",
+    "`--endpoint postgres://.../peer_kine?sslmode=disable`. Each cell: the figure, and its ratio to the best of the row.",
+    "",
+    `| measure | ${peers.rows.map((r) => r.name).join(" | ")} |`,
+    `|---|${peers.rows.map(() => "---").join("|")}|`,
+    ...columns[0]!.map((m, i) => {
+      const row = columns.map((c) => c[i]!)
+      const best = m.better === "lower" ? Math.min(...row.map((x) => x.value)) : Math.max(...row.map((x) => x.value))
+      return `| ${m.row} | ${row.map((x) => cell(x, best, m.better)).join(" | ")} |`
+    }),
+    `| server RSS after the rows | ${rss.join(" | ")} |`,
+    ""
+  ]
 }

@@ -7,7 +7,9 @@
  * baselines (a prefix range joined into one body, puts) through the `etcd3` client.
  *
  *   npm run bench [-- --objects 10000] [--watchers 1000] [--queries 5000] [--in-flight 10000]
- *                    [--max-stored 1000000] [--quick] [--check]
+ *                    [--max-stored 1000000] [--quick] [--peers] [--check]
+ * Full runs also measure the peers (bench/peers.ts: kube-apiserver + Ark's CRDs on etcd and on kine,
+ * beside ark-effect, over TLS); a --quick run leaves them out unless --peers is given.
  * Prints the tables, writes docs/benchmarks.json, docs/benchmarks.md and its SVG plots (with
  * --quick: docs/benchmarks-quick.*), and with --check exits 1 when a DESIGN §7 target
  * (bench/thresholds.json) is missed.
@@ -28,7 +30,8 @@ import { startScriptedEngine } from "../test/support/engine.ts"
 import { engineRuns } from "./engine.ts"
 import { startEtcd } from "../test/support/etcd.ts"
 import type { Measure } from "./lib.ts"
-import { charts, markdown, thresholds, verdicts } from "./report.ts"
+import { charts, markdown, peerSection, thresholds, verdicts } from "./report.ts"
+import { peerRun } from "./peers.ts"
 import { createCurve, idleWatchersRss, pageLatency, seedCopies, sustainedCreate } from "./scale.ts"
 import {
   agent,
@@ -56,10 +59,13 @@ const { values } = parseArgs({
     "in-flight": { type: "string" },
     "max-stored": { type: "string" },
     quick: { type: "boolean", default: false },
+    peers: { type: "boolean" },
     check: { type: "boolean", default: false }
   }
 })
 const quick = values.quick === true
+/** The peers (kube-apiserver + CRDs on etcd and on kine) take minutes: in every full run, in a quick one with --peers. */
+const withPeers = values.peers ?? !quick
 /** A sizing flag as a positive integer, else the size of the run (full or --quick). */
 const size = (flag: string | undefined, full: number, quickSize: number) => {
   if (flag === undefined) return quick ? quickSize : full
@@ -162,6 +168,8 @@ const main = async () => {
     await admin.query("CREATE DATABASE raw")
     await admin.query("CREATE DATABASE queue")
     await admin.query("CREATE DATABASE pages")
+    await admin.query("CREATE DATABASE peer_ark")
+    await admin.query("CREATE DATABASE peer_kine")
     await admin.query("CREATE DATABASE engine")
     await admin.end()
     const dbUrl = (db: string) => pgServer.url.replace(/\/postgres$/, `/${db}`)
@@ -280,6 +288,11 @@ const main = async () => {
     // The etcd configuration, measured in the same run (its own etcd member, after PostgreSQL's rows).
     const etcd = await etcdRun(children, dir)
 
+    // The systems a user would otherwise run, and ark-effect beside them, over TLS.
+    const peers = withPeers
+      ? await peerRun(children, dir, dbUrl, { objects: N, quick, watcherCounts, watchEvents, pageTotals: quick ? [10_000] : [10_000, 100_000] })
+      : undefined
+
     // LIST pages as the stored total grows (copies seeded straight into the table), and the
     // server's memory with 1,000 idle watchers at 100k.
     const pagesDb = openPool(dbUrl("pages"), 2)
@@ -318,6 +331,7 @@ const main = async () => {
           listVsPostgres: etcd.ark.list1.p50 / list1.p50
         }
       },
+      ...(peers === undefined ? {} : { peers }),
       ratios: {
         listVsRawFetch: list1.p50 / rawFetch.p50,
         listVsMinimalHttp: list1.p50 / minimalList.p50,
@@ -406,6 +420,7 @@ const stress = () =>
 
 const finished = await main()
 const stressed = quick ? undefined : await stress()
+for (const line of peerSection(finished.peers)) console.log(line)
 if (stressed !== undefined) console.log(`watch stress checker at 10x: passed in ${stressed.seconds.toFixed(0)} s`)
 const results = { ...finished, ...(stressed !== undefined ? { stress: stressed } : {}) }
 const suffix = quick ? "-quick" : ""

@@ -4,9 +4,9 @@
  * each point and with 1,000 idle watchers at 100k objects.
  */
 import type pg from "pg"
-import { request } from "node:http"
+import type { ClientRequest } from "node:http"
 import type { Measure } from "./lib.ts"
-import { expectStatus, http, measure, path, progress, query, rssMb } from "./lib.ts"
+import { expectStatus, http, measure, path, progress, query, request, rssMb } from "./lib.ts"
 
 export interface CurvePoint extends Measure {
   readonly concurrency: number
@@ -123,7 +123,7 @@ export const pageLatency = async (base: URL, pid: number, namespace: string, obj
 
 const getJson = (base: URL, p: string) =>
   new Promise<{ metadata?: { continue?: string; resourceVersion?: string } }>((resolve, reject) => {
-    const req = request({ host: base.hostname, port: base.port, path: p }, (res) => {
+    const req = request(base, { path: p }, (res) => {
       let text = ""
       res.setEncoding("utf8")
       res.on("data", (c: string) => (text += c))
@@ -140,8 +140,8 @@ const getJson = (base: URL, p: string) =>
 export const idleWatchersRss = async (base: URL, pid: number, namespace: string, watchers: number) => {
   const rv = (await getJson(base, `${path(namespace)}?limit=1`)).metadata?.resourceVersion ?? ""
   const open = await Promise.all(Array.from({ length: watchers }, () =>
-    new Promise<ReturnType<typeof request>>((resolve, reject) => {
-      const req = request({ host: base.hostname, port: base.port, path: `${path(namespace)}?watch=true&resourceVersion=${rv}`, agent: false }, (res) => {
+    new Promise<ClientRequest>((resolve, reject) => {
+      const req = request(base, { path: `${path(namespace)}?watch=true&resourceVersion=${rv}`, ownConnection: true }, (res) => {
         res.on("error", () => undefined)
         res.resume()
         resolve(req)

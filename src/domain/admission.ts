@@ -81,17 +81,32 @@ const checkParameters = (causes: Array<StatusCause>, field: string, parameters: 
     if (param !== undefined) checkValueSource(causes, `${field}[${i}]`, param)
   })
 
+/** Upstream's ValidateHeader: a value or a valueFrom of one Secret or ConfigMap key; `unique` also refuses repeated names (A2AServer). */
+const checkHeaders = (causes: Array<StatusCause>, field: string, headers: unknown, unique = false) => {
+  const seen = new Set<unknown>()
+  list(headers).forEach((h, j) => {
+    const header = record(h)
+    if (header === undefined) return
+    if (unique && seen.has(header["name"])) causes.push({ reason: "FieldValueDuplicate", field: `${field}[${j}].name`, message: `Duplicate value: ${JSON.stringify(header["name"])}` })
+    seen.add(header["name"])
+    const value = record(header["value"])
+    if (value !== undefined) checkValueSource(causes, `${field}[${j}].value`, value, ["configMapKeyRef", "secretKeyRef"])
+  })
+}
+
 const checkOverrides = (causes: Array<StatusCause>, field: string, overrides: unknown) =>
   list(overrides).forEach((o, i) => {
     const override = record(o)
     if (override === undefined) return
-    const headers = list(override["headers"])
-    if (headers.length === 0) causes.push(required(`${field}[${i}].headers`, "at least one header"))
-    headers.forEach((h, j) => {
-      const value = record(record(h)?.["value"])
-      if (value !== undefined) checkValueSource(causes, `${field}[${i}].headers[${j}].value`, value, ["configMapKeyRef", "secretKeyRef"])
-    })
+    if (list(override["headers"]).length === 0) causes.push(required(`${field}[${i}].headers`, "at least one header"))
+    checkHeaders(causes, `${field}[${i}].headers`, override["headers"])
   })
+
+/** An address is a literal value or one valueFrom source (upstream resolves it; the lookup itself is a status condition here). */
+const checkAddress = (causes: Array<StatusCause>, field: string, address: unknown, sources: ReadonlyArray<string>) => {
+  const a = record(address)
+  if (a !== undefined) checkValueSource(causes, field, a, sources)
+}
 
 const selectorOperators = ["In", "NotIn", "Exists", "DoesNotExist"] as const
 
@@ -110,11 +125,16 @@ const checkLabelSelector = (causes: Array<StatusCause>, field: string, selector:
     }
   })
 
+/** An input with nothing to answer: an empty or blank string, or no messages. */
+const isEmptyInput = (input: unknown) =>
+  (typeof input === "string" && input.trim() === "") || (Array.isArray(input) && input.length === 0)
+
 const checkQuery = (spec: Json, causes: Array<StatusCause>) => {
   const target = record(spec["target"])
   const selector = record(spec["selector"])
-  if (target === undefined && selector === undefined) causes.push(required("spec", "exactly one of target or selector must be specified"))
-  if (target !== undefined && selector !== undefined) causes.push(forbidden("spec.selector", "exactly one of target or selector may be specified"))
+  // As upstream, a target and a selector may both be given: the target is used.
+  if (target === undefined && selector === undefined) causes.push(required("spec", "target or selector must be specified"))
+  if (isEmptyInput(spec["input"])) causes.push(required("spec.input", "input must not be empty"))
   if (target !== undefined) checkName(causes, "spec.target.name", target["name"])
   if (selector !== undefined) checkLabelSelector(causes, "spec.selector", selector)
   checkDuration(causes, "spec.timeout", spec["timeout"], true)
@@ -150,26 +170,21 @@ const checkAgent = (spec: Json, causes: Array<StatusCause>, warnings: Array<stri
   })
 }
 
-const memberTypes = ["agent", "team"]
-const strategies = ["sequential", "round-robin", "selector"]
 
-const checkTeam = (spec: Json, causes: Array<StatusCause>, warnings: Array<string>, name: string) => {
+const checkTeam = (spec: Json, causes: Array<StatusCause>, name: string) => {
   const members = list(spec["members"]).map(record)
   members.forEach((m, i) => {
     if (m === undefined) return
     checkName(causes, `spec.members[${i}].name`, m["name"])
-    if (!memberTypes.includes(String(m["type"]))) causes.push(notSupported(`spec.members[${i}].type`, m["type"], memberTypes))
-    if (m["type"] === "team" && m["name"] === name) causes.push(invalid(`spec.members[${i}].name`, name, "a team cannot be a member of itself"))
+    if (m["name"] === name) causes.push(invalid(`spec.members[${i}].name`, name, `team '${name}' cannot reference itself`))
   })
   const strategy = spec["strategy"]
   const loops = spec["loops"] === true
   const maxTurns = spec["maxTurns"]
-  if (!strategies.includes(String(strategy))) return causes.push(notSupported("spec.strategy", strategy, strategies))
   if (maxTurns !== undefined && (typeof maxTurns !== "number" || maxTurns < 1)) causes.push(invalid("spec.maxTurns", maxTurns, "must be at least 1"))
   if (strategy === "sequential") {
     if (loops && maxTurns === undefined) causes.push(required("spec.maxTurns", "maxTurns is required when loops is enabled"))
-    // Upstream refuses this; a warning keeps Teams stored before admission existed writable.
-    if (!loops && maxTurns !== undefined) warnings.push(`team '${name}': spec.maxTurns has no effect unless spec.loops is true`)
+    if (!loops && maxTurns !== undefined) causes.push(forbidden("spec.maxTurns", "maxTurns can only be set when loops is enabled"))
   }
   if (strategy === "selector") {
     if (loops) causes.push(forbidden("spec.loops", "loops can only be used with the 'sequential' strategy"))
@@ -181,11 +196,13 @@ const checkTeam = (spec: Json, causes: Array<StatusCause>, warnings: Array<strin
     if (graph !== undefined) {
       const names = new Set(members.map((m) => m?.["name"]))
       const edges = list(graph["edges"])
-      if (edges.length === 0) causes.push(required("spec.graph.edges", "a graph needs at least one edge"))
+      if (edges.length === 0) causes.push(required("spec.graph.edges", "graph constraint requires at least one edge"))
       edges.forEach((e, i) => {
         for (const end of ["from", "to"] as const) {
           const member = record(e)?.[end]
-          if (!names.has(member)) causes.push(invalid(`spec.graph.edges[${i}].${end}`, member, "must name a member of the team"))
+          if (!names.has(member)) {
+            causes.push(invalid(`spec.graph.edges[${i}].${end}`, member, `graph edge ${i}: '${end}' member '${String(member)}' not found in team members`))
+          }
         }
       })
     }
@@ -196,8 +213,9 @@ const checkModel = (spec: Json, causes: Array<StatusCause>) => {
   const provider = text(spec["provider"])
   const config = record(spec["config"]) ?? {}
   if (provider !== undefined && config[provider] === undefined) {
-    causes.push(required(`spec.config.${provider}`, `the ${provider} configuration is required for provider ${provider}`))
+    causes.push(required(`spec.config.${provider}`, `${provider} configuration is required for ${provider} model type`))
   }
+  for (const p of ["openai", "azure"]) checkHeaders(causes, `spec.config.${p}.headers`, record(config[p])?.["headers"])
   const azure = record(config["azure"])
   if (provider === "azure" && azure !== undefined) {
     const auth = record(azure["auth"])
@@ -206,6 +224,90 @@ const checkModel = (spec: Json, causes: Array<StatusCause>) => {
       causes.push(invalid("spec.config.azure.auth", Object.keys(auth), "must have exactly one of apiKey, managedIdentity or workloadIdentity"))
     }
   }
+}
+
+const jsonSchemaTypes = ["object", "array", "string", "number", "integer", "boolean", "null"]
+const inlineSourceLimit = 65536
+
+/**
+ * A Tool's inputSchema read as a JSON Schema (upstream unmarshals it into a jsonschema.Schema
+ * and checks its types): `type` is a type name or a list of them, `properties` maps non-empty
+ * names to schemas, `items` is a schema, `required` lists strings. Every problem is reported.
+ */
+const checkJsonSchema = (causes: Array<StatusCause>, field: string, schema: unknown) => {
+  const s = record(schema)
+  if (s === undefined) return causes.push(invalid(field, schema, "invalid inputSchema: a JSON Schema is an object"))
+  const type = s["type"]
+  const types = Array.isArray(type) ? type : type === undefined ? [] : [type]
+  for (const t of types) {
+    if (!jsonSchemaTypes.includes(t as string)) {
+      causes.push(invalid(`${field}.type`, t, `invalid inputSchema: invalid schema type '${String(t)}': must be one of ${jsonSchemaTypes.join(", ")}`))
+    }
+  }
+  if (s["properties"] !== undefined) {
+    const properties = record(s["properties"])
+    if (properties === undefined) causes.push(invalid(`${field}.properties`, s["properties"], "invalid inputSchema: properties must map names to schemas"))
+    for (const [name, child] of Object.entries(properties ?? {})) {
+      if (name === "") causes.push(invalid(`${field}.properties`, name, "invalid inputSchema: property name cannot be empty"))
+      checkJsonSchema(causes, `${field}.properties.${name}`, child)
+    }
+  }
+  if (s["items"] !== undefined && !Array.isArray(s["items"])) checkJsonSchema(causes, `${field}.items`, s["items"])
+  if (s["required"] !== undefined && !(Array.isArray(s["required"]) && s["required"].every((r) => typeof r === "string"))) {
+    causes.push(invalid(`${field}.required`, s["required"], "invalid inputSchema: required must list property names"))
+  }
+}
+
+const toolSections = ["http", "mcp", "agent", "team", "builtin", "inline"] as const
+
+/** Upstream's ValidateTool: the section the type names is there and sound; an inline tool has only its script. */
+const checkTool = (spec: Json, causes: Array<StatusCause>, name: string) => {
+  const type = text(spec["type"]) ?? ""
+  if (spec["inputSchema"] !== undefined) checkJsonSchema(causes, "spec.inputSchema", spec["inputSchema"])
+  const section = record(spec[type])
+  const approval = record(spec["approval"])
+  if (approval !== undefined) checkDuration(causes, "spec.approval.timeout", approval["timeout"], true)
+  if (type === "builtin") {
+    // Upstream checks the Tool's own name; its samples also name the builtin in spec.builtin.name.
+    const builtin = text(section?.["name"])
+    if (!builtInTools.includes(name) && !builtInTools.includes(builtin ?? "")) {
+      causes.push(notSupported(builtin === undefined ? "metadata.name" : "spec.builtin.name", builtin ?? name, builtInTools))
+    }
+  } else if (section === undefined) {
+    causes.push(required(`spec.${type}`, `${type} spec is required for ${type} type`))
+  }
+  if (type === "http" && section !== undefined) {
+    const url = text(section["url"])
+    if (url !== undefined && !URL.canParse(url)) causes.push(invalid("spec.http.url", url, "invalid URL format"))
+  }
+  if (type === "inline") {
+    for (const other of toolSections) {
+      if (other !== "inline" && spec[other] !== undefined) causes.push(forbidden(`spec.${other}`, `an inline tool must not set spec.${other}`))
+    }
+    const source = text(section?.["source"])
+    if (source !== undefined && source.trim() === "") causes.push(required("spec.inline.source", "inline source is required"))
+    if (source !== undefined && new TextEncoder().encode(source).length > inlineSourceLimit) {
+      causes.push({ reason: "FieldValueTooLong", field: "spec.inline.source", message: `Too long: inline source is exceeding the ${inlineSourceLimit} byte limit` })
+    }
+    const input = record(spec["inputSchema"])
+    if (input !== undefined && input["type"] !== undefined && input["type"] !== "object") {
+      causes.push(invalid("spec.inputSchema.type", input["type"], "the input schema of an inline tool must describe a JSON object"))
+    }
+  } else if (spec["inline"] !== undefined) {
+    causes.push(forbidden("spec.inline", "spec.inline is only valid for inline type tools"))
+  }
+}
+
+const checkArkConfig = (spec: Json, causes: Array<StatusCause>, name: string) => {
+  if (name !== "default") {
+    causes.push(invalid("metadata.name", name, `ArkConfig must be named "default"; "${name}" would be ignored as only the singleton is consulted by admission webhooks`))
+  }
+  checkDuration(causes, "spec.queryTTL", spec["queryTTL"], true)
+  const memory = record(spec["defaultMemory"])
+  if (memory !== undefined) checkName(causes, "spec.defaultMemory.name", memory["name"])
+  // A cluster-wide memory would mix tenants' conversations: it is always the Query's namespace.
+  if (memory?.["namespace"] !== undefined) causes.push(forbidden("spec.defaultMemory.namespace", "the default memory is resolved in each Query's own namespace"))
+  checkDuration(causes, "spec.evaluationTTL", spec["evaluationTTL"], true)
 }
 
 /** Every kind that polls an endpoint names the interval as a Go duration. */
@@ -254,10 +356,30 @@ export const validateAdmission = (info: ResourceInfo, obj: KubeObject): { readon
       checkAgent(spec, causes, warnings, name)
       break
     case "Team":
-      checkTeam(spec, causes, warnings, name)
+      checkTeam(spec, causes, name)
       break
     case "Model":
       checkModel(spec, causes)
+      break
+    case "Tool":
+      checkTool(spec, causes, name)
+      break
+    case "MCPServer":
+      checkAddress(causes, "spec.address", spec["address"], sourceKeys)
+      checkHeaders(causes, "spec.headers", spec["headers"])
+      break
+    case "A2AServer":
+      checkAddress(causes, "spec.address", spec["address"], ["configMapKeyRef", "secretKeyRef", "serviceRef"])
+      checkHeaders(causes, "spec.headers", spec["headers"], true)
+      break
+    case "ExecutionEngine":
+      if (spec["address"] === undefined && spec["type"] === undefined) {
+        causes.push(required("spec.address", "an execution engine needs an address (or, on upstream's newer line, a type)"))
+      }
+      checkAddress(causes, "spec.address", spec["address"], ["configMapKeyRef", "secretKeyRef", "serviceRef"])
+      break
+    case "ArkConfig":
+      checkArkConfig(spec, causes, name)
       break
   }
   for (const [key, value] of Object.entries(obj.metadata.annotations ?? {}).sort(([a], [b]) => a < b ? -1 : 1)) {
@@ -272,6 +394,65 @@ const annotate = (obj: KubeObject, key: string, value: string): KubeObject => ({
 })
 
 const deprecatedProviderTypes = ["openai", "azure", "bedrock"]
+
+/** The text of the first user message of a `messages` input (a string content, or its text parts joined). */
+const firstUserText = (input: unknown): string => {
+  const message = list(input).map(record).find((m) => m?.["role"] === "user")
+  const content = message?.["content"]
+  if (typeof content === "string") return content
+  return list(content).map((part) => text(record(part)?.["text"]) ?? "").join("")
+}
+
+/** Upstream's DefaultQuery: the deprecated `messages` type becomes `user` with the first user text; the TTL default. */
+const defaultQuery = (obj: KubeObject, spec: Json): KubeObject => {
+  const migrated = spec["type"] === "messages"
+    ? annotate(
+      { ...obj, spec: { ...spec, type: "user", input: firstUserText(spec["input"]) } },
+      `${migrationWarningPrefix}input-type`,
+      "spec.type 'messages' is deprecated - migrated to 'user' with extracted text. Use conversationId for multi-turn conversations"
+    )
+    : obj
+  const migratedSpec = migrated.spec as Json
+  return migratedSpec["ttl"] === undefined ? { ...migrated, spec: { ...migratedSpec, ttl: defaultQueryTTL } } : migrated
+}
+
+/**
+ * Upstream's DefaultTeam: the deprecated round-robin and graph strategies become sequential
+ * (graph edges are discarded), and a custom selector prompt that does not name the
+ * select-next-speaker tool is flagged.
+ */
+const defaultTeam = (obj: KubeObject, spec: Json): KubeObject => {
+  switch (spec["strategy"]) {
+    case "round-robin": {
+      const loops = spec["maxTurns"] !== undefined
+      return annotate(
+        { ...obj, spec: { ...spec, strategy: "sequential", loops } },
+        `${migrationWarningPrefix}round-robin`,
+        loops
+          ? "strategy 'round-robin' is deprecated - migrated to 'sequential' with loops: true. Will be removed in v1.0.0"
+          : "strategy 'round-robin' is deprecated - migrated to 'sequential'. Set loops: true and maxTurns to enable looping. Will be removed in v1.0.0"
+      )
+    }
+    case "graph": {
+      const { graph: _graph, maxTurns: _maxTurns, ...rest } = spec
+      return annotate(
+        { ...obj, spec: { ...rest, strategy: "sequential", loops: false } },
+        `${migrationWarningPrefix}graph`,
+        "strategy 'graph' is deprecated - migrated to 'sequential'. Graph edges have been discarded. Will be removed in v1.0.0"
+      )
+    }
+    case "selector": {
+      const prompt = text(record(spec["selector"])?.["selectorPrompt"]) ?? ""
+      return prompt === "" || prompt.includes("select-next-speaker") ? obj : annotate(
+        obj,
+        `${migrationWarningPrefix}selector-prompt`,
+        "custom selectorPrompt should instruct the agent to use the select-next-speaker tool — add 'Use the select-next-speaker tool to make your selection.' to your selectorPrompt"
+      )
+    }
+    default:
+      return obj
+  }
+}
 
 /**
  * The mutating webhook (upstream's DefaultAgent/DefaultTeam/DefaultModel and the Query TTL): a
@@ -293,22 +474,13 @@ export const defaultAdmission = (info: ResourceInfo, obj: KubeObject): KubeObjec
   if (spec === undefined) return obj
   switch (info.kind) {
     case "Query":
-      return spec["ttl"] === undefined ? { ...obj, spec: { ...spec, ttl: defaultQueryTTL } } : obj
+      return defaultQuery(obj, spec)
     case "Agent":
       return spec["modelRef"] === undefined && obj.metadata.annotations?.[a2aServerAnnotation] === undefined
         ? { ...obj, spec: { ...spec, modelRef: { name: "default" } } }
         : obj
-    case "Team": {
-      if (spec["strategy"] !== "round-robin") return obj
-      const loops = spec["maxTurns"] !== undefined
-      return annotate(
-        { ...obj, spec: { ...spec, strategy: "sequential", loops } },
-        `${migrationWarningPrefix}round-robin`,
-        loops
-          ? "strategy 'round-robin' is deprecated - migrated to 'sequential' with loops: true. Will be removed in v1.0.0"
-          : "strategy 'round-robin' is deprecated - migrated to 'sequential'. Set loops: true and maxTurns to enable looping. Will be removed in v1.0.0"
-      )
-    }
+    case "Team":
+      return defaultTeam(obj, spec)
     case "Model": {
       const type = text(spec["type"])
       if ((spec["provider"] ?? "") !== "" || type === undefined || !deprecatedProviderTypes.includes(type)) return obj

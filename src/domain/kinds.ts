@@ -100,7 +100,10 @@ const normalizeObject = (
   const body = bodySchemas(info)
   const unknownFields: Array<string> = []
   const kept: Array<[string, unknown]> = []
-  for (const [key, value] of Object.entries(obj)) {
+  // Upstream Ark's kinds are Go structs whose spec is never nil: an absent or null spec is an
+  // empty one, defaulted and validated as such (a Query's required fields are then reported).
+  const entries = mode === "object" && (obj.spec === undefined || obj.spec === null) ? [...Object.entries(obj).filter(([k]) => k !== "spec"), ["spec", {}] as const] : Object.entries(obj)
+  for (const [key, value] of entries) {
     if (key === "apiVersion" || key === "kind" || key === "metadata") kept.push([key, value])
     else if (!Object.hasOwn(body, key)) unknownFields.push(key)
     else if (value !== null) {

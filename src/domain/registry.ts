@@ -10,8 +10,11 @@ import { A2AServerSpec, A2AServerStatus } from "./kinds/a2aserver.ts"
 import { A2ATaskSpec, A2ATaskStatus } from "./kinds/a2atask.ts"
 import { AgentSpec, AgentStatus } from "./kinds/agent.ts"
 import { ArkConfigSpec, ArkConfigStatus } from "./kinds/arkconfig.ts"
+import { EvaluationSpec, EvaluationStatus } from "./kinds/evaluation.ts"
+import { EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
 import { ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
 import { ConfigMapFields, SecretFields } from "./kinds/core.ts"
+import { ExecutionProfileSpec, ExecutionProfileStatus } from "./kinds/executionprofile.ts"
 import { LeaseSpec } from "./kinds/lease.ts"
 import { MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
 import { MemorySpec, MemoryStatus } from "./kinds/memory.ts"
@@ -19,6 +22,9 @@ import { ModelSpec, ModelStatus } from "./kinds/model.ts"
 import { QuerySpec, QueryStatus } from "./kinds/query.ts"
 import { TeamSpec, TeamStatus } from "./kinds/team.ts"
 import { ToolSpec, ToolStatus } from "./kinds/tool.ts"
+import { ToolApprovalRequestSpec, ToolApprovalRequestStatus } from "./kinds/toolapprovalrequest.ts"
+import { ToolInteractionSpec, ToolInteractionStatus } from "./kinds/toolinteraction.ts"
+import { WorkspaceSpec, WorkspaceStatus } from "./kinds/workspace.ts"
 
 export const group = "ark.mckinsey.com"
 
@@ -86,6 +92,7 @@ interface Definition {
   readonly plural: string
   readonly version: Version
   readonly namespaced?: boolean
+  readonly shortNames?: ReadonlyArray<string>
   readonly printerColumns: ReadonlyArray<PrinterColumn>
   readonly spec: Schema.Codec<unknown, unknown>
   readonly status: Schema.Codec<unknown, unknown>
@@ -93,7 +100,7 @@ interface Definition {
   readonly initialStatus?: Record<string, unknown>
 }
 
-/** Upstream declares no shortNames or categories and derives listKind/singular from the kind. */
+/** Upstream declares no categories, shortNames only for a few kinds, and derives listKind/singular from the kind. */
 const resource = (definition: Definition): ResourceInfo => ({
   group,
   listKind: `${definition.kind}List`,
@@ -210,7 +217,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     plural: "arkconfigs",
     version: "v1alpha1",
     namespaced: false,
-    printerColumns: [column("QueryTTL", ".spec.queryTTL"), AGE],
+    printerColumns: [column("QueryTTL", ".spec.queryTTL"), column("EvaluationTTL", ".spec.evaluationTTL"), AGE],
     spec: ArkConfigSpec,
     status: ArkConfigStatus,
     description: "ArkConfig is the Schema for cluster-wide Ark defaults."
@@ -223,6 +230,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
       conditionColumn("Ready", "Ready", "'", "Ready status"),
       conditionColumn("Discovering", "Discovering", "'", "Discovery status"),
       column("Address", ".status.lastResolvedAddress", "Last resolved address"),
+      column("Endpoint", ".status.lastResolvedEndpoint", "Endpoint used for A2A requests"),
       { ...AGE, description: "Age" }
     ],
     spec: A2AServerSpec,
@@ -233,10 +241,91 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     kind: "ExecutionEngine",
     plural: "executionengines",
     version: "v1prealpha1",
-    printerColumns: [column("Phase", ".status.phase"), column("Address", ".status.lastResolvedAddress"), AGE],
+    printerColumns: [
+      column("Type", ".spec.type"),
+      column("Phase", ".status.phase"),
+      column("Address", ".status.lastResolvedAddress"),
+      AGE
+    ],
     spec: ExecutionEngineSpec,
     status: ExecutionEngineStatus,
     description: "ExecutionEngine is an external agent runtime (LangChain, AutoGen, ...) reached over A2A."
+  }),
+  resource({
+    kind: "Evaluator",
+    plural: "evaluators",
+    version: "v1alpha1",
+    printerColumns: [column("Phase", ".status.phase"), column("Address", ".status.lastResolvedAddress"), AGE],
+    spec: EvaluatorSpec,
+    status: EvaluatorStatus,
+    description: "Evaluator is a service that scores Queries, optionally every Query its selector matches."
+  }),
+  resource({
+    kind: "Evaluation",
+    plural: "evaluations",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Type", ".spec.type"),
+      column("Phase", ".status.phase"),
+      column("Score", ".status.score"),
+      { name: "Passed", type: "boolean", jsonPath: ".status.passed" },
+      AGE
+    ],
+    spec: EvaluationSpec,
+    status: EvaluationStatus,
+    description: "Evaluation is one scoring run of an Evaluator over an input/output pair, a Query, a baseline or a batch."
+  }),
+  resource({
+    kind: "ExecutionProfile",
+    plural: "executionprofiles",
+    version: "v1prealpha1",
+    printerColumns: [
+      column("Workspace", ".spec.workspace.type"),
+      { name: "Critic", type: "boolean", jsonPath: ".spec.critic.enabled" },
+      AGE
+    ],
+    spec: ExecutionProfileSpec,
+    status: ExecutionProfileStatus,
+    description: "ExecutionProfile defines a reusable, SDK-agnostic execution workflow\n" +
+      "Any executor (Claude SDK, OpenAI, LangGraph, etc.) can use these profiles"
+  }),
+  resource({
+    kind: "ToolApprovalRequest",
+    plural: "toolapprovalrequests",
+    version: "v1alpha1",
+    shortNames: ["tar"],
+    printerColumns: [
+      column("Query", ".spec.queryRef.name"),
+      column("Phase", ".status.phase"),
+      { name: "Tools", type: "integer", jsonPath: ".spec.toolCalls[*].name" },
+      AGE
+    ],
+    spec: ToolApprovalRequestSpec,
+    status: ToolApprovalRequestStatus,
+    description: "ToolApprovalRequest represents a pending human approval for one or more tool calls."
+  }),
+  resource({
+    kind: "ToolInteraction",
+    plural: "toolinteractions",
+    version: "v1alpha1",
+    shortNames: ["ti"],
+    printerColumns: [column("Type", ".spec.type"), column("Query", ".spec.queryRef.name"), column("Phase", ".status.phase"), AGE],
+    spec: ToolInteractionSpec,
+    status: ToolInteractionStatus,
+    description: "ToolInteraction is a paused Query's question to a human: an approval, an input, a selection or a confirmation."
+  }),
+  resource({
+    kind: "Workspace",
+    plural: "workspaces",
+    version: "v1alpha1",
+    printerColumns: [
+      column("Phase", ".status.phase", "Phase of the workspace"),
+      column("Path", ".status.path", "Mount path"),
+      { ...AGE, description: "Age of the workspace" }
+    ],
+    spec: WorkspaceSpec,
+    status: WorkspaceStatus,
+    description: "Workspace is a working directory (git, archive or object-storage content) that agents run in."
   })
 ]
 

@@ -24,9 +24,10 @@ import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../services/
 export const QUERY_EXTENSION_URI = "https://github.com/mckinsey/agents-at-scale-ark/tree/main/ark/api/extensions/query/v1"
 /**
  * The message metadata key of the extension. Requests carry the QueryRef `{name, namespace}`
- * under it (a `target` in it means "run this member of the Query's team" to upstream's engines,
- * which refuse it for a top-level dispatch); upstream engines answer with
- * `{tokenUsage: {prompt_tokens, completion_tokens, total_tokens}, messages, ...}` under the same key.
+ * under it, with a `target` only when it overrides the Query's spec.target (to upstream's
+ * engines a `target` names the member to run, refused for an agent target); upstream engines
+ * answer with `{tokenUsage: {prompt_tokens, completion_tokens, total_tokens}, messages, ...}`
+ * under the same key.
  */
 export const QUERY_REF_METADATA_KEY = `${QUERY_EXTENSION_URI}/ref`
 
@@ -164,7 +165,13 @@ const sendRequest = (request: CompletionRequest): SendMessageRequest => ({
     role: Role.ROLE_USER,
     parts: [textPart(request.input)],
     metadata: {
-      [QUERY_REF_METADATA_KEY]: { name: request.query.name, namespace: request.query.namespace },
+      [QUERY_REF_METADATA_KEY]: {
+        name: request.query.name,
+        namespace: request.query.namespace,
+        ...(request.queryTarget?.type === request.target.type && request.queryTarget.name === request.target.name
+          ? {}
+          : { target: { type: request.target.type, name: request.target.name } })
+      },
       [TARGET_METADATA_KEY]: { type: request.target.type, name: request.target.name }
     },
     extensions: [QUERY_EXTENSION_URI],

@@ -120,6 +120,8 @@ export const make = (options: QueryWorkerOptions) =>
     const terminalStatus = (target: unknown, startedAt: number, o: Outcome, current: KubeObject) => ({
       phase: o.phase,
       duration: formatSeconds(Date.now() - startedAt),
+      // As upstream, a failed Query also carries its error message in status.error.
+      ...(o.phase === "error" ? { error: o.message } : {}),
       // Completed first; other writers' conditions (the controller's TargetFound) stay after it.
       conditions: [condition(o, current.metadata.generation), ...otherConditions(current)],
       ...(o.result !== undefined
@@ -272,14 +274,17 @@ export const make = (options: QueryWorkerOptions) =>
           input: input.text,
           ...(spec.conversationId !== undefined ? { contextId: spec.conversationId } : {}),
           target: { type: target.type, name: target.name, namespace: item.namespace },
+          ...(spec.target !== undefined ? { queryTarget: spec.target } : {}),
           query: { name: item.name, namespace: item.namespace }
         })
         const outcomeOfCall = Effect.raceFirst(
           call.pipe(
             Effect.map((result): Outcome | "retry" => ({
+              // An engine's task waiting for input is upstream's pause for a human (its completions
+              // engine answers input-required when a tool call needs approval).
               phase: result.state === "input-required" ? "input-required" : "done",
               reason: result.state === "input-required" ? "InputRequired" : "Completed",
-              message: result.state === "input-required" ? "the engine asks for more input" : "the query completed",
+              message: result.state === "input-required" ? "the engine waits for approval or input" : "the query completed",
               result
             })),
             Effect.timeoutOrElse({

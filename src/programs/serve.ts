@@ -31,6 +31,7 @@ import * as PostgresStorage from "../layers/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { Commits } from "../services/Commits.ts"
 import type { QueryQueue } from "../services/QueryQueue.ts"
+import * as Liveness from "../services/Liveness.ts"
 import * as Shutdown from "../services/Shutdown.ts"
 import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
@@ -237,6 +238,18 @@ const metricsLayer = (o: ServeOptions, grace: Duration.Duration) =>
 const stopFirst = (signal: Shutdown.ShutdownSignal) =>
   Layer.effectDiscard(Effect.addFinalizer(() => Console.log("ark: stopping").pipe(Effect.andThen(signal.begin))))
 
+/**
+ * Runs the replica until it is stopped, or until something it depends on fails beyond repair:
+ * then /livez fails at once, the replica stops as on SIGTERM, and `ark serve` exits 1 with why.
+ */
+const untilUnrecoverable = <E, R>(running: Effect.Effect<never, E, R>, signal: Shutdown.ShutdownSignal) => {
+  const liveness = Liveness.make()
+  return Effect.raceFirst(running, liveness.await).pipe(
+    Effect.provideService(Shutdown.Shutdown, signal),
+    Effect.provideService(Liveness.Liveness, liveness)
+  )
+}
+
 export const serve = (o: ServeOptions) =>
   Effect.gen(function*() {
     const selected = new Set(o.modules.split(",").map((m) => m.trim()).filter((m) => m !== ""))
@@ -266,9 +279,7 @@ export const serve = (o: ServeOptions) =>
     )
     if (!selected.has("apiserver")) {
       const running = Layer.effectDiscard(Console.log(`ark: running ${[...selected].join(", ")}`))
-      return yield* Layer.launch(stopFirst(signal).pipe(Layer.provide(Layer.merge(running, servers)), Layer.provide(storage))).pipe(
-        Effect.provideService(Shutdown.Shutdown, signal)
-      )
+      return yield* untilUnrecoverable(Layer.launch(stopFirst(signal).pipe(Layer.provide(Layer.merge(running, servers)), Layer.provide(storage))), signal)
     }
     const app = Layer.unwrap(Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
@@ -286,7 +297,8 @@ export const serve = (o: ServeOptions) =>
       const serving = HttpServer.serve(withObservability(api, { metrics: "app" })).pipe(Layer.provide(security.layer))
       return Layer.merge(serving, reload)
     }))
-    return yield* Layer.launch(
-      stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening), inModule("apiserver")), servers)), Layer.provide(storage))
-    ).pipe(Effect.provideService(Shutdown.Shutdown, signal))
+    return yield* untilUnrecoverable(
+      Layer.launch(stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening), inModule("apiserver")), servers)), Layer.provide(storage))),
+      signal
+    )
   })

@@ -14,6 +14,11 @@ export interface CompletionRequest {
   readonly contextId?: string
   /** What the Query targets (resolved from spec.target or spec.selector); engines read it from the Query, the demo engine from ark-effect's own metadata. */
   readonly target: { readonly type: string; readonly name: string; readonly namespace: string }
+  /**
+   * The Query's own spec.target. Upstream's QueryRef names a `target` only to override it (a
+   * team's member, a selector's pick): ark-sdk's engines refuse an override of an agent target.
+   */
+  readonly queryTarget?: { readonly type: string; readonly name: string }
   /** The Query itself: sent as upstream Ark's query extension QueryRef `{name, namespace}`. */
   readonly query: { readonly name: string; readonly namespace: string }
 }

@@ -44,7 +44,7 @@ describe("inline admission through kubectl", () => {
     }))
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('The Query "bad-query" is invalid')
-    expect(bad.stderr).toContain("spec: Required value: exactly one of target or selector must be specified")
+    expect(bad.stderr).toContain("spec: Required value: target or selector must be specified")
     expect(bad.stderr).toContain('spec.timeout: Invalid value: "soon"')
     const got = await run(["get", "query", "bad-query"], "")
     expect(got.stderr).toContain("NotFound")

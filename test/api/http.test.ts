@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
+import { caller, expectStatus } from "../support/http.ts"
 
 let server: RunningServer
 beforeAll(async () => {
@@ -18,33 +19,7 @@ afterAll(() => server?.stop())
 const base = "/apis/ark.mckinsey.com/v1alpha1"
 const queries = `${base}/namespaces/default/queries`
 
-interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  readonly json: any
-}
-
-const call = async (method: string, path: string, options: { body?: unknown; type?: string; accept?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
-  const body = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body)
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(body !== undefined ? { "content-type": options.type ?? "application/json" } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-      ...options.headers
-    },
-    ...(body !== undefined ? { body } : {})
-  })
-  const text = await res.text()
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json }
-}
+const call = caller(() => server.url)
 
 const query = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: "ark.mckinsey.com/v1alpha1",
@@ -53,14 +28,6 @@ const query = (name: string, extra: Record<string, unknown> = {}) => ({
   spec: { input: "What is the weather?", target: { type: "agent", name: "weather" } },
   ...extra
 })
-
-/** Asserts a kube Status failure and returns it. */
-const expectStatus = (a: Answer, code: number, reason: string) => {
-  expect(a.status, a.text).toBe(code)
-  expect(a.headers.get("content-type")).toContain("application/json")
-  expect(a.json).toMatchObject({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason })
-  return a.json as { message: string; details?: { causes?: Array<{ field: string; reason: string }> } }
-}
 
 const names = async () => ((await call("GET", queries)).json.items as Array<{ metadata: { name: string } }>).map((i) => i.metadata.name).sort()
 

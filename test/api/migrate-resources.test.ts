@@ -81,6 +81,20 @@ metadata: { name: desk, namespace: team-b }
 spec:
   strategy: sequential
   members: [{ name: reporter, type: agent }]
+---
+apiVersion: ark.mckinsey.com/v1alpha1
+kind: Workspace
+metadata: { name: repo, namespace: team-b }
+spec:
+  content: { git: { url: "https://github.com/example/repo.git" } }
+---
+apiVersion: ark.mckinsey.com/v1alpha1
+kind: ToolApprovalRequest
+metadata: { name: approve-delete, namespace: team-a }
+spec:
+  queryRef: { name: q1, namespace: team-a }
+  executionContext: { agentName: reporter, agentNamespace: team-a, conversationHistory: W10=, pendingToolCallIndex: 0 }
+  toolCalls: [{ id: call-1, name: delete-file, type: mcp, arguments: "{}" }]
 `
 
 describe("ark migrate-resources from the etcd configuration to PostgreSQL", () => {
@@ -120,6 +134,9 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
     await on(["patch", "query", "q1", "-n", "team-a", "--subresource=status", "--type=merge", "-p", JSON.stringify({
       status: { phase: "done", duration: "1.5s", tokenUsage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 } }
     })])
+    await on(["patch", "toolapprovalrequest", "approve-delete", "-n", "team-a", "--subresource=status", "--type=merge", "-p", JSON.stringify({
+      status: { phase: "approved", decision: { action: "approved", decidedBy: "alice", decidedAt: "2026-11-24T10:01:00Z" } }
+    })])
     await on(["patch", "agent", "reporter", "-n", "team-a", "--subresource=status", "--type=merge", "-p", JSON.stringify({
       status: { conditions: [{ type: "Available", status: "True", reason: "Ready", message: "ok", lastTransitionTime: "2026-11-24T10:00:00Z" }] }
     })])
@@ -142,7 +159,7 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
     const from = await objects(source)
     const to = await objects(server)
     expect([...to.keys()].sort()).toEqual([...from.keys()].sort())
-    expect(from.size).toBe(5)
+    expect(from.size).toBe(7)
     for (const [key, src] of from) {
       const dst = to.get(key)!
       expect(dst.metadata.uid, key).not.toBe(src.metadata.uid)
@@ -157,21 +174,22 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
     }
     const query = to.get("Query/team-a/q1")!
     expect((query.status as { phase?: string }).phase).toBe("done")
+    expect((to.get("ToolApprovalRequest/team-a/approve-delete")!.status as { phase?: string }).phase).toBe("approved")
   }
 
   it("copies every object with metadata, spec and status, and a second run changes nothing", async () => {
     const first = await migrate(source.kubeconfig, copy.url)
     expect(first.code, first.stderr).toBe(0)
-    expect(first.stderr).toContain("ark: migrating [##############################] 5/5")
+    expect(first.stderr).toContain("ark: migrating [##############################] 7/7")
     expect(first.stdout).toMatch(/agents\.ark\.mckinsey\.com\s+1\s+0\s+0\s+0/)
-    expect(first.stdout).toContain("5 objects from")
-    expect(first.stdout).toContain("5 created, 0 updated, 0 unchanged, 0 failed")
+    expect(first.stdout).toContain("7 objects from")
+    expect(first.stdout).toContain("7 created, 0 updated, 0 unchanged, 0 failed")
     await expectCopies(copy)
 
     const before = await objects(copy)
     const second = await migrate(source.kubeconfig, copy.url)
     expect(second.code, second.stderr).toBe(0)
-    expect(second.stdout).toContain("0 created, 0 updated, 5 unchanged, 0 failed")
+    expect(second.stdout).toContain("0 created, 0 updated, 7 unchanged, 0 failed")
     const after = await objects(copy)
     for (const [key, o] of after) expect(o.metadata.resourceVersion, key).toBe(before.get(key)!.metadata.resourceVersion)
   })
@@ -181,7 +199,7 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
     expect(exported.code, exported.stderr).toBe(0)
     const list = YAML.parse(exported.stdout) as { kind: string; items: ReadonlyArray<unknown> }
     expect(list.kind).toBe("List")
-    expect(list.items).toHaveLength(5)
+    expect(list.items).toHaveLength(7)
     // The List goes to apply as exported, validated by kubectl against /openapi/v2 on the way.
     const applied = await runKubectl(kubectl, ["--kubeconfig", piped.kubeconfig, "apply", "-f", "-"], { input: exported.stdout })
     expect(applied.code, applied.stderr).toBe(0)
@@ -199,7 +217,7 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
 
     const completed = await migrate(source.kubeconfig, piped.kubeconfig)
     expect(completed.code, completed.stderr).toBe(0)
-    expect(completed.stdout).toContain("0 created, 5 updated, 0 unchanged, 0 failed")
+    expect(completed.stdout).toContain("0 created, 7 updated, 0 unchanged, 0 failed")
     await expectCopies(piped)
   })
 })

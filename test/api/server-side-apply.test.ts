@@ -174,13 +174,14 @@ describe.each(["postgresql", "etcd"] as const)("server-side apply on %s", (stora
 
   describe("@kubernetes/client-node server-side apply", () => {
     interface Team extends KubernetesObject {
-      spec: { strategy: string; members: Array<{ name: string; type: string }>; maxTurns?: number }
+      spec: { strategy: string; loops: boolean; members: Array<{ name: string; type: string }>; maxTurns?: number }
     }
     const team = (spec: Partial<Team["spec"]>): Team => ({
       apiVersion: "ark.mckinsey.com/v1alpha1",
       kind: "Team",
       metadata: { name: "node-team", namespace: "default" },
-      spec: { strategy: "sequential", members: [{ name: "a", type: "agent" }], ...spec }
+      // As upstream, maxTurns needs loops.
+      spec: { strategy: "sequential", loops: true, members: [{ name: "a", type: "agent" }], ...spec }
     })
 
     it("creates and updates with PatchStrategy.ServerSideApply, answers conflicts with FieldManagerConflict causes, and forces", async () => {

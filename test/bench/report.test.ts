@@ -76,4 +76,42 @@ describe("benchmark gate", () => {
     expect(page).toMatch(/built-in demo engine.*\| 5,000 in 10\.0 s: 500\.0 Queries\/s \| 300 MB/)
     expect(page).toMatch(/completions engine embedded.*\| 5,000 in 20\.0 s: 250\.0 Queries\/s \| 350 MB/)
   })
+
+  it("compares ark-effect with the peers row by row: a row it does not lead is counted, and each cell shows its ratio to the best", () => {
+    const peer = (name: string, list1: number, create50: number) => ({
+      name,
+      list1: m(list1, 1000 / list1),
+      list10: m(list1 * 10, 100 / list1),
+      get1: m(1, 1000),
+      create1: m(2, 500),
+      create50: m(10, create50),
+      watch: [{ ...watch(1, 3), events: 200 }, { ...watch(1000, 30), events: 200 }],
+      pages: [{ objects: 10_000, first: m(8, 120), next: m(9, 110), serverRssMb: 300 }],
+      serverRssMb: 300,
+      storeRssMb: name.includes("kube") ? 60 : 0
+    })
+    const results: Results = {
+      ...run(540, [1, 200, 1000]),
+      peers: {
+        sizes: { objects: 10_000, quick: false, watcherCounts: [1, 1000], watchEvents: 200, pageTotals: [10_000] },
+        versions: { kubernetes: "v1.35.4", kine: "v0.17.5", etcd: "3.6.5" },
+        rows: [
+          peer("ark-effect, PostgreSQL", 10, 4000),
+          peer("ark-effect, etcd", 20, 2000),
+          // kube on etcd: slower LIST, faster creates; ties elsewhere, which ark does not lead.
+          { ...peer("kube-apiserver + CRDs, etcd", 100, 5000), get1: m(0.5, 2000) },
+          { ...peer("kube-apiserver + CRDs, kine on PostgreSQL", 200, 300), get1: m(5, 200), create1: m(9, 100), watch: [{ ...watch(1, 9), events: 200 }, { ...watch(1000, 90), events: 200 }], pages: [{ objects: 10_000, first: m(30, 30), next: m(40, 25), serverRssMb: 400 }] }
+        ]
+      }
+    }
+    const fs = figures(results)
+    // Behind kube on etcd: GET and CREATE c=50; tied on CREATE c=1, both watches and the page (a tie is not a lead).
+    expect(fs["peerRowsBehindKubeEtcd"]).toBe(6)
+    expect(fs["peerRowsBehindKine"]).toBe(0)
+    const page = markdown(results, verdicts(results, thresholds(root)), [])
+    expect(page).toContain("| measure | ark-effect, PostgreSQL | ark-effect, etcd | kube-apiserver + CRDs, etcd | kube-apiserver + CRDs, kine on PostgreSQL |")
+    expect(page).toContain("| LIST unpaginated, 1 client (P50) | 10.0 ms (best) | 20.0 ms (2.00x) | 100.0 ms (10.0x) | 200.0 ms (20.0x) |")
+    expect(page).toContain("| CREATE burst, 50 clients | 4,000 /s (1.25x) | 2,000 /s (2.50x) | 5,000 /s (best) | 300.0 /s (16.7x) |")
+    expect(page).toMatch(/ahead of kube-apiserver \+ CRDs on etcd on every row \(<= 0\) \| 6\.00 \| \*\*not met\*\*/)
+  })
 })

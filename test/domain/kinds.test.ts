@@ -73,10 +73,27 @@ const valid: ReadonlyArray<readonly [kind: string, spec: unknown]> = [
   }],
   ["MCPServer", { address: { valueFrom: { serviceRef: { name: "github-mcp", path: "/mcp" } } } }],
   ["A2AServer", { address: { value: "http://a2a.default.svc:8080" } }],
-  ["ExecutionEngine", { address: { valueFrom: { serviceRef: { name: "langchain-engine", port: "http" } } } }],
+  ["ExecutionEngine", { type: "langchain", address: { valueFrom: { serviceRef: { name: "langchain-engine", port: "http" } } } }],
   ["Memory", { address: { valueFrom: { serviceRef: { name: "ark-broker" } } } }],
-  ["A2ATask", { taskId: "t-1", agentRef: { name: "remote" }, queryRef: { name: "q-1" } }],
-  ["ArkConfig", { queryTTL: "24h" }]
+  ["A2ATask", { taskId: "t-1", a2aServerRef: { name: "remote-server" }, agentRef: { name: "remote" }, queryRef: { name: "q-1" } }],
+  ["ArkConfig", { queryTTL: "24h", evaluationTTL: "48h" }],
+  ["Evaluator", { address: { valueFrom: { serviceRef: { name: "ark-evaluator", port: "http" } } }, selector: { resourceType: "Query", matchLabels: { evaluate: "true" } } }],
+  ["Evaluation", { type: "direct", evaluator: { name: "ark-evaluator" }, config: { input: "What is 2+2?", output: "4" } }],
+  ["ExecutionProfile", { workspace: { type: "git", git: { defaultBranch: "main" } }, critic: { enabled: true, mode: "inline", inline: { prompt: "Check the diff." } }, preExecute: [{ name: "clone", action: "git_clone", params: { depth: "1" } }] }],
+  ["ToolApprovalRequest", {
+    queryRef: { name: "q-1", namespace: "default" },
+    executionContext: { agentName: "ops", agentNamespace: "default", conversationHistory: "W10=", pendingToolCallIndex: 0 },
+    toolCalls: [{ id: "call-1", name: "delete-file", type: "mcp", arguments: "{\"path\":\"/tmp/x\"}" }],
+    approvers: [{ group: "sre" }]
+  }],
+  ["ToolInteraction", {
+    type: "selection",
+    queryRef: { name: "q-1", namespace: "default" },
+    executionContext: { agentName: "ops", agentNamespace: "default", conversationHistory: "W10=", pendingToolCallIndex: 0 },
+    toolCalls: [{ id: "call-1", name: "pick-region", type: "http", arguments: "{}" }],
+    selection: { prompt: "Which region?", options: [{ label: "EU", value: "eu-west-1" }] }
+  }],
+  ["Workspace", { content: { git: { url: "https://github.com/example/repo.git" } }, storage: { size: "1Gi" } }]
 ]
 
 describe("validateObject", () => {
@@ -92,7 +109,7 @@ describe("validateObject", () => {
 
   it("applies defaults where upstream declares them, so defaulted required fields may be omitted", () => {
     const query = validate("Query", { input: "hi" }).pruned.spec
-    assert.deepStrictEqual(query, { input: "hi", timeout: "5m", type: "user" })
+    assert.deepStrictEqual(query, { input: "hi", timeout: "30m", type: "user" })
     const mcp = validate("MCPServer", {
       address: { value: "http://mcp" },
       authorization: { tokenSecretRef: { name: "oauth" } }
@@ -270,15 +287,25 @@ describe("registry", () => {
         ["A2ATask", "a2atasks", "v1alpha1", true],
         ["ArkConfig", "arkconfigs", "v1alpha1", false],
         ["A2AServer", "a2aservers", "v1prealpha1", true],
-        ["ExecutionEngine", "executionengines", "v1prealpha1", true]
+        ["ExecutionEngine", "executionengines", "v1prealpha1", true],
+        ["Evaluator", "evaluators", "v1alpha1", true],
+        ["Evaluation", "evaluations", "v1alpha1", true],
+        ["ExecutionProfile", "executionprofiles", "v1prealpha1", true],
+        ["ToolApprovalRequest", "toolapprovalrequests", "v1alpha1", true],
+        ["ToolInteraction", "toolinteractions", "v1alpha1", true],
+        ["Workspace", "workspaces", "v1alpha1", true]
       ]
     )
     for (const r of resources) {
       assert.strictEqual(r.listKind, `${r.kind}List`)
       assert.strictEqual(r.singular, r.kind.toLowerCase())
-      // Upstream's CRDs declare neither.
-      assert.deepStrictEqual([r.shortNames, r.categories], [[], []])
+      // Upstream declares no categories, and short names for two kinds only.
+      assert.deepStrictEqual(r.categories, [])
     }
+    assert.deepStrictEqual(
+      resources.filter((r) => r.shortNames.length > 0).map((r) => [r.kind, r.shortNames]),
+      [["ToolApprovalRequest", ["tar"]], ["ToolInteraction", ["ti"]]]
+    )
   })
 
   it("finds kinds by group/version/plural, by apiVersion/kind and by what a user types", () => {
@@ -340,7 +367,7 @@ describe("openApiSchema", () => {
     assert.deepStrictEqual(at(query, "spec.timeout"), {
       description: "Timeout for query execution (e.g., \"30s\", \"5m\", \"1h\")",
       type: "string",
-      default: "5m"
+      default: "30m"
     })
     assert.deepStrictEqual(at(query, "status.tokenUsage.totalTokens"), { type: "integer", format: "int64" })
     const conditionType = at(query, "status.conditions.[].type")

@@ -170,7 +170,7 @@ describe("query workers", () => {
       apiVersion: "ark.mckinsey.com/v1prealpha1",
       kind: "ExecutionEngine",
       metadata: { name: "two" },
-      spec: { address: { value: other.url } }
+      spec: { type: "a2a", address: { value: other.url } }
     })
     const agent = { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Agent", metadata: { name: "routed" }, spec: { executionEngine: { name: "two" } } }
     await send(server, "POST", `${base}/namespaces/w5/agents`, agent)
@@ -215,6 +215,7 @@ describe("query workers", () => {
     const failed = await waitPhase(server, "w3", "flaky", ["done", "error"])
     expect(failed.status.phase).toBe("error")
     expect(failed.status.conditions[0].reason).toBe("EngineUnavailable")
+    expect(failed.status.error).toBe(failed.status.conditions[0].message)
     expect(engine.calls.filter((c) => c.input === "flaky")).toHaveLength(3)
     await send(server, "POST", `${base}/namespaces/w3/queries`, query("broken", "broken"))
     const broken = await waitPhase(server, "w3", "broken", ["done", "error"])
@@ -222,7 +223,7 @@ describe("query workers", () => {
     expect(engine.calls.filter((c) => c.input === "broken")).toHaveLength(1)
   })
 
-  it("a Task that needs input ends in input-required, with an A2ATask tracking it", async () => {
+  it("a Task that needs input ends in input-required, as upstream pauses a Query for a human, with an A2ATask tracking it", async () => {
     await send(server, "POST", `${base}/namespaces/w4/queries`, query("ask", "question"))
     const asked = await waitPhase(server, "w4", "ask", ["input-required", "done", "error"])
     expect(asked.status.phase).toBe("input-required")

@@ -1,45 +1,40 @@
 /**
- * Upstream Ark's Python SDK (PyPI `ark-sdk`) for interoperability tests: a virtual environment
- * with the pinned release is made on first use in `node_modules/.cache/ark-sdk/<version>` (pip
- * from PyPI), and an execution engine built on the SDK's BaseExecutor runs as a child process.
+ * Upstream's Python SDK, `ark-sdk` from PyPI, at a pinned version: a virtualenv made with
+ * `python3 -m venv` in a cache folder outside the clone (keyed by the version, so a bump makes a
+ * new one), into which pip installs the pinned package once. Later runs reuse it. And an
+ * execution engine built on the SDK, run as a child process.
  */
-import { spawn } from "node:child_process"
-import { existsSync } from "node:fs"
-import { mkdir, rename, rm } from "node:fs/promises"
+import { execFile, spawn } from "node:child_process"
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { homedir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 
-export const arkSdkVersion = "0.1.72"
+/** The ark-sdk this project is tested against: the newest on PyPI when pinned (December 2026); it needs Python >= 3.10. */
+export const ARK_SDK_VERSION = "0.1.72"
 
-const cacheRoot = fileURLToPath(new URL("../../node_modules/.cache/ark-sdk/", import.meta.url))
+const run = promisify(execFile)
 
-const run = (bin: string, args: ReadonlyArray<string>) =>
-  new Promise<void>((resolve, reject) => {
-    const child = spawn(bin, [...args], { stdio: ["ignore", "pipe", "pipe"] })
-    let output = ""
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()))
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()))
-    child.on("error", reject)
-    child.on("close", (code) => code === 0 ? resolve() : reject(new Error(`${bin} ${args.join(" ")} exited ${code}:\n${output}`)))
-  })
+const cacheRoot = join(process.env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "ark-effect")
 
-/** The venv's python, with ark-sdk installed; made once per version. */
+/** The virtualenv's python, created and filled on first use (a ready marker guards against a half-made one). */
 export const arkSdkPython = async (): Promise<string> => {
-  const dir = join(cacheRoot, arkSdkVersion)
+  const dir = join(cacheRoot, `ark-sdk-${ARK_SDK_VERSION}`)
   const python = join(dir, "bin", "python")
-  if (existsSync(python)) return python
-  // Built aside and renamed into place, so a half-made venv is never used.
-  const temp = join(cacheRoot, `.make-${process.pid}-${Math.random().toString(36).slice(2)}`)
-  await mkdir(cacheRoot, { recursive: true })
-  try {
-    await run("python3", ["-m", "venv", temp])
-    await run(join(temp, "bin", "pip"), ["install", "--quiet", `ark-sdk==${arkSdkVersion}`])
-    await rename(temp, dir).catch((e: NodeJS.ErrnoException) => {
-      if (!(e.code === "ENOTEMPTY" || e.code === "EEXIST")) throw e
-    })
-  } finally {
-    await rm(temp, { recursive: true, force: true })
-  }
+  if (existsSync(join(dir, ".ready"))) return python
+  mkdirSync(cacheRoot, { recursive: true })
+  // Built aside and renamed into place, so concurrent or interrupted runs never see a partial env.
+  const temp = `${dir}.building-${process.pid}`
+  rmSync(temp, { recursive: true, force: true })
+  await run("python3", ["-m", "venv", temp])
+  await run(join(temp, "bin", "python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `ark-sdk==${ARK_SDK_VERSION}`], {
+    maxBuffer: 16 * 1024 * 1024
+  })
+  writeFileSync(join(temp, ".ready"), `${ARK_SDK_VERSION}\n`)
+  // The interpreter finds its venv through pyvenv.cfg beside it, so the moved env works as is
+  // (only bin/ scripts such as pip keep the old path; this module runs `python -m` alone).
+  rmSync(dir, { recursive: true, force: true })
+  renameSync(temp, dir)
   return python
 }
 

@@ -1,6 +1,6 @@
 /** Agent: a prompt bound to a model, tools and (optionally) an external execution engine. */
 import { Schema } from "effect"
-import { conditions, FreeformObject, ObjectRef, optionalString, Override, Parameter, ValueFromSource } from "./common.ts"
+import { conditions, FreeformObject, ObjectRef, optionalString, Override, Parameter, StringMap, ValueFromSource } from "./common.ts"
 
 /** A value injected into a tool call (agent tool functions and partial parameters). */
 const ToolFunction = Schema.Struct({
@@ -9,20 +9,27 @@ const ToolFunction = Schema.Struct({
   valueFrom: Schema.optionalKey(ValueFromSource)
 })
 
+/** Human-in-the-loop approval of a tool's calls; the same type on an agent's tool and on a Tool. */
+export const ToolApprovalConfig = Schema.Struct({
+  argumentMatches: Schema.optionalKey(Schema.Array(Schema.Struct({
+    argument: Schema.String.annotate({ description: "Argument is the JSON field name in the tool call arguments to inspect (e.g. \"path\")." }),
+    pattern: Schema.String.annotate({ description: "Pattern is a regular expression; approval is required when the argument value matches." })
+  })).annotate({
+    description: "ArgumentMatches narrows approval to calls whose arguments match one of these patterns. Empty means approval applies to every call of this tool."
+  })),
+  onTimeout: Schema.optionalKey(Schema.Literals(["reject", "proceed"]).annotate({
+    description:
+      "OnTimeout specifies the action to take when approval times out: \"reject\" fails the query, \"proceed\" executes the tool",
+    default: "reject"
+  })),
+  required: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "Required indicates whether human approval is required before executing this tool"
+  })),
+  timeout: optionalString("Timeout specifies how long to wait for approval before timing out", { default: "5m" })
+}).annotate({ description: "Approval configuration for human-in-the-loop tool execution" })
+
 const AgentTool = Schema.Struct({
-  approval: Schema.optionalKey(
-    Schema.Struct({
-      onTimeout: Schema.optionalKey(Schema.Literals(["reject", "proceed"]).annotate({
-        description:
-          "OnTimeout specifies the action to take when approval times out: \"reject\" fails the query, \"proceed\" executes the tool",
-        default: "reject"
-      })),
-      required: Schema.optionalKey(Schema.Boolean.annotate({
-        description: "Required indicates whether human approval is required before executing this tool"
-      })),
-      timeout: optionalString("Timeout specifies how long to wait for approval before timing out")
-    }).annotate({ description: "Approval configuration for human-in-the-loop tool execution" })
-  ),
+  approval: Schema.optionalKey(ToolApprovalConfig),
   description: optionalString("Description of the tool as exposed to the agent"),
   functions: Schema.optionalKey(Schema.Array(ToolFunction)),
   name: Schema.optionalKey(Schema.NonEmptyString),
@@ -45,7 +52,29 @@ const AgentTool = Schema.Struct({
   type: Schema.Literals(["built-in", "custom", "mcp", "http", "agent", "team", "builtin"])
 })
 
+/**
+ * Pod configuration for the a2a-pod execution engine. `template` is a corev1.PodTemplateSpec:
+ * kept whole (unknown fields preserved) rather than restated field by field; kube validates
+ * the Pod the engine creates from it.
+ */
+const PodConfig = Schema.Struct({
+  template: FreeformObject.annotate({ description: "Template for the ephemeral pod" }),
+  timeout: optionalString("Maximum duration for the pod execution")
+}).annotate({ description: "Pod configuration for a2a-pod execution engine" })
+
+const A2APodConfig = Schema.Struct({
+  agentCardPath: optionalString("Path to the agent card endpoint for readiness checking", {
+    default: "/.well-known/agent-card.json"
+  }),
+  port: Schema.optionalKey(
+    Schema.Int.annotate({ description: "Port where the A2A server listens inside the pod", format: "int32", default: 8080 })
+  ),
+  readinessTimeout: optionalString("Maximum time to wait for the pod to become ready")
+}).annotate({ description: "A2A-specific settings for ephemeral pod agents" })
+
 export const AgentSpec = Schema.Struct({
+  a2aPod: Schema.optionalKey(A2APodConfig),
+  config: Schema.optionalKey(StringMap.annotate({ description: "Config provides values for the execution engine's config schema" })),
   description: Schema.optionalKey(Schema.String),
   executionEngine: Schema.optionalKey(
     Schema.Struct({
@@ -64,6 +93,7 @@ export const AgentSpec = Schema.Struct({
   parameters: Schema.optionalKey(
     Schema.Array(Parameter).annotate({ description: "Parameters for template processing in the prompt field" })
   ),
+  pod: Schema.optionalKey(PodConfig),
   prompt: Schema.optionalKey(Schema.String),
   tools: Schema.optionalKey(Schema.Array(AgentTool))
 })

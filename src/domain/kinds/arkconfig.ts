@@ -3,6 +3,19 @@ import { Schema } from "effect"
 import { optionalString } from "./common.ts"
 
 export const ArkConfigSpec = Schema.Struct({
+  defaultMemory: Schema.optionalKey(Schema.Struct({
+    name: Schema.String,
+    namespace: Schema.optionalKey(Schema.String)
+  }).annotate({
+    description: "DefaultMemory names the Memory injected into Query resources that do not specify spec.memory,\n" +
+      "and only when a Memory with that name exists in the Query namespace. Only name is meaningful: the\n" +
+      "Memory is always resolved in the Query own namespace, and an explicit namespace is rejected."
+  })),
+  evaluationTTL: optionalString(
+    "EvaluationTTL is the default TTL injected into Evaluation resources\n" +
+      "that do not specify spec.ttl. If unset, the hardcoded\n" +
+      "fallback of 720h is used."
+  ),
   queryTTL: optionalString(
     "QueryTTL is the default TTL injected into Query resources\n" +
       "that do not specify spec.ttl. If unset, the hardcoded\n" +
@@ -11,7 +24,7 @@ export const ArkConfigSpec = Schema.Struct({
 }).annotate({
   description: "ArkConfigSpec defines cluster-wide Ark defaults. The singleton\n" +
     "object named \"default\" is consulted by admission webhooks when\n" +
-    "a Query is created without an explicit ttl."
+    "a Query or Evaluation is created without an explicit ttl."
 })
 export type ArkConfigSpec = typeof ArkConfigSpec.Type
 

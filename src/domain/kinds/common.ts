@@ -52,7 +52,7 @@ const keySelector = (object: "ConfigMap" | "Secret", description: string, keyDes
   }).annotate({ description, "x-kubernetes-map-type": "atomic" })
 
 const ConfigMapKeySelector = keySelector("ConfigMap", "Selects a key from a ConfigMap.", "The key to select.")
-const SecretKeySelector = keySelector(
+export const SecretKeySelector = keySelector(
   "Secret",
   "SecretKeySelector selects a key of a Secret.",
   "The key of the secret to select from.  Must be a valid secret key."

@@ -5,10 +5,37 @@ import { conditions, Header, optionalString, PollInterval, ValueSource } from ".
 /** A key inside the OAuth token Secret, with upstream's default key name. */
 const secretKey = (name: string) => optionalString(undefined, { default: name })
 
+/**
+ * Machine-to-machine OAuth: the controller mints the token itself with client_credentials,
+ * authenticating with a private-key JWT (RFC 7523) signed by a key from a Secret.
+ */
+const ClientCredentials = Schema.Struct({
+  clientAuthentication: Schema.Struct({
+    privateKeyJWT: Schema.optionalKey(Schema.Struct({
+      algorithm: Schema.optionalKey(
+        Schema.Literals(["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]).annotate({
+          description: "JWS algorithm of the client assertion; must be one the authorization server supports",
+          default: "ES256"
+        })
+      ),
+      keyID: optionalString("The `kid` header, when the authorization server holds several keys for this client"),
+      secretKeyRef: Schema.Struct({
+        key: optionalString("Key of the PEM private key in the Secret", { default: "private.pem" }),
+        name: Schema.String.annotate({ description: "Secret in the MCPServer's namespace" })
+      }).annotate({ description: "The private signing key" })
+    }))
+  }).annotate({ description: "How the client authenticates to the token endpoint" }),
+  clientID: Schema.String.annotate({ description: "The client registered for Ark at the authorization server" }),
+  resource: optionalString("Override of the resource discovered through RFC 9728"),
+  scopes: Schema.optionalKey(Schema.Array(Schema.String)),
+  tokenEndpoint: optionalString("Override of the token endpoint discovered through RFC 8414")
+}).annotate({ description: "How the token is obtained without a user: OAuth client credentials" })
+
 export const MCPServerSpec = Schema.Struct({
   address: ValueSource,
   authorization: Schema.optionalKey(
     Schema.Struct({
+      clientCredentials: Schema.optionalKey(ClientCredentials),
       tokenSecretRef: Schema.Struct({
         accessTokenKey: secretKey("access_token"),
         clientIDKey: secretKey("client_id"),
@@ -31,11 +58,18 @@ export const MCPServerSpec = Schema.Struct({
   headers: Schema.optionalKey(Schema.Array(Header)),
   pollInterval: PollInterval,
   timeout: optionalString(
-    "Timeout specifies the maximum duration for MCP tool calls to this server.\n" +
-      "Use this to support long-running operations (e.g., \"5m\", \"10m\", \"30m\").\n" +
+    "Timeout bounds establishing the connection to this server, including the\n" +
+      "connection retry window. It does not bound individual tool calls once the\n" +
+      "connection is established - use toolCallTimeout for that.\n" +
       "Defaults to \"30s\" if not specified.",
     { default: "30s" }
   ),
+  toolCallTimeout: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/)).annotate({
+    description: "ToolCallTimeout bounds each individual tool call to this server\n" +
+      "(e.g., \"30s\", \"5m\", \"10m\"). Use this to support long-running operations.\n" +
+      "When unset, a tool call is bounded only by the execution budget of the\n" +
+      "query that triggered it."
+  })),
   // Required upstream but defaulted first, so omitting it is fine.
   transport: Schema.Literals(["http", "sse"]).annotate({ default: "http" })
 })
@@ -93,7 +127,16 @@ export const MCPServerStatus = Schema.Struct({
           "MCPServer printcolumn as AUTH. Empty (absent) means the server\n" +
           "does not require authorization."
       })),
-      tokenEndpoint: optionalString("TokenEndpoint is the OAuth 2.1 token endpoint\n(RFC 8414 `token_endpoint`).")
+      tokenEndpoint: optionalString("TokenEndpoint is the OAuth 2.1 token endpoint\n(RFC 8414 `token_endpoint`)."),
+      tokenEndpointAuthMethodsSupported: stringList(
+        "TokenEndpointAuthMethodsSupported is the set of client authentication methods the token endpoint\n" +
+          "accepts (RFC 8414 `token_endpoint_auth_methods_supported`). The client-credentials path requires\n" +
+          "`private_key_jwt` to appear here."
+      ),
+      tokenEndpointAuthSigningAlgValuesSupported: stringList(
+        "TokenEndpointAuthSigningAlgValuesSupported is the set of JWS algorithms the token endpoint accepts\n" +
+          "for signed client assertions (RFC 8414 `token_endpoint_auth_signing_alg_values_supported`)."
+      )
     }).annotate({
       description: "Authorization holds OAuth 2.1 / RFC 9728 discovery metadata when the\n" +
         "MCP server requires authorization. Populated by the controller when\n" +

@@ -29,7 +29,7 @@ export const QuerySpec = Schema.Struct({
   serviceAccount: Schema.optionalKey(Schema.NonEmptyString),
   sessionId: Schema.optionalKey(Schema.NonEmptyString),
   target: Schema.optionalKey(QueryTarget),
-  timeout: optionalString("Timeout for query execution (e.g., \"30s\", \"5m\", \"1h\")", { default: "5m" }),
+  timeout: optionalString("Timeout for query execution (e.g., \"30s\", \"5m\", \"1h\")", { default: "30m" }),
   ttl: optionalString(
     "Time to retain Query after completion.\n" +
       "Default is resolved by the mutating webhook from ArkConfig/default\n" +
@@ -39,14 +39,21 @@ export const QuerySpec = Schema.Struct({
 })
 export type QuerySpec = typeof QuerySpec.Type
 
-export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "input-required", "error", "done", "canceled"])
+/** Upstream's phases (release 0.1.72): "queued" waits for a slot, "input-required" for a human (a tool approval). */
+export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "queued", "input-required", "error", "done", "canceled"])
 
 const TokenCount = Schema.optionalKey(Schema.Int.annotate({ format: "int64" }))
 
 export const QueryStatus = Schema.Struct({
+  approvalRef: Schema.optionalKey(
+    Schema.Struct({ name: Schema.String, namespace: Schema.optionalKey(Schema.String) }).annotate({
+      description: "ApprovalRef references the ToolApprovalRequest of a Query waiting for approval"
+    })
+  ),
   conditions: conditions("Conditions represent the latest available observations of a query's state"),
   conversationId: Schema.optionalKey(Schema.NonEmptyString),
   duration: Schema.optionalKey(Schema.String),
+  error: optionalString("Error contains error message when phase is \"error\""),
   phase: Schema.optionalKey(QueryPhase.annotate({ default: "pending" })),
   response: Schema.optionalKey(
     Schema.Struct({

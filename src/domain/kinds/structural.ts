@@ -24,6 +24,7 @@ export interface Structural {
   readonly default?: unknown
   readonly minLength?: number
   readonly maxLength?: number
+  readonly minItems?: number
   readonly pattern?: string
   readonly minimum?: number
   readonly maximum?: number
@@ -54,7 +55,9 @@ const applyCheck = (out: Mutable<Structural>, check: SchemaAST.Check<unknown>): 
       out.type = "integer"
       return
     case "effect/schema/isMinLength":
-      out.minLength = payload["minLength"] as number
+      // The same Effect check bounds a string's length and a list's size.
+      if (out.type === "array") out.minItems = payload["minLength"] as number
+      else out.minLength = payload["minLength"] as number
       return
     case "effect/schema/isMaxLength":
       out.maxLength = payload["maxLength"] as number
@@ -280,6 +283,9 @@ export const validate = (s: Structural, value: unknown, path: string, causes: Ar
   if (typeof value === "string") validateString(s, value, path, causes)
   else if (typeof value === "number") validateNumber(s, value, path, causes)
   else if (Array.isArray(value)) {
+    if (s.minItems !== undefined && value.length < s.minItems) {
+      causes.push(invalid(path, value.length, `should have at least ${s.minItems} items`))
+    }
     const items = s.items
     if (items !== undefined) value.forEach((item, i) => validate(items, item, `${path}[${i}]`, causes))
   } else if (isRecord(value)) {

@@ -4,22 +4,21 @@ import { conditions } from "./common.ts"
 
 export const TeamSpec = Schema.Struct({
   description: Schema.optionalKey(Schema.String),
-  // Edges between member names, for the "graph" strategy.
+  // Edges between member names: the turns a selector may choose from (and the deprecated "graph" strategy).
   graph: Schema.optionalKey(Schema.Struct({
     edges: Schema.Array(Schema.Struct({ from: Schema.String, to: Schema.String }))
   })),
   loops: Schema.optionalKey(Schema.Boolean.annotate({ default: false })),
   maxTurns: Schema.optionalKey(Schema.Int),
-  // Free strings upstream; its webhook checks member types (agent, team) and strategies
-  // (sequential, round-robin, selector, graph).
-  members: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.String })),
+  members: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.Literals(["agent", "team"]) })),
   selector: Schema.optionalKey(Schema.Struct({
     agent: Schema.optionalKey(Schema.String),
     enableTerminateTool: Schema.optionalKey(Schema.Boolean),
     selectorPrompt: Schema.optionalKey(Schema.String),
     terminatePrompt: Schema.optionalKey(Schema.String)
   })),
-  strategy: Schema.String
+  // round-robin and graph are deprecated: admission migrates both to sequential.
+  strategy: Schema.Literals(["sequential", "round-robin", "selector", "graph"])
 })
 export type TeamSpec = typeof TeamSpec.Type
 

@@ -1,6 +1,7 @@
 /** Tool: something an agent can call (HTTP endpoint, MCP tool, another agent or team, a builtin). */
 import { Schema } from "effect"
-import { FreeformObject, Header, ObjectRef, optionalString, Parameter } from "./common.ts"
+import { ToolApprovalConfig } from "./agent.ts"
+import { conditions, FreeformObject, Header, ObjectRef, optionalString, Parameter } from "./common.ts"
 
 /** The `agent`, `team` and `builtin` sections: a name, required when `type` selects them. */
 const namedTarget = (kind: "Agent" | "Team" | "Builtin") => {
@@ -49,12 +50,30 @@ const HttpTool = Schema.Struct({
   url: Schema.String.check(Schema.isMinLength(1), Schema.isPattern(/^https?:\/\/.*/))
 }).annotate({ description: "HTTP-specific configuration for HTTP-based tools" })
 
+/** A short script run by an Ark-managed runner (type `inline`). */
+const InlineTool = Schema.Struct({
+  language: Schema.Literals(["bash", "python", "node", "ts"]).annotate({
+    description: "Interpreter for the script. There is no default and no shebang dispatch."
+  }),
+  source: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(65536)).annotate({
+    description: "Script source. Limited to 65536 UTF-8 bytes; use an MCPServer for larger tools."
+  })
+}).annotate({
+  description: "Inline-specific configuration for inline script tools.\nThis field is required only if Type = \"inline\"."
+})
+
 export const ToolSpec = Schema.Struct({
   agent: namedTarget("Agent"),
   annotations: Schema.optionalKey(ToolAnnotations),
+  approval: Schema.optionalKey(ToolApprovalConfig.annotate({
+    description: "Approval configuration applied to every agent that uses this tool. An agent\n" +
+      "cannot unset Required or narrow ArgumentMatches, but Timeout and OnTimeout are agent-overridable;\n" +
+      "see AgentTool.Approval for the per-agent override."
+  })),
   builtin: namedTarget("Builtin"),
   description: optionalString("Tool description"),
   http: Schema.optionalKey(HttpTool),
+  inline: Schema.optionalKey(InlineTool),
   inputSchema: Schema.optionalKey(FreeformObject.annotate({ description: "Input schema for the tool" })),
   mcp: Schema.optionalKey(
     Schema.Struct({
@@ -63,12 +82,17 @@ export const ToolSpec = Schema.Struct({
     }).annotate({ description: "MCP-specific configuration for MCP server tools" })
   ),
   team: namedTarget("Team"),
-  type: Schema.Literals(["http", "mcp", "agent", "team", "builtin"])
+  type: Schema.Literals(["http", "mcp", "agent", "team", "builtin", "inline"])
 })
 export type ToolSpec = typeof ToolSpec.Type
 
 export const ToolStatus = Schema.Struct({
+  conditions: conditions(),
   message: Schema.optionalKey(Schema.String),
+  resolvedAddress: optionalString(
+    "Internal activator address for inline tools. Unusable unless the Available\n" +
+      "condition is True for the current metadata.generation."
+  ),
   state: Schema.optionalKey(Schema.String)
 })
 export type ToolStatus = typeof ToolStatus.Type

@@ -6,6 +6,7 @@ import { ByteSize, Cause, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { MaxBodySize } from "effect/http/HttpIncomingMessage"
 import { createHash } from "node:crypto"
+import { gunzipSync } from "node:zlib"
 import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
 import { decodeProtobufObject } from "../../domain/protobuf.ts"
@@ -180,7 +181,8 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           accept: header("accept"),
           contentType: header("content-type"),
           userAgent: header("user-agent"),
-          body: readBody(request)
+          body: readBody(request),
+          closeConnection: () => (request.source as { readonly socket?: { destroy: () => void } }).socket?.destroy()
         })
       }
       case "Unknown":
@@ -188,28 +190,52 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
     }
   })
 
+/** A body read failure as kube answers it: too large is 413, anything else unreadable 400. */
 const bodyError = (e: { readonly reason: { readonly _tag: string; readonly reason?: unknown } }): ApiError =>
   e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-    ? new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
+    ? tooLarge()
     : new BadRequest({ message: "the request body could not be read" })
 
+const tooLarge = () => new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
+
+/** The body's bytes, bounded by kube's limit before and after decoding a gzip `Content-Encoding`. */
+const readBytes = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Uint8Array, ApiError> => {
+  const encoding = (request.headers["content-encoding"] ?? "").trim().toLowerCase()
+  if (encoding !== "" && encoding !== "identity" && encoding !== "gzip") {
+    return Effect.fail(new UnsupportedMediaType({ message: `unsupported Content-Encoding "${encoding}": only gzip is accepted` }))
+  }
+  return request.arrayBuffer.pipe(
+    Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)),
+    Effect.mapError(bodyError),
+    Effect.flatMap((buffer) =>
+      encoding !== "gzip"
+        ? Effect.succeed(new Uint8Array(buffer))
+        : Effect.try({
+          try: () => new Uint8Array(gunzipSync(new Uint8Array(buffer), { maxOutputLength: maxRequestBytes })),
+          catch: (e): ApiError =>
+            (e as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE"
+              ? tooLarge()
+              : new BadRequest({ message: `the request body is not valid gzip: ${e instanceof Error ? e.message : String(e)}` })
+        })
+    )
+  )
+}
+
 /**
- * The body as text, bounded by kube's limit: larger bodies are 413, unreadable ones 400. A
- * protobuf body (client-go's for core kinds) becomes the JSON text of the object it carries.
+ * The body as text, bounded by kube's limit before and after decoding: larger bodies are 413,
+ * unreadable ones 400. A gzip `Content-Encoding` is decoded (a body that is not gzip is a 400);
+ * any other encoding is 415. A protobuf body (client-go's for core kinds) becomes the JSON text
+ * of the object it carries.
  */
 const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, ApiError> =>
-  bodyType(request.headers["content-type"]) === "application/vnd.kubernetes.protobuf"
-    ? request.arrayBuffer.pipe(
-      Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)),
-      Effect.mapError(bodyError),
-      Effect.flatMap((buffer) =>
-        Effect.try({
-          try: () => JSON.stringify(decodeProtobufObject(new Uint8Array(buffer))),
-          catch: (e) => new UnsupportedMediaType({ message: `the body of the request could not be decoded: ${e instanceof Error ? e.message : String(e)}` })
-        })
-      )
-    )
-    : request.text.pipe(Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)), Effect.mapError(bodyError))
+  readBytes(request).pipe(Effect.flatMap((bytes) =>
+    bodyType(request.headers["content-type"]) === "application/vnd.kubernetes.protobuf"
+      ? Effect.try({
+        try: () => JSON.stringify(decodeProtobufObject(bytes)),
+        catch: (e) => new UnsupportedMediaType({ message: `the body of the request could not be decoded: ${e instanceof Error ? e.message : String(e)}` })
+      })
+      : Effect.succeed(new TextDecoder().decode(bytes))
+  ))
 
 const toResponse = (reply: TaggedReply) => {
   const headers: Record<string, string> = {}
