@@ -129,8 +129,24 @@ export const make = (options: ExecutorOptions) =>
     const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
 
     /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
+    /**
+     * Provider clients by the resolved Model (credentials included, so a rotated key makes a new
+     * one), reused across Queries for their connection pools; the oldest goes beyond 64.
+     */
+    const clients = new Map<string, ChatCall>()
+    const clientFor = (model: ResolvedModel) => {
+      const key = JSON.stringify(model)
+      let call = clients.get(key)
+      if (call === undefined) {
+        call = chatCall(model)
+        clients.set(key, call)
+        if (clients.size > 64) clients.delete(clients.keys().next().value!)
+      }
+      return call
+    }
+
     const complete = (model: ResolvedModel) => {
-      const call = chatCall(model)
+      const call = clientFor(model)
       return (request: ChatRequest) =>
         withRetries(call(request), options.retry).pipe(
           Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
