@@ -102,7 +102,9 @@ const normalizeObject = (
   const kept: Array<[string, unknown]> = []
   // Upstream Ark's kinds are Go structs whose spec is never nil: an absent or null spec is an
   // empty one, defaulted and validated as such (a Query's required fields are then reported).
-  const entries = mode === "object" && (obj.spec === undefined || obj.spec === null) ? [...Object.entries(obj).filter(([k]) => k !== "spec"), ["spec", {}] as const] : Object.entries(obj)
+  // Kinds without a spec (Secret, ConfigMap) get none.
+  const emptySpec = mode === "object" && info.spec !== undefined && (obj.spec === undefined || obj.spec === null)
+  const entries = emptySpec ? [...Object.entries(obj).filter(([k]) => k !== "spec"), ["spec", {}] as const] : Object.entries(obj)
   for (const [key, value] of entries) {
     if (key === "apiVersion" || key === "kind" || key === "metadata") kept.push([key, value])
     else if (!Object.hasOwn(body, key)) unknownFields.push(key)

@@ -4,7 +4,7 @@
  * A2A 0.3 card (or declares a 0.3 interface) get `message/send`, through the SDK's compat layer.
  */
 import { Message, Role, Task, TaskState } from "@a2a-js/sdk"
-import type { Part, SendMessageRequest, SendMessageResult } from "@a2a-js/sdk"
+import type { AgentCard, Part, SendMessageRequest, SendMessageResult } from "@a2a-js/sdk"
 import {
   ClientFactory,
   ClientFactoryOptions,
@@ -23,11 +23,19 @@ import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../services/
 /** Upstream Ark's query extension (ark/api/extensions/query/v1), declared in `message.extensions`. */
 export const QUERY_EXTENSION_URI = "https://github.com/mckinsey/agents-at-scale-ark/tree/main/ark/api/extensions/query/v1"
 /**
- * The message metadata key of the extension. Requests carry the QueryRef
- * `{name, namespace, target: {type, name}}` under it; upstream engines answer with
- * `{tokenUsage: {prompt_tokens, completion_tokens, total_tokens}, ...}` under the same key.
+ * The message metadata key of the extension. Requests carry the QueryRef `{name, namespace}`
+ * under it, with a `target` only when it overrides the Query's spec.target (to upstream's
+ * engines a `target` names the member to run, refused for an agent target); upstream engines
+ * answer with `{tokenUsage: {prompt_tokens, completion_tokens, total_tokens}, messages, ...}`
+ * under the same key.
  */
 export const QUERY_REF_METADATA_KEY = `${QUERY_EXTENSION_URI}/ref`
+
+/**
+ * ark-effect's own message metadata: the target the workers resolved (`{type, name}`), for
+ * engines that want it without reading the Query (the demo engine names it). Others ignore it.
+ */
+export const TARGET_METADATA_KEY = "ark.mckinsey.com/ark-effect-target"
 
 /** Thrown by the fetch the SDK uses, so that server overload is told apart from protocol errors. */
 class RetryableStatus extends Error {}
@@ -118,14 +126,33 @@ const transports = [
 ]
 
 /**
- * Fetches the card (within 30 s: the SDK's resolver takes no signal of a caller's, and the
- * connect is shared by every caller) and picks a transport.
+ * The card's interfaces at the engine's own address: its scheme, host and port, with each
+ * interface's path. The address an ExecutionEngine (or --completions-url) names is where the
+ * engine is, as upstream's controller treats it; cards often say otherwise (ark-sdk's
+ * ExecutorApp announces https://<bind address>, e.g. https://0.0.0.0:8000, while serving http).
  */
-const connect = (url: string): Promise<Client> =>
-  new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-    transports,
-    cardResolver: new DefaultAgentCardResolver({ fetchImpl: (input, init) => engineFetch(input, { ...init, signal: AbortSignal.timeout(30_000) }), ...compat })
-  })).createFromUrl(url)
+const addressedAt = (card: AgentCard, url: string): AgentCard => {
+  const base = new URL(url)
+  return {
+    ...card,
+    supportedInterfaces: card.supportedInterfaces.map((i) => {
+      const at = URL.parse(i.url)
+      return at === null ? i : { ...i, url: `${base.origin}${at.pathname}${at.search}` }
+    })
+  }
+}
+
+const cardResolver = new DefaultAgentCardResolver({
+  fetchImpl: (input, init) => engineFetch(input, { ...init, signal: AbortSignal.timeout(30_000) }),
+  ...compat
+})
+const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports }))
+
+/**
+ * Fetches the card (within 30 s: the SDK's resolver takes no signal of a caller's, and the
+ * connect is shared by every caller) and picks a transport, at the engine's address.
+ */
+const connect = async (url: string): Promise<Client> => factory.createFromAgentCard(addressedAt(await cardResolver.resolve(url), url))
 
 const textPart = (text: string): Part => ({ content: { $case: "text", value: text }, metadata: undefined, filename: "", mediaType: "text/plain" })
 
@@ -144,7 +171,8 @@ const sendRequest = (request: CompletionRequest): SendMessageRequest => ({
         ...(request.queryTarget?.type === request.target.type && request.queryTarget.name === request.target.name
           ? {}
           : { target: { type: request.target.type, name: request.target.name } })
-      }
+      },
+      [TARGET_METADATA_KEY]: { type: request.target.type, name: request.target.name }
     },
     extensions: [QUERY_EXTENSION_URI],
     referenceTaskIds: []

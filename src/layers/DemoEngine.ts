@@ -9,7 +9,7 @@ import type { AgentExecutor } from "@a2a-js/sdk/server"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import { randomUUID } from "node:crypto"
-import { QUERY_EXTENSION_URI, QUERY_REF_METADATA_KEY } from "./A2AEngine.ts"
+import { QUERY_EXTENSION_URI, QUERY_REF_METADATA_KEY, TARGET_METADATA_KEY } from "./A2AEngine.ts"
 import * as A2AServer from "./A2AServer.ts"
 
 export class DemoEngineError extends Schema.TaggedError<DemoEngineError>()("DemoEngineError", {
@@ -21,8 +21,8 @@ export class DemoEngineUrl extends Context.Service<DemoEngineUrl, {
   readonly url: string
 }>()("ark-effect/layers/DemoEngine/DemoEngineUrl") {}
 
-const QueryRef = Schema.Struct({ target: Schema.Struct({ name: Schema.String }) })
-const decodeRef = Schema.decodeUnknownOption(QueryRef)
+const Target = Schema.Struct({ name: Schema.String })
+const decodeTarget = Schema.decodeUnknownOption(Target)
 
 const textPart = (text: string): Part => ({ content: { $case: "text", value: text }, metadata: undefined, filename: "", mediaType: "text/plain" })
 
@@ -33,9 +33,9 @@ const executor: AgentExecutor = {
   execute: async (context, bus) => {
     const message = context.userMessage
     const input = message.parts.map((p) => p.content?.$case === "text" ? p.content.value : "").join("")
-    const target = Option.match(decodeRef(message.metadata?.[QUERY_REF_METADATA_KEY]), {
+    const target = Option.match(decodeTarget(message.metadata?.[TARGET_METADATA_KEY]), {
       onNone: () => "unknown target",
-      onSome: (ref) => ref.target.name
+      onSome: (t) => t.name
     })
     const answer = `${target} (demo engine) received: ${input}`
     bus.publish(AgentEvent.message({

@@ -27,7 +27,7 @@ import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 import { ResourceReader } from "../services/ResourceReader.ts"
 import * as EngineDirectory from "./EngineDirectory.ts"
-import { queryParameterValues } from "./engine/resolve.ts"
+import { parameterValues } from "./engine/resolve.ts"
 import { trackStatusWrite } from "./http/fieldmanager.ts"
 
 export interface QueryWorkerOptions {
@@ -252,7 +252,7 @@ export const make = (options: QueryWorkerOptions) =>
           return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: chosen })
         }
         const target = chosen
-        const values = yield* queryParameterValues(spec.parameters, item.namespace).pipe(
+        const values = yield* parameterValues(spec.parameters, { namespace: item.namespace, queryParameters: new Map() }, `query ${item.namespace}/${item.name}`).pipe(
           Effect.provideService(ResourceReader, reader),
           Effect.map((v): ReadonlyMap<string, string> | string => v),
           Effect.catchTag("ExecutionFailed", (e) => Effect.succeed(e.message))

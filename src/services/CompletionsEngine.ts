@@ -12,14 +12,14 @@ export interface CompletionRequest {
   readonly input: string
   /** Conversation id, sent as the A2A contextId. */
   readonly contextId?: string
-  /** What the Query targets; sent as upstream Ark's query extension metadata `{ref: {name, namespace}}`. */
+  /** What the Query targets (resolved from spec.target or spec.selector); engines read it from the Query, the demo engine from ark-effect's own metadata. */
   readonly target: { readonly type: string; readonly name: string; readonly namespace: string }
   /**
    * The Query's own spec.target. Upstream's QueryRef names a `target` only to override it (a
    * team's member, a selector's pick): ark-sdk's engines refuse an override of an agent target.
    */
   readonly queryTarget?: { readonly type: string; readonly name: string }
-  /** The Query itself, for the engine's logs and metadata. */
+  /** The Query itself: sent as upstream Ark's query extension QueryRef `{name, namespace}`. */
   readonly query: { readonly name: string; readonly namespace: string }
 }
 

@@ -13,7 +13,8 @@ let kubectl: string
 
 beforeAll(async () => {
   kubectl = (await kubectlBinaries()).kubectl
-  server = await startServer({})
+  // Debug logging: a line per request, none of which may carry a Secret's data.
+  server = await startServer({ args: ["--log-level", "debug"] })
 })
 afterAll(async () => {
   await server?.stop()
@@ -79,5 +80,13 @@ describe("Secrets and ConfigMaps served standalone", () => {
     expect(all.items.map((s: { metadata: { namespace: string; name: string } }) => `${s.metadata.namespace}/${s.metadata.name}`).sort()).toEqual(["s1/mcp-token", "s1/openai-api-key", "s2/other"])
     const explained = await ok(["explain", "secret.stringData"])
     expect(explained).toContain("stringData allows specifying non-binary secret data in string form")
+  })
+
+  it("never logs a Secret's data, even at debug level", async () => {
+    await ok(["create", "secret", "generic", "logged", "-n", "s3", "--from-literal=password=hunter2-do-not-log"])
+    await ok(["get", "secret", "logged", "-n", "s3", "-o", "yaml"])
+    expect(server.output()).toContain("secrets")
+    expect(server.output()).not.toContain("hunter2-do-not-log")
+    expect(server.output()).not.toContain(Buffer.from("hunter2-do-not-log").toString("base64"))
   })
 })

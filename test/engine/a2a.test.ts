@@ -63,16 +63,18 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
         assert.strictEqual(call.input, "weather in Paris?")
         assert.strictEqual(call.contextId, "conv-1")
         assert.deepStrictEqual(call.extensions, [A2AEngine.QUERY_EXTENSION_URI])
+        // A target the Query does not name itself (a selector's pick) goes in the QueryRef as an override;
+        // the resolved target always travels in ark-effect's own key too.
         assert.deepStrictEqual(call.metadata, {
-          [A2AEngine.QUERY_REF_METADATA_KEY]: {
-            name: "forecast",
-            namespace: "team-a",
-            target: { type: "agent", name: "weather" }
-          }
+          [A2AEngine.QUERY_REF_METADATA_KEY]: { name: "forecast", namespace: "team-a", target: { type: "agent", name: "weather" } },
+          [A2AEngine.TARGET_METADATA_KEY]: { type: "agent", name: "weather" }
         })
         // The Query's own target is not sent as an override (ark-sdk engines refuse that for agents).
         yield* complete(request(e.url, "again", { queryTarget: { type: "agent", name: "weather" } }))
-        assert.deepStrictEqual(e.calls[1]!.metadata, { [A2AEngine.QUERY_REF_METADATA_KEY]: { name: "forecast", namespace: "team-a" } })
+        assert.deepStrictEqual(e.calls[1]!.metadata, {
+          [A2AEngine.QUERY_REF_METADATA_KEY]: { name: "forecast", namespace: "team-a" },
+          [A2AEngine.TARGET_METADATA_KEY]: { type: "agent", name: "weather" }
+        })
       }))
   }
 

@@ -196,6 +196,7 @@ describe("the completions engine embedded in ark serve", () => {
     // ARK_ENGINE_MODEL_RETRIES=2: three attempts, then the provider's own text.
     expect(m.calls).toHaveLength(3)
     expect(completed(q)).toBe("provider-error: model e5/default (openai): 500 the model server is on fire (after 3 attempts)")
+    expect(q.status.error).toBe("provider-error: model e5/default (openai): 500 the model server is on fire (after 3 attempts)")
   })
 
   it("retries a 429 with Retry-After and then answers", async () => {

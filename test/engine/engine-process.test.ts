@@ -95,29 +95,38 @@ describe("ark engine", () => {
     expect(body.result.status.message.parts[0]!.text).toBe("not-found: query p1/nope not found")
   })
 
-  it("answers an A2A 1.0 SendMessage with the QueryRef in the message's metadata, as ark's own workers send it", async () => {
-    await client.finished("p1", "ask")
-    const res = await fetch(`${engine.url}/a2a/jsonrpc`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "a2a-version": "1.0" },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 3,
-        method: "SendMessage",
-        params: {
-          message: {
-            messageId: "m-3",
-            role: "ROLE_USER",
-            parts: [{ text: "over A2A?" }],
-            extensions: [QUERY_EXTENSION_URI],
-            metadata: { [QUERY_REF_METADATA_KEY]: { name: "ask", namespace: "p1", target: { type: "agent", name: "helper" } } }
+  it("answers an A2A 1.0 SendMessage whose QueryRef names a member of the Query's team to run, and refuses one the team does not reach", async () => {
+    await client.apply("p1", [
+      { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Team", metadata: { name: "desk" }, spec: { strategy: "sequential", members: [{ type: "agent", name: "helper" }] } },
+      agent("outsider", { prompt: "Not on the desk." }),
+      // ark serve's workers dispatch it too (it ends in error there: teams are part 2); here the engine is asked for one member.
+      query("team-ask", { input: "over A2A?", target: { type: "team", name: "desk" } })
+    ])
+    const send = (target: string) =>
+      fetch(`${engine.url}/a2a/jsonrpc`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "a2a-version": "1.0" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "SendMessage",
+          params: {
+            message: {
+              messageId: `m-${target}`,
+              role: "ROLE_USER",
+              parts: [{ text: "over A2A?" }],
+              extensions: [QUERY_EXTENSION_URI],
+              metadata: { [QUERY_REF_METADATA_KEY]: { name: "team-ask", namespace: "p1", target: { type: "agent", name: target } } }
+            }
           }
-        }
-      })
-    })
-    const body = await res.json() as { result: { message: { parts: ReadonlyArray<{ text: string }>; metadata: Record<string, { tokenUsage: unknown }> } } }
-    expect(body.result.message.parts.map((p) => p.text)).toEqual(["engine process answers: over A2A?"])
-    expect(body.result.message.metadata[QUERY_REF_METADATA_KEY]!.tokenUsage).toEqual({ prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 })
+        })
+      }).then((r) => r.json() as Promise<any>)
+    const member = await send("helper")
+    expect(member.result.message.parts.map((p: { text: string }) => p.text)).toEqual(["engine process answers: over A2A?"])
+    expect(member.result.message.metadata[QUERY_REF_METADATA_KEY].tokenUsage).toEqual({ prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 })
+    const outsider = await send("outsider")
+    expect(outsider.result.task.status.state).toBe("TASK_STATE_FAILED")
+    expect(outsider.result.task.status.message.parts[0].text).toBe("invalid-config: query p1/team-ask: agent outsider is not a member of team desk")
   })
 
   it("fails a message without a QueryRef with a clear reason instead of running anything", async () => {

@@ -125,7 +125,7 @@ describe("query workers", () => {
     const failed = await waitPhase(server, "w1", "secret-param", ["done", "error"])
     expect(failed.status.phase).toBe("error")
     expect(failed.status.conditions[0]).toMatchObject({ type: "Completed", status: "False", reason: "InputUnresolvable" })
-    expect(failed.status.conditions[0].message).toBe("failed to resolve parameter key: secret w1/creds not found: parameter key reads key k of it")
+    expect(failed.status.conditions[0].message).toBe("secret w1/creds not found: parameter key of query w1/secret-param reads key k of it")
     expect(engine.calls.some((c) => c.input.startsWith("key "))).toBe(false)
     // Once the Secret exists (served by ark serve itself), the parameter resolves.
     await send(server, "POST", "/api/v1/namespaces/w1/secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "creds" }, stringData: { k: "s3cret" } })

@@ -1,9 +1,10 @@
 /**
  * Upstream's Python SDK, `ark-sdk` from PyPI, at a pinned version: a virtualenv made with
  * `python3 -m venv` in a cache folder outside the clone (keyed by the version, so a bump makes a
- * new one), into which pip installs the pinned package once. Later runs reuse it.
+ * new one), into which pip installs the pinned package once. Later runs reuse it. And an
+ * execution engine built on the SDK, run as a child process.
  */
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
@@ -35,4 +36,47 @@ export const arkSdkPython = async (): Promise<string> => {
   rmSync(dir, { recursive: true, force: true })
   renameSync(temp, dir)
   return python
+}
+
+export interface RunningSdkEngine {
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+/** Runs `script` (an ExecutorApp) with `python`, on `port`, reading the cluster through `kubeconfig`. */
+export const startSdkEngine = async (python: string, script: string, port: number, kubeconfig: string): Promise<RunningSdkEngine> => {
+  const child = spawn(python, [script, String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, KUBECONFIG: kubeconfig, KUBERNETES_SERVICE_HOST: "" }
+  })
+  let output = ""
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve))
+      child.kill("SIGTERM")
+      await exited
+    }
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the ark-sdk engine did not start:\n${output}`)), 60_000)
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString()
+        if (/Uvicorn running on/.test(output)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+      child.stdout!.on("data", onData)
+      child.stderr!.on("data", onData)
+      child.once("exit", (code) => {
+        clearTimeout(timer)
+        reject(new Error(`the ark-sdk engine exited with ${code}:\n${output}`))
+      })
+    })
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { url: `http://127.0.0.1:${port}`, stop }
 }

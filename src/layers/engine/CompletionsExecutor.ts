@@ -21,7 +21,7 @@ import * as Bedrock from "./providers/bedrock.ts"
 import * as OpenAI from "./providers/openai.ts"
 import type { RetryPolicy } from "./providerCall.ts"
 import { withRetries } from "./providerCall.ts"
-import type { Scope } from "./resolve.ts"
+import type { Parameter, Scope } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
 import * as Mcp from "./tools/mcp.ts"
@@ -38,7 +38,7 @@ export interface ExecutorOptions {
 interface QuerySpec {
   readonly type?: string
   readonly input?: unknown
-  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: never }>
+  readonly parameters?: ReadonlyArray<Parameter>
   readonly target?: { readonly type: string; readonly name: string }
   readonly selector?: unknown
   readonly timeout?: string
@@ -95,14 +95,58 @@ const inputMessages = (spec: QuerySpec, parameters: ReadonlyMap<string, string>)
     return [{ role: "user", content: filled.text }] satisfies ReadonlyArray<ChatMessage>
   })
 
+/**
+ * A target override (`ref.target`) is a calling engine running one member of the Query's team:
+ * allowed, as upstream's engine allows it, only for an agent that the Query's team reaches
+ * (a member, its selector agent, or one of a member team's, transitively).
+ */
+const authorizeOverride = (namespace: string, queryName: string, declared: { readonly type: string; readonly name: string } | undefined, agent: { readonly type: string; readonly name: string }) =>
+  Effect.gen(function*() {
+    const refuse = (why: string) => new ExecutionFailed({ code: "invalid-config", message: `query ${namespace}/${queryName}: ${why}` })
+    if (agent.type !== "agent") return yield* refuse(`a target override must be an agent, not a ${agent.type}`)
+    if (declared?.type !== "team") return yield* refuse(`agent ${agent.name} cannot run as a sub-target: only team targets may delegate`)
+    const seen = new Set<string>()
+    const pending = [declared.name]
+    // Bounded by the team names in the namespace: each is read once.
+    while (pending.length > 0) {
+      const name = pending.shift()!
+      if (seen.has(name)) continue
+      seen.add(name)
+      const team = yield* getObject(types.team, namespace, name, "invalid-config", `team of query ${namespace}/${queryName}`)
+      const spec = (team.spec ?? {}) as { members?: ReadonlyArray<{ name: string; type: string }>; selector?: { agent?: string } }
+      if (spec.selector?.agent === agent.name) return
+      for (const m of spec.members ?? []) {
+        if (m.type === "agent" && m.name === agent.name) return
+        if (m.type === "team") pending.push(m.name)
+      }
+    }
+    return yield* refuse(`agent ${agent.name} is not a member of team ${declared.name}`)
+  })
+
 export const make = (options: ExecutorOptions) =>
   Effect.gen(function*() {
     const reader = yield* ResourceReader
     const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
 
     /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
+    /**
+     * Provider clients by the resolved Model (credentials included, so a rotated key makes a new
+     * one), reused across Queries for their connection pools; the oldest goes beyond 64.
+     */
+    const clients = new Map<string, ChatCall>()
+    const clientFor = (model: ResolvedModel) => {
+      const key = JSON.stringify(model)
+      let call = clients.get(key)
+      if (call === undefined) {
+        call = chatCall(model)
+        clients.set(key, call)
+        if (clients.size > 64) clients.delete(clients.keys().next().value!)
+      }
+      return call
+    }
+
     const complete = (model: ResolvedModel) => {
-      const call = chatCall(model)
+      const call = clientFor(model)
       return (request: ChatRequest) =>
         withRetries(call(request), options.retry).pipe(
           Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
@@ -154,7 +198,9 @@ export const make = (options: ExecutorOptions) =>
       Effect.gen(function*() {
         const query = yield* getObject(types.query, ref.namespace, ref.name)
         const spec = (query.spec ?? {}) as QuerySpec
-        const target = ref.target ?? spec.target ?? (spec.selector !== undefined ? yield* selectTarget(ref.namespace, spec.selector) : undefined)
+        const declared = spec.target ?? (spec.selector !== undefined ? yield* selectTarget(ref.namespace, spec.selector) : undefined)
+        if (ref.target !== undefined) yield* authorizeOverride(ref.namespace, ref.name, declared, ref.target)
+        const target = ref.target ?? declared
         if (target === undefined) return yield* invalid(`query ${ref.namespace}/${ref.name} has no target and no selector`)
         const queryParameters = yield* parameterValues(spec.parameters, { namespace: ref.namespace, queryParameters: new Map() }, `query ${ref.namespace}/${ref.name}`)
         const scope: Scope = { namespace: ref.namespace, queryParameters }

@@ -109,37 +109,25 @@ export const valueOf = (source: ValueSource | undefined, scope: Scope, field: st
     return source.value
   })
 
-interface Parameter {
+/** A template parameter as the kinds declare it (its `valueFrom` as stored, checked here). */
+export interface Parameter {
   readonly name: string
   readonly value?: string
-  readonly valueFrom?: ValueSource["valueFrom"]
+  readonly valueFrom?: unknown
 }
 
-/** Template parameters (a Query's, an Agent's, an HTTP tool body's) with their values resolved. */
+/**
+ * Template parameters (a Query's, an Agent's, an HTTP tool body's, a partial tool's) with their
+ * values resolved; `owner` names whose they are in messages ("query team-a/ask").
+ */
 export const parameterValues = (parameters: ReadonlyArray<Parameter> | undefined, scope: Scope, owner: string) =>
   Effect.gen(function*() {
     const values = new Map<string, string>()
     for (const p of parameters ?? []) {
-      if (p.value === undefined && p.valueFrom === undefined) return yield* invalid(`parameter ${p.name} of ${owner} must specify either value or valueFrom`)
-      values.set(p.name, (yield* valueOf(p, scope, `parameter ${p.name} of ${owner}`)) ?? "")
-    }
-    return values
-  })
-
-/**
- * A Query's parameters, as the query workers resolve them for the input they send: literals,
- * ConfigMap and Secret keys; a failure says which parameter and why, as upstream words it.
- */
-export const queryParameterValues = (parameters: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: unknown }> | undefined, namespace: string) =>
-  Effect.gen(function*() {
-    const scope: Scope = { namespace, queryParameters: new Map() }
-    const values = new Map<string, string>()
-    for (const p of parameters ?? []) {
-      if ((p.value === undefined || p.value === "") && p.valueFrom === undefined) return yield* invalid(`parameter ${p.name} must specify either value or valueFrom`)
-      const value = yield* valueOf(p as ValueSource, scope, `parameter ${p.name}`).pipe(
-        Effect.mapError((e) => new ExecutionFailed({ code: e.code, message: `failed to resolve parameter ${p.name}: ${e.message}` }))
-      )
-      values.set(p.name, value ?? "")
+      if ((p.value === undefined || p.value === "") && p.valueFrom === undefined) {
+        return yield* invalid(`parameter ${p.name} of ${owner} must specify either value or valueFrom`)
+      }
+      values.set(p.name, (yield* valueOf(p as ValueSource, scope, `parameter ${p.name} of ${owner}`)) ?? "")
     }
     return values
   })

@@ -6,16 +6,16 @@
  * when called is a tool error the model reads.
  */
 import { Effect } from "effect"
+import { parseGoDuration } from "../../../domain/duration.ts"
 import type { KubeObject } from "../../../domain/object.ts"
 import { ExecutionFailed } from "../../../services/QueryExecutor.ts"
-import type { Scope, ValueSource } from "../resolve.ts"
+import type { Parameter, Scope, ValueSource } from "../resolve.ts"
 import { getObject, parameterValues, types, valueOf } from "../resolve.ts"
 import { builtins } from "./builtin.ts"
 import * as Http from "./http.ts"
 import type { McpClients, McpServerConfig } from "./mcp.ts"
 import type { RunnableTool } from "./runnableTool.ts"
 import { ToolFailed } from "./runnableTool.ts"
-import { parseGoDuration } from "../../../domain/duration.ts"
 
 interface AgentToolEntry {
   readonly type: string
@@ -23,7 +23,7 @@ interface AgentToolEntry {
   readonly description?: string
   readonly partial?: {
     readonly name?: string
-    readonly parameters?: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: ValueSource["valueFrom"] }>
+    readonly parameters?: ReadonlyArray<Parameter>
   }
 }
 
@@ -33,7 +33,7 @@ interface ToolSpec {
   readonly inputSchema?: Record<string, unknown>
   readonly http?: Http.HttpToolSpec & {
     readonly headers?: ReadonlyArray<{ readonly name: string; readonly value: ValueSource }>
-    readonly bodyParameters?: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: ValueSource["valueFrom"] }>
+    readonly bodyParameters?: ReadonlyArray<Parameter>
   }
   readonly mcp?: { readonly mcpServerRef: { readonly name: string; readonly namespace?: string }; readonly toolName: string }
   readonly agent?: { readonly name: string }
