@@ -10,8 +10,8 @@ import { A2AServerAdmission, A2AServerSpec, A2AServerStatus } from "./kinds/a2as
 import { A2ATaskSpec, A2ATaskStatus } from "./kinds/a2atask.ts"
 import { AgentAdmission, AgentSpec, AgentStatus } from "./kinds/agent.ts"
 import { ArkConfigAdmission, ArkConfigSpec, ArkConfigStatus } from "./kinds/arkconfig.ts"
-import { EvaluationSpec, EvaluationStatus } from "./kinds/evaluation.ts"
-import { EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
+import { EvaluationAdmission, EvaluationSpec, EvaluationStatus } from "./kinds/evaluation.ts"
+import { EvaluatorAdmission, EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
 import { ExecutionEngineAdmission, ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
 import { ExecutionProfileSpec, ExecutionProfileStatus } from "./kinds/executionprofile.ts"
 import { LeaseSpec } from "./kinds/lease.ts"
@@ -267,6 +267,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     printerColumns: [column("Phase", ".status.phase"), column("Address", ".status.lastResolvedAddress"), AGE],
     spec: EvaluatorSpec,
     status: EvaluatorStatus,
+    admission: EvaluatorAdmission,
     description: "Evaluator is a service that scores Queries, optionally every Query its selector matches."
   }),
   resource({
@@ -282,6 +283,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     ],
     spec: EvaluationSpec,
     status: EvaluationStatus,
+    admission: EvaluationAdmission,
     description: "Evaluation is one scoring run of an Evaluator over an input/output pair, a Query, a baseline or a batch."
   }),
   resource({
