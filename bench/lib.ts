@@ -48,7 +48,12 @@ export interface HttpResult {
   readonly bytes: number
 }
 
-/** One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. */
+/**
+ * One HTTP request with a keep-alive connection; the body is drained and counted, not parsed. A
+ * reset of a reused connection before any answer is the server closing it as idle while the
+ * request was on its way (Node's documented keep-alive race): the request never reached it, and is
+ * sent again on a new connection, as Node's documentation advises.
+ */
 export const http = (base: URL, method: string, path: string, body?: string): Promise<HttpResult> =>
   new Promise((resolve, reject) => {
     const req = request(base, {
@@ -61,7 +66,10 @@ export const http = (base: URL, method: string, path: string, body?: string): Pr
       res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }))
       res.on("error", reject)
     })
-    req.on("error", reject)
+    req.on("error", (e: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && e.code === "ECONNRESET") http(base, method, path, body).then(resolve, reject)
+      else reject(e)
+    })
     req.end(body)
   })
 

@@ -50,6 +50,9 @@ export interface Results {
     readonly instantOneReplica: QueueRun
     readonly slowEngine: QueueRun
     readonly inFlight: QueueRun
+    /** bench/engine.ts: the built-in engines on one replica. */
+    readonly demoEngine: QueueRun
+    readonly completionsEngine: QueueRun
   }
   readonly baselines: {
     readonly rawFetch: Measure
@@ -263,6 +266,8 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     `| engine that answers at once, default concurrency, two replicas | ${q.instant.queries.toLocaleString("en-US")} in ${f(q.instant.seconds)} s: **${f(q.instant.queriesPerSec)} Queries/s** | ${q.instant.serverRssMb.join(" / ")} MB | >= 500/s: ${verdictText(v("queriesPerSec"))} |`,
     `| engine that answers after 1 s, \`--query-concurrency 6000\` | ${q.slowEngine.queries.toLocaleString("en-US")} in ${f(q.slowEngine.seconds)} s (${f(q.slowEngine.queriesPerSec)}/s); peak ${q.slowEngine.peakInFlight} calls in flight | ${q.slowEngine.serverRssMb.join(" / ")} MB | |`,
     `| backlog of ${q.inFlight.queries.toLocaleString("en-US")}, then two worker replicas; engine answers after 30 s | **peak ${q.inFlight.peakInFlight?.toLocaleString("en-US")} calls in flight at once**; all done in ${f(q.inFlight.seconds)} s | ${q.inFlight.serverRssMb.join(" / ")} MB | 10,000 in flight: ${verdictText(v("inFlightShare"))} |`,
+    `| built-in demo engine (in the replica), one replica | ${q.demoEngine.queries.toLocaleString("en-US")} in ${f(q.demoEngine.seconds)} s: ${f(q.demoEngine.queriesPerSec)} Queries/s | ${q.demoEngine.serverRssMb.join(" / ")} MB | |`,
+    `| completions engine embedded in the replica (reads Query, Agent, Model through the API), instant scripted model, one replica | ${q.completionsEngine.queries.toLocaleString("en-US")} in ${f(q.completionsEngine.seconds)} s: ${f(q.completionsEngine.queriesPerSec)} Queries/s | ${q.completionsEngine.serverRssMb.join(" / ")} MB | |`,
     "",
     "With a 1 s engine the calls open at once are the rate at which Queries start times one second",
     "(Little's law), so that row shows the start rate; the backlog row shows that every Query of a",

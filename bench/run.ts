@@ -27,6 +27,7 @@ import pg from "pg"
 import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
 import { objectPrefix } from "../src/layers/EtcdStorage.ts"
 import { startScriptedEngine } from "../test/support/engine.ts"
+import { engineRuns } from "./engine.ts"
 import { startEtcd } from "../test/support/etcd.ts"
 import type { Measure } from "./lib.ts"
 import { charts, markdown, peerSection, thresholds, verdicts } from "./report.ts"
@@ -169,6 +170,7 @@ const main = async () => {
     await admin.query("CREATE DATABASE pages")
     await admin.query("CREATE DATABASE peer_ark")
     await admin.query("CREATE DATABASE peer_kine")
+    await admin.query("CREATE DATABASE engine")
     await admin.end()
     const dbUrl = (db: string) => pgServer.url.replace(/\/postgres$/, `/${db}`)
 
@@ -237,6 +239,12 @@ const main = async () => {
     const queueHold = await drainQueue(queueDb, holders, "hold", holdCount, `queries, ${quick ? 10 : 30} s engine`, holdStarted, hold.peak)
     await hold.stop()
     await queueDb.end()
+    for (const h of holders) process.kill(h.pid, "SIGTERM")
+
+    // The built-in engines on one replica: the demo engine, and the completions engine with an instant model.
+    const engineDb = openPool(dbUrl("engine"), 2)
+    const engines = await engineRuns(children, dbUrl("engine"), engineDb, dir, instantQueries)
+    await engineDb.end()
 
     // Baselines on the same PostgreSQL, through node-postgres.
     const pool = openPool(dbUrl("ark"), 50)
@@ -312,7 +320,7 @@ const main = async () => {
       serverRssMb: Math.round(serverRss),
       ark: { seed, create1, create50, get1, list1, list10 },
       watch: { oneReplica: watchOne, crossReplica: watchCross },
-      queries: { instant: queueInstant, instantOneReplica: queueInstantOne, slowEngine: queueSlow, inFlight: queueHold },
+      queries: { instant: queueInstant, instantOneReplica: queueInstantOne, slowEngine: queueSlow, inFlight: queueHold, demoEngine: engines.demo, completionsEngine: engines.completions },
       scale: { createCurve: createCurvePoints, sustained, pages, watchersRss },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList, minimalGet, minimalWatch },
       etcd: {
@@ -351,6 +359,8 @@ const main = async () => {
     rows.push(["QUERIES, instant engine", `${queueInstantOne.queries} in ${f(queueInstantOne.seconds)} s`, `${f(queueInstantOne.queriesPerSec)}/s`, `1 replica, RSS ${queueInstantOne.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, instant engine", `${queueInstant.queries} in ${f(queueInstant.seconds)} s`, `${f(queueInstant.queriesPerSec)}/s`, `2 replicas, RSS ${queueInstant.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, 1 s engine", `${queueSlow.queries} in ${f(queueSlow.seconds)} s`, `${f(queueSlow.queriesPerSec)}/s`, `peak ${queueSlow.peakInFlight} in flight, RSS ${queueSlow.serverRssMb.join(" / ")} MB`])
+    rows.push(["QUERIES, demo engine", `${engines.demo.queries} in ${f(engines.demo.seconds)} s`, `${f(engines.demo.queriesPerSec)}/s`, `1 replica, built in, RSS ${engines.demo.serverRssMb.join(" / ")} MB`])
+    rows.push(["QUERIES, completions eng.", `${engines.completions.queries} in ${f(engines.completions.seconds)} s`, `${f(engines.completions.queriesPerSec)}/s`, `1 replica, embedded, instant model, RSS ${engines.completions.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, 30 s engine", `${queueHold.queries} in ${f(queueHold.seconds)} s`, `${f(queueHold.queriesPerSec)}/s`, `backlog; peak ${queueHold.peakInFlight} in flight, worker RSS ${queueHold.serverRssMb.join(" / ")} MB`])
     console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)
     console.log(["measure".padEnd(24), "P50 / P99".padEnd(20), "throughput".padEnd(12), "baseline"].join(" | "))

@@ -110,5 +110,6 @@ describe("ark's answers to bad invocations", () => {
     const migrateEtcd = await ark(["migrate", "--storage", "etcd"])
     expect(migrateEtcd.code).toBe(1)
     expect(migrateEtcd.stderr.trim()).toBe("ark: --storage etcd keeps no PostgreSQL database (nothing to migrate)")
-  })
+    // Eight processes one after another: on two busy cores each start can take seconds.
+  }, 180_000)
 })

@@ -25,9 +25,11 @@ export const validateAdmission = (info: ResourceInfo, obj: KubeObject): { readon
   // A deleting object is past admission (upstream skips it too): its finalizers must be removable.
   if (obj.metadata.deletionTimestamp !== undefined) return found
   const spec = record(obj.spec) ?? {}
+  info.admission?.validate?.(spec, found, obj)
+  // Kinds without a spec (core Secrets, ConfigMaps) have only their own rules.
+  if (info.spec === undefined) return found
   // Every kind that polls an endpoint names the interval as a Go duration.
   checkDuration(found.causes, "spec.pollInterval", spec["pollInterval"])
-  info.admission?.validate?.(spec, found, obj)
   for (const [key, value] of Object.entries(obj.metadata.annotations ?? {}).sort(([a], [b]) => a < b ? -1 : 1)) {
     if (key.startsWith(migrationWarningPrefix)) found.warnings.push(value)
   }
@@ -39,9 +41,12 @@ export const validateAdmission = (info: ResourceInfo, obj: KubeObject): { readon
  * of deprecated spellings leave a migration-warning annotation that validation turns into a warning.
  */
 export const defaultAdmission = (info: ResourceInfo, obj: KubeObject): KubeObject => {
-  const spec = record(obj.spec)
   const defaults = info.admission?.defaults
-  return obj.metadata.deletionTimestamp !== undefined || spec === undefined || defaults === undefined ? obj : defaults(obj, spec)
+  const spec = record(obj.spec)
+  if (obj.metadata.deletionTimestamp !== undefined || defaults === undefined) return obj
+  // A kind with a spec is defaulted only when the object has one (its schema reports a missing one).
+  if (info.spec !== undefined && spec === undefined) return obj
+  return defaults(obj, spec ?? {})
 }
 
 export type JsonPatchOperation =

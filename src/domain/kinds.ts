@@ -43,6 +43,13 @@ const typeMeta = {
   metadata: { type: "object" }
 } as const satisfies Record<string, Structural>
 
+/** The schema of each top-level field but apiVersion/kind/metadata: spec and status, or a core kind's fields. */
+const bodySchemas = (info: ResourceInfo): Record<string, Structural> => ({
+  ...(info.spec !== undefined ? { spec: toStructural(info.spec.ast) } : {}),
+  ...Object.fromEntries(Object.entries(info.fields ?? {}).map(([k, v]) => [k, toStructural(v.ast)])),
+  ...(info.status !== undefined ? { status: toStructural(info.status.ast) } : {})
+})
+
 const roots = new WeakMap<ResourceInfo, Structural>()
 
 /**
@@ -55,11 +62,7 @@ export const openApiSchema = (info: ResourceInfo): Structural => {
     root = {
       description: info.description,
       type: "object",
-      properties: {
-        ...typeMeta,
-        spec: toStructural(info.spec.ast),
-        ...(info.status !== undefined ? { status: toStructural(info.status.ast) } : {})
-      }
+      properties: { ...typeMeta, ...bodySchemas(info) }
     }
     roots.set(info, root)
   }
@@ -69,7 +72,8 @@ export const openApiSchema = (info: ResourceInfo): Structural => {
 /**
  * kube's handling of a request body for a custom resource: pruning (with the unknown field paths
  * fieldValidation reports), null removal and defaulting, then schema validation of the result.
- * Top-level fields other than apiVersion/kind/metadata/spec/status are unknown too.
+ * Top-level fields other than apiVersion/kind/metadata and the kind's own (spec/status, or a core
+ * kind's fields) are unknown too.
  * Idempotent on its own output: kube validates after mutating admission, so when something
  * mutates `pruned` (Ark's webhooks default Model.spec.provider, Query.spec.ttl...), validate again.
  */
@@ -93,15 +97,17 @@ const normalizeObject = (
   mode: NormalizeMode,
   check: (schema: Structural, value: unknown, path: string) => void
 ): Omit<ValidationResult, "causes"> => {
-  const body = {
-    spec: toStructural(info.spec.ast),
-    ...(info.status !== undefined ? { status: toStructural(info.status.ast) } : {})
-  }
+  const body = bodySchemas(info)
   const unknownFields: Array<string> = []
   const kept: Array<[string, unknown]> = []
-  for (const [key, value] of Object.entries(obj)) {
+  // Upstream Ark's kinds are Go structs whose spec is never nil: an absent or null spec is an
+  // empty one, defaulted and validated as such (a Query's required fields are then reported).
+  // Kinds without a spec (core Secrets and ConfigMaps) get none.
+  const emptySpec = mode === "object" && body["spec"] !== undefined && (obj.spec === undefined || obj.spec === null)
+  const entries = emptySpec ? [...Object.entries(obj).filter(([k]) => k !== "spec"), ["spec", {}] as const] : Object.entries(obj)
+  for (const [key, value] of entries) {
     if (key === "apiVersion" || key === "kind" || key === "metadata") kept.push([key, value])
-    else if (key !== "spec" && !(key === "status" && body.status !== undefined)) unknownFields.push(key)
+    else if (!Object.hasOwn(body, key)) unknownFields.push(key)
     else if (value !== null) {
       const schema = body[key]!
       const normalized = normalize(schema, value, key, unknownFields, mode)

@@ -198,5 +198,30 @@ export const markDeleted = (obj: KubeObject, now: number): KubeObject =>
     }
   })
 
+/** The largest resourceVersion any store issues (every store's revisions are int64). */
+export const maxInt64 = 2n ** 63n - 1n
+
+/** Whether a resourceVersion parameter is a decimal rv a store can hold ("0" included). */
+export const isResourceVersion = (rv: string): boolean => /^\d{1,19}$/.test(rv) && BigInt(rv) <= maxInt64
+
+/** How a deletion treats the object's dependents (DeleteOptions.propagationPolicy). */
+export type PropagationPolicy = "Orphan" | "Background" | "Foreground"
+
+export const propagationPolicies: ReadonlyArray<PropagationPolicy> = ["Foreground", "Background", "Orphan"]
+
+/**
+ * The finalizers a deletion leaves for the garbage collector, as kube's store decides them
+ * (deletionFinalizersForGarbageCollection): an explicit policy replaces the object's `orphan` /
+ * `foregroundDeletion` finalizer (Orphan adds `orphan`, Foreground `foregroundDeletion`,
+ * Background neither); without one the object's own stay. Other finalizers are kept in order.
+ */
+export const deletionFinalizers = (finalizers: ReadonlyArray<string>, policy: PropagationPolicy | undefined): ReadonlyArray<string> => {
+  if (policy === undefined) return finalizers
+  const others = finalizers.filter((f) => f !== "orphan" && f !== "foregroundDeletion")
+  const next = policy === "Orphan" ? [...others, "orphan"] : policy === "Foreground" ? [...others, "foregroundDeletion"] : others
+  // The same list when nothing changes, so a caller can tell by identity that no write is needed.
+  return next.length === finalizers.length && next.every((f) => finalizers.includes(f)) ? finalizers : next
+}
+
 /** Object size limit of the stores (etcd's default request limit; kept equal for PostgreSQL). */
 export const maxObjectBytes = 1_572_864

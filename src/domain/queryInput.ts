@@ -1,9 +1,9 @@
 /**
  * The text a Query sends to its engine, resolved as upstream Ark resolves it: `spec.input` as
  * is, or, when `spec.parameters` are given, `spec.input` as a Go text/template executed over the
- * parameters (`{{ .city }}`). This server supports the template actions that parameters call for
- * (a field of the parameter map, with `{{-` / `-}}` trimming) and refuses any other action, as
- * it does a parameter taken from a ConfigMap or Secret, which it does not store.
+ * parameters' values (`{{ .city }}`), which the caller has read (literals, ConfigMaps, Secrets).
+ * This server supports the template actions that parameters call for (a field of the parameter
+ * map, with `{{-` / `-}}` trimming) and refuses any other action.
  */
 
 export interface QueryParameter {
@@ -43,19 +43,11 @@ export const executeTemplate = (template: string, data: ReadonlyMap<string, stri
   return resolved(out + template.slice(last))
 }
 
-export const resolveQueryInput = (spec: { readonly input?: unknown; readonly parameters?: ReadonlyArray<QueryParameter> }): ResolvedInput => {
+/** `values`: each parameter's value, resolved by the caller. */
+export const resolveQueryInput = (
+  spec: { readonly input?: unknown; readonly parameters?: ReadonlyArray<QueryParameter> },
+  values: ReadonlyMap<string, string>
+): ResolvedInput => {
   const input = typeof spec.input === "string" ? spec.input : JSON.stringify(spec.input ?? "")
-  const parameters = spec.parameters ?? []
-  if (parameters.length === 0) return resolved(input)
-  const data = new Map<string, string>()
-  for (const p of parameters) {
-    if (p.value !== undefined && p.value !== "") {
-      data.set(p.name, p.value)
-    } else if (p.valueFrom !== undefined) {
-      return unresolvable(`failed to resolve parameter ${p.name}: valueFrom (ConfigMap or Secret) is not stored by this server; give the value`)
-    } else {
-      return unresolvable(`parameter ${p.name} must specify either value or valueFrom`)
-    }
-  }
-  return executeTemplate(input, data)
+  return (spec.parameters ?? []).length === 0 ? resolved(input) : executeTemplate(input, values)
 }

@@ -1,8 +1,9 @@
 /**
  * The kinds served under ark.mckinsey.com, with the names, scope, versions and printer columns of
  * upstream Ark's CRDs (ark/config/crd/bases), so kubectl and Ark's own tooling see the same API;
- * and the one kube kind the standalone server also serves, coordination.k8s.io/v1 Lease (for
- * Lease-based leader election without a kube-apiserver).
+ * and the kube kinds the standalone server also serves: coordination.k8s.io/v1 Lease (for
+ * Lease-based leader election without a kube-apiserver) and core/v1 Secret and ConfigMap (for
+ * the credentials and values Models, Tools and Queries read).
  */
 import type { Schema } from "effect"
 import type { Admission } from "./kinds/admissionRules.ts"
@@ -13,6 +14,7 @@ import { ArkConfigAdmission, ArkConfigSpec, ArkConfigStatus } from "./kinds/arkc
 import { EvaluationAdmission, EvaluationSpec, EvaluationStatus } from "./kinds/evaluation.ts"
 import { EvaluatorAdmission, EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
 import { ExecutionEngineAdmission, ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
+import { ConfigMapAdmission, ConfigMapFields, SecretAdmission, SecretFields } from "./kinds/core.ts"
 import { ExecutionProfileSpec, ExecutionProfileStatus } from "./kinds/executionprofile.ts"
 import { LeaseSpec } from "./kinds/lease.ts"
 import { MCPServerAdmission, MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
@@ -44,7 +46,7 @@ export interface PrinterColumn {
 }
 
 export interface ResourceInfo {
-  /** ark.mckinsey.com, or coordination.k8s.io for Leases. */
+  /** ark.mckinsey.com; coordination.k8s.io for Leases; "" (core) for Secrets and ConfigMaps. */
   readonly group: string
   /** Served version, e.g. "v1alpha1"; each kind is served in exactly one version. */
   readonly version: string
@@ -58,7 +60,9 @@ export interface ResourceInfo {
   /** Upstream's additionalPrinterColumns, Age included, in upstream order. */
   readonly printerColumns: ReadonlyArray<PrinterColumn>
   /** Schema.Top narrowed to what the kinds are: service-free codecs, so they decode directly. */
-  readonly spec: Schema.Codec<unknown, unknown>
+  readonly spec?: Schema.Codec<unknown, unknown>
+  /** Top-level fields of a kind without a spec (a Secret's `data`, `type`...), each with its schema. */
+  readonly fields?: Readonly<Record<string, Schema.Codec<unknown, unknown>>>
   /** Without it the kind has no status field and no `/status` subresource (Lease). */
   readonly status?: Schema.Codec<unknown, unknown>
   readonly description: string
@@ -359,8 +363,45 @@ export const lease: ResourceInfo = {
   strategicMergePatch: true
 }
 
-/** Every kind the API server serves: the Ark kinds, then Lease. */
-export const servedResources: ReadonlyArray<ResourceInfo> = [...resources, lease]
+export const coreGroup = ""
+
+/** A core/v1 kind of the standalone server: no spec, no status subresource. */
+const coreKind = (
+  kind: string,
+  fields: ResourceInfo["fields"],
+  printerColumns: ReadonlyArray<PrinterColumn>,
+  description: string,
+  admission: Admission
+): ResourceInfo => ({
+  group: coreGroup,
+  version: "v1",
+  kind,
+  listKind: `${kind}List`,
+  plural: `${kind.toLowerCase()}s`,
+  singular: kind.toLowerCase(),
+  shortNames: kind === "ConfigMap" ? ["cm"] : [],
+  categories: [],
+  namespaced: true,
+  printerColumns,
+  ...(fields !== undefined ? { fields } : {}),
+  description,
+  admission
+})
+
+export const secret = coreKind("Secret", SecretFields as ResourceInfo["fields"], [column("Type", ".type"), AGE], "Secret holds secret data of a certain type.", SecretAdmission)
+export const configMap = coreKind("ConfigMap", ConfigMapFields as ResourceInfo["fields"], [AGE], "ConfigMap holds configuration data for pods to consume.", ConfigMapAdmission)
+
+/** The core kinds served standalone, under /api/v1. */
+export const coreResources: ReadonlyArray<ResourceInfo> = [configMap, secret]
+
+/** Every kind the API server serves: the Ark kinds, then Lease, Secret and ConfigMap. */
+export const servedResources: ReadonlyArray<ResourceInfo> = [...resources, lease, ...coreResources]
+
+/** Where a kind's group-version is served: `/api/v1` for core, else `/apis/<group>/<version>`. */
+export const apiPath = (group: string, version: string) => group === coreGroup ? `/api/${version}` : `/apis/${group}/${version}`
+
+/** `apiVersion` of a group-version: `v1` for core, else `<group>/<version>`. */
+export const groupVersionOf = (group: string, version: string) => group === coreGroup ? version : `${group}/${version}`
 
 /** Served groups in discovery order, each with its versions in preference order. */
 export const servedGroups: ReadonlyArray<{ readonly name: string; readonly versions: ReadonlyArray<string> }> = [
@@ -376,7 +417,7 @@ export const findKind = (kind: string): ResourceInfo | undefined => servedResour
 
 /** Looks a kind up by `apiVersion` ("ark.mckinsey.com/v1alpha1") and `kind`, as found in a manifest. */
 export const findByKind = (apiVersion: string, kind: string): ResourceInfo | undefined =>
-  servedResources.find((info) => `${info.group}/${info.version}` === apiVersion && info.kind === kind)
+  servedResources.find((info) => groupVersionOf(info.group, info.version) === apiVersion && info.kind === kind)
 
 /**
  * Resolves what a user types (`ark get queries`, `query`, `Query`, a short name) as kubectl does:

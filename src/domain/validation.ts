@@ -277,6 +277,51 @@ export const validateObjectMeta = (
       `finalizer ${FINALIZER_ORPHAN} and ${FINALIZER_FOREGROUND} cannot be both set`
     ))
   }
+  causes.push(...ownerReferenceErrors(m.ownerReferences))
+  return causes
+}
+
+/**
+ * kube's ValidateOwnerReferences: each reference names its owner completely (apiVersion with a
+ * version, kind, name, uid), at most one is the controller. The garbage collector acts on them,
+ * so a half reference is refused rather than stored. Paths are unindexed, as kube's.
+ */
+const ownerReferenceErrors = (refs: unknown): ReadonlyArray<StatusCause> => {
+  const field = "metadata.ownerReferences"
+  if (refs === undefined || refs === null) return []
+  if (!Array.isArray(refs)) return [typeInvalid(field, "array", refs)]
+  const causes: Array<StatusCause> = []
+  const controllers: Array<string> = []
+  for (const ref of refs) {
+    if (!isRecord(ref)) {
+      causes.push(typeInvalid(field, "object", ref))
+      continue
+    }
+    const text = (key: string) => {
+      const v = ref[key]
+      if (v === undefined || v === null || typeof v === "string") return v ?? ""
+      causes.push(typeInvalid(`${field}.${key}`, "string", v))
+      return undefined
+    }
+    const apiVersion = text("apiVersion")
+    const kind = text("kind")
+    const name = text("name")
+    const uid = text("uid")
+    // schema.FromAPIVersionAndKind: the version is what follows the last "/", or the whole apiVersion.
+    if (apiVersion !== undefined && apiVersion.slice(apiVersion.lastIndexOf("/") + 1) === "") {
+      causes.push(invalid(`${field}.apiVersion`, goQuote(apiVersion), "version must not be empty"))
+    }
+    for (const [key, v] of [["kind", kind], ["name", name], ["uid", uid]] as const) {
+      if (v === "") causes.push(invalid(`${field}.${key}`, '""', "must not be empty"))
+    }
+    if (ref.controller !== undefined && ref.controller !== null && typeof ref.controller !== "boolean") {
+      causes.push(typeInvalid(`${field}.controller`, "boolean", ref.controller))
+    }
+    if (ref.controller === true) controllers.push(`${String(kind)}/${String(name)}`)
+  }
+  if (controllers.length > 1) {
+    causes.push(invalid(field, "[...]", `Only one reference can have Controller set to true. Found "true" in references for ${controllers.join(" and ")}`))
+  }
   return causes
 }
 

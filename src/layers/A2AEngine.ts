@@ -181,6 +181,16 @@ const tokenUsage = (...metadata: ReadonlyArray<Record<string, unknown> | undefin
 
 const nonEmpty = (s: string): string | undefined => s === "" ? undefined : s
 
+/**
+ * What status.response.raw keeps: the engine's chat messages when it reports them under the
+ * extension's `messages` (upstream's engine and ours do), else the A2A reply itself.
+ */
+const rawOf = (metadata: Record<string, unknown> | undefined, reply: () => unknown): string => {
+  const ext = metadata?.[QUERY_REF_METADATA_KEY]
+  const messages = Predicate.isObject(ext) && Predicate.hasProperty(ext, "messages") ? ext.messages : undefined
+  return JSON.stringify(Array.isArray(messages) ? messages : reply())
+}
+
 /** What a completed or waiting task says: its artifacts, else its status message, else the agent's last word. */
 const taskText = (task: Task): string => {
   const artifacts = task.artifacts.map((a) => textOf(a.parts)).join("")
@@ -196,7 +206,7 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
     return Effect.succeed({
       state: "completed",
       content: textOf(reply.parts),
-      raw: JSON.stringify(Message.toJSON(reply)),
+      raw: rawOf(reply.metadata, () => Message.toJSON(reply)),
       contextId: nonEmpty(reply.contextId),
       taskId: nonEmpty(reply.taskId),
       tokenUsage: tokenUsage(reply.metadata)
@@ -207,7 +217,7 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
     Effect.succeed({
       state: s,
       content: taskText(reply),
-      raw: JSON.stringify(Task.toJSON(reply)),
+      raw: rawOf(reply.metadata, () => Task.toJSON(reply)),
       contextId: nonEmpty(reply.contextId),
       taskId: reply.id,
       tokenUsage: tokenUsage(reply.metadata, reply.status?.message?.metadata)

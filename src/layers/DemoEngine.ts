@@ -1,20 +1,16 @@
 /**
- * The built-in demo engine: a real A2A 1.0 server (SDK server parts on Express) on 127.0.0.1
- * with a free port, so that Queries get an answer without any model or engine deployed. It
- * answers every message at once and deterministically: "<target> (demo engine) received: <input>".
+ * The built-in demo engine: a real A2A server (A2AServer.ts) on 127.0.0.1 with a free port, so
+ * that Queries get an answer without any model or engine deployed. It answers every message at once and deterministically: "<target> (demo engine) received: <input>".
  */
-import { A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, Role } from "@a2a-js/sdk"
-import type { AgentCard, Part } from "@a2a-js/sdk"
-import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore } from "@a2a-js/sdk/server"
+import { Role } from "@a2a-js/sdk"
+import type { Part } from "@a2a-js/sdk"
+import { AgentEvent } from "@a2a-js/sdk/server"
 import type { AgentExecutor } from "@a2a-js/sdk/server"
-import { agentCardHandler, jsonRpcHandler, UserBuilder } from "@a2a-js/sdk/server/express"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Scope } from "effect"
-import express from "express"
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:http"
-import type { Server } from "node:http"
 import { QUERY_EXTENSION_URI, QUERY_REF_METADATA_KEY } from "./A2AEngine.ts"
+import * as A2AServer from "./A2AServer.ts"
 
 export class DemoEngineError extends Schema.TaggedError<DemoEngineError>()("DemoEngineError", {
   message: Schema.String
@@ -62,21 +58,10 @@ const executor: AgentExecutor = {
   cancelTask: async () => {}
 }
 
-const card = (url: string): AgentCard => ({
+/** Starts the demo engine; it stops when the scope closes. */
+export const start: Effect.Effect<{ readonly url: string }, DemoEngineError, Scope.Scope> = A2AServer.serve({
   name: "ark-demo-engine",
   description: "Ark's built-in demo engine: echoes each query's input, naming its target.",
-  supportedInterfaces: [{ url: `${url}/a2a/jsonrpc`, protocolBinding: "JSONRPC", tenant: "", protocolVersion: A2A_PROTOCOL_VERSION }],
-  provider: undefined,
-  version: "1.0.0",
-  capabilities: {
-    streaming: false,
-    pushNotifications: false,
-    extensions: [{ uri: QUERY_EXTENSION_URI, description: "Ark query context", required: false, params: undefined }]
-  },
-  securitySchemes: {},
-  securityRequirements: [],
-  defaultInputModes: ["text/plain"],
-  defaultOutputModes: ["text/plain"],
   skills: [{
     id: "echo",
     name: "Echo",
@@ -87,35 +72,9 @@ const card = (url: string): AgentCard => ({
     outputModes: ["text/plain"],
     securityRequirements: []
   }],
-  signatures: []
-})
-
-const listen = Effect.callback<{ readonly server: Server; readonly url: string }, DemoEngineError>((resume) => {
-  const app = express()
-  const server = createServer(app)
-  server.once("error", (e) => resume(Effect.fail(new DemoEngineError({ message: `demo engine failed to listen: ${e.message}` }))))
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
-    // The card names the absolute JSON-RPC URL, known only once the port is chosen.
-    const handler = new DefaultRequestHandler(card(url), new InMemoryTaskStore(), executor)
-    app.use(`/${AGENT_CARD_PATH}`, agentCardHandler({ agentCardProvider: handler }))
-    app.use("/a2a/jsonrpc", jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }))
-    resume(Effect.succeed({ server, url }))
-  })
-})
-
-const close = (server: Server) =>
-  Effect.callback<void>((resume) => {
-    server.close(() => resume(Effect.void))
-    // Idle keep-alive connections of clients would otherwise hold close() open.
-    server.closeAllConnections()
-  })
-
-/** Starts the demo engine; it stops when the scope closes. */
-export const start: Effect.Effect<{ readonly url: string }, DemoEngineError, Scope.Scope> = Effect.acquireRelease(
-  listen,
-  ({ server }) => close(server)
-).pipe(Effect.map(({ url }) => ({ url })))
+  executor,
+  host: "127.0.0.1",
+  port: 0
+}).pipe(Effect.mapError((e) => new DemoEngineError({ message: e.message })))
 
 export const layer: Layer.Layer<DemoEngineUrl, DemoEngineError> = Layer.effect(DemoEngineUrl, start)

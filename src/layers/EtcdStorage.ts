@@ -27,7 +27,7 @@
  */
 import { Context, Effect, Layer, PubSub, Schedule, Stream } from "effect"
 import type { Etcd3, IKeyValue, IRequestOp, IWatchCreateRequest, IWatchResponse, Watcher } from "etcd3"
-import { maxObjectBytes, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
+import { isResourceVersion, maxObjectBytes, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { group as arkGroup } from "../domain/registry.ts"
 import { matchesFields, matchesLabels } from "../domain/selectors.ts"
@@ -36,6 +36,7 @@ import type { StorageError } from "../services/errors.ts"
 import { AlreadyExists, BadRequest, Expired, NotFound, TooLarge, TooNewResourceVersion, Unavailable } from "../services/errors.ts"
 import type { Change, ListOptions, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
+import { decodeContinue, encodeContinue, invalidContinue } from "./continueToken.ts"
 import { EtcdClient } from "./EtcdClient.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "./objectSemantics.ts"
 
@@ -87,21 +88,12 @@ const labelsOf = (text: string): Record<string, string> =>
   (JSON.parse(text) as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {}
 
 /** Keyset position of a paginated LIST (the key after the resource prefix), pinned to the first page's revision. */
-interface ContinueToken {
-  readonly rv: string
-  readonly key: string
-}
+const continueVersion = "ark-etcd/1"
 
-const encodeContinue = (t: ContinueToken): string =>
-  Buffer.from(JSON.stringify({ v: "ark-etcd/1", rv: t.rv, k: t.key })).toString("base64url")
-
-const decodeContinue = (s: string): ContinueToken | undefined => {
-  try {
-    const t = JSON.parse(Buffer.from(s, "base64url").toString("utf8"))
-    return t.v === "ark-etcd/1" && /^\d+$/.test(t.rv) && typeof t.k === "string" ? { rv: t.rv, key: t.k } : undefined
-  } catch {
-    return undefined
-  }
+/** A key after the prefix: no path segment may climb out of the resource's prefix (kube refuses "..", too). */
+const keyOf = (t: Record<string, unknown>) => {
+  const k = t["k"]
+  return typeof k === "string" && !k.split("/").some((segment) => segment === "." || segment === "..") ? k : undefined
 }
 
 const messageOf = (e: unknown) => e instanceof Error ? e.message : String(e)
@@ -279,16 +271,17 @@ export const makeEtcdStorage = Effect.gen(function*() {
       /** The revision every chunk is read at; 0 until the first read pins the newest. */
       let revision = 0n
       let expiredMessage = (rv: bigint) => `too old resource version: ${rv}`
-      if (opts.continue !== undefined && opts.continue !== "") {
-        const token = decodeContinue(opts.continue)
-        if (token === undefined) return yield* new BadRequest({ message: "continue key is not valid" })
-        revision = BigInt(token.rv)
-        const after = Buffer.from(objectPrefix(r) + token.key + "\u0000")
+      const continued = opts.continue !== undefined && opts.continue !== ""
+      if (continued) {
+        const token = decodeContinue(opts.continue, continueVersion, keyOf)
+        if (token === undefined) return yield* invalidContinue()
+        revision = token.rv
+        const after = Buffer.from(objectPrefix(r) + token.position + "\u0000")
         if (Buffer.compare(after, from) > 0) from = after
         expiredMessage = () => expiredContinue
       } else {
         const rv = opts.resourceVersion ?? ""
-        if (rv !== "" && !/^\d+$/.test(rv)) return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
+        if (rv !== "" && !isResourceVersion(rv)) return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
         if (opts.resourceVersionMatch === "Exact") {
           if (rv === "" || rv === "0") {
             return yield* new BadRequest({
@@ -311,7 +304,9 @@ export const makeEtcdStorage = Effect.gen(function*() {
         const wanted = limit === undefined ? 0 : filtering ? Math.max(limit + 1, 500) : limit + 1 - items.length
         const at = revision
         const res = yield* call(() => kv.range({ key: from, range_end: end, revision: at.toString(), limit: wanted })).pipe(
-          Effect.catchTag("Expired", () => Effect.fail(new Expired({ message: expiredMessage(at) })))
+          Effect.catchTag("Expired", () => Effect.fail(new Expired({ message: expiredMessage(at) }))),
+          // A continue token's revision was one etcd had reached: a future one was forged.
+          Effect.catchTag("TooNewResourceVersion", (e): Effect.Effect<never, BadRequest | TooNewResourceVersion> => Effect.fail(continued ? invalidContinue() : e))
         )
         if (revision === 0n) revision = BigInt(res.header.revision)
         for (const item of res.kvs) {
@@ -335,7 +330,7 @@ export const makeEtcdStorage = Effect.gen(function*() {
       return {
         resourceVersion: revision.toString(),
         items: page.map((i) => i.text),
-        ...(more && lastItem !== undefined ? { continue: encodeContinue({ rv: revision.toString(), key: lastItem.rest }) } : {})
+        ...(more && lastItem !== undefined ? { continue: encodeContinue(continueVersion, revision, { k: lastItem.rest }) } : {})
       }
     })
 

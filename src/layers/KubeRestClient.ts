@@ -1,8 +1,9 @@
 /**
  * A minimal Kubernetes REST client for tools that talk to any API server (`ark
- * migrate-resources`): JSON requests to a server named by a kubeconfig (its current context,
- * with whatever credentials @kubernetes/client-node knows how to apply: client certificates,
- * tokens, exec plugins; over https only) or by a plain URL (no credentials).
+ * migrate-resources`, the completions engine): JSON requests to a server named by a kubeconfig
+ * (its current context, with whatever credentials @kubernetes/client-node knows how to apply:
+ * client certificates, tokens, exec plugins; over https only), by client-node's defaults
+ * ($KUBECONFIG, ~/.kube/config, or the pod's service account), or by a plain URL (no credentials).
  */
 import { Effect, Schema } from "effect"
 import * as http from "node:http"
@@ -26,21 +27,26 @@ export interface KubeRestClient {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-/** A client for `target`: an http(s) URL, or the path of a kubeconfig file. */
+/**
+ * A client for `target`: an http(s) URL, the path of a kubeconfig file, or "" for client-node's
+ * default configuration ($KUBECONFIG, ~/.kube/config, in cluster).
+ */
 export const connect = (target: string): Effect.Effect<KubeRestClient, KubeRequestError> =>
   Effect.gen(function*() {
     const isUrl = /^https?:\/\//.test(target)
+    const what = target === "" ? "the default kubeconfig" : `kubeconfig ${target}`
     const { KubeConfig } = isUrl ? { KubeConfig: undefined } : yield* clientNode
     const config = KubeConfig === undefined ? undefined : yield* Effect.try({
       try: () => {
         const kc = new KubeConfig()
-        kc.loadFromFile(target)
+        if (target === "") kc.loadFromDefault()
+        else kc.loadFromFile(target)
         return kc
       },
-      catch: (e) => new KubeRequestError({ message: `cannot read kubeconfig ${target}: ${message(e)}` })
+      catch: (e) => new KubeRequestError({ message: `cannot read ${what}: ${message(e)}` })
     })
     const server = isUrl ? target.replace(/\/+$/, "") : config?.getCurrentCluster()?.server
-    if (server === undefined) return yield* new KubeRequestError({ message: `kubeconfig ${target} names no current cluster` })
+    if (server === undefined) return yield* new KubeRequestError({ message: `${what} names no current cluster` })
     const base = new URL(server)
     const secure = base.protocol === "https:"
     // One keep-alive agent per server: a migration sends thousands of small requests.

@@ -9,6 +9,7 @@ import { SqlClient } from "effect/sql"
 import { findKind, storageKey } from "../domain/registry.ts"
 import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue, QueueUnavailable } from "../services/QueryQueue.ts"
+import { causeMessage, isUnavailable } from "./PgErrors.ts"
 
 const queriesKey = storageKey(findKind("Query")!)
 
@@ -19,7 +20,7 @@ export const make = Effect.gen(function*() {
   const run = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
     sql.unsafe<A>(text, params).pipe(
       Effect.catch((e) =>
-        e.isRetryable ? Effect.fail(new QueueUnavailable({ message: `query queue unavailable: ${e.message}` })) : Effect.die(e)
+        isUnavailable(e) ? Effect.fail(new QueueUnavailable({ message: `query queue unavailable: ${causeMessage(e)}` })) : Effect.die(e)
       )
     )
 

@@ -10,13 +10,15 @@
 import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
+import { isResourceVersion, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
 import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion, Unavailable } from "../services/errors.ts"
 import { Commits } from "../services/Commits.ts"
 import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
+import { causeMessage, isUnavailable } from "./PgErrors.ts"
+import { decodeContinue, encodeContinue, invalidContinue } from "./continueToken.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "./objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
@@ -28,26 +30,11 @@ import { PgReadReplicas } from "./PgReadReplicas.ts"
 const expiredContinue =
   "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
 
-/** Keyset position of a paginated LIST, pinned to the rv of its first page. */
-interface ContinueToken {
-  readonly rv: string
-  readonly namespace: string
-  readonly name: string
-}
+/** Keyset position of a paginated LIST (after this namespace and name), pinned to the rv of its first page. */
+const continueVersion = "ark/1"
 
-const encodeContinue = (t: ContinueToken): string =>
-  Buffer.from(JSON.stringify({ v: "ark/1", rv: t.rv, ns: t.namespace, n: t.name })).toString("base64url")
-
-const decodeContinue = (s: string): ContinueToken | undefined => {
-  try {
-    const t = JSON.parse(Buffer.from(s, "base64url").toString("utf8"))
-    return t.v === "ark/1" && /^\d+$/.test(t.rv) && typeof t.ns === "string" && typeof t.n === "string"
-      ? { rv: t.rv, namespace: t.ns, name: t.n }
-      : undefined
-  } catch {
-    return undefined
-  }
-}
+const keyOf = (t: Record<string, unknown>) =>
+  typeof t["ns"] === "string" && typeof t["n"] === "string" ? { namespace: t["ns"], name: t["n"] } : undefined
 
 interface Row {
   readonly namespace: string
@@ -146,12 +133,7 @@ type ListAt =
 
 /** The rv a GET's answer must not be older than; undefined for "" and anything else (the primary). */
 const getAtLeast = (rv: string | undefined): bigint | undefined =>
-  rv !== undefined && /^\d+$/.test(rv) ? BigInt(rv) : undefined
-
-const causeMessage = (e: SqlError): string => {
-  const cause = e.reason.cause
-  return cause instanceof Error ? cause.message : e.message
-}
+  rv !== undefined && isResourceVersion(rv) ? BigInt(rv) : undefined
 
 export interface PostgresStorageOptions {
   /** Attempts for a statement that failed with a retryable error (connection lost, serialization). */
@@ -166,7 +148,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     const retry = Schedule.exponential("50 millis").pipe(
       Schedule.setInputType<SqlError>(),
-      Schedule.while(({ input }) => input.isRetryable),
+      Schedule.while(({ input }) => isUnavailable(input)),
       Schedule.upTo({ times: options.retries })
     )
 
@@ -178,7 +160,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       sql.unsafe<A>(text, params).pipe(
         Effect.retry(retry),
         Effect.catch((e) =>
-          e.isRetryable
+          isUnavailable(e)
             ? Effect.fail(new Unavailable({ message: `storage unavailable: ${causeMessage(e)}` }))
             : Effect.die(e)
         )
@@ -290,6 +272,12 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       Effect.map((rows) => BigInt(rows[0]!.f))
     )
 
+    /** The largest rv the store has handed out (committed or not). */
+    const issued = <E>(query: Query<E>) =>
+      query<{ rv: string }>(`SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS rv FROM ark_rv`, []).pipe(
+        Effect.map((rows) => BigInt(rows[0]!.rv))
+      )
+
     const purgeFloor = <E>(query: Query<E>, r: StoredResource) =>
       query<{ rv: string }>(`SELECT rv::text AS rv FROM ark_purge_floor WHERE resource = $1`, [r.key]).pipe(
         Effect.map((rows) => BigInt(rows[0]?.rv ?? "0"))
@@ -299,13 +287,13 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
     const listPlan = (opts: ListOptions) =>
       Effect.gen(function*() {
         if (opts.continue !== undefined && opts.continue !== "") {
-          const token = decodeContinue(opts.continue)
-          if (token === undefined) return yield* new BadRequest({ message: "continue key is not valid" })
-          const at: ListAt = { _tag: "Exact", rv: BigInt(token.rv), expired: expiredContinue, wait: false }
-          return { at, after: { namespace: token.namespace, name: token.name } }
+          const token = decodeContinue(opts.continue, continueVersion, keyOf)
+          if (token === undefined) return yield* invalidContinue()
+          const at: ListAt = { _tag: "Exact", rv: token.rv, expired: expiredContinue, wait: false }
+          return { at, after: token.position }
         }
         const rv = opts.resourceVersion ?? ""
-        if (rv !== "" && !/^\d+$/.test(rv)) {
+        if (rv !== "" && !isResourceVersion(rv)) {
           return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
         }
         if (opts.resourceVersionMatch === "Exact") {
@@ -340,6 +328,8 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
           }
           case "Exact": {
             if (at.wait && replayed === undefined) yield* frontierAtLeast(at.rv)
+            // A continue token's rv was a snapshot of this store: one beyond every rv issued was forged.
+            if (!at.wait && at.rv > (yield* issued(query))) return yield* invalidContinue()
             if (at.rv < (yield* purgeFloor(query, r))) return yield* new Expired({ message: at.expired })
             return at.rv
           }
@@ -348,7 +338,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     const list = (r: StoredResource, opts: ListOptions = {}) =>
       Effect.flatMap(listPlan(opts), ({ after, at }) =>
-        routed<ListResult, Expired | TooNewResourceVersion | Unavailable>(
+        routed<ListResult, BadRequest | Expired | TooNewResourceVersion | Unavailable>(
           at._tag === "Newest" ? undefined : at.rv,
           (query, replayed) => listPage(query, r, opts, at, replayed, after)
         ))
@@ -400,7 +390,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
           resourceVersion: snapshot.toString(),
           items: page.map((row) => row.data),
           ...(more && last !== undefined
-            ? { continue: encodeContinue({ rv: snapshot.toString(), namespace: last.namespace, name: last.name }) }
+            ? { continue: encodeContinue(continueVersion, snapshot, { ns: last.namespace, n: last.name }) }
             : {})
         }
       })

@@ -25,7 +25,9 @@ import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
+import { ResourceReader } from "../services/ResourceReader.ts"
 import * as EngineDirectory from "./EngineDirectory.ts"
+import { queryParameterValues } from "./engine/resolve.ts"
 import { trackStatusWrite } from "./http/fieldmanager.ts"
 
 export interface QueryWorkerOptions {
@@ -97,6 +99,8 @@ export const make = (options: QueryWorkerOptions) =>
     const commits = yield* Commits
     const hub = yield* WatchHub
     const shutdown = yield* Shutdown
+    // Query parameters' ConfigMaps and Secrets are read where the engine reads them.
+    const reader = yield* ResourceReader
 
     /** Sets status fields unless the Query has already ended; conflicts are retried by guaranteedUpdate. */
     const setStatus = (item: QueueItem, status: (current: KubeObject) => Record<string, unknown>) =>
@@ -248,7 +252,15 @@ export const make = (options: QueryWorkerOptions) =>
           return yield* finish(item, undefined, startedAt, { phase: "error", reason: "NoTarget", message: chosen })
         }
         const target = chosen
-        const input = resolveQueryInput(spec)
+        const values = yield* queryParameterValues(spec.parameters, item.namespace).pipe(
+          Effect.provideService(ResourceReader, reader),
+          Effect.map((v): ReadonlyMap<string, string> | string => v),
+          Effect.catchTag("ExecutionFailed", (e) => Effect.succeed(e.message))
+        )
+        if (typeof values === "string") {
+          return yield* finish(item, target, startedAt, { phase: "error", reason: "InputUnresolvable", message: values })
+        }
+        const input = resolveQueryInput(spec, values)
         if (input._tag === "Unresolvable") {
           return yield* finish(item, target, startedAt, { phase: "error", reason: "InputUnresolvable", message: input.message })
         }

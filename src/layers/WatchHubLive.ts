@@ -10,10 +10,11 @@
  *
  * Rounds are triggered by commits in this process, by other replicas' notifications, and by a
  * periodic sweep; triggers that arrive during a round coalesce into the next one. Each watcher
- * has a bounded queue: one that falls behind is ended with Expired (its client relists) and no
- * other watcher or writer waits for it.
+ * has a queue bounded in events and in bytes, and all queues together in bytes: one that falls
+ * behind is ended (its events dropped, its connection closed, its client relists) and no other
+ * watcher or writer waits for it.
  */
-import { Array as Arr, Cause, Channel, Config, Duration, Effect, Layer, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
+import { Array as Arr, Cause, Channel, Config, Duration, Effect, Exit, Layer, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
 import type { Selection } from "../domain/watch.ts"
 import { eventType } from "../domain/watch.ts"
 import { RemoteCommits, Commits } from "../services/Commits.ts"
@@ -30,6 +31,13 @@ import { revisionAtLeast } from "./objectSemantics.ts"
 export interface WatchHubOptions {
   /** Events a watcher may have queued before it is ended as too slow. */
   readonly bufferSize: number
+  /** Bytes (of object JSON) a watcher may have queued before it is ended as too slow. */
+  readonly bufferBytes: number
+  /**
+   * Bytes queued for all watchers together (an event queued for several counts once); beyond
+   * it, the watchers furthest behind are ended until the rest fits.
+   */
+  readonly totalBufferBytes: number
   /** Safety-net catch-up for every watched resource, whatever the notifications said. */
   readonly sweepInterval: Duration.Duration
   /** How often a watcher that asked for bookmarks gets one. */
@@ -43,7 +51,14 @@ interface Watcher {
   readonly queue: WatcherQueue
   /** Gets a last bookmark when the replica stops. */
   readonly bookmarks: boolean
+  /** Bytes of the events in its queue. */
+  queued: number
+  /** Called when it is ended as too slow, so the transport drops what it holds. */
+  readonly onTooSlow: (() => void) | undefined
 }
+
+/** What an event costs while queued: its object's JSON (a bookmark, a few dozen bytes). */
+const sizeOf = (e: WatchEvent) => e.type === "BOOKMARK" ? 64 : e.object.length
 
 interface CachedObject {
   readonly namespace: string
@@ -123,21 +138,81 @@ export const make = (options: WatchHubOptions) =>
     const commits = yield* Commits
     const remote = yield* RemoteCommits
     const shutdown = yield* Shutdown
-    const states = new Map<string, ResourceState>()
     // Metrics are updated from the synchronous fan-out below, with this context.
     const context = yield* Effect.context<never>()
     const countWatchers = (state: ResourceState) =>
       Metrics.bound(Metrics.watchers, { resource: state.resource.plural }).updateUnsafe(state.watchers.size, context)
 
-    /** Hands an event to a watcher; a full queue ends the watcher instead of waiting. */
+    /**
+     * Bytes of the distinct events queued for any watcher: an event shared by several queues
+     * counts once, as it is held once. `holders` counts the queues holding each event.
+     */
+    let queuedTotal = 0
+    const holders = new WeakMap<WatchEvent, number>()
+    const hold = (w: Watcher, e: WatchEvent) => {
+      const size = sizeOf(e)
+      w.queued += size
+      const n = holders.get(e) ?? 0
+      holders.set(e, n + 1)
+      if (n === 0) queuedTotal += size
+    }
+    const release = (w: Watcher, e: WatchEvent) => {
+      const size = sizeOf(e)
+      w.queued -= size
+      const n = holders.get(e) ?? 1
+      if (n <= 1) {
+        holders.delete(e)
+        queuedTotal -= size
+      } else holders.set(e, n - 1)
+    }
+    /** What a watcher's queue held, released (its events are dropped with it). */
+    const releaseAll = (w: Watcher) => {
+      for (let taken = Queue.takeUnsafe(w.queue); taken !== undefined && Exit.isSuccess(taken); taken = Queue.takeUnsafe(w.queue)) {
+        release(w, taken.value)
+      }
+    }
+    const states = new Map<string, ResourceState>()
+
+    /**
+     * Ends a watcher that fell behind: its queued events are dropped at once (the memory is
+     * freed, not held until a client that does not read reads them), its stream fails with
+     * Expired, and its transport is told to close the connection, as kube ends slow watchers;
+     * its client relists.
+     */
+    const endTooSlow = (state: ResourceState, w: Watcher) => {
+      state.watchers.delete(w)
+      releaseAll(w)
+      Queue.failCauseUnsafe(w.queue, Cause.fail(tooSlow()))
+      Queue.shutdownUnsafe(w.queue)
+      Metrics.bound(Metrics.watchEventsDropped, { resource: state.resource.plural }).updateUnsafe(1, context)
+      countWatchers(state)
+      w.onTooSlow?.()
+    }
+
+    /** The watcher (of any resource) with the most bytes queued. */
+    const furthestBehind = () => {
+      let worst: { state: ResourceState; w: Watcher } | undefined
+      for (const state of states.values()) {
+        for (const w of state.watchers) if (worst === undefined || w.queued > worst.w.queued) worst = { state, w }
+      }
+      return worst
+    }
+
+    /** Hands an event to a watcher; a full queue (events or bytes) ends the watcher instead of waiting. */
     const deliver = (state: ResourceState, w: Watcher, event: WatchEvent) => {
-      if (!Queue.offerUnsafe(w.queue, event)) {
-        state.watchers.delete(w)
-        Queue.failCauseUnsafe(w.queue, Cause.fail(tooSlow()))
-        Metrics.bound(Metrics.watchEventsDropped, { resource: state.resource.plural }).updateUnsafe(1, context)
-        countWatchers(state)
+      const size = sizeOf(event)
+      // Over the total: the watchers furthest behind go first (this one, if it is among them).
+      while (queuedTotal + (holders.has(event) ? 0 : size) > options.totalBufferBytes) {
+        const worst = furthestBehind()
+        if (worst === undefined || worst.w.queued === 0) break
+        endTooSlow(worst.state, worst.w)
+        if (worst.w === w) return false
+      }
+      if (w.queued + size > options.bufferBytes || !Queue.offerUnsafe(w.queue, event)) {
+        endTooSlow(state, w)
         return false
       }
+      hold(w, event)
       return true
     }
 
@@ -168,7 +243,11 @@ export const make = (options: WatchHubOptions) =>
         // History purged past this replica's position: its watchers can only relist.
         Effect.catchTag("Expired", (e) =>
           Effect.sync(() => {
-            for (const w of state.watchers) Queue.failCauseUnsafe(w.queue, Cause.fail(e))
+            for (const w of state.watchers) {
+              // Nothing queued is of use to a watcher that must relist: dropped now.
+              releaseAll(w)
+              Queue.failCauseUnsafe(w.queue, Cause.fail(e))
+            }
             state.watchers.clear()
             countWatchers(state)
             state.cache = undefined
@@ -271,9 +350,12 @@ export const make = (options: WatchHubOptions) =>
           // stays quiet until the store passes it, as kube's does too.
           if (known !== undefined && o.sendInitialEvents === true) yield* revisionAtLeast(Effect.map(storage.currentRevision, BigInt), known)
           const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
-          const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true }
+          const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true, queued: 0, onTooSlow: o.onTooSlow }
           const start = yield* register(state, w)
-          yield* Scope.addFinalizer(scope, Effect.sync(() => state.watchers.delete(w) && countWatchers(state)))
+          yield* Scope.addFinalizer(scope, Effect.sync(() => {
+            if (state.watchers.delete(w)) countWatchers(state)
+            releaseAll(w)
+          }))
           if (o.allowBookmarks) {
             yield* Effect.forkIn(Effect.repeat(bookmark(state, w), Schedule.spaced(options.bookmarkInterval)), scope)
           }
@@ -286,7 +368,10 @@ export const make = (options: WatchHubOptions) =>
               scope
             )
           }
-          const live = Queue.takeAll(queue)
+          const live = Effect.map(Queue.takeAll(queue), (events) => {
+            for (const e of events) release(w, e)
+            return events
+          })
           /** The queue's events newer than `version`: the client already knows the ones up to it. */
           const after = (version: bigint) => {
             const newer = (e: WatchEvent) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= version : BigInt(e.resourceVersion) > version
@@ -377,7 +462,9 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const sweep = yield* Config.Duration("ARK_WATCH_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.seconds(30)))
     const buffer = yield* Config.Int("ARK_WATCH_BUFFER").pipe(Config.withDefault(10_000))
+    const bufferBytes = yield* Config.Int("ARK_WATCH_BUFFER_BYTES").pipe(Config.withDefault(16 * 1024 * 1024))
+    const totalBufferBytes = yield* Config.Int("ARK_WATCH_BUFFER_TOTAL_BYTES").pipe(Config.withDefault(128 * 1024 * 1024))
     const bookmarks = yield* Config.Duration("ARK_WATCH_BOOKMARK_INTERVAL").pipe(Config.withDefault(Duration.seconds(10)))
-    return yield* make({ bufferSize: buffer, sweepInterval: sweep, bookmarkInterval: bookmarks })
+    return yield* make({ bufferSize: buffer, bufferBytes, totalBufferBytes, sweepInterval: sweep, bookmarkInterval: bookmarks })
   })
 )

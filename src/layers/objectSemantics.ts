@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { isFinalized, markDeleted, maxObjectBytes, prepareCreate, prepareUpdate, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
+import { deletionFinalizers, isFinalized, markDeleted, maxObjectBytes, prepareCreate, prepareUpdate, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
 import type { StorageError } from "../services/errors.ts"
@@ -192,8 +192,12 @@ export const objectSemantics = (p: StorePrimitives) => {
               `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`
           })
         }
-        const pending = (meta.finalizers ?? []).length > 0
-        const next = pending ? markDeleted(current, Date.now()) : current
+        const own = meta.finalizers ?? []
+        // Orphan and Foreground leave the garbage collector's finalizer; any finalizer defers the removal.
+        const finalizers = deletionFinalizers(own, opts.propagationPolicy)
+        const pending = finalizers.length > 0
+        const refinalized = finalizers === own ? current : { ...current, metadata: { ...meta, finalizers: [...finalizers] } }
+        const next = pending ? markDeleted(refinalized, Date.now()) : current
         if (opts.dryRun || (pending && next === current)) return { object: next, deleted: !pending }
         const rv = yield* p.replace(r, next, meta.resourceVersion!, !pending)
         if (rv !== undefined) return { object: withResourceVersion(next, rv), deleted: !pending }

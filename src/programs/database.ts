@@ -2,7 +2,7 @@
  * The store a deployment uses: PostgreSQL (`--postgres-url`, or an embedded server in the data
  * directory) or etcd (`--etcd-endpoints`).
  */
-import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import * as EtcdClient from "../layers/EtcdClient.ts"
 import * as PgDatabase from "../layers/PgDatabase.ts"
@@ -66,7 +66,9 @@ export const databaseLayer = (o: DatabaseOptions) =>
     }
     // Loaded only here: a cluster image leaves the embedded server's binaries out.
     const EmbeddedPostgres = yield* Effect.promise(() => import("../layers/EmbeddedPostgres.ts"))
-    const pg = yield* EmbeddedPostgres.start({ dataDir: o.dataDir })
+    const restarts = yield* Config.Int("ARK_EMBEDDED_POSTGRES_RESTARTS").pipe(Config.withDefault(5))
+    const restartDelay = yield* Config.Duration("ARK_EMBEDDED_POSTGRES_RESTART_DELAY").pipe(Config.withDefault(Duration.millis(500)))
+    const pg = yield* EmbeddedPostgres.start({ dataDir: o.dataDir, restarts, restartDelay })
     return PgDatabase.layer({ url: pg.url, poolSize: o.poolSize })
   }))
 

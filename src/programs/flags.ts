@@ -148,6 +148,32 @@ export const demoEngine = env(
   "Run the built-in demo completions engine and use it when no --completions-url is given (ARK_DEMO_ENGINE)"
 )
 
+export const demoFallback = env(
+  Flag.Boolean("demo-fallback"),
+  Config.Boolean("ARK_DEMO_FALLBACK"),
+  false,
+  "With the built-in completions engine: the demo engine answers Queries whose target has no usable model (the Model, or its Secret, does not exist) (ARK_DEMO_FALLBACK)"
+)
+
+export const engineKubeconfig = env(
+  Flag.String("engine-kubeconfig"),
+  Config.String("ARK_ENGINE_KUBECONFIG"),
+  "",
+  "Where the built-in completions engine reads Queries, Agents, Models, Tools and Secrets: a kubeconfig; default: in a pod the cluster, else this server's own <data-dir>/kubeconfig (ARK_ENGINE_KUBECONFIG)"
+)
+
+/** `ark engine`: the completions engine as its own A2A service. */
+export const engineFlags = {
+  host,
+  port: env(Flag.Int("port"), Config.Int("ARK_ENGINE_PORT"), 9090, "Port of the A2A service; 0 picks a free one (ARK_ENGINE_PORT)"),
+  kubeconfig: env(
+    Flag.String("kubeconfig"),
+    Config.String("ARK_ENGINE_KUBECONFIG"),
+    "",
+    "The Kubernetes API to read Queries, Agents, Models, Tools and Secrets from: a kubeconfig (e.g. an ark serve's); default: $KUBECONFIG, ~/.kube/config, or in a pod the cluster (ARK_ENGINE_KUBECONFIG)"
+  )
+}
+
 /** Read replicas, repeatable; ARK_POSTGRES_READ_URLS takes a comma-separated list. */
 export const postgresReadUrls = Flag.String("postgres-read-url").pipe(
   Flag.atLeast(1),

@@ -1,4 +1,4 @@
-/** The `ark` command: `ark serve`, `ark migrate`, `ark migrate-resources`, `ark crds`. */
+/** The `ark` command: `ark serve`, `ark engine`, `ark migrate`, `ark migrate-resources`, `ark crds`. */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Runtime } from "effect"
@@ -6,10 +6,11 @@ import { Command } from "effect/cli"
 import { crdsYaml } from "../domain/crds.ts"
 import { databaseLayer } from "./database.ts"
 import { loggingLayer } from "./logging.ts"
-import { completionsUrl, databaseFlags, logFlags, demoEngine, host, insecureHttp, leaderElection, leaderElectionKubeconfig, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags, migrateResourcesFlags } from "./flags.ts"
+import { completionsUrl, databaseFlags, logFlags, demoEngine, demoFallback, engineFlags, engineKubeconfig, host, insecureHttp, leaderElection, leaderElectionKubeconfig, metricsPort, modules, port, queryConcurrency, webhookCertDir, webhookPort, readReplicaFlags, migrateResourcesFlags } from "./flags.ts"
 import { securityFlags } from "./securityFlags.ts"
 import { migrateResources } from "./migrateResources.ts"
 import { serve } from "./serve.ts"
+import { engine } from "./engine.ts"
 
 /**
  * A failure that stops `ark` (a bad flag combination, an unreachable database) is printed as
@@ -40,10 +41,18 @@ const migrate = Command.make(
 
 const serveCommand = Command.make(
   "serve",
-  { ...databaseFlags, ...securityFlags, ...readReplicaFlags, ...logFlags, host, port, insecureHttp, modules, leaderElection, leaderElectionKubeconfig, queryConcurrency, completionsUrl, demoEngine, webhookPort, webhookCertDir, metricsPort },
+  { ...databaseFlags, ...securityFlags, ...readReplicaFlags, ...logFlags, host, port, insecureHttp, modules, leaderElection, leaderElectionKubeconfig, queryConcurrency, completionsUrl, demoEngine, demoFallback, engineKubeconfig, webhookPort, webhookCertDir, metricsPort },
   (options) =>
     serve(options).pipe(reportFailure, Effect.provide(loggingLayer(options.logFormat, options.logLevel, process.stderr.isTTY === true)))
 ).pipe(Command.withDescription("Serve the Kubernetes API for ark.mckinsey.com (kubectl: --kubeconfig <data-dir>/kubeconfig)"))
+
+const engineCommand = Command.make(
+  "engine",
+  { ...engineFlags, ...logFlags },
+  (options) => engine(options).pipe(reportFailure, Effect.provide(loggingLayer(options.logFormat, options.logLevel, process.stderr.isTTY === true)))
+).pipe(Command.withDescription(
+  "Serve the completions engine over A2A (upstream Ark's query extension): runs each Query it is sent, reading the Query, its Agent, Model, Tools and Secrets from the Kubernetes API"
+))
 
 const migrateResourcesCommand = Command.make("migrate-resources", migrateResourcesFlags, (options) =>
   migrateResources(options).pipe(reportFailure)).pipe(
@@ -60,7 +69,7 @@ const crds = Command.make("crds", {}, () => Console.log(crdsYaml().trimEnd())).p
 
 const ark = Command.make("ark").pipe(
   Command.withDescription("Ark control plane: Kubernetes API for ark.mckinsey.com on PostgreSQL or etcd"),
-  Command.withSubcommands([serveCommand, migrate, migrateResourcesCommand, crds])
+  Command.withSubcommands([serveCommand, engineCommand, migrate, migrateResourcesCommand, crds])
 )
 
 /** A stop by SIGTERM or Ctrl-C that drained cleanly is a success, as orchestrators expect. */

@@ -31,6 +31,7 @@ import * as PostgresStorage from "../layers/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { Commits } from "../services/Commits.ts"
 import type { QueryQueue } from "../services/QueryQueue.ts"
+import * as Liveness from "../services/Liveness.ts"
 import * as Shutdown from "../services/Shutdown.ts"
 import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
@@ -51,6 +52,8 @@ export interface ServeOptions extends DatabaseOptions, LeadershipOptions, Securi
   readonly queryConcurrency: number
   readonly completionsUrl: string
   readonly demoEngine: boolean
+  readonly demoFallback: boolean
+  readonly engineKubeconfig: string
   readonly webhookPort: number
   /** tls.crt and tls.key for the webhook server; empty: the server certificate of the data directory's PKI. */
   readonly webhookCertDir: string
@@ -149,24 +152,41 @@ const controllerLayer = Layer.unwrap(Effect.gen(function*() {
 /** How long a stopping replica gives in-flight requests and running Queries (each) before cutting them. */
 const shutdownGrace = Config.Duration("ARK_SHUTDOWN_GRACE").pipe(Config.withDefault(Duration.seconds(15)))
 
+/** In a pod, the embedded engine reads the cluster (kube-apiserver serves Secrets and proxies Ark's group). */
+const inPod = () => (process.env["KUBERNETES_SERVICE_HOST"] ?? "") !== ""
+
 /**
- * The query workers, with the engine they default to: --completions-url, or the demo engine.
- * The A2A SDK is loaded here, so replicas without workers do not carry it.
+ * The query workers, with the engine they default to: --completions-url, the demo engine, or
+ * (by default) the completions engine embedded in this process. The engine, and the workers
+ * for Query parameters from ConfigMaps and Secrets, read through --engine-kubeconfig (in a pod:
+ * the cluster; else this server's own kubeconfig). The engines
+ * and the A2A SDK are loaded here, so replicas without workers do not carry them.
  */
 const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) =>
   Layer.unwrap(Effect.gen(function*() {
-    const [A2AEngine, DemoEngine] = yield* Effect.promise(() => Promise.all([import("../layers/A2AEngine.ts"), import("../layers/DemoEngine.ts")]))
-    const defaultEngineUrl = o.completionsUrl !== ""
-      ? o.completionsUrl
-      : o.demoEngine
-      ? (yield* DemoEngine.start).url
-      : undefined
+    const [A2AEngine, DemoEngine, EmbeddedEngine, KubeResourceReader, Engine] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../layers/A2AEngine.ts"),
+        import("../layers/DemoEngine.ts"),
+        import("../layers/engine/EmbeddedEngine.ts"),
+        import("../layers/engine/KubeResourceReader.ts"),
+        import("./engine.ts")
+      ])
+    )
+    const embedded = o.completionsUrl === "" && !o.demoEngine
+    const demoUrl = o.demoEngine || (embedded && o.demoFallback) ? (yield* DemoEngine.start).url : undefined
+    const defaultEngineUrl = o.completionsUrl !== "" ? o.completionsUrl : embedded ? EmbeddedEngine.EMBEDDED_ENGINE_URL : demoUrl
+    const kubeconfig = o.engineKubeconfig !== "" ? o.engineKubeconfig : inPod() ? "" : resolve(join(o.dataDir, "kubeconfig"))
+    const reader = KubeResourceReader.layer(kubeconfig)
+    const engine = embedded
+      ? EmbeddedEngine.layer(demoUrl !== undefined ? { demoFallbackUrl: demoUrl } : {}).pipe(Layer.provide(Engine.executorLayer.pipe(Layer.provide(reader))))
+      : A2AEngine.layer
     const lease = yield* Config.Duration("ARK_QUERY_LEASE").pipe(Config.withDefault(Duration.seconds(30)))
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
     const drainTimeout = yield* shutdownGrace
     return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout }).pipe(
-      Layer.provide([queue, A2AEngine.layer])
+      Layer.provide([queue, engine, reader])
     )
   }))
 
@@ -218,6 +238,18 @@ const metricsLayer = (o: ServeOptions, grace: Duration.Duration) =>
 const stopFirst = (signal: Shutdown.ShutdownSignal) =>
   Layer.effectDiscard(Effect.addFinalizer(() => Console.log("ark: stopping").pipe(Effect.andThen(signal.begin))))
 
+/**
+ * Runs the replica until it is stopped, or until something it depends on fails beyond repair:
+ * then /livez fails at once, the replica stops as on SIGTERM, and `ark serve` exits 1 with why.
+ */
+const untilUnrecoverable = <E, R>(running: Effect.Effect<never, E, R>, signal: Shutdown.ShutdownSignal) => {
+  const liveness = Liveness.make()
+  return Effect.raceFirst(running, liveness.await).pipe(
+    Effect.provideService(Shutdown.Shutdown, signal),
+    Effect.provideService(Liveness.Liveness, liveness)
+  )
+}
+
 export const serve = (o: ServeOptions) =>
   Effect.gen(function*() {
     const selected = new Set(o.modules.split(",").map((m) => m.trim()).filter((m) => m !== ""))
@@ -247,9 +279,7 @@ export const serve = (o: ServeOptions) =>
     )
     if (!selected.has("apiserver")) {
       const running = Layer.effectDiscard(Console.log(`ark: running ${[...selected].join(", ")}`))
-      return yield* Layer.launch(stopFirst(signal).pipe(Layer.provide(Layer.merge(running, servers)), Layer.provide(storage))).pipe(
-        Effect.provideService(Shutdown.Shutdown, signal)
-      )
+      return yield* untilUnrecoverable(Layer.launch(stopFirst(signal).pipe(Layer.provide(Layer.merge(running, servers)), Layer.provide(storage))), signal)
     }
     const app = Layer.unwrap(Effect.gen(function*() {
       const server = yield* HttpServer.HttpServer
@@ -267,7 +297,8 @@ export const serve = (o: ServeOptions) =>
       const serving = HttpServer.serve(withObservability(api, { metrics: "app" })).pipe(Layer.provide(security.layer))
       return Layer.merge(serving, reload)
     }))
-    return yield* Layer.launch(
-      stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening), inModule("apiserver")), servers)), Layer.provide(storage))
-    ).pipe(Effect.provideService(Shutdown.Shutdown, signal))
+    return yield* untilUnrecoverable(
+      Layer.launch(stopFirst(signal).pipe(Layer.provide(Layer.merge(app.pipe(Layer.provide(listening), inModule("apiserver")), servers)), Layer.provide(storage))),
+      signal
+    )
   })

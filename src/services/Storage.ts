@@ -5,6 +5,7 @@
  */
 import { Context } from "effect"
 import type { Effect } from "effect"
+import type { PropagationPolicy } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import type { ResourceInfo } from "../domain/registry.ts"
 import { storageKey } from "../domain/registry.ts"
@@ -43,6 +44,11 @@ export interface UpdateOptions extends WriteOptions {
 
 export interface DeleteOptions extends WriteOptions {
   readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string }
+  /**
+   * What the garbage collector does with dependents: Orphan and Foreground leave the object
+   * with kube's `orphan` / `foregroundDeletion` finalizer (and a deletionTimestamp) for it.
+   */
+  readonly propagationPolicy?: PropagationPolicy
 }
 
 /** Which state a GET may answer from, as kube's `resourceVersion` parameter of a GET. */

@@ -19,6 +19,11 @@ export interface WatchOptions {
   readonly allowBookmarks?: boolean
   /** When the watch ends by itself (with a last bookmark first, when bookmarks are allowed). */
   readonly timeout?: Duration.Duration
+  /**
+   * Called when the hub ends this watch for falling behind, so the transport drops what it still
+   * holds (the HTTP layer closes the connection: a client that does not read would never see the end).
+   */
+  readonly onTooSlow?: () => void
 }
 
 export type WatchEvent =

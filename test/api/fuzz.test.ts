@@ -8,7 +8,7 @@
  */
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { servedResources } from "../../src/domain/registry.ts"
+import { apiPath, servedResources } from "../../src/domain/registry.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
 
@@ -208,7 +208,7 @@ const revision = async () => {
 const snapshot = async () => {
   const lines: Array<string> = []
   for (const info of servedResources) {
-    const res = await fetch(`${server.url}/apis/${info.group}/${info.version}/${info.plural}`)
+    const res = await fetch(`${server.url}${apiPath(info.group, info.version)}/${info.plural}`)
     const list = (await res.json()) as { items: Array<{ metadata: { namespace?: string; name: string; resourceVersion: string } }> }
     for (const o of list.items) lines.push(`${info.plural} ${o.metadata.namespace ?? ""}/${o.metadata.name} @${o.metadata.resourceVersion}`)
   }

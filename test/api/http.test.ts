@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
+import { caller, expectStatus } from "../support/http.ts"
 
 let server: RunningServer
 beforeAll(async () => {
@@ -18,33 +19,7 @@ afterAll(() => server?.stop())
 const base = "/apis/ark.mckinsey.com/v1alpha1"
 const queries = `${base}/namespaces/default/queries`
 
-interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  readonly json: any
-}
-
-const call = async (method: string, path: string, options: { body?: unknown; type?: string; accept?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
-  const body = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body)
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(body !== undefined ? { "content-type": options.type ?? "application/json" } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-      ...options.headers
-    },
-    ...(body !== undefined ? { body } : {})
-  })
-  const text = await res.text()
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json }
-}
+const call = caller(() => server.url)
 
 const query = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: "ark.mckinsey.com/v1alpha1",
@@ -53,14 +28,6 @@ const query = (name: string, extra: Record<string, unknown> = {}) => ({
   spec: { input: "What is the weather?", target: { type: "agent", name: "weather" } },
   ...extra
 })
-
-/** Asserts a kube Status failure and returns it. */
-const expectStatus = (a: Answer, code: number, reason: string) => {
-  expect(a.status, a.text).toBe(code)
-  expect(a.headers.get("content-type")).toContain("application/json")
-  expect(a.json).toMatchObject({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason })
-  return a.json as { message: string; details?: { causes?: Array<{ field: string; reason: string }> } }
-}
 
 const names = async () => ((await call("GET", queries)).json.items as Array<{ metadata: { name: string } }>).map((i) => i.metadata.name).sort()
 
@@ -116,15 +83,23 @@ describe("discovery", () => {
     expect(refused.json).toMatchObject({ kind: "Status", reason: "NotAcceptable" })
   })
 
-  it("lists core v1 with no resources in aggregated discovery, so that clients map kind: List", async () => {
+  it("lists core v1 with the Secrets and ConfigMaps served standalone, in aggregated and legacy discovery", async () => {
     const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
     const aggregated = await call("GET", "/api", { accept })
     expect(aggregated.headers.get("content-type")).toBe("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
-    expect(aggregated.json.items).toEqual([{ metadata: { creationTimestamp: null }, versions: [{ version: "v1", resources: [], freshness: "Current" }] }])
-    // The legacy form lists none: caching discovery clients count a version without resources as a failure.
-    expect((await call("GET", "/api")).json.versions).toEqual([])
-    expect((await call("GET", "/api/v1")).json).toEqual({ kind: "APIResourceList", apiVersion: "v1", groupVersion: "v1", resources: [] })
+    const [core] = aggregated.json.items
+    expect(core.versions.map((v: { version: string }) => v.version)).toEqual(["v1"])
+    expect(core.versions[0].resources.map((r: { resource: string; scope: string }) => [r.resource, r.scope])).toEqual([["configmaps", "Namespaced"], ["secrets", "Namespaced"]])
+    expect((await call("GET", "/api")).json.versions).toEqual(["v1"])
+    const legacy = (await call("GET", "/api/v1")).json
+    expect(legacy).toMatchObject({ kind: "APIResourceList", apiVersion: "v1", groupVersion: "v1" })
+    expect(legacy.resources.map((r: { name: string; kind: string; shortNames?: Array<string> }) => [r.name, r.kind, r.shortNames])).toEqual([["configmaps", "ConfigMap", ["cm"]], ["secrets", "Secret", undefined]])
     expect((await call("GET", "/api/v1/pods")).status).toBe(404)
+    const index = (await call("GET", "/openapi/v3")).json.paths
+    expect(Object.keys(index)).toContain("api/v1")
+    const v3 = (await call("GET", index["api/v1"].serverRelativeURL)).json
+    expect(Object.keys(v3.paths)).toContain("/api/v1/namespaces/{namespace}/secrets/{name}")
+    expect(v3.components.schemas["io.k8s.api.core.v1.Secret"]["x-kubernetes-group-version-kind"]).toEqual([{ group: "", kind: "Secret", version: "v1" }])
   })
 })
 

@@ -23,7 +23,9 @@ const run = (queriesPerSec: number, watchers: ReadonlyArray<number>): Results =>
     instant: { queries: 5000, seconds: 5000 / queriesPerSec, queriesPerSec, serverRssMb: [300, 300] },
     instantOneReplica: { queries: 5000, seconds: 10, queriesPerSec: 500, serverRssMb: [300] },
     slowEngine: { queries: 10_000, seconds: 20, queriesPerSec: 500, peakInFlight: 900, serverRssMb: [400, 400] },
-    inFlight: { queries: 10_000, seconds: 40, queriesPerSec: 250, peakInFlight: 10_000, serverRssMb: [500, 300] }
+    inFlight: { queries: 10_000, seconds: 40, queriesPerSec: 250, peakInFlight: 10_000, serverRssMb: [500, 300] },
+    demoEngine: { queries: 5000, seconds: 10, queriesPerSec: 500, serverRssMb: [300] },
+    completionsEngine: { queries: 5000, seconds: 20, queriesPerSec: 250, serverRssMb: [350] }
   },
   baselines: { rawFetch: m(10, 90), rawFetch10: m(100, 60), rawInsert1: m(0.3, 3000), rawInsert50: m(5, 8000), minimalList: m(3, 300), minimalGet: m(0.1, 9000), minimalWatch: watchers.map((n) => watch(n, 2)) },
   etcd: {
@@ -71,6 +73,8 @@ describe("benchmark gate", () => {
     expect(page).toContain("![bench-pages.svg](bench-pages.svg)")
     expect(page).toMatch(/engine that answers at once.*\*\*400\.0 Queries\/s\*\*.*>= 500\/s: \*\*not met\*\*/)
     expect(page).toMatch(/LIST unpaginated, 1 client \| 1,504 ms.*<= 30 ms: met/)
+    expect(page).toMatch(/built-in demo engine.*\| 5,000 in 10\.0 s: 500\.0 Queries\/s \| 300 MB/)
+    expect(page).toMatch(/completions engine embedded.*\| 5,000 in 20\.0 s: 250\.0 Queries\/s \| 350 MB/)
   })
 
   it("compares ark-effect with the peers row by row: a row it does not lead is counted, and each cell shows its ratio to the best", () => {
@@ -81,7 +85,7 @@ describe("benchmark gate", () => {
       get1: m(1, 1000),
       create1: m(2, 500),
       create50: m(10, create50),
-      watch: [watch(1, 3), watch(1000, 30)],
+      watch: [{ ...watch(1, 3), events: 200 }, { ...watch(1000, 30), events: 200 }],
       pages: [{ objects: 10_000, first: m(8, 120), next: m(9, 110), serverRssMb: 300 }],
       serverRssMb: 300,
       storeRssMb: name.includes("kube") ? 60 : 0
@@ -96,7 +100,7 @@ describe("benchmark gate", () => {
           peer("ark-effect, etcd", 20, 2000),
           // kube on etcd: slower LIST, faster creates; ties elsewhere, which ark does not lead.
           { ...peer("kube-apiserver + CRDs, etcd", 100, 5000), get1: m(0.5, 2000) },
-          { ...peer("kube-apiserver + CRDs, kine on PostgreSQL", 200, 300), get1: m(5, 200), create1: m(9, 100), watch: [watch(1, 9), watch(1000, 90)], pages: [{ objects: 10_000, first: m(30, 30), next: m(40, 25), serverRssMb: 400 }] }
+          { ...peer("kube-apiserver + CRDs, kine on PostgreSQL", 200, 300), get1: m(5, 200), create1: m(9, 100), watch: [{ ...watch(1, 9), events: 200 }, { ...watch(1000, 90), events: 200 }], pages: [{ objects: 10_000, first: m(30, 30), next: m(40, 25), serverRssMb: 400 }] }
         ]
       }
     }

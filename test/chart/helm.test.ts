@@ -287,6 +287,20 @@ describe("helm template, two replicas (the seed's Multi-Replica Deployment value
     expect(ofKind(m, "APIService")).toHaveLength(2)
   })
 
+  it("runs ark's own completions engine as the query engine sidecar when given its image and args", async () => {
+    const m = await helmTemplate("ark", [
+      "-n", "ark-system", "-f", valuesFile("seed-engine.yaml", seedMultiReplicaValues),
+      "--set", "queryEngine.container.image.repository=registry.example/ark-effect",
+      "--set", "queryEngine.container.image.tag=0.1.0",
+      "--set-json", `queryEngine.container.args=["engine","--port","9090"]`
+    ])
+    const containers = one(m, "Deployment")["spec"]["template"]["spec"]["containers"] as Array<Manifest>
+    const engine = containers.find((c) => c["name"] === "query-engine")!
+    expect(engine["image"]).toBe("registry.example/ark-effect:0.1.0")
+    expect(engine["args"]).toEqual(["engine", "--port", "9090"])
+    expect(flagValue(arkContainer(m)["args"], "--completions-url")).toBe("http://127.0.0.1:9090")
+  })
+
   it("renders NetworkPolicy and ServiceMonitor when enabled", async () => {
     const m = await helmTemplate("ark", [
       "-n", "ark-system", "-f", valuesFile("seed-replicas.yaml", seedMultiReplicaValues),

@@ -103,7 +103,7 @@ describe("validateObject", () => {
       const result = validate(kind, spec)
       assert.deepStrictEqual(result.causes, [], kind)
       assert.deepStrictEqual(result.unknownFields, [], kind)
-      Schema.decodeUnknownSync(info(kind).spec)(result.pruned.spec)
+      Schema.decodeUnknownSync(info(kind).spec!)(result.pruned.spec)
     }
   })
 

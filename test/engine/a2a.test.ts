@@ -86,6 +86,18 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
       assert.strictEqual(result.tokenUsage, undefined)
     }))
 
+  it.effect("keeps the chat messages an engine reports under the extension as status.response.raw, as upstream's engine reports them", () =>
+    Effect.gen(function*() {
+      const messages = [
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "noop", arguments: "{}" } }] },
+        { role: "tool", content: "{}", tool_call_id: "c1" },
+        { role: "assistant", content: "done", name: "helper" }
+      ]
+      const e = yield* engine(() => ({ answer: "done", metadata: { [A2AEngine.QUERY_REF_METADATA_KEY]: { tokenUsage: usage, messages } } }))
+      const result = yield* complete(request(e.url, "go"))
+      assert.deepStrictEqual(JSON.parse(result.raw), messages)
+    }))
+
   for (const protocol of ["1.0", "0.3"] as const) {
     it.effect(`takes a completed task's answer from its artifact (A2A ${protocol})`, () =>
       Effect.gen(function*() {

@@ -114,7 +114,7 @@ describe("query workers", () => {
     expect(JSON.stringify(call.metadata)).toContain('"name":"hello"')
   })
 
-  it("sends the input resolved from spec.parameters, and ends in error when a parameter cannot be resolved", async () => {
+  it("sends the input resolved from spec.parameters (a Secret's key too), and ends in error when a parameter cannot be resolved", async () => {
     await send(server, "POST", `${base}/namespaces/w1/queries`, query("templated", "weather in {{ .city }}", { parameters: [{ name: "city", value: "Oslo" }] }))
     const done = await waitPhase(server, "w1", "templated", ["done", "error"])
     expect(done.status.response.content).toBe("answer to weather in Oslo")
@@ -125,8 +125,15 @@ describe("query workers", () => {
     const failed = await waitPhase(server, "w1", "secret-param", ["done", "error"])
     expect(failed.status.phase).toBe("error")
     expect(failed.status.conditions[0]).toMatchObject({ type: "Completed", status: "False", reason: "InputUnresolvable" })
-    expect(failed.status.conditions[0].message).toContain("failed to resolve parameter key")
+    expect(failed.status.conditions[0].message).toBe("failed to resolve parameter key: secret w1/creds not found: parameter key reads key k of it")
     expect(engine.calls.some((c) => c.input.startsWith("key "))).toBe(false)
+    // Once the Secret exists (served by ark serve itself), the parameter resolves.
+    await send(server, "POST", "/api/v1/namespaces/w1/secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "creds" }, stringData: { k: "s3cret" } })
+    await send(server, "POST", `${base}/namespaces/w1/queries`, query("secret-param-2", "key {{ .key }}", {
+      parameters: [{ name: "key", valueFrom: { secretKeyRef: { name: "creds", key: "k" } } }]
+    }))
+    expect((await waitPhase(server, "w1", "secret-param-2", ["done", "error"])).status.phase).toBe("done")
+    expect(engine.calls.some((c) => c.input === "key s3cret")).toBe(true)
   })
 
   it("runs a Query with spec.selector against the first matching Agent by name, else Team; ends in error when none matches", async () => {
@@ -301,8 +308,9 @@ describe("a worker killed mid-call", () => {
 })
 
 // etcd has no queue table: its workers take Queries from the in-process queue fed by the watch hub.
-// "npm start" is `ark serve --demo-engine` with every default: the embedded PostgreSQL and every
-// module (here on free ports, beside the other tests).
+// "npm start" here is `ark serve --demo-engine` with every default: the embedded PostgreSQL and every
+// module (here on free ports, beside the other tests). npm start itself now runs the completions
+// engine with the demo engine as its fallback (test/engine/examples.test.ts).
 describe.each(["postgresql", "etcd", "npm start"] as const)("the demo engine on %s", (storage) => {
   it("lets kubectl apply the examples and wait for the Queries to be done", async () => {
     const etcd = storage === "etcd" ? await startEtcd() : undefined

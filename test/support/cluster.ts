@@ -118,7 +118,8 @@ export interface KubeCluster {
   readonly reach: (port: number) => Promise<number>
   /** kubectl 1.35 as the admin (or with `--kubeconfig` of another user, which then wins). */
   readonly kubectl: (args: ReadonlyArray<string>, options?: { readonly input?: string; readonly kubeconfig?: string }) => Promise<KubectlResult>
-  /** kube-controller-manager's log so far (for a failing test's message). */
+  /** kube-apiserver's and kube-controller-manager's logs so far (for a failing test's message). */
+  readonly apiserverLog: () => string
   readonly controllerManagerLog: () => string
   readonly stop: () => Promise<void>
 }
@@ -415,6 +416,7 @@ export const startCluster = async (): Promise<KubeCluster> => {
       forward,
       reach,
       kubectl,
+      apiserverLog,
       controllerManagerLog,
       stop
     }

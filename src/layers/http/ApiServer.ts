@@ -6,8 +6,10 @@ import { ByteSize, Cause, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { MaxBodySize } from "effect/http/HttpIncomingMessage"
 import { createHash } from "node:crypto"
+import { gunzipSync } from "node:zlib"
 import type { ApiError } from "../../services/errors.ts"
-import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge } from "../../services/errors.ts"
+import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
+import { decodeProtobufObject } from "../../domain/protobuf.ts"
 import { Storage } from "../../services/Storage.ts"
 import type { WatchHub } from "../../services/WatchHub.ts"
 import {
@@ -19,8 +21,8 @@ import {
   legacyVersions,
   resourceList
 } from "./discovery.ts"
-import { discoveryContentType, negotiate, openApiV2Form, openApiV2ProtobufType } from "./media.ts"
-import { openApiV2, openApiV3, openApiV3Index, servedGroupVersions } from "./openapi.ts"
+import { bodyType, discoveryContentType, negotiate, openApiV2Form, openApiV2ProtobufType } from "./media.ts"
+import { openApiV2, openApiV3, openApiV3Index, openApiV3Key, servedGroupVersions } from "./openapi.ts"
 import { metricsText } from "./observability.ts"
 import { openApiV2Protobuf } from "./openapiProtobuf.ts"
 import { contentType as prometheusContentType } from "../../domain/prometheus.ts"
@@ -81,10 +83,7 @@ const groupDiscoveryDocs = discoveryDocs(aggregatedDiscovery)
 const coreDiscoveryDocs = discoveryDocs(coreDiscovery)
 const openApiV2Doc = cachedJson(openApiV2)
 const openApiV2Proto = cached(() => openApiV2Protobuf(openApiV2()))
-const openApiV3Docs = new Map(servedGroupVersions.map((gv) => {
-  const [group, version] = gv.split("/") as [string, string]
-  return [gv, cachedJson(() => openApiV3(group, version))]
-}))
+const openApiV3Docs = new Map(servedGroupVersions.map(({ group, version }) => [openApiV3Key(group, version), cachedJson(() => openApiV3(group, version))]))
 const openApiV3IndexDoc = cachedJson(openApiV3Index)
 
 const version = {
@@ -167,7 +166,7 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         return conditional(openApiV3IndexDoc(), header("if-none-match"))
       case "OpenApiV3": {
         yield* onlyGet(request.method)
-        const doc = openApiV3Docs.get(`${r.group}/${r.version}`)
+        const doc = openApiV3Docs.get(openApiV3Key(r.group, r.version))
         return doc === undefined ? statusReply(notFoundPath(path)) : conditional(doc(), header("if-none-match"))
       }
       case "Resource": {
@@ -182,7 +181,8 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           accept: header("accept"),
           contentType: header("content-type"),
           userAgent: header("user-agent"),
-          body: readBody(request)
+          body: readBody(request),
+          closeConnection: () => (request.source as { readonly socket?: { destroy: () => void } }).socket?.destroy()
         })
       }
       case "Unknown":
@@ -190,16 +190,52 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
     }
   })
 
-/** The body as text, bounded by kube's limit: larger bodies are 413, unreadable ones 400. */
-const readBody = (request: HttpServerRequest.HttpServerRequest) =>
-  request.text.pipe(
+/** A body read failure as kube answers it: too large is 413, anything else unreadable 400. */
+const bodyError = (e: { readonly reason: { readonly _tag: string; readonly reason?: unknown } }): ApiError =>
+  e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+    ? tooLarge()
+    : new BadRequest({ message: "the request body could not be read" })
+
+const tooLarge = () => new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
+
+/** The body's bytes, bounded by kube's limit before and after decoding a gzip `Content-Encoding`. */
+const readBytes = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Uint8Array, ApiError> => {
+  const encoding = (request.headers["content-encoding"] ?? "").trim().toLowerCase()
+  if (encoding !== "" && encoding !== "identity" && encoding !== "gzip") {
+    return Effect.fail(new UnsupportedMediaType({ message: `unsupported Content-Encoding "${encoding}": only gzip is accepted` }))
+  }
+  return request.arrayBuffer.pipe(
     Effect.provideService(MaxBodySize, ByteSize.bytes(maxRequestBytes)),
-    Effect.mapError((e): ApiError =>
-      e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-        ? new TooLarge({ message: `Request entity too large: limit is ${maxRequestBytes}` })
-        : new BadRequest({ message: "the request body could not be read" })
+    Effect.mapError(bodyError),
+    Effect.flatMap((buffer) =>
+      encoding !== "gzip"
+        ? Effect.succeed(new Uint8Array(buffer))
+        : Effect.try({
+          try: () => new Uint8Array(gunzipSync(new Uint8Array(buffer), { maxOutputLength: maxRequestBytes })),
+          catch: (e): ApiError =>
+            (e as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE"
+              ? tooLarge()
+              : new BadRequest({ message: `the request body is not valid gzip: ${e instanceof Error ? e.message : String(e)}` })
+        })
     )
   )
+}
+
+/**
+ * The body as text, bounded by kube's limit before and after decoding: larger bodies are 413,
+ * unreadable ones 400. A gzip `Content-Encoding` is decoded (a body that is not gzip is a 400);
+ * any other encoding is 415. A protobuf body (client-go's for core kinds) becomes the JSON text
+ * of the object it carries.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<string, ApiError> =>
+  readBytes(request).pipe(Effect.flatMap((bytes) =>
+    bodyType(request.headers["content-type"]) === "application/vnd.kubernetes.protobuf"
+      ? Effect.try({
+        try: () => JSON.stringify(decodeProtobufObject(bytes)),
+        catch: (e) => new UnsupportedMediaType({ message: `the body of the request could not be decoded: ${e instanceof Error ? e.message : String(e)}` })
+      })
+      : Effect.succeed(new TextDecoder().decode(bytes))
+  ))
 
 const toResponse = (reply: TaggedReply) => {
   const headers: Record<string, string> = {}

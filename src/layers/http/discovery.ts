@@ -4,7 +4,7 @@
  * v2beta1), all derived from the registry.
  */
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { group as arkGroup, servedGroups, servedResources } from "../../domain/registry.ts"
+import { coreGroup, group as arkGroup, groupVersionOf, servedGroups, servedResources } from "../../domain/registry.ts"
 
 export const resourceVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] as const
 const statusVerbs = ["get", "patch", "update"] as const
@@ -48,7 +48,7 @@ export const resourceList = (group: string, version: string) => {
   return {
     kind: "APIResourceList",
     apiVersion: "v1",
-    groupVersion: `${group}/${version}`,
+    groupVersion: groupVersionOf(group, version),
     resources: kinds.flatMap((r) => [
       apiResource(r),
       ...(r.status !== undefined
@@ -58,47 +58,44 @@ export const resourceList = (group: string, version: string) => {
   }
 }
 
+/** One served version of a group in aggregated discovery. */
+const discoveryVersion = (group: string, version: string) => ({
+  version,
+  resources: served(group, version).map((r) => ({
+    resource: r.plural,
+    responseKind: { group: "", version: "", kind: r.kind },
+    scope: r.namespaced ? "Namespaced" : "Cluster",
+    singularResource: r.singular,
+    verbs: resourceVerbs,
+    ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+    ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+    ...(r.status !== undefined
+      ? {
+        subresources: [{
+          subresource: "status",
+          responseKind: { group: "", version: "", kind: r.kind },
+          verbs: statusVerbs
+        }]
+      }
+      : {})
+  })),
+  freshness: "Current"
+})
+
 export const aggregatedDiscovery = (apiVersion: "v2" | "v2beta1") => ({
   kind: "APIGroupDiscoveryList",
   apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
   metadata: {},
   items: servedGroups.map((g) => ({
     metadata: { name: g.name, creationTimestamp: null },
-    versions: g.versions.map((version) => ({
-      version,
-      resources: served(g.name, version).map((r) => ({
-        resource: r.plural,
-        responseKind: { group: "", version: "", kind: r.kind },
-        scope: r.namespaced ? "Namespaced" : "Cluster",
-        singularResource: r.singular,
-        verbs: resourceVerbs,
-        ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
-        ...(r.categories.length > 0 ? { categories: r.categories } : {}),
-        ...(r.status !== undefined
-          ? {
-            subresources: [{
-              subresource: "status",
-              responseKind: { group: "", version: "", kind: r.kind },
-              verbs: statusVerbs
-            }]
-          }
-          : {})
-      })),
-      freshness: "Current"
-    }))
+    versions: g.versions.map((version) => discoveryVersion(g.name, version))
   }))
 })
 
-/**
- * The core group in standalone mode, where no core resource is served. The legacy form lists no
- * versions: client-go's caching discovery reports a listed version without resources as a
- * failure. The aggregated form (what kubectl asks for) lists v1 without resources, with no such
- * check, and kube's RESTMapper maps `kind: List` through every listed version: so kubectl can
- * apply the List that `kubectl get -o yaml` writes.
- */
+/** The core group in standalone mode: v1 with the core kinds served here (Secrets, ConfigMaps). */
 export const legacyVersions = (serverAddress: string) => ({
   kind: "APIVersions",
-  versions: [],
+  versions: ["v1"],
   serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }]
 })
 
@@ -106,8 +103,8 @@ export const coreDiscovery = (apiVersion: "v2" | "v2beta1") => ({
   kind: "APIGroupDiscoveryList",
   apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
   metadata: {},
-  items: [{ metadata: { creationTimestamp: null }, versions: [{ version: "v1", resources: [], freshness: "Current" }] }]
+  items: [{ metadata: { creationTimestamp: null }, versions: [discoveryVersion(coreGroup, "v1")] }]
 })
 
-/** /api/v1 in standalone mode: no core resources are served here. */
-export const legacyResources = { kind: "APIResourceList", apiVersion: "v1", groupVersion: "v1", resources: [] }
+/** /api/v1 in standalone mode. */
+export const legacyResources = resourceList(coreGroup, "v1")!

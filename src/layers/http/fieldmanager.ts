@@ -13,7 +13,9 @@ import type { Managed } from "../../domain/managedfields.ts"
 import { decodeManagedFields, encodeManagedFields, isResetManagedFields } from "../../domain/managedfields.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { BadRequest, Invalid } from "../../services/errors.ts"
+import { groupVersionOf } from "../../domain/registry.ts"
+import { Invalid } from "../../services/errors.ts"
+import { boolParam } from "./params.ts"
 
 /** kube's limit on a field manager's name, in bytes. */
 const maxManagerBytes = 128
@@ -80,20 +82,13 @@ export const applyManager = (query: URLSearchParams) =>
   })
 
 /** `force`, parsed as Go's strconv.ParseBool does. */
-export const forceOf = (query: URLSearchParams) =>
-  Effect.suspend(() => {
-    const v = query.get("force")
-    if (v === null || v === "") return Effect.succeed(false)
-    if (["1", "t", "T", "TRUE", "true", "True"].includes(v)) return Effect.succeed(true)
-    if (["0", "f", "F", "FALSE", "false", "False"].includes(v)) return Effect.succeed(false)
-    return Effect.fail(new BadRequest({ message: `invalid force "${v}": must be a boolean` }))
-  })
+export const forceOf = (query: URLSearchParams) => Effect.map(boolParam(query, "force"), (f) => f === true)
 
 /** How a write to this resource (or its /status) is tracked, stamped with the current time. */
 export const fieldManagement = (info: ResourceInfo, subresource: "status" | undefined) =>
   Effect.map(Clock.currentTimeMillis, (now): FieldManagement => ({
     schema: fieldManagementSchema(info),
-    apiVersion: `${info.group}/${info.version}`,
+    apiVersion: groupVersionOf(info.group, info.version),
     subresource: subresource === "status" ? "status" : "main",
     now: timestamp(now)
   }))

@@ -9,11 +9,13 @@ import { HttpServerRequest, HttpServerResponse as Response } from "effect/http"
 import { randomUUID } from "node:crypto"
 import { contentType as prometheusContentType, render } from "../../domain/prometheus.ts"
 import * as Metrics from "../../services/Metrics.ts"
+import { Liveness } from "../../services/Liveness.ts"
 import { Shutdown } from "../../services/Shutdown.ts"
 import { Storage } from "../../services/Storage.ts"
 import type { Route } from "./routes.ts"
 import { parsedRequest } from "./routes.ts"
 import { toStatus } from "./status.ts"
+import { isWatchQuery } from "./watch.ts"
 import { MethodNotAllowed } from "../../services/errors.ts"
 
 /** A health check: fails with the reason it is not passing. */
@@ -44,10 +46,19 @@ const shutdown: Check = {
   })
 }
 
+/** Nothing this replica depends on has failed beyond repair (an embedded PostgreSQL that cannot be restarted). */
+const liveness: Check = {
+  name: "liveness",
+  run: Effect.gen(function*() {
+    const failures = (yield* Liveness).failures()
+    if (failures.length > 0) return yield* Effect.fail(failures.join("; "))
+  })
+}
+
 export type Endpoint = "livez" | "readyz" | "healthz"
 
 const checks: Record<Endpoint, ReadonlyArray<Check>> = {
-  livez: [ping],
+  livez: [ping, liveness],
   readyz: [ping, storage, shutdown],
   healthz: [ping, storage]
 }
@@ -91,7 +102,7 @@ const metricsResponse = Effect.map(metricsText, (text) => Response.text(text, { 
 export const requestLabels = (method: string, url: URL, r: Route, contentType: string | undefined) => {
   if (r._tag !== "Resource") return { verb: method, group: "", version: "", resource: "", subresource: "" }
   const watching = method === "GET" && r.subresource === undefined &&
-    (r.watchPath || url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1")
+    (r.watchPath || isWatchQuery(url.searchParams))
   const collection = r.name === undefined
   const verb = watching
     ? "WATCH"

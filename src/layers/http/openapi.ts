@@ -7,12 +7,16 @@
 import { createHash } from "node:crypto"
 import { openApiSchema } from "../../domain/kinds.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { coordinationGroup, servedGroups, servedResources } from "../../domain/registry.ts"
+import { apiPath, coordinationGroup, coreGroup, servedGroups, servedResources } from "../../domain/registry.ts"
 import { patchTypes } from "./media.ts"
 
 /** Custom resources are named by reversed group; kube's own kinds by their Go package. */
 const definitionPrefix = (r: ResourceInfo) =>
-  r.group === coordinationGroup ? "io.k8s.api.coordination" : r.group.split(".").reverse().join(".")
+  r.group === coordinationGroup
+    ? "io.k8s.api.coordination"
+    : r.group === coreGroup
+    ? "io.k8s.api.core"
+    : r.group.split(".").reverse().join(".")
 const definitionName = (r: ResourceInfo, list = false) => `${definitionPrefix(r)}.${r.version}.${r.kind}${list ? "List" : ""}`
 const metaName = (kind: string) => `io.k8s.apimachinery.pkg.apis.meta.v1.${kind}`
 
@@ -136,8 +140,9 @@ const operation = (
   const kindName = `${r.kind}${options.list ? "List" : ""}`
   return {
     description: `${action} ${r.kind}`,
-    operationId: `${verb}${r.group.split(".").map((p) => p[0]!.toUpperCase() + p.slice(1)).join("")}${r.version[0]!.toUpperCase()}${r.version.slice(1)}${r.namespaced ? "Namespaced" : ""}${kindName}`,
-    tags: [`${r.group.replaceAll(".", "")}_${r.version}`],
+    // kube names core operations without a group: readCoreV1NamespacedSecret, tag core_v1.
+    operationId: `${verb}${(r.group === coreGroup ? ["core"] : r.group.split(".")).map((p) => p[0]!.toUpperCase() + p.slice(1)).join("")}${r.version[0]!.toUpperCase()}${r.version.slice(1)}${r.namespaced ? "Namespaced" : ""}${kindName}`,
+    tags: [`${r.group === coreGroup ? "core" : r.group.replaceAll(".", "")}_${r.version}`],
     ...(f === "v2" ? { produces: accepted } : {}),
     ...params,
     ...body,
@@ -148,7 +153,7 @@ const operation = (
 }
 
 const pathsFor = (f: Flavor, r: ResourceInfo, ref: (name: string) => string) => {
-  const base = `/apis/${r.group}/${r.version}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.plural}`
+  const base = `${apiPath(r.group, r.version)}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.plural}`
   const scope = r.namespaced ? [pathParam(f, "namespace", "object name and auth scope, such as for teams and projects")] : []
   const named = [...scope, pathParam(f, "name", `name of the ${r.kind}`)]
   const patchBody = [patchTypes.json, patchTypes.merge, ...(r.strategicMergePatch ? [patchTypes.strategic] : []), patchTypes.apply]
@@ -178,7 +183,7 @@ const pathsFor = (f: Flavor, r: ResourceInfo, ref: (name: string) => string) => 
     ...(r.status !== undefined ? { [`${base}/{name}/status`]: item(" status of") } : {})
   }
   if (r.namespaced) {
-    paths[`/apis/${r.group}/${r.version}/${r.plural}`] = {
+    paths[`${apiPath(r.group, r.version)}/${r.plural}`] = {
       get: operation(f, r, "list or watch objects of kind", "list", ref, { params: listParams(f), list: true })
     }
   }
@@ -210,14 +215,20 @@ export const openApiV2 = () => {
   }
 }
 
-/** Every served group-version, as `<group>/<version>`. */
-export const servedGroupVersions = servedGroups.flatMap((g) => g.versions.map((v) => `${g.name}/${v}`))
+/** Every served group-version: the core group's v1 (group ""), then each group's versions. */
+export const servedGroupVersions: ReadonlyArray<{ readonly group: string; readonly version: string }> = [
+  { group: coreGroup, version: "v1" },
+  ...servedGroups.flatMap((g) => g.versions.map((version) => ({ group: g.name, version })))
+]
+
+/** The v3 index's key of a group-version: `api/v1`, or `apis/<group>/<version>`. */
+export const openApiV3Key = (group: string, version: string) => apiPath(group, version).slice(1)
 
 /** Each served group-version's v3 document with the content hash clients cache by. */
 export const openApiV3Index = () => ({
-  paths: Object.fromEntries(servedGroupVersions.map((gv) => {
-    const [group, version] = gv.split("/") as [string, string]
+  paths: Object.fromEntries(servedGroupVersions.map(({ group, version }) => {
     const hash = createHash("sha512").update(JSON.stringify(openApiV3(group, version))).digest("hex").slice(0, 128).toUpperCase()
-    return [`apis/${gv}`, { serverRelativeURL: `/openapi/v3/apis/${gv}?hash=${hash}` }]
+    const key = openApiV3Key(group, version)
+    return [key, { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` }]
   }))
 })

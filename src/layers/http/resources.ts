@@ -14,6 +14,7 @@ import type { KubeObject } from "../../domain/object.ts"
 import { isRecord, textOf } from "../../domain/object.ts"
 import { applyJsonPatch, applyMergePatch } from "../../domain/patch.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
+import { groupVersionOf } from "../../domain/registry.ts"
 import type { FieldRequirement, LabelRequirement } from "../../domain/selectors.ts"
 import { parseFieldSelector, parseLabelSelector } from "../../domain/selectors.ts"
 import { validateObjectMeta } from "../../domain/validation.ts"
@@ -32,7 +33,9 @@ import type { ListOptions } from "../../services/Storage.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
 import { WatchHub } from "../../services/WatchHub.ts"
 import { applyManager, fieldManagement, forceOf, liveManaged, trackWrite, withManaged, writeManager } from "./fieldmanager.ts"
-import { isWatchQuery, watch } from "./watch.ts"
+import { watch } from "./watch.ts"
+import { deleteOptions } from "./deleteOptions.ts"
+import { boolParam, forbiddenOption, int64Param, invalidListOptions, parseInt64, resourceVersionParam } from "./params.ts"
 import type { Representation } from "./media.ts"
 import { bodyType, negotiate, patchTypes } from "./media.ts"
 
@@ -59,10 +62,12 @@ export interface ResourceRequest {
   readonly userAgent: string | undefined
   /** The request body as text; read only by verbs that take one. */
   readonly body: Effect.Effect<string, ApiError>
+  /** Drops the client's connection (a watch ended as too slow: a client that does not read never sees the end). */
+  readonly closeConnection: () => void
 }
 
 
-export const apiVersionOf = (info: ResourceInfo) => `${info.group}/${info.version}`
+export const apiVersionOf = (info: ResourceInfo) => groupVersionOf(info.group, info.version)
 
 const json = (status: number, body: string | Uint8Array, warnings?: ReadonlyArray<string>): Reply => ({
   status,
@@ -221,29 +226,50 @@ export const selectors = (req: ResourceRequest) =>
     return { labels: labels.success as ReadonlyArray<LabelRequirement>, fields: fields.success as ReadonlyArray<FieldRequirement> }
   })
 
-const maxInt64 = 2n ** 63n - 1n
 /** The largest page asked of a store: more than any holds, and still exact as a JS number plus one. */
 const maxListLimit = 2 ** 31
 
+/**
+ * A LIST's options, checked as kube's ValidateListOptions (for a list, not a watch) and its
+ * storage do: a resourceVersionMatch needs a resourceVersion and no continue, sendInitialEvents
+ * is for watches, a continue token carries its own resourceVersion.
+ */
 const listOptions = (req: ResourceRequest) =>
   Effect.gen(function*() {
     const { fields, labels } = yield* selectors(req)
     const limitText = req.query.get("limit")
     // kube reads an int64; a limit beyond any store's size is the same as one at its size.
-    const limit = limitText === null || limitText === "" ? undefined : /^\+?\d{1,19}$/.test(limitText) && BigInt(limitText) <= maxInt64
-      ? Math.min(Number(limitText), maxListLimit)
-      : -1
-    if (limit !== undefined && limit < 0) {
+    const limitValue = limitText === null || limitText === "" ? undefined : parseInt64(limitText) ?? -1n
+    if (limitValue !== undefined && limitValue < 0n) {
       return yield* new BadRequest({ message: `invalid limit "${limitText}": must be a non-negative integer` })
     }
+    const limit = limitValue === undefined ? undefined : Math.min(Number(limitValue), maxListLimit)
+    yield* int64Param(req.query, "timeoutSeconds")
+    yield* boolParam(req.query, "allowWatchBookmarks")
+    const sendInitialEvents = yield* boolParam(req.query, "sendInitialEvents")
     const match = yield* oneOf(req.query, "resourceVersionMatch", ["NotOlderThan", "Exact", ""], "")
+    const resourceVersion = yield* resourceVersionParam(req.query)
+    const continueToken = req.query.get("continue") ?? ""
+    const causes = [
+      ...(match !== "" && resourceVersion === ""
+        ? [forbiddenOption("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided")]
+        : []),
+      ...(match !== "" && continueToken !== ""
+        ? [forbiddenOption("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided")]
+        : []),
+      ...(sendInitialEvents !== undefined ? [forbiddenOption("sendInitialEvents", "sendInitialEvents is forbidden for list")] : [])
+    ]
+    if (causes.length > 0) return yield* invalidListOptions(causes)
+    if (continueToken !== "" && resourceVersion !== "" && resourceVersion !== "0") {
+      return yield* new BadRequest({ message: "specifying resource version is not allowed when using continue" })
+    }
     const options: ListOptions = {
       ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
       labelSelector: labels,
       fieldSelector: fields,
       ...(limit !== undefined && limit > 0 ? { limit } : {}),
-      ...(req.query.get("continue") ? { continue: req.query.get("continue")! } : {}),
-      resourceVersion: req.query.get("resourceVersion") ?? "",
+      ...(continueToken !== "" ? { continue: continueToken } : {}),
+      resourceVersion,
       ...(match !== "" ? { resourceVersionMatch: match } : {})
     }
     return options
@@ -302,7 +328,7 @@ const get = (req: ResourceRequest, name: string) =>
     const rep = yield* representation(req)
     const storage = yield* Storage
     const obj = yield* storage.get(storedResource(req.info), req.namespace ?? "", name, {
-      resourceVersion: req.query.get("resourceVersion") ?? ""
+      resourceVersion: yield* resourceVersionParam(req.query)
     })
     return renderObject(req.info, rep, obj, 200, undefined, req.query.get("includeObject") ?? undefined)
   })
@@ -423,6 +449,12 @@ const patch = (req: ResourceRequest, name: string) =>
         if (obj.metadata.name !== name) {
           return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${name})` })
         }
+        // kube's checkName: a patch that moves the object to another namespace is refused, not ignored.
+        if (req.info.namespaced && obj.metadata.namespace !== req.namespace) {
+          return yield* new BadRequest({
+            message: `the namespace of the object (${String(obj.metadata.namespace ?? "")}) does not match the namespace on the URL (${req.namespace ?? ""})`
+          })
+        }
         if (obj.apiVersion !== apiVersionOf(req.info) || obj.kind !== req.info.kind) {
           return yield* new BadRequest({ message: `the patch may not change apiVersion or kind` })
         }
@@ -534,33 +566,15 @@ const applyTo = (
     return { object: withManaged(object, result.success.managed), warnings }
   })
 
-interface DeleteBody {
-  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string }
-  readonly dryRun?: ReadonlyArray<string>
-}
-
-const deleteOptions = (req: ResourceRequest) =>
-  Effect.gen(function*() {
-    const text = yield* req.body
-    const body: DeleteBody = text.trim() === "" ? {} : (yield* parseBody(text, req.contentType)) as DeleteBody
-    if (!isRecord(body)) return yield* new BadRequest({ message: "DeleteOptions must be an object" })
-    const pre = body.preconditions
-    if (pre !== undefined && pre !== null && !isRecord(pre)) return yield* new BadRequest({ message: "preconditions must be an object" })
-    const dryRun = yield* dryRunOf(req.query, Array.isArray(body.dryRun) ? body.dryRun : [])
-    return {
-      dryRun,
-      preconditions: {
-        ...(typeof pre?.uid === "string" ? { uid: pre.uid } : {}),
-        ...(typeof pre?.resourceVersion === "string" ? { resourceVersion: pre.resourceVersion } : {})
-      }
-    }
-  })
+/** DeleteOptions from the query and the body (JSON or YAML; an empty body is none). */
+const deleteOptionsOf = (req: ResourceRequest) =>
+  deleteOptions(req.query, Effect.flatMap(req.body, (text) => text.trim() === "" ? Effect.succeed(undefined) : parseBody(text, req.contentType)))
 
 const remove = (req: ResourceRequest, name: string) =>
   Effect.gen(function*() {
     const rep = yield* representation(req)
     const storage = yield* Storage
-    const options = yield* deleteOptions(req)
+    const options = yield* deleteOptionsOf(req)
     const result = yield* storage.delete(storedResource(req.info), req.namespace ?? "", name, options)
     return renderObject(req.info, rep, result.object, 200)
   })
@@ -569,7 +583,7 @@ const remove = (req: ResourceRequest, name: string) =>
 const removeCollection = (req: ResourceRequest) =>
   Effect.gen(function*() {
     const storage = yield* Storage
-    const { dryRun } = yield* deleteOptions(req)
+    const options = yield* deleteOptionsOf(req)
     const { fields, labels } = yield* selectors(req)
     const page = yield* storage.list(storedResource(req.info), {
       ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
@@ -578,7 +592,7 @@ const removeCollection = (req: ResourceRequest) =>
     })
     const deleted = yield* Effect.forEach(page.items, (text) => {
       const obj = JSON.parse(text) as KubeObject
-      return storage.delete(storedResource(req.info), obj.metadata.namespace ?? "", obj.metadata.name!, { dryRun }).pipe(
+      return storage.delete(storedResource(req.info), obj.metadata.namespace ?? "", obj.metadata.name!, options).pipe(
         Effect.map((r) => JSON.stringify(r.object)),
         // Gone meanwhile: nothing left to delete.
         Effect.catchTag("NotFound", () => Effect.succeed(undefined))
@@ -593,7 +607,10 @@ const notAllowed = (req: ResourceRequest) =>
 export const handleResource = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Storage | WatchHub> => {
   const name = req.name
   const collection = name === undefined
-  if (req.method === "GET" && req.subresource === undefined && (req.watch || isWatchQuery(req.query))) return watch(req)
+  if (req.method === "GET" && req.subresource === undefined) {
+    // `watch` is a boolean as kube reads it (Python's client sends `True`); a malformed one is a 400, not a list.
+    return Effect.flatMap(boolParam(req.query, "watch"), (w) => req.watch || w === true ? watch(req) : collection ? list(req) : get(req, name))
+  }
   if (req.subresource === "status") {
     switch (req.method) {
       case "GET":

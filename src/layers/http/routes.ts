@@ -1,6 +1,6 @@
 /** Parses request paths of the Kubernetes REST API into what they address. */
 import type { ResourceInfo } from "../../domain/registry.ts"
-import { findResource, servedGroups } from "../../domain/registry.ts"
+import { coreGroup, findResource, servedGroups } from "../../domain/registry.ts"
 
 export type Route =
   | { readonly _tag: "Version" }
@@ -12,6 +12,7 @@ export type Route =
   | { readonly _tag: "GroupVersion"; readonly group: string; readonly version: string }
   | { readonly _tag: "OpenApiV2" }
   | { readonly _tag: "OpenApiV3Index" }
+  /** `group` is "" for the core group (`/openapi/v3/api/v1`). */
   | { readonly _tag: "OpenApiV3"; readonly group: string; readonly version: string }
   | {
     readonly _tag: "Resource"
@@ -66,13 +67,16 @@ export const route = (path: string): Route => {
       return segments.length === 1 ? { _tag: "Metrics" } : unknown
     case "api":
       if (segments.length === 1) return { _tag: "LegacyVersions" }
-      return segments.length === 2 && second === "v1" ? { _tag: "LegacyResources" } : unknown
+      if (second !== "v1") return unknown
+      if (segments.length === 2) return { _tag: "LegacyResources" }
+      return resourceRoute(coreGroup, second, segments.slice(2), false)
     case "openapi":
       if (second === "v2" && segments.length === 2) return { _tag: "OpenApiV2" }
       if (second === "v3" && segments.length === 2) return { _tag: "OpenApiV3Index" }
       if (second === "v3" && third === "apis" && rest.length === 2 && isServedGroup(rest[0])) {
         return { _tag: "OpenApiV3", group: rest[0]!, version: rest[1]! }
       }
+      if (second === "v3" && third === "api" && rest.length === 1 && rest[0] === "v1") return { _tag: "OpenApiV3", group: coreGroup, version: "v1" }
       return unknown
     case "apis": {
       if (segments.length === 1) return { _tag: "Groups" }
@@ -86,9 +90,14 @@ export const route = (path: string): Route => {
   }
 }
 
-/** `/apis/<group>/<version>/watch/namespaces/x/<plural>` → the same route, marked as a watch. */
+/** `/apis/<group>/<version>/watch/namespaces/x/<plural>` (or `/api/v1/watch/...`) → the same route, marked as a watch. */
 export const routeWithWatchPrefix = (path: string): Route => {
   const m = /^\/apis\/([^/]+)\/([^/]+)\/watch\/(.*)$/.exec(path)
+  const core = m === null ? /^\/api\/v1\/watch\/(.*)$/.exec(path) : null
+  if (core !== null) {
+    const r = route(`/api/v1/${core[1]}`)
+    return r._tag === "Resource" ? { ...r, watchPath: true } : r
+  }
   if (m === null || !isServedGroup(m[1])) return route(path)
   const r = route(`/apis/${m[1]}/${m[2]}/${m[3]}`)
   return r._tag === "Resource" ? { ...r, watchPath: true } : r

@@ -32,6 +32,9 @@ const failure = (code: number, reason: string, message: string, details?: Status
   code
 })
 
+/** How soon a client should try again while the store is unavailable. */
+const unavailableRetrySeconds = 1
+
 const qualified = (resource: string, group: string) => group === "" ? resource : `${resource}.${group}`
 
 /** A cause line as kube prints it inside an Invalid message: `field: message`. */
@@ -82,7 +85,8 @@ export const toStatus = (e: ApiError): StatusBody => {
         causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version", field: "" }]
       })
     case "Unavailable":
-      return failure(503, "ServiceUnavailable", e.message)
+      // The store is down or restarting: clients that honour Retry-After (client-go, kubectl) come back.
+      return failure(503, "ServiceUnavailable", e.message, { retryAfterSeconds: unavailableRetrySeconds })
     case "MethodNotAllowed":
       return failure(405, "MethodNotAllowed", e.message)
     case "NotAcceptable":

@@ -7,17 +7,17 @@ import { Array as Arr, Cause, Duration, Effect, Stream } from "effect"
 import type { KubeObject } from "../../domain/object.ts"
 import { partialObjectMetadata, table } from "../../domain/table.ts"
 import type { ApiError, StorageError } from "../../services/errors.ts"
-import { BadRequest, Invalid, NotAcceptable } from "../../services/errors.ts"
+import { BadRequest, NotAcceptable } from "../../services/errors.ts"
 import { storedResource } from "../../services/Storage.ts"
 import type { WatchEvent } from "../../services/WatchHub.ts"
 import { WatchHub } from "../../services/WatchHub.ts"
 import type { Reply, ResourceRequest } from "./resources.ts"
 import { apiVersionOf, includeMode, oneOf, representation, selectors, withMetaVersion } from "./resources.ts"
 import { toStatus } from "./status.ts"
+import { boolParam, forbiddenOption, int64Param, invalidListOptions, isSet, resourceVersionParam } from "./params.ts"
 
-export const isWatchQuery = (query: URLSearchParams) => query.get("watch") === "true" || query.get("watch") === "1"
-
-const flag = (query: URLSearchParams, name: string) => query.get(name) === "true" || query.get(name) === "1"
+/** Whether a request asks to watch (routing and limits; the handler refuses a malformed `watch` with a 400). */
+export const isWatchQuery = (query: URLSearchParams) => isSet(query, "watch")
 
 /** kube's default when a client gives no timeoutSeconds: a random time between 30 and 60 minutes. */
 const defaultTimeout = () => Duration.seconds(1800 + Math.floor(Math.random() * 1800))
@@ -36,8 +36,7 @@ const plainFrame = (e: Extract<WatchEvent, { object: string }>) => {
   return bytes
 }
 
-const invalid = (field: string, message: string) =>
-  new Invalid({ kind: "ListOptions", group: "meta.k8s.io", name: "", causes: [{ reason: "FieldValueForbidden", field, message }] })
+const invalid = (field: string, message: string) => invalidListOptions([forbiddenOption(field, message)])
 
 export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, WatchHub> =>
   Effect.gen(function*() {
@@ -46,8 +45,8 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
     const hub = yield* WatchHub
     const { fields, labels } = yield* selectors(req)
     const match = yield* oneOf(req.query, "resourceVersionMatch", ["NotOlderThan", "Exact", ""], "")
-    const sendInitialEvents = req.query.has("sendInitialEvents") ? flag(req.query, "sendInitialEvents") : undefined
-    const allowBookmarks = flag(req.query, "allowWatchBookmarks")
+    const sendInitialEvents = yield* boolParam(req.query, "sendInitialEvents")
+    const allowBookmarks = (yield* boolParam(req.query, "allowWatchBookmarks")) === true
     if (sendInitialEvents !== undefined) {
       if (match !== "NotOlderThan") {
         return yield* invalid("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
@@ -58,15 +57,12 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
     } else if (match !== "") {
       return yield* invalid("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
     }
-    const timeoutText = req.query.get("timeoutSeconds")
-    const timeoutSeconds = timeoutText === null || timeoutText === "" ? undefined : Number(timeoutText)
-    if (timeoutSeconds !== undefined && (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0)) {
-      return yield* new BadRequest({ message: `invalid timeoutSeconds "${timeoutText}"` })
+    const timeout = yield* int64Param(req.query, "timeoutSeconds")
+    if (timeout !== undefined && timeout < 0n) {
+      return yield* new BadRequest({ message: `invalid timeoutSeconds "${timeout}": must not be negative` })
     }
-    const resourceVersion = req.query.get("resourceVersion") ?? ""
-    if (resourceVersion !== "" && !/^\d+$/.test(resourceVersion)) {
-      return yield* new BadRequest({ message: `invalid resource version "${resourceVersion}"` })
-    }
+    const timeoutSeconds = timeout === undefined ? undefined : Number(timeout)
+    const resourceVersion = yield* resourceVersionParam(req.query)
     const byName = req.name === undefined ? [] : [{ field: "metadata.name" as const, operator: "=" as const, value: req.name }]
     const events = hub.watch(storedResource(req.info), {
       ...(req.namespace !== undefined ? { namespace: req.namespace } : {}),
@@ -76,7 +72,9 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
       resourceVersion,
       ...(sendInitialEvents === true ? { sendInitialEvents: true } : {}),
       allowBookmarks,
-      timeout: timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout()
+      timeout: timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout(),
+      // kube ends a watcher that cannot keep up by closing its connection; its client relists.
+      onTooSlow: req.closeConnection
     })
     const info = req.info
     const includeObject = includeMode(req.query.get("includeObject") ?? undefined)

@@ -1,0 +1,30 @@
+/**
+ * SQL failures in kube's terms, shared by every PostgreSQL layer (kube's storage/errors): a
+ * database that cannot be used right now (no connection, restarting, shutting down, out of
+ * connections or resources) is the store being unavailable, which clients retry (503); any other
+ * failure of a statement we wrote is a bug of ours.
+ */
+import type { SqlError } from "effect/sql/SqlError"
+
+/**
+ * SQLSTATE classes of a server that is down or going down: 08 connection exceptions, 53
+ * insufficient resources (too many connections, out of memory or disk), 57P operator
+ * intervention (admin or crash shutdown, "the database system is starting up"), 58 system errors.
+ */
+const unavailableStates = /^(08|53|57P|58)/
+
+/** The SQLSTATE PostgreSQL answered, when it answered at all. */
+export const sqlState = (e: SqlError): string | undefined => {
+  const code = (e.reason.cause as { code?: unknown } | undefined)?.code
+  return typeof code === "string" ? code : undefined
+}
+
+/** Whether a failure is the database being unreachable or unusable for now, not the statement. */
+export const isUnavailable = (e: SqlError): boolean =>
+  e.isRetryable || e.reason.operation === "connect" || unavailableStates.test(sqlState(e) ?? "")
+
+/** The driver's own words for a failure (the server's message, or the connection error's). */
+export const causeMessage = (e: SqlError): string => {
+  const cause = e.reason.cause
+  return cause instanceof Error && cause.message !== "" ? cause.message : e.message
+}

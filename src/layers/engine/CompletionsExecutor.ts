@@ -1,0 +1,219 @@
+/**
+ * The completions engine: QueryExecutor over the Kubernetes API (ResourceReader), as upstream's
+ * engine (ark/executors/completions) runs a Query. It reads the Query and its target (or the
+ * first Agent, Team, Model or Tool matching `spec.selector`), resolves the input (Go template
+ * over the parameters, or chat messages), and runs an Agent's turn loop with its Model and
+ * Tools, a Model with the input alone, or a Tool with the input as its arguments.
+ */
+import { Duration, Effect, Layer, Result } from "effect"
+import type { ChatMessage } from "../../domain/chat.ts"
+import { answerOf, noUsage, parseInputMessages } from "../../domain/chat.ts"
+import { parseGoDuration } from "../../domain/duration.ts"
+import type { KubeObject } from "../../domain/object.ts"
+import { executeTemplate } from "../../domain/queryInput.ts"
+import { formatLabelSelector, labelSelectorRequirements } from "../../domain/selectors.ts"
+import type { Execution, QueryRef } from "../../services/QueryExecutor.ts"
+import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
+import { ResourceReader } from "../../services/ResourceReader.ts"
+import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
+import * as Anthropic from "./providers/anthropic.ts"
+import * as Bedrock from "./providers/bedrock.ts"
+import * as OpenAI from "./providers/openai.ts"
+import type { RetryPolicy } from "./providerCall.ts"
+import { withRetries } from "./providerCall.ts"
+import type { Scope } from "./resolve.ts"
+import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
+import { agentTools, fromTool } from "./tools/agentTools.ts"
+import * as Mcp from "./tools/mcp.ts"
+import { runTurns, usageCounter } from "./turnLoop.ts"
+
+export interface ExecutorOptions {
+  /** Model calls one agent may make for one Query before it ends with `max-turns`. */
+  readonly maxTurns: number
+  readonly retry: RetryPolicy
+  /** How long an MCP server's tool list is used before it is listed again. */
+  readonly mcpListTtl: Duration.Duration
+}
+
+interface QuerySpec {
+  readonly type?: string
+  readonly input?: unknown
+  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: never }>
+  readonly target?: { readonly type: string; readonly name: string }
+  readonly selector?: unknown
+  readonly timeout?: string
+}
+
+interface AgentSpec {
+  readonly prompt?: string
+  readonly parameters?: QuerySpec["parameters"]
+  readonly modelRef?: { readonly name: string; readonly namespace?: string }
+  readonly outputSchema?: Record<string, unknown>
+  readonly executionEngine?: { readonly name: string }
+}
+
+const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config", message })
+
+const chatCall = (m: ResolvedModel): ChatCall => {
+  switch (m.provider) {
+    case "openai":
+    case "azure":
+      return OpenAI.make(m)
+    case "anthropic":
+      return Anthropic.make(m)
+    case "bedrock":
+      return Bedrock.make(m)
+  }
+}
+
+/** The first Agent, Team, Model or Tool matching the selector, in upstream's order. */
+const selectTarget = (namespace: string, selector: unknown) =>
+  Effect.gen(function*() {
+    const requirements = labelSelectorRequirements(selector)
+    if (Result.isFailure(requirements)) return yield* invalid(`spec.selector is not usable: ${requirements.failure}`)
+    const query = formatLabelSelector(requirements.success)
+    const reader = yield* ResourceReader
+    for (const [type, resource] of [["agent", types.agent], ["team", types.team], ["model", types.model], ["tool", types.tool]] as const) {
+      const items = yield* reader.list(resource, namespace, query).pipe(Effect.mapError(readFailed))
+      const first = items[0]
+      if (first !== undefined) return { type, name: first.metadata.name! }
+    }
+    return yield* new ExecutionFailed({ code: "not-found", message: `no agent, team, model or tool in namespace ${namespace} matches spec.selector` })
+  })
+
+/** The Query's input as chat messages: `type: messages` as given, else one user message (a template when there are parameters). */
+const inputMessages = (spec: QuerySpec, parameters: ReadonlyMap<string, string>) =>
+  Effect.gen(function*() {
+    if (spec.type === "messages") {
+      const messages = parseInputMessages(spec.input)
+      return typeof messages === "string" ? yield* invalid(messages) : messages
+    }
+    const text = typeof spec.input === "string" ? spec.input : JSON.stringify(spec.input ?? "")
+    if (parameters.size === 0) return [{ role: "user", content: text }] satisfies ReadonlyArray<ChatMessage>
+    const filled = executeTemplate(text, parameters)
+    if (filled._tag === "Unresolvable") return yield* invalid(`spec.input: ${filled.message}`)
+    return [{ role: "user", content: filled.text }] satisfies ReadonlyArray<ChatMessage>
+  })
+
+export const make = (options: ExecutorOptions) =>
+  Effect.gen(function*() {
+    const reader = yield* ResourceReader
+    const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
+
+    /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
+    const complete = (model: ResolvedModel) => {
+      const call = chatCall(model)
+      return (request: ChatRequest) =>
+        withRetries(call(request), options.retry).pipe(
+          Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
+        )
+    }
+
+    /** An Agent's turn loop over `input`; usage goes to `onUsage`. */
+    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: typeof noUsage) => void, depth: number) =>
+      Effect.gen(function*(): Effect.fn.Return<{ readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string }, ExecutionFailed, ResourceReader> {
+        const agent = yield* getObject(types.agent, scope.namespace, name)
+        const id = `agent ${scope.namespace}/${name}`
+        const spec = (agent.spec ?? {}) as AgentSpec
+        if (spec.executionEngine !== undefined) {
+          return yield* new ExecutionFailed({ code: "unsupported-target", message: `${id} runs on execution engine ${spec.executionEngine.name}, not on this engine` })
+        }
+        // Agents calling agents: a cycle (a -> b -> a) would otherwise never end.
+        if (depth > 8) return yield* invalid(`${id}: agents call each other more than 8 deep`)
+        const modelRef = spec.modelRef ?? { name: "default" }
+        const model = yield* resolveModel(modelRef.name, { ...scope, namespace: modelRef.namespace ?? scope.namespace }, `the model of ${id}`)
+        const parameters = yield* parameterValues(spec.parameters, scope, id)
+        let prompt = spec.prompt ?? ""
+        if (parameters.size > 0) {
+          const filled = executeTemplate(prompt, parameters)
+          if (filled._tag === "Unresolvable") return yield* invalid(`spec.prompt of ${id}: ${filled.message}`)
+          prompt = filled.text
+        }
+        const tools = yield* agentTools(agent, scope, {
+          mcp,
+          runAgent: (other, text) =>
+            runAgent(other, scope, [{ role: "user", content: text }], onUsage, depth + 1).pipe(
+              Effect.map((r) => r.answer),
+              Effect.provideService(ResourceReader, reader)
+            )
+        })
+        const turns = yield* runTurns({
+          who: id,
+          speaker: name,
+          conversation: prompt === "" ? input : [{ role: "system", content: prompt }, ...input],
+          tools,
+          ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
+          maxTurns: options.maxTurns,
+          complete: complete(model),
+          onUsage
+        })
+        return { messages: turns.messages, answer: turns.answer ?? answerOf(turns.messages) }
+      })
+
+    const execute = (ref: QueryRef) =>
+      Effect.gen(function*() {
+        const query = yield* getObject(types.query, ref.namespace, ref.name)
+        const spec = (query.spec ?? {}) as QuerySpec
+        const target = ref.target ?? spec.target ?? (spec.selector !== undefined ? yield* selectTarget(ref.namespace, spec.selector) : undefined)
+        if (target === undefined) return yield* invalid(`query ${ref.namespace}/${ref.name} has no target and no selector`)
+        const queryParameters = yield* parameterValues(spec.parameters, { namespace: ref.namespace, queryParameters: new Map() }, `query ${ref.namespace}/${ref.name}`)
+        const scope: Scope = { namespace: ref.namespace, queryParameters }
+        const input = yield* inputMessages(spec, queryParameters)
+        const usage = usageCounter(noUsage)
+        const run = Effect.gen(function*() {
+          switch (target.type) {
+            case "agent":
+              return yield* runAgent(target.name, scope, input, usage.add, 0)
+            case "model": {
+              const model = yield* resolveModel(target.name, scope, `the target of query ${ref.namespace}/${ref.name}`)
+              const response = yield* complete(model)({ messages: input, tools: [] })
+              usage.add(response.usage)
+              return { messages: [response.message], answer: answerOf([response.message]) }
+            }
+            case "tool":
+              return yield* runTool(target.name, scope, input)
+            default:
+              return yield* new ExecutionFailed({
+                code: "unsupported-target",
+                message: `${target.type} targets are not run by this engine yet (query ${ref.namespace}/${ref.name})`,
+                unconfigured: true
+              })
+          }
+        })
+        const timeout = parseGoDuration(spec.timeout ?? "5m") ?? 300_000
+        const result = yield* run.pipe(Effect.timeoutOrElse({
+          duration: Duration.millis(timeout),
+          orElse: () => Effect.fail(new ExecutionFailed({ code: "timeout", message: `query ${ref.namespace}/${ref.name} did not finish within ${spec.timeout ?? "5m"}` }))
+        }))
+        return { content: result.answer, messages: result.messages, tokenUsage: usage.total() } satisfies Execution
+      }).pipe(Effect.provideService(ResourceReader, reader))
+
+    /** A Tool as the target: the input is its JSON arguments, or `{input: <text>}`; its result is the answer. */
+    const runTool = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>) =>
+      Effect.gen(function*() {
+        const object: KubeObject = yield* getObject(types.tool, scope.namespace, name)
+        const tool = yield* fromTool(object, name, scope, {
+          mcp,
+          runAgent: (agent, text) =>
+            runAgent(agent, scope, [{ role: "user", content: text }], () => undefined, 1).pipe(Effect.map((r) => r.answer), Effect.provideService(ResourceReader, reader))
+        })
+        const last = input[input.length - 1]
+        const text = typeof last?.content === "string" ? last.content : ""
+        let args: Record<string, unknown>
+        try {
+          const parsed: unknown = JSON.parse(text)
+          args = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : { input: text }
+        } catch {
+          args = { input: text }
+        }
+        const content = yield* tool.run(args).pipe(
+          Effect.mapError((e) => new ExecutionFailed({ code: "tool-error", message: `tool ${scope.namespace}/${name} failed: ${e.message}` }))
+        )
+        const message: ChatMessage = { role: "assistant", content }
+        return { messages: [message], answer: content }
+      })
+
+    return QueryExecutor.of({ execute })
+  })
+
+export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader> => Layer.effect(QueryExecutor, make(options))
