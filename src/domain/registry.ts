@@ -6,22 +6,23 @@
  * the credentials and values Models, Tools and Queries read).
  */
 import type { Schema } from "effect"
-import { A2AServerSpec, A2AServerStatus } from "./kinds/a2aserver.ts"
+import type { Admission } from "./kinds/admissionRules.ts"
+import { A2AServerAdmission, A2AServerSpec, A2AServerStatus } from "./kinds/a2aserver.ts"
 import { A2ATaskSpec, A2ATaskStatus } from "./kinds/a2atask.ts"
-import { AgentSpec, AgentStatus } from "./kinds/agent.ts"
-import { ArkConfigSpec, ArkConfigStatus } from "./kinds/arkconfig.ts"
-import { EvaluationSpec, EvaluationStatus } from "./kinds/evaluation.ts"
-import { EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
-import { ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
-import { ConfigMapFields, SecretFields } from "./kinds/core.ts"
+import { AgentAdmission, AgentSpec, AgentStatus } from "./kinds/agent.ts"
+import { ArkConfigAdmission, ArkConfigSpec, ArkConfigStatus } from "./kinds/arkconfig.ts"
+import { EvaluationAdmission, EvaluationSpec, EvaluationStatus } from "./kinds/evaluation.ts"
+import { EvaluatorAdmission, EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
+import { ExecutionEngineAdmission, ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
+import { ConfigMapAdmission, ConfigMapFields, SecretAdmission, SecretFields } from "./kinds/core.ts"
 import { ExecutionProfileSpec, ExecutionProfileStatus } from "./kinds/executionprofile.ts"
 import { LeaseSpec } from "./kinds/lease.ts"
-import { MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
+import { MCPServerAdmission, MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
 import { MemorySpec, MemoryStatus } from "./kinds/memory.ts"
-import { ModelSpec, ModelStatus } from "./kinds/model.ts"
-import { QuerySpec, QueryStatus } from "./kinds/query.ts"
-import { TeamSpec, TeamStatus } from "./kinds/team.ts"
-import { ToolSpec, ToolStatus } from "./kinds/tool.ts"
+import { ModelAdmission, ModelSpec, ModelStatus } from "./kinds/model.ts"
+import { QueryAdmission, QuerySpec, QueryStatus } from "./kinds/query.ts"
+import { TeamAdmission, TeamSpec, TeamStatus } from "./kinds/team.ts"
+import { ToolAdmission, ToolSpec, ToolStatus } from "./kinds/tool.ts"
 import { ToolApprovalRequestSpec, ToolApprovalRequestStatus } from "./kinds/toolapprovalrequest.ts"
 import { ToolInteractionSpec, ToolInteractionStatus } from "./kinds/toolinteraction.ts"
 import { WorkspaceSpec, WorkspaceStatus } from "./kinds/workspace.ts"
@@ -72,6 +73,8 @@ export interface ResourceInfo {
    * no lists are marked, where a strategic merge patch is a JSON merge patch.
    */
   readonly strategicMergePatch?: boolean
+  /** The kind's part of Ark's admission webhooks, beyond its schema (admission.ts runs it). */
+  readonly admission?: Admission
 }
 
 const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
@@ -98,6 +101,7 @@ interface Definition {
   readonly status: Schema.Codec<unknown, unknown>
   readonly description: string
   readonly initialStatus?: Record<string, unknown>
+  readonly admission?: Admission
 }
 
 /** Upstream declares no categories, shortNames only for a few kinds, and derives listKind/singular from the kind. */
@@ -119,6 +123,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     printerColumns: [column("Model", ".spec.modelRef.name"), conditionColumn("Available", "Available", "\""), AGE],
     spec: AgentSpec,
     status: AgentStatus,
+    admission: AgentAdmission,
     description: "Agent is an LLM-driven agent: a prompt bound to a model, tools and an optional execution engine."
   }),
   resource({
@@ -134,6 +139,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     ],
     spec: ModelSpec,
     status: ModelStatus,
+    admission: ModelAdmission,
     description: "Model is an LLM endpoint of a provider (OpenAI, Azure OpenAI, Bedrock, Anthropic) and how to reach it."
   }),
   resource({
@@ -150,6 +156,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     ],
     spec: QuerySpec,
     status: QueryStatus,
+    admission: QueryAdmission,
     description: "Query is one request to an agent, team, model or tool; its status carries the response."
   }),
   resource({
@@ -159,6 +166,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     printerColumns: [column("Strategy", ".spec.strategy"), conditionColumn("Available", "Available", "\""), AGE],
     spec: TeamSpec,
     status: TeamStatus,
+    admission: TeamAdmission,
     description: "Team is a group of agents (or teams) answering together under a turn-taking strategy."
   }),
   resource({
@@ -168,6 +176,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     printerColumns: [],
     spec: ToolSpec,
     status: ToolStatus,
+    admission: ToolAdmission,
     description: "Tool is a capability agents can call: an HTTP endpoint, an MCP tool, an agent, a team or a builtin."
   }),
   resource({
@@ -196,6 +205,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     ],
     spec: MCPServerSpec,
     status: MCPServerStatus,
+    admission: MCPServerAdmission,
     description: "MCPServer is a Model Context Protocol server whose tools are discovered into Tools."
   }),
   resource({
@@ -220,6 +230,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     printerColumns: [column("QueryTTL", ".spec.queryTTL"), column("EvaluationTTL", ".spec.evaluationTTL"), AGE],
     spec: ArkConfigSpec,
     status: ArkConfigStatus,
+    admission: ArkConfigAdmission,
     description: "ArkConfig is the Schema for cluster-wide Ark defaults."
   }),
   resource({
@@ -235,6 +246,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     ],
     spec: A2AServerSpec,
     status: A2AServerStatus,
+    admission: A2AServerAdmission,
     description: "A2AServer is a remote Agent-to-Agent protocol server whose agents are discovered into Agents."
   }),
   resource({
@@ -249,6 +261,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     ],
     spec: ExecutionEngineSpec,
     status: ExecutionEngineStatus,
+    admission: ExecutionEngineAdmission,
     description: "ExecutionEngine is an external agent runtime (LangChain, AutoGen, ...) reached over A2A."
   }),
   resource({
@@ -258,6 +271,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     printerColumns: [column("Phase", ".status.phase"), column("Address", ".status.lastResolvedAddress"), AGE],
     spec: EvaluatorSpec,
     status: EvaluatorStatus,
+    admission: EvaluatorAdmission,
     description: "Evaluator is a service that scores Queries, optionally every Query its selector matches."
   }),
   resource({
@@ -273,6 +287,7 @@ export const resources: ReadonlyArray<ResourceInfo> = [
     ],
     spec: EvaluationSpec,
     status: EvaluationStatus,
+    admission: EvaluationAdmission,
     description: "Evaluation is one scoring run of an Evaluator over an input/output pair, a Query, a baseline or a batch."
   }),
   resource({
@@ -351,7 +366,13 @@ export const lease: ResourceInfo = {
 export const coreGroup = ""
 
 /** A core/v1 kind of the standalone server: no spec, no status subresource. */
-const coreKind = (kind: string, fields: ResourceInfo["fields"], printerColumns: ReadonlyArray<PrinterColumn>, description: string): ResourceInfo => ({
+const coreKind = (
+  kind: string,
+  fields: ResourceInfo["fields"],
+  printerColumns: ReadonlyArray<PrinterColumn>,
+  description: string,
+  admission: Admission
+): ResourceInfo => ({
   group: coreGroup,
   version: "v1",
   kind,
@@ -363,11 +384,12 @@ const coreKind = (kind: string, fields: ResourceInfo["fields"], printerColumns: 
   namespaced: true,
   printerColumns,
   ...(fields !== undefined ? { fields } : {}),
-  description
+  description,
+  admission
 })
 
-export const secret = coreKind("Secret", SecretFields as ResourceInfo["fields"], [column("Type", ".type"), AGE], "Secret holds secret data of a certain type.")
-export const configMap = coreKind("ConfigMap", ConfigMapFields as ResourceInfo["fields"], [AGE], "ConfigMap holds configuration data for pods to consume.")
+export const secret = coreKind("Secret", SecretFields as ResourceInfo["fields"], [column("Type", ".type"), AGE], "Secret holds secret data of a certain type.", SecretAdmission)
+export const configMap = coreKind("ConfigMap", ConfigMapFields as ResourceInfo["fields"], [AGE], "ConfigMap holds configuration data for pods to consume.", ConfigMapAdmission)
 
 /** The core kinds served standalone, under /api/v1. */
 export const coreResources: ReadonlyArray<ResourceInfo> = [configMap, secret]

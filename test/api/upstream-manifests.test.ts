@@ -22,6 +22,8 @@ const reasons: Readonly<Record<string, string>> = {
   "agent-unknown-builtin.yaml": `spec.tools[0].name: Unsupported value: "shutdown": supported values: "noop", "terminate"`,
   "agent-unknown-tool-type.yaml": `spec.tools[0].type: Unsupported value: "plugin"`,
   "arkconfig-not-default.yaml": `ArkConfig must be named "default"`,
+  "evaluation-direct-without-output.yaml": "direct mode evaluation requires non-empty output in config",
+  "evaluation-query-with-input.yaml": "query mode evaluation cannot specify input in config",
   "executionengine-without-address.yaml": "spec.address: Required value: an execution engine needs an address",
   "mcpserver-header-without-value.yaml": "spec.headers[0].value: Required value",
   "mcpserver-without-address.yaml": "spec.address: Required value",

@@ -219,6 +219,27 @@ describe("MCPServer, A2AServer, ExecutionEngine and ArkConfig admission", () => 
   })
 })
 
+describe("Evaluation and Evaluator admission", () => {
+  it("holds each evaluation type to upstream's config rules", () => {
+    const evaluator = { name: "judge" }
+    expect(fields("Evaluation", { type: "direct", evaluator, config: { input: "2+2?", output: "4" } })).toEqual([])
+    expect(fields("Evaluation", { type: "direct", evaluator, config: { input: "2+2?", queryRef: { name: "q" } } }))
+      .toEqual(["FieldValueRequired spec.config.output", "FieldValueForbidden spec.config.queryRef"])
+    expect(fields("Evaluation", { type: "query", evaluator, config: { output: "4" } }))
+      .toEqual(["FieldValueRequired spec.config.queryRef", "FieldValueForbidden spec.config.output"])
+    expect(fields("Evaluation", { type: "batch", config: { evaluations: [] } })).toEqual(["FieldValueRequired spec.config.evaluations"])
+    expect(fields("Evaluation", { type: "event", evaluator, config: {} })).toEqual(["FieldValueRequired spec.config.rules"])
+    expect(fields("Evaluation", { type: "baseline", evaluator, config: {} })).toEqual([])
+    expect(fields("Evaluation", { type: "direct", evaluator: { name: "judge", parameters: [{ name: "scope" }] }, config: { input: "a", output: "b" } }))
+      .toEqual(["FieldValueRequired spec.evaluator.parameters[0].value"])
+  })
+
+  it("needs an Evaluator address that is a value or one source", () => {
+    expect(fields("Evaluator", { address: { value: "http://evaluator" } })).toEqual([])
+    expect(fields("Evaluator", { address: {} })).toEqual(["FieldValueRequired spec.address"])
+  })
+})
+
 describe("jsonPatchBetween", () => {
   it("is the patch that turns one object into the other", () => {
     const before = { metadata: { name: "a", "x/y": "1" }, spec: { a: 1, gone: true, list: [1] } }

@@ -1,6 +1,8 @@
-/** A2AServer (v1prealpha1): a remote Agent-to-Agent server whose agents are discovered into Agents. */
+/** A2AServer (v1prealpha1): a remote Agent-to-Agent server whose agents are discovered into Agents; the schema, then the kind's admission rules (upstream's webhooks). */
 import { Schema } from "effect"
 import { conditions, Header, optionalString, PollInterval, ServiceAddress } from "./common.ts"
+import type { Admission } from "./admissionRules.ts"
+import { addressSources, checkAddress, checkHeaders } from "./admissionRules.ts"
 
 export const A2AServerSpec = Schema.Struct({
   address: ServiceAddress.annotate({ description: "Address specifies how to reach the A2A server" }),
@@ -48,3 +50,11 @@ export const A2AServerStatus = Schema.Struct({
   )
 })
 export type A2AServerStatus = typeof A2AServerStatus.Type
+
+/** Upstream's ValidateA2AServer: the address, and headers with distinct names. */
+export const A2AServerAdmission: Admission = {
+  validate: (spec, { causes }) => {
+    checkAddress(causes, "spec.address", spec["address"], addressSources)
+    checkHeaders(causes, "spec.headers", spec["headers"], true)
+  }
+}

@@ -1,6 +1,9 @@
-/** Agent: a prompt bound to a model, tools and (optionally) an external execution engine. */
+/** Agent: a prompt bound to a model, tools and (optionally) an external execution engine; the schema, then the kind's admission rules (upstream's webhooks). */
 import { Schema } from "effect"
 import { conditions, FreeformObject, ObjectRef, optionalString, Override, Parameter, StringMap, ValueFromSource } from "./common.ts"
+import type { KubeObject, StatusCause } from "../object.ts"
+import type { Admission, Json } from "./admissionRules.ts"
+import { builtInTools, checkDuration, checkName, checkOverrides, checkParameters, list, notSupported, record, required, text } from "./admissionRules.ts"
 
 /** A value injected into a tool call (agent tool functions and partial parameters). */
 const ToolFunction = Schema.Struct({
@@ -103,3 +106,39 @@ export const AgentStatus = Schema.Struct({
   conditions: conditions("Conditions represent the latest available observations of an agent's state")
 })
 export type AgentStatus = typeof AgentStatus.Type
+
+const checkAgent = (spec: Json, causes: Array<StatusCause>, warnings: Array<string>, name: string) => {
+  const modelRef = record(spec["modelRef"])
+  if (modelRef !== undefined) checkName(causes, "spec.modelRef.name", modelRef["name"])
+  const engine = record(spec["executionEngine"])
+  if (engine !== undefined) checkName(causes, "spec.executionEngine.name", engine["name"])
+  checkParameters(causes, "spec.parameters", spec["parameters"])
+  checkOverrides(causes, "spec.overrides", spec["overrides"])
+  list(spec["tools"]).forEach((t, i) => {
+    const tool = record(t)
+    if (tool === undefined) return
+    const at = `spec.tools[${i}]`
+    const toolName = text(tool["name"])
+    if (toolName === undefined || toolName === "") causes.push(required(`${at}.name`, `${String(tool["type"])} tools must specify a name`))
+    else if (tool["type"] === "built-in" && !builtInTools.includes(toolName)) causes.push(notSupported(`${at}.name`, toolName, builtInTools))
+    const approval = record(tool["approval"])
+    if (approval !== undefined) checkDuration(causes, `${at}.approval.timeout`, approval["timeout"], true)
+    if (tool["type"] === "custom") {
+      warnings.push(`agent '${name}' tool '${toolName ?? ""}': type 'custom' is deprecated, use the tool's actual type (mcp, http, agent, team, builtin) instead`)
+    }
+  })
+}
+
+const a2aServerAnnotation = "ark.mckinsey.com/a2a-server-name"
+
+/** Upstream's DefaultAgent: the model named "default", unless the agent is an A2A server's. */
+const defaultAgent = (obj: KubeObject, spec: Json): KubeObject =>
+  spec["modelRef"] === undefined && obj.metadata.annotations?.[a2aServerAnnotation] === undefined
+    ? { ...obj, spec: { ...spec, modelRef: { name: "default" } } }
+    : obj
+
+/** Upstream's Agent webhooks (DefaultAgent, ValidateAgent). */
+export const AgentAdmission: Admission = {
+  defaults: defaultAgent,
+  validate: (spec, { causes, warnings }, obj) => checkAgent(spec, causes, warnings, obj.metadata.name ?? "")
+}

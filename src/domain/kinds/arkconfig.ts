@@ -1,6 +1,9 @@
-/** ArkConfig: cluster-wide defaults; only the object named "default" is consulted. */
+/** ArkConfig: cluster-wide defaults; only the object named "default" is consulted; the schema, then the kind's admission rules (upstream's webhooks). */
 import { Schema } from "effect"
 import { optionalString } from "./common.ts"
+import type { StatusCause } from "../object.ts"
+import type { Admission, Json } from "./admissionRules.ts"
+import { checkDuration, checkName, forbidden, invalid, record } from "./admissionRules.ts"
 
 export const ArkConfigSpec = Schema.Struct({
   defaultMemory: Schema.optionalKey(Schema.Struct({
@@ -32,3 +35,18 @@ export const ArkConfigStatus = Schema.Struct({}).annotate({
   description: "ArkConfigStatus is reserved for future status reporting. Currently empty."
 })
 export type ArkConfigStatus = typeof ArkConfigStatus.Type
+
+const checkArkConfig = (spec: Json, causes: Array<StatusCause>, name: string) => {
+  if (name !== "default") {
+    causes.push(invalid("metadata.name", name, `ArkConfig must be named "default"; "${name}" would be ignored as only the singleton is consulted by admission webhooks`))
+  }
+  checkDuration(causes, "spec.queryTTL", spec["queryTTL"], true)
+  const memory = record(spec["defaultMemory"])
+  if (memory !== undefined) checkName(causes, "spec.defaultMemory.name", memory["name"])
+  // A cluster-wide memory would mix tenants' conversations: it is always the Query's namespace.
+  if (memory?.["namespace"] !== undefined) causes.push(forbidden("spec.defaultMemory.namespace", "the default memory is resolved in each Query's own namespace"))
+  checkDuration(causes, "spec.evaluationTTL", spec["evaluationTTL"], true)
+}
+
+/** Upstream's ValidateArkConfig. */
+export const ArkConfigAdmission: Admission = { validate: (spec, { causes }, obj) => checkArkConfig(spec, causes, obj.metadata.name ?? "") }

@@ -5,6 +5,9 @@
  * spec: their fields sit at the top level of the object.
  */
 import { Schema } from "effect"
+import type { KubeObject, StatusCause } from "../object.ts"
+import type { Admission } from "./admissionRules.ts"
+import { invalid } from "./admissionRules.ts"
 import { optionalString } from "./common.ts"
 
 const stringMap = (description: string) => Schema.optionalKey(Schema.Record(Schema.String, Schema.String).annotate({ description }))
@@ -46,3 +49,36 @@ export const keyError = (key: string): string | undefined =>
 
 /** Whether `s` is standard base64 with padding, as kube decodes []byte fields. */
 export const isBase64 = (s: string): boolean => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)
+
+/**
+ * kube's validation of a Secret's or ConfigMap's data: valid keys, base64 values where the API
+ * takes bytes, no key both in data and binaryData. Values are never echoed: they may be secret.
+ */
+const checkData = (kind: "Secret" | "ConfigMap", obj: KubeObject, causes: Array<StatusCause>) => {
+  const body = obj as KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }
+  const bytes = kind === "Secret" ? body.data : body.binaryData
+  for (const [field, map] of [["data", body.data], ["binaryData", body.binaryData]] as const) {
+    for (const key of Object.keys(map ?? {})) {
+      const error = keyError(key)
+      if (error !== undefined) causes.push(invalid(`${field}[${key}]`, key, error))
+      if (field === "binaryData" && body.data?.[key] !== undefined) causes.push(invalid(`binaryData[${key}]`, key, "duplicate of key present in data"))
+    }
+  }
+  for (const [key, value] of Object.entries(bytes ?? {})) {
+    if (!isBase64(value)) causes.push({ reason: "FieldValueInvalid", field: `${kind === "Secret" ? "data" : "binaryData"}[${key}]`, message: "Invalid value: illegal base64 data" })
+  }
+}
+
+/** kube's Secret strategy: `stringData` merged into `data` (base64) and dropped; type Opaque by default. */
+const normalizeSecret = (obj: KubeObject): KubeObject => {
+  const { stringData, ...rest } = obj as KubeObject & { stringData?: Record<string, string>; data?: Record<string, string>; type?: string }
+  const data = { ...rest.data }
+  for (const [k, v] of Object.entries(stringData ?? {})) data[k] = Buffer.from(v, "utf8").toString("base64")
+  return { ...rest, ...(Object.keys(data).length > 0 ? { data } : {}), type: rest.type === undefined || rest.type === "" ? "Opaque" : rest.type } as KubeObject
+}
+
+/** kube's Secret strategy and data validation. */
+export const SecretAdmission: Admission = { defaults: normalizeSecret, validate: (_spec, { causes }, obj) => checkData("Secret", obj, causes) }
+
+/** kube's ConfigMap data validation. */
+export const ConfigMapAdmission: Admission = { validate: (_spec, { causes }, obj) => checkData("ConfigMap", obj, causes) }

@@ -1,6 +1,9 @@
 /** Evaluation: one scoring run of an Evaluator (direct input/output, a Query, a baseline, a batch, an event). */
 import { Schema } from "effect"
 import { conditions, optionalString, Parameter, StringMap } from "./common.ts"
+import type { StatusCause } from "../object.ts"
+import type { Admission, Json } from "./admissionRules.ts"
+import { checkName, forbidden, list, record, required, text } from "./admissionRules.ts"
 
 const opt = Schema.optionalKey
 const Int32 = Schema.Int.annotate({ format: "int32" })
@@ -85,3 +88,47 @@ export const EvaluationStatus = Schema.Struct({
   score: opt(Schema.String),
   tokenUsage: opt(Schema.Struct({ completionTokens: Int64, promptTokens: Int64, totalTokens: Int64 }))
 })
+
+const filled = (v: unknown) => (text(v) ?? "") !== ""
+
+/** What each evaluation type needs in spec.config, and what it may not set (upstream's mode rules). */
+const checkMode = (type: string, config: Json, causes: Array<StatusCause>) => {
+  const needs = (field: string, present: boolean, detail: string) => {
+    if (!present) causes.push(required(`spec.config.${field}`, detail))
+  }
+  const refuses = (field: string, detail: string) => {
+    if (config[field] !== undefined && config[field] !== "") causes.push(forbidden(`spec.config.${field}`, detail))
+  }
+  switch (type) {
+    case "direct":
+      needs("input", filled(config["input"]), "direct mode evaluation requires non-empty input in config")
+      needs("output", filled(config["output"]), "direct mode evaluation requires non-empty output in config")
+      refuses("queryRef", "direct mode evaluation cannot specify queryRef in config")
+      break
+    case "query":
+      needs("queryRef", config["queryRef"] !== undefined, "query mode evaluation requires queryRef in config")
+      refuses("input", "query mode evaluation cannot specify input in config (will be populated from query)")
+      refuses("output", "query mode evaluation cannot specify output in config (will be populated from query)")
+      break
+    case "batch":
+      needs("evaluations", list(config["evaluations"]).length > 0, "batch mode evaluation requires non-empty evaluations list in config")
+      refuses("input", "batch mode evaluation cannot specify input in config")
+      refuses("output", "batch mode evaluation cannot specify output in config")
+      break
+    case "event":
+      needs("rules", list(config["rules"]).length > 0, "event mode evaluation should specify rules in config")
+      break
+  }
+}
+
+/** Upstream's ValidateEvaluation, without looking the Evaluator up (a status condition here). */
+export const EvaluationAdmission: Admission = {
+  validate: (spec, { causes }) => {
+    checkMode(text(spec["type"]) ?? "direct", record(spec["config"]) ?? {}, causes)
+    const evaluator = record(spec["evaluator"])
+    if (evaluator !== undefined) checkName(causes, "spec.evaluator.name", evaluator["name"])
+    list(evaluator?.["parameters"]).forEach((p, i) => {
+      if (!filled(record(p)?.["value"])) causes.push(required(`spec.evaluator.parameters[${i}].value`, `evaluator parameter[${i}]: value cannot be empty`))
+    })
+  }
+}

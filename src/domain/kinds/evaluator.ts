@@ -1,6 +1,8 @@
 /** Evaluator: a service that scores Queries; its selector picks the Queries it evaluates automatically. */
 import { Schema } from "effect"
 import { LabelSelector, optionalString, Parameter, ValueSource } from "./common.ts"
+import type { Admission } from "./admissionRules.ts"
+import { checkAddress, sourceKeys } from "./admissionRules.ts"
 
 const opt = Schema.optionalKey
 
@@ -24,3 +26,8 @@ export const EvaluatorStatus = Schema.Struct({
   message: opt(Schema.String),
   phase: opt(Schema.String)
 })
+
+/** Upstream's ValidateEvaluator, without resolving the address or looking its model up (status conditions here). */
+export const EvaluatorAdmission: Admission = {
+  validate: (spec, { causes }) => checkAddress(causes, "spec.address", spec["address"], sourceKeys)
+}

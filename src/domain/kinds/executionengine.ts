@@ -1,6 +1,8 @@
-/** ExecutionEngine (v1prealpha1): an external agent runtime (LangChain, AutoGen, ...) reached over A2A. */
+/** ExecutionEngine (v1prealpha1): an external agent runtime (LangChain, AutoGen, ...) reached over A2A; the schema, then the kind's admission rules (upstream's webhooks). */
 import { Schema } from "effect"
 import { optionalString, ServiceAddress } from "./common.ts"
+import type { Admission } from "./admissionRules.ts"
+import { addressSources, checkAddress, required } from "./admissionRules.ts"
 
 /** Where a dedicated engine's image or template comes from. */
 const EngineSource = Schema.Struct({
@@ -41,3 +43,13 @@ export const ExecutionEngineStatus = Schema.Struct({
   phase: Schema.optionalKey(Schema.String)
 })
 export type ExecutionEngineStatus = typeof ExecutionEngineStatus.Type
+
+/** Upstream's ValidateExecutionEngine; an engine of upstream's newer line may name a type instead of an address. */
+export const ExecutionEngineAdmission: Admission = {
+  validate: (spec, { causes }) => {
+    if (spec["address"] === undefined && spec["type"] === undefined) {
+      causes.push(required("spec.address", "an execution engine needs an address (or, on upstream's newer line, a type)"))
+    }
+    checkAddress(causes, "spec.address", spec["address"], addressSources)
+  }
+}

@@ -1,6 +1,8 @@
-/** MCPServer: a Model Context Protocol server whose tools are discovered into Tool objects. */
+/** MCPServer: a Model Context Protocol server whose tools are discovered into Tool objects; the schema, then the kind's admission rules (upstream's webhooks). */
 import { Schema } from "effect"
 import { conditions, Header, optionalString, PollInterval, ValueSource } from "./common.ts"
+import type { Admission } from "./admissionRules.ts"
+import { checkAddress, checkHeaders, sourceKeys } from "./admissionRules.ts"
 
 /** A key inside the OAuth token Secret, with upstream's default key name. */
 const secretKey = (name: string) => optionalString(undefined, { default: name })
@@ -150,3 +152,11 @@ export const MCPServerStatus = Schema.Struct({
   }))
 }).annotate({ description: "MCPServerStatus defines the observed state of MCPServer" })
 export type MCPServerStatus = typeof MCPServerStatus.Type
+
+/** Upstream's ValidateMCPServer, without resolving the address (a status condition here). */
+export const MCPServerAdmission: Admission = {
+  validate: (spec, { causes }) => {
+    checkAddress(causes, "spec.address", spec["address"], sourceKeys)
+    checkHeaders(causes, "spec.headers", spec["headers"])
+  }
+}

@@ -1,6 +1,9 @@
-/** Model: an LLM endpoint and the credentials to reach it, per provider. */
+/** Model: an LLM endpoint and the credentials to reach it, per provider; the schema, then the kind's admission rules (upstream's webhooks). */
 import { Schema } from "effect"
 import { conditions, Header, optionalString, PollInterval, ValueSource } from "./common.ts"
+import type { KubeObject, StatusCause } from "../object.ts"
+import type { Admission, Json } from "./admissionRules.ts"
+import { annotate, checkHeaders, invalid, migrationWarningPrefix, record, required, text } from "./admissionRules.ts"
 
 /** Fields every HTTP-based provider config has; `baseUrl` is required unless noted. */
 const httpProvider = {
@@ -82,3 +85,36 @@ export const ModelStatus = Schema.Struct({
   resolvedAddress: optionalString("ResolvedAddress contains the actual resolved base URL value")
 })
 export type ModelStatus = typeof ModelStatus.Type
+
+const checkModel = (spec: Json, causes: Array<StatusCause>) => {
+  const provider = text(spec["provider"])
+  const config = record(spec["config"]) ?? {}
+  if (provider !== undefined && config[provider] === undefined) {
+    causes.push(required(`spec.config.${provider}`, `${provider} configuration is required for ${provider} model type`))
+  }
+  for (const p of ["openai", "azure"]) checkHeaders(causes, `spec.config.${p}.headers`, record(config[p])?.["headers"])
+  const azure = record(config["azure"])
+  if (provider === "azure" && azure !== undefined) {
+    const auth = record(azure["auth"])
+    if (auth === undefined && azure["apiKey"] === undefined) causes.push(required("spec.config.azure.auth", "spec.config.azure.apiKey or spec.config.azure.auth is required"))
+    if (auth !== undefined && ["apiKey", "managedIdentity", "workloadIdentity"].filter((k) => auth[k] !== undefined).length !== 1) {
+      causes.push(invalid("spec.config.azure.auth", Object.keys(auth), "must have exactly one of apiKey, managedIdentity or workloadIdentity"))
+    }
+  }
+}
+
+const deprecatedProviderTypes = ["openai", "azure", "bedrock"]
+
+/** Upstream's DefaultModel: a provider named in the deprecated spec.type moves to spec.provider. */
+const defaultModel = (obj: KubeObject, spec: Json): KubeObject => {
+  const type = text(spec["type"])
+  if ((spec["provider"] ?? "") !== "" || type === undefined || !deprecatedProviderTypes.includes(type)) return obj
+  return annotate(
+    { ...obj, spec: { ...spec, provider: type, type: "completions" } },
+    `${migrationWarningPrefix}provider`,
+    `spec.type is deprecated for provider values - migrated '${type}' to spec.provider`
+  )
+}
+
+/** Upstream's Model webhooks (DefaultModel, ValidateModel without its Secret and URL lookups). */
+export const ModelAdmission: Admission = { defaults: defaultModel, validate: (spec, { causes }) => checkModel(spec, causes) }

@@ -1,6 +1,9 @@
-/** Query: one request to an agent, team, model or tool; the controller writes the answer to status. */
+/** Query: one request to an agent, team, model or tool; the controller writes the answer to status; the schema, then the kind's admission rules (upstream's webhooks). */
 import { Schema } from "effect"
 import { AnyJson, conditions, LabelSelector, ObjectRef, optionalString, Override, Parameter } from "./common.ts"
+import type { KubeObject, StatusCause } from "../object.ts"
+import type { Admission, Json } from "./admissionRules.ts"
+import { annotate, checkDuration, checkLabelSelector, checkName, checkOverrides, checkParameters, list, migrationWarningPrefix, record, required, text } from "./admissionRules.ts"
 
 export const QueryTargetType = Schema.Literals(["agent", "team", "model", "tool"])
 
@@ -81,3 +84,51 @@ export const QueryStatus = Schema.Struct({
   }))
 })
 export type QueryStatus = typeof QueryStatus.Type
+
+/** A Query's retention when it names none (upstream: ArkConfig spec.queryTTL, else 720h). */
+export const defaultQueryTTL = "720h"
+
+/** An input with nothing to answer: an empty or blank string, or no messages. */
+const isEmptyInput = (input: unknown) =>
+  (typeof input === "string" && input.trim() === "") || (Array.isArray(input) && input.length === 0)
+
+const checkQuery = (spec: Json, causes: Array<StatusCause>) => {
+  const target = record(spec["target"])
+  const selector = record(spec["selector"])
+  // As upstream, a target and a selector may both be given: the target is used.
+  if (target === undefined && selector === undefined) causes.push(required("spec", "target or selector must be specified"))
+  if (isEmptyInput(spec["input"])) causes.push(required("spec.input", "input must not be empty"))
+  if (target !== undefined) checkName(causes, "spec.target.name", target["name"])
+  if (selector !== undefined) checkLabelSelector(causes, "spec.selector", selector)
+  checkDuration(causes, "spec.timeout", spec["timeout"], true)
+  checkDuration(causes, "spec.ttl", spec["ttl"])
+  const memory = record(spec["memory"])
+  if (memory !== undefined) checkName(causes, "spec.memory.name", memory["name"])
+  if (spec["serviceAccount"] !== undefined) checkName(causes, "spec.serviceAccount", spec["serviceAccount"])
+  checkParameters(causes, "spec.parameters", spec["parameters"])
+  checkOverrides(causes, "spec.overrides", spec["overrides"])
+}
+
+/** The text of the first user message of a `messages` input (a string content, or its text parts joined). */
+const firstUserText = (input: unknown): string => {
+  const message = list(input).map(record).find((m) => m?.["role"] === "user")
+  const content = message?.["content"]
+  if (typeof content === "string") return content
+  return list(content).map((part) => text(record(part)?.["text"]) ?? "").join("")
+}
+
+/** Upstream's DefaultQuery: the deprecated `messages` type becomes `user` with the first user text; the TTL default. */
+const defaultQuery = (obj: KubeObject, spec: Json): KubeObject => {
+  const migrated = spec["type"] === "messages"
+    ? annotate(
+      { ...obj, spec: { ...spec, type: "user", input: firstUserText(spec["input"]) } },
+      `${migrationWarningPrefix}input-type`,
+      "spec.type 'messages' is deprecated - migrated to 'user' with extracted text. Use conversationId for multi-turn conversations"
+    )
+    : obj
+  const migratedSpec = migrated.spec as Json
+  return migratedSpec["ttl"] === undefined ? { ...migrated, spec: { ...migratedSpec, ttl: defaultQueryTTL } } : migrated
+}
+
+/** Upstream's Query webhooks (DefaultQuery, ValidateQuery). */
+export const QueryAdmission: Admission = { defaults: defaultQuery, validate: (spec, { causes }) => checkQuery(spec, causes) }
