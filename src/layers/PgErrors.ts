@@ -23,6 +23,18 @@ export const sqlState = (e: SqlError): string | undefined => {
 export const isUnavailable = (e: SqlError): boolean =>
   e.isRetryable || e.reason.operation === "connect" || unavailableStates.test(sqlState(e) ?? "")
 
+/** Failures PostgreSQL answers by rolling the statement back: it took no effect. */
+const rolledBack = new Set(["DeadlockError", "SerializationError", "LockTimeoutError", "StatementTimeoutError"])
+
+/**
+ * Whether a failed statement surely took no effect, so running it again is safe: it never reached
+ * the server (no connection; "the database system is starting up"; too many connections), or the
+ * server rolled it back. A connection lost after the statement was sent is not: its COMMIT may have
+ * landed, and a create run again would answer 409 for the object it stored.
+ */
+export const isSafeToRetry = (e: SqlError): boolean =>
+  e.reason.operation === "connect" || rolledBack.has(e.reason._tag) || /^(57P03|53300)$/.test(sqlState(e) ?? "")
+
 /** The driver's own words for a failure (the server's message, or the connection error's). */
 export const causeMessage = (e: SqlError): string => {
   const cause = e.reason.cause

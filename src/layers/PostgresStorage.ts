@@ -17,7 +17,7 @@ import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion, Un
 import { Commits } from "../services/Commits.ts"
 import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
 import { Storage } from "../services/Storage.ts"
-import { causeMessage, isUnavailable } from "./PgErrors.ts"
+import { causeMessage, isSafeToRetry, isUnavailable } from "./PgErrors.ts"
 import { decodeContinue, encodeContinue, invalidContinue } from "./continueToken.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "./objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
@@ -136,7 +136,7 @@ const getAtLeast = (rv: string | undefined): bigint | undefined =>
   rv !== undefined && isResourceVersion(rv) ? BigInt(rv) : undefined
 
 export interface PostgresStorageOptions {
-  /** Attempts for a statement that failed with a retryable error (connection lost, serialization). */
+  /** Attempts for a statement that failed without effect (no connection yet, rolled back). */
   readonly retries: number
 }
 
@@ -148,12 +148,13 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     const retry = Schedule.exponential("50 millis").pipe(
       Schedule.setInputType<SqlError>(),
-      Schedule.while(({ input }) => isUnavailable(input)),
+      Schedule.while(({ input }) => isSafeToRetry(input)),
       Schedule.upTo({ times: options.retries })
     )
 
     /**
-     * Runs one statement; transient failures are retried, then reported as Unavailable. Any
+     * Runs one statement; failures that took no effect are retried, and an unusable database is
+     * reported as Unavailable (an ambiguous one too: the client retries knowing it). Any
      * other SQL error is a bug of ours, not the client's, so it is a defect.
      */
     const run: Query<Unavailable> = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
