@@ -148,10 +148,26 @@ const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) =
       return { ark: rows, serverRssMb, watch, baselines: { rawRange, rawRange10, rawPut1, rawPut50 } }
     } finally {
       client.close()
+      // Before its member goes: a server left on a stopped etcd retries and logs for the rest of the run.
+      process.kill(server.pid, "SIGTERM")
     }
   } finally {
     await member.stop()
   }
+}
+
+/** Ends what a run started (each child with SIGTERM, waited for), its PostgreSQL and its folder. */
+const teardown = async (children: ReadonlyArray<ReturnType<typeof spawn>>, scope: Scope.Closeable, dir: string) => {
+  for (const c of children) {
+    if (c.exitCode === null) {
+      const exited = new Promise((resolve) => c.once("exit", resolve))
+      c.kill("SIGTERM")
+      await exited
+    }
+  }
+  agent.destroy()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  rmSync(dir, { recursive: true, force: true })
 }
 
 /** A pool whose idle connections may drop (a server restarting) without ending the run. */
@@ -399,16 +415,7 @@ const main = async () => {
     mkdirSync(join(root, "docs"), { recursive: true })
     return results
   } finally {
-    for (const c of children) {
-      if (c.exitCode === null) {
-        const exited = new Promise((resolve) => c.once("exit", resolve))
-        c.kill("SIGTERM")
-        await exited
-      }
-    }
-    agent.destroy()
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    rmSync(dir, { recursive: true, force: true })
+    await teardown(children, scope, dir)
   }
 }
 
@@ -445,16 +452,7 @@ const onlyRestart = async () => {
     const row = restartRow(await restartScenario(children, pgServer.url, dir))
     console.log(row.join(" | "))
   } finally {
-    for (const c of children) {
-      if (c.exitCode === null) {
-        const exited = new Promise((resolve) => c.once("exit", resolve))
-        c.kill("SIGTERM")
-        await exited
-      }
-    }
-    agent.destroy()
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-    rmSync(dir, { recursive: true, force: true })
+    await teardown(children, scope, dir)
   }
 }
 
