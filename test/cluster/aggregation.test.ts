@@ -26,11 +26,7 @@ describe("ark-effect behind kube-apiserver (PostgreSQL configuration)", () => {
   }, peersBuildTimeout)
   afterAll(() => stop?.())
 
-  const ok = async (args: ReadonlyArray<string>, input?: string) => {
-    const r = await cluster.kubectl(args, input === undefined ? {} : { input })
-    expect(r.code, `kubectl ${args.join(" ")}\n${r.stderr}`).toBe(0)
-    return r.stdout
-  }
+  const ok = (args: ReadonlyArray<string>, input?: string) => cluster.ok(args, input)
   /** Polls kubectl until `done` accepts its output (bounded), returning the last output. */
   const until = async (args: ReadonlyArray<string>, done: (out: string) => boolean, ms = 60_000) => {
     const deadline = Date.now() + ms

@@ -22,11 +22,7 @@ describe("kube-controller-manager on Ark objects", () => {
   }, peersBuildTimeout)
   afterAll(() => stop?.())
 
-  const ok = async (args: ReadonlyArray<string>, input?: string) => {
-    const r = await cluster.kubectl(args, input === undefined ? {} : { input })
-    expect(r.code, `kubectl ${args.join(" ")}\n${r.stderr}`).toBe(0)
-    return r.stdout
-  }
+  const ok = (args: ReadonlyArray<string>, input?: string) => cluster.ok(args, input)
   async function until(args: ReadonlyArray<string>, done: (out: string, code: number) => boolean, ms = 40_000) {
     const deadline = Date.now() + ms
     let last = ""

@@ -44,11 +44,7 @@ describe("ark replicas behind kube-apiserver", () => {
     await r[how]()
     replicas.splice(replicas.indexOf(r), 1)
   }
-  const ok = async (args: ReadonlyArray<string>, input?: string) => {
-    const r = await cluster.kubectl(args, input === undefined ? {} : { input })
-    expect(r.code, `kubectl ${args.join(" ")}\n${r.stderr}`).toBe(0)
-    return r.stdout
-  }
+  const ok = (args: ReadonlyArray<string>, input?: string) => cluster.ok(args, input)
   const available = () => waitForApiServices(cluster)
 
   beforeAll(async () => {

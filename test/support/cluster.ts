@@ -109,6 +109,8 @@ export interface KubeCluster {
   readonly forward: (host: string, port: number) => Promise<number>
   /** A port on 127.0.0.1 inside the namespace that leads to 127.0.0.1:port of the test process. */
   readonly reach: (port: number) => Promise<number>
+  /** kubectl that must succeed: its stdout, or an Error with the command and its stderr. */
+  readonly ok: (args: ReadonlyArray<string>, input?: string) => Promise<string>
   /** kubectl 1.35 as the admin (or with `--kubeconfig` of another user, which then wins). */
   readonly kubectl: (args: ReadonlyArray<string>, options?: { readonly input?: string; readonly kubeconfig?: string }) => Promise<KubectlResult>
   /** kube-apiserver's and kube-controller-manager's logs so far (for a failing test's message). */
@@ -367,6 +369,12 @@ export const startCluster = async (): Promise<KubeCluster> => {
     const kubectl = (args: ReadonlyArray<string>, options: { readonly input?: string; readonly kubeconfig?: string } = {}) =>
       runKubectl(kubectlBin, ["--kubeconfig", options.kubeconfig ?? admin, ...args], options.input === undefined ? {} : { input: options.input })
 
+    const ok = async (args: ReadonlyArray<string>, input?: string) => {
+      const r = await kubectl(args, input === undefined ? {} : { input })
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}:\n${r.stderr}`)
+      return r.stdout
+    }
+
     const stop = async () => {
       process.off("exit", teardownSync)
       for (const server of servers) server.close()
@@ -400,6 +408,7 @@ export const startCluster = async (): Promise<KubeCluster> => {
       forward,
       reach,
       kubectl,
+      ok,
       apiserverLog,
       controllerManagerLog,
       stop
