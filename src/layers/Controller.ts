@@ -30,7 +30,7 @@ import { LeaderElection, whileLeading } from "../services/LeaderElection.ts"
 import type { StoredResource } from "../services/Storage.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
-import { compactLoop } from "./HistoryCompactor.ts"
+import { compactLoop } from "./storage/HistoryCompactor.ts"
 import { trackStatusWrite } from "./http/fieldmanager.ts"
 
 export interface ControllerOptions {

@@ -26,7 +26,7 @@ import type { Change, ListOptions, StoredResource } from "../services/Storage.ts
 import { Storage } from "../services/Storage.ts"
 import type { EncodedList, WatchEvent, WatchOptions } from "../services/WatchHub.ts"
 import { WatchHub } from "../services/WatchHub.ts"
-import { revisionAtLeast } from "./objectSemantics.ts"
+import { revisionAtLeast } from "./storage/objectSemantics.ts"
 
 export interface WatchHubOptions {
   /** Events a watcher may have queued before it is ended as too slow. */

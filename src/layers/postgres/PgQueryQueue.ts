@@ -6,9 +6,9 @@
  */
 import { Deferred, Duration, Effect, Exit, Layer, Queue } from "effect"
 import { SqlClient } from "effect/sql"
-import { findKind, storageKey } from "../domain/registry.ts"
-import type { QueueItem } from "../services/QueryQueue.ts"
-import { QueryQueue, QueueUnavailable } from "../services/QueryQueue.ts"
+import { findKind, storageKey } from "../../domain/registry.ts"
+import type { QueueItem } from "../../services/QueryQueue.ts"
+import { QueryQueue, QueueUnavailable } from "../../services/QueryQueue.ts"
 import { causeMessage, isUnavailable } from "./PgErrors.ts"
 
 const queriesKey = storageKey(findKind("Query")!)

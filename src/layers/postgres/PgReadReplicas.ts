@@ -17,7 +17,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Duration, Effect, Layer, Metric, Redacted, Schedule } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql"
-import { bound } from "../services/Metrics.ts"
+import { bound } from "../../services/Metrics.ts"
 
 export interface PgReadReplicasOptions {
   /** Connection URLs of the replicas. */

@@ -12,7 +12,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Schedule, Stream } from "effect"
-import { Commits, RemoteCommits } from "../services/Commits.ts"
+import { Commits, RemoteCommits } from "../../services/Commits.ts"
 import { changesChannel } from "./PgSchema.ts"
 
 /** How long local commits of one resource are gathered into one notification. */

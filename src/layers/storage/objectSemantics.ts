@@ -6,12 +6,12 @@
  */
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { deletionFinalizers, isFinalized, markDeleted, maxObjectBytes, prepareCreate, prepareUpdate, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
-import type { KubeObject } from "../domain/object.ts"
-import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
-import type { StorageError } from "../services/errors.ts"
-import { AlreadyExists, Conflict, Invalid, TooLarge, TooNewResourceVersion } from "../services/errors.ts"
-import type { DeleteOptions, DeleteResult, StoredResource, UpdateOptions, WriteOptions } from "../services/Storage.ts"
+import { deletionFinalizers, isFinalized, markDeleted, maxObjectBytes, prepareCreate, prepareUpdate, splitAtResourceVersion, withResourceVersion } from "../../domain/lifecycle.ts"
+import type { KubeObject } from "../../domain/object.ts"
+import { generateObjectName, validateObjectMeta } from "../../domain/validation.ts"
+import type { StorageError } from "../../services/errors.ts"
+import { AlreadyExists, Conflict, Invalid, TooLarge, TooNewResourceVersion } from "../../services/errors.ts"
+import type { DeleteOptions, DeleteResult, StoredResource, UpdateOptions, WriteOptions } from "../../services/Storage.ts"
 
 export const ident = (r: StoredResource, name: string) => ({ group: r.group, resource: r.plural, name })
 

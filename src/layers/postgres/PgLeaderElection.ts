@@ -20,12 +20,12 @@ import { PgClient, PgConnection } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schema, SubscriptionRef } from "effect"
 import { SqlClient } from "effect/sql"
 import { isSqlError } from "effect/sql/SqlError"
-import { microTimeString } from "../domain/kinds/lease.ts"
-import type { KubeObject } from "../domain/object.ts"
-import { lease } from "../domain/registry.ts"
-import type { ElectionOptions } from "../services/LeaderElection.ts"
-import { LeaderElection, NotLeader } from "../services/LeaderElection.ts"
-import { Storage, storedResource } from "../services/Storage.ts"
+import { microTimeString } from "../../domain/kinds/lease.ts"
+import type { KubeObject } from "../../domain/object.ts"
+import { lease } from "../../domain/registry.ts"
+import type { ElectionOptions } from "../../services/LeaderElection.ts"
+import { LeaderElection, NotLeader } from "../../services/LeaderElection.ts"
+import { Storage, storedResource } from "../../services/Storage.ts"
 
 const leases = storedResource(lease)
 
