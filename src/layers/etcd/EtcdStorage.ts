@@ -27,7 +27,7 @@
  */
 import { Context, Effect, Layer, PubSub, Schedule, Stream } from "effect"
 import type { Etcd3, IKeyValue, IRequestOp, IWatchCreateRequest, IWatchResponse, Watcher } from "etcd3"
-import { isResourceVersion, maxObjectBytes, splitAtResourceVersion, withResourceVersion } from "../../domain/lifecycle.ts"
+import { maxObjectBytes, splitAtResourceVersion, withResourceVersion } from "../../domain/lifecycle.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import { group as arkGroup } from "../../domain/registry.ts"
 import { matchesFields, matchesLabels } from "../../domain/selectors.ts"
@@ -36,20 +36,16 @@ import type { StorageError } from "../../services/errors.ts"
 import { AlreadyExists, BadRequest, Expired, NotFound, TooLarge, TooNewResourceVersion, Unavailable } from "../../services/errors.ts"
 import type { Change, ListOptions, StoredResource } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
-import { decodeContinue, encodeContinue, invalidContinue } from "../storage/continueToken.ts"
+import { encodeContinue, invalidContinue } from "../storage/continueToken.ts"
+import { expiredContinue, listStart } from "../storage/listStart.ts"
 import { EtcdClient } from "./EtcdClient.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "../storage/objectSemantics.ts"
-
-/** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
 
 /** Recent changes kept in memory per resource for the watch hub's rounds. */
 const feedCapacity = 10_000
 
 /** How long `changes` waits for the long-lived watch before reading history instead. */
 const feedWait = "2 seconds"
-
-const expiredContinue =
-  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
 
 /** Where a resource's objects live: kube-apiserver's layout for custom resources. */
 export const objectPrefix = (r: { readonly group: string; readonly plural: string }) => `/registry/${r.group}/${r.plural}/`
@@ -271,28 +267,18 @@ export const makeEtcdStorage = Effect.gen(function*() {
       /** The revision every chunk is read at; 0 until the first read pins the newest. */
       let revision = 0n
       let expiredMessage = (rv: bigint) => `too old resource version: ${rv}`
-      const continued = opts.continue !== undefined && opts.continue !== ""
-      if (continued) {
-        const token = decodeContinue(opts.continue, continueVersion, keyOf)
-        if (token === undefined) return yield* invalidContinue()
-        revision = token.rv
-        const after = Buffer.from(objectPrefix(r) + token.position + "\u0000")
+      const start = yield* listStart(opts, continueVersion, keyOf)
+      const continued = start._tag === "Continue"
+      if (start._tag === "Continue") {
+        revision = start.rv
+        const after = Buffer.from(objectPrefix(r) + start.position + "\u0000")
         if (Buffer.compare(after, from) > 0) from = after
         expiredMessage = () => expiredContinue
-      } else {
-        const rv = opts.resourceVersion ?? ""
-        if (rv !== "" && !isResourceVersion(rv)) return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
-        if (opts.resourceVersionMatch === "Exact") {
-          if (rv === "" || rv === "0") {
-            return yield* new BadRequest({
-              message: "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"\" or \"0\""
-            })
-          }
-          revision = BigInt(rv)
-          yield* atRevision(revision)
-        } else if (rv !== "" && rv !== "0") {
-          yield* atRevision(BigInt(rv))
-        }
+      } else if (start._tag === "Exact") {
+        revision = start.rv
+        yield* atRevision(revision)
+      } else if (start._tag === "NotOlderThan" && start.resourceVersion !== "0") {
+        yield* atRevision(start.rv)
       }
       const labels = opts.labelSelector ?? []
       const fields = opts.fieldSelector ?? []

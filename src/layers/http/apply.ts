@@ -10,7 +10,7 @@ import { BadRequest, FieldManagerConflict } from "../../services/errors.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
 import { applyManager, fieldManagement, forceOf, liveManaged, withManaged } from "./fieldmanager.ts"
 import type { ResourceRequest } from "./request.ts"
-import { apiVersionOf, dryRunOf, oneOf, representation, validated } from "./request.ts"
+import { apiVersionOf, dryRunOf, nameMismatch, namespaceMismatch, oneOf, representation, validated } from "./request.ts"
 import { renderObject } from "./response.ts"
 
 /**
@@ -101,11 +101,11 @@ const applyTo = (
     }
     const obj = result.success.object
     if (obj.metadata?.name !== name) {
-      return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata?.name ?? "")}) does not match the name on the URL (${name})` })
+      return yield* nameMismatch(String(obj.metadata?.name ?? ""), name)
     }
     const ns = obj.metadata.namespace
     if (req.namespace !== undefined && ns !== undefined && ns !== "" && ns !== req.namespace) {
-      return yield* new BadRequest({ message: `the namespace of the object (${String(ns)}) does not match the namespace on the URL (${req.namespace})` })
+      return yield* namespaceMismatch(String(ns), req.namespace)
     }
     const { object, warnings } = yield* validated(req, obj)
     return { object: withManaged(object, result.success.managed), warnings }

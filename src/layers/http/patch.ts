@@ -13,7 +13,7 @@ import { serverSideApply } from "./apply.ts"
 import { fieldManagement, trackWrite, writeManager } from "./fieldmanager.ts"
 import { bodyType, patchTypes } from "./media.ts"
 import type { ResourceRequest } from "./request.ts"
-import { apiVersionOf, dryRunOf, representation, validated } from "./request.ts"
+import { apiVersionOf, dryRunOf, nameMismatch, namespaceMismatch, representation, validated } from "./request.ts"
 import { renderObject } from "./response.ts"
 
 /** Whether a patch uses strategic-merge directives (`$patch`, `$setElementOrder/...`, `$retainKeys`, ...). */
@@ -86,13 +86,11 @@ export const patch = (req: ResourceRequest, name: string) =>
         if (!withinDepth(next)) return yield* new BadRequest({ message: `the patched object nests deeper than ${maxDepth} levels` })
         const obj = next as KubeObject
         if (obj.metadata.name !== name) {
-          return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${name})` })
+          return yield* nameMismatch(String(obj.metadata.name), name)
         }
         // kube's checkName: a patch that moves the object to another namespace is refused, not ignored.
         if (req.info.namespaced && obj.metadata.namespace !== req.namespace) {
-          return yield* new BadRequest({
-            message: `the namespace of the object (${String(obj.metadata.namespace ?? "")}) does not match the namespace on the URL (${req.namespace ?? ""})`
-          })
+          return yield* namespaceMismatch(String(obj.metadata.namespace ?? ""), req.namespace ?? "")
         }
         if (obj.apiVersion !== apiVersionOf(req.info) || obj.kind !== req.info.kind) {
           return yield* new BadRequest({ message: `the patch may not change apiVersion or kind` })

@@ -38,6 +38,14 @@ export interface ResourceRequest {
 
 export const apiVersionOf = (info: ResourceInfo) => groupVersionOf(info.group, info.version)
 
+/** kube's checkName: a body's name (as it reads) that is not the URL's. */
+export const nameMismatch = (name: string, onUrl: string) =>
+  new BadRequest({ message: `the name of the object (${name}) does not match the name on the URL (${onUrl})` })
+
+/** kube's checkName: a body's namespace (as it reads) that is not the URL's. */
+export const namespaceMismatch = (namespace: string, onUrl: string) =>
+  new BadRequest({ message: `the namespace of the object (${namespace}) does not match the namespace on the URL (${onUrl})` })
+
 export const representation = (req: ResourceRequest) => {
   const rep = negotiate(req.accept, { table: true, partial: true })
   return rep === undefined
@@ -109,7 +117,7 @@ export const decodeObject = (req: ResourceRequest, text: string) =>
     }
     if (!info.namespaced) delete obj.metadata.namespace
     if (req.name !== undefined && obj.metadata.name !== undefined && obj.metadata.name !== req.name) {
-      return yield* new BadRequest({ message: `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${req.name})` })
+      return yield* nameMismatch(String(obj.metadata.name), req.name)
     }
     return yield* validated(req, obj)
   })

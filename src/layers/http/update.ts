@@ -1,5 +1,6 @@
 /** PUT of an object or its /status (kube's handlers/update.go): a replace at the object's resourceVersion. */
 import { Effect } from "effect"
+import { missingResourceVersion } from "../../domain/lifecycle.ts"
 import { Invalid } from "../../services/errors.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
 import { fieldManagement, trackWrite, writeManager } from "./fieldmanager.ts"
@@ -28,10 +29,3 @@ export const update = (req: ResourceRequest, name: string) =>
     )
     return renderObject(req.info, rep, updated, 200, warnings)
   })
-
-/** kube's answer to an update without a resourceVersion. */
-export const missingResourceVersion = {
-  reason: "FieldValueInvalid",
-  field: "metadata.resourceVersion",
-  message: "Invalid value: 0x0: must be specified for an update"
-}

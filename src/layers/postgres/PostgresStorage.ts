@@ -17,18 +17,13 @@ import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion, Un
 import { Commits } from "../../services/Commits.ts"
 import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
-import { causeMessage, isSafeToRetry, isUnavailable } from "./PgErrors.ts"
-import { decodeContinue, encodeContinue, invalidContinue } from "../storage/continueToken.ts"
+import { isSafeToRetry, unavailableOrDie } from "./PgErrors.ts"
+import { encodeContinue, invalidContinue } from "../storage/continueToken.ts"
+import { expiredContinue, listStart } from "../storage/listStart.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "../storage/objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
 import { PgReadReplicas } from "./PgReadReplicas.ts"
-
-/** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
-
-/** The identifying fields every per-object error carries. */
-const expiredContinue =
-  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
 
 /** Keyset position of a paginated LIST (after this namespace and name), pinned to the rv of its first page. */
 const continueVersion = "ark/1"
@@ -160,11 +155,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
     const run: Query<Unavailable> = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe<A>(text, params).pipe(
         Effect.retry(retry),
-        Effect.catch((e) =>
-          isUnavailable(e)
-            ? Effect.fail(new Unavailable({ message: `storage unavailable: ${causeMessage(e)}` }))
-            : Effect.die(e)
-        )
+        Effect.catch(unavailableOrDie((message) => new Unavailable({ message: `storage unavailable: ${message}` })))
       )
 
     /** Statements on a replica: any failure there (down, conflict with recovery) is retried on the primary. */
@@ -286,28 +277,17 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     /** What a LIST must reflect, and where a continued one resumes. */
     const listPlan = (opts: ListOptions) =>
-      Effect.gen(function*() {
-        if (opts.continue !== undefined && opts.continue !== "") {
-          const token = decodeContinue(opts.continue, continueVersion, keyOf)
-          if (token === undefined) return yield* invalidContinue()
-          const at: ListAt = { _tag: "Exact", rv: token.rv, expired: expiredContinue, wait: false }
-          return { at, after: token.position }
+      Effect.map(listStart(opts, continueVersion, keyOf), (start): { readonly at: ListAt; readonly after: ReturnType<typeof keyOf> } => {
+        switch (start._tag) {
+          case "Continue":
+            return { at: { _tag: "Exact", rv: start.rv, expired: expiredContinue, wait: false }, after: start.position }
+          case "Exact":
+            return { at: { _tag: "Exact", rv: start.rv, expired: `too old resource version: ${start.resourceVersion}`, wait: true }, after: undefined }
+          case "NotOlderThan":
+            return { at: { _tag: "NotOlderThan", rv: start.rv }, after: undefined }
+          case "Newest":
+            return { at: start, after: undefined }
         }
-        const rv = opts.resourceVersion ?? ""
-        if (rv !== "" && !isResourceVersion(rv)) {
-          return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
-        }
-        if (opts.resourceVersionMatch === "Exact") {
-          if (rv === "" || rv === "0") {
-            return yield* new BadRequest({
-              message: "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"\" or \"0\""
-            })
-          }
-          const at: ListAt = { _tag: "Exact", rv: BigInt(rv), expired: `too old resource version: ${rv}`, wait: true }
-          return { at, after: undefined }
-        }
-        const at: ListAt = rv === "" ? { _tag: "Newest" } : { _tag: "NotOlderThan", rv: BigInt(rv) }
-        return { at, after: undefined }
       })
 
     /**

@@ -1,0 +1,44 @@
+/**
+ * Where a LIST starts, checked the same way for every store before it reads (kube's
+ * ValidateListOptions and storage/continue.go): a continue token's snapshot and position, an
+ * Exact or NotOlderThan resourceVersion, or the newest state. A store supplies only its token's
+ * codec version and position.
+ */
+import { Effect } from "effect"
+import { isResourceVersion } from "../../domain/lifecycle.ts"
+import { BadRequest } from "../../services/errors.ts"
+import type { ListOptions } from "../../services/Storage.ts"
+import { decodeContinue, invalidContinue } from "./continueToken.ts"
+
+/** The answer to a continue token whose snapshot has been compacted away. */
+export const expiredContinue =
+  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
+
+/** `resourceVersion` is the client's text (as its messages quote it), `rv` its value. */
+export type ListStart<P> =
+  | { readonly _tag: "Continue"; readonly rv: bigint; readonly position: P }
+  | { readonly _tag: "Exact"; readonly rv: bigint; readonly resourceVersion: string }
+  | { readonly _tag: "NotOlderThan"; readonly rv: bigint; readonly resourceVersion: string }
+  | { readonly _tag: "Newest" }
+
+export const listStart = <P>(
+  opts: ListOptions,
+  continueVersion: string,
+  position: (fields: Record<string, unknown>) => P | undefined
+): Effect.Effect<ListStart<P>, BadRequest> =>
+  Effect.suspend((): Effect.Effect<ListStart<P>, BadRequest> => {
+    if (opts.continue !== undefined && opts.continue !== "") {
+      const token = decodeContinue(opts.continue, continueVersion, position)
+      return token === undefined
+        ? Effect.fail(invalidContinue())
+        : Effect.succeed({ _tag: "Continue", rv: token.rv, position: token.position })
+    }
+    const rv = opts.resourceVersion ?? ""
+    if (rv !== "" && !isResourceVersion(rv)) return Effect.fail(new BadRequest({ message: `invalid resource version "${rv}"` }))
+    if (opts.resourceVersionMatch === "Exact") {
+      return rv === "" || rv === "0"
+        ? Effect.fail(new BadRequest({ message: "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"\" or \"0\"" }))
+        : Effect.succeed({ _tag: "Exact", rv: BigInt(rv), resourceVersion: rv })
+    }
+    return Effect.succeed(rv === "" ? { _tag: "Newest" } : { _tag: "NotOlderThan", rv: BigInt(rv), resourceVersion: rv })
+  })
