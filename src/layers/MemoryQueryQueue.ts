@@ -8,6 +8,7 @@ import { Duration, Effect, Layer, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { KubeObject } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
+import type { StorageError } from "../services/errors.ts"
 import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
@@ -143,4 +144,4 @@ export const make = Effect.gen(function*() {
   return QueryQueue.of({ claim, renew, release, complete, depth: Effect.sync(() => byUid.size) })
 })
 
-export const layer = Layer.effect(QueryQueue, make)
+export const layer: Layer.Layer<QueryQueue, StorageError, Storage | WatchHub> = Layer.effect(QueryQueue, make)

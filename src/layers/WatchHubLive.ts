@@ -489,7 +489,7 @@ export const make = (options: WatchHubOptions) =>
     return WatchHub.of({ watch, list })
   })
 
-export const layer = Layer.effect(
+export const layer: Layer.Layer<WatchHub, Config.ConfigError, Commits | RemoteCommits | Storage> = Layer.effect(
   WatchHub,
   Effect.gen(function*() {
     const sweep = yield* Config.Duration("ARK_WATCH_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.seconds(30)))

@@ -43,7 +43,7 @@ const keyOf = (t: Record<string, unknown>) => {
   return typeof k === "string" && !k.split("/").some((segment) => segment === "." || segment === "..") ? k : undefined
 }
 
-export const makeEtcdStorage = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const client: Etcd3 = yield* EtcdClient
   const commits = yield* Commits
   const kv = client.kv
@@ -211,6 +211,6 @@ export const makeEtcdStorage = Effect.gen(function*() {
  * the RemoteCommits of other replicas (its long-lived watch sees every replica's writes).
  */
 export const layer: Layer.Layer<Storage | Commits | RemoteCommits, never, EtcdClient> = Layer.effectContext(
-  Effect.map(makeEtcdStorage, ({ remoteCommits, storage }) =>
+  Effect.map(make, ({ remoteCommits, storage }) =>
     Context.make(Storage, storage).pipe(Context.add(RemoteCommits, remoteCommits)))
 ).pipe(Layer.provideMerge(Commits.layer))

@@ -19,6 +19,7 @@
 import { PgClient, PgConnection } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schema, SubscriptionRef } from "effect"
 import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
 import { isSqlError } from "effect/sql/SqlError"
 import { microTimeString } from "../../domain/kinds/lease.ts"
 import type { KubeObject } from "../../domain/object.ts"
@@ -174,4 +175,5 @@ export const make = (options: ElectionOptions) =>
     return LeaderElection.of({ identity: options.identity, leading, fenced })
   })
 
-export const layer = (options: ElectionOptions) => Layer.effect(LeaderElection, make(options))
+export const layer = (options: ElectionOptions): Layer.Layer<LeaderElection, SqlError, SqlClient.SqlClient | Storage> =>
+  Layer.effect(LeaderElection, make(options))

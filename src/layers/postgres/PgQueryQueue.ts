@@ -130,4 +130,4 @@ const batched = <I, A>(many: (batch: ReadonlyArray<I>) => Effect.Effect<Readonly
       })
   })
 
-export const layer = Layer.effect(QueryQueue, make)
+export const layer: Layer.Layer<QueryQueue, never, SqlClient.SqlClient> = Layer.effect(QueryQueue, make)

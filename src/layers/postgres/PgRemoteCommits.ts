@@ -18,7 +18,7 @@ import { changesChannel } from "./PgSchema.ts"
 /** How long local commits of one resource are gathered into one notification. */
 const announceWindow = Duration.millis(2)
 
-export const layer = Layer.effect(
+export const layer: Layer.Layer<RemoteCommits, never, Commits | PgClient.PgClient> = Layer.effect(
   RemoteCommits,
   Effect.gen(function*() {
     const pg = yield* PgClient.PgClient

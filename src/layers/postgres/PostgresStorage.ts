@@ -135,7 +135,7 @@ export interface PostgresStorageOptions {
   readonly retries: number
 }
 
-export const makePostgresStorage = (options: PostgresStorageOptions) =>
+export const make = (options: PostgresStorageOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const commits = yield* Commits
@@ -430,8 +430,8 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
  * Storage on the SqlClient in context (a PgClient; the schema must already be migrated), with
  * the in-process Commits signal it publishes to (the watch hub of the same process listens).
  */
-export const layer = Layer.effect(
+export const layer: Layer.Layer<Storage | Commits, Config.ConfigError, SqlClient.SqlClient> = Layer.effect(
   Storage,
   Effect.flatMap(Config.Int("ARK_STORAGE_RETRIES").pipe(Config.withDefault(4)), (retries) =>
-    makePostgresStorage({ retries }))
+    make({ retries }))
 ).pipe(Layer.provideMerge(Commits.layer))

@@ -19,7 +19,7 @@ const measured = <A, E, R>(operation: string, resource: string, self: Effect.Eff
     )
   )
 
-export const layer = Layer.effect(
+export const layer: Layer.Layer<Storage, never, Storage> = Layer.effect(
   Storage,
   Effect.gen(function*() {
     const inner = yield* Storage
