@@ -26,8 +26,8 @@ import { Commits, RemoteCommits } from "../../services/Commits.ts"
 import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion } from "../../services/errors.ts"
 import type { ListOptions, StoredResource } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
-import { encodeContinue, invalidContinue } from "../storage/continueToken.ts"
-import { expiredContinue, listStart } from "../storage/listStart.ts"
+import { invalidContinue } from "../storage/continueToken.ts"
+import { expiredContinue, listStart, pageOf } from "../storage/paging.ts"
 import { EtcdClient } from "./EtcdClient.ts"
 import { call } from "./errors.ts"
 import * as Feed from "./feed.ts"
@@ -163,14 +163,7 @@ export const make = Effect.gen(function*() {
         if (!res.more || last === undefined || (limit !== undefined && items.length > limit)) break
         from = Buffer.concat([last.key, Buffer.from([0])])
       }
-      const more = limit !== undefined && items.length > limit
-      const page = more ? items.slice(0, limit) : items
-      const lastItem = page[page.length - 1]
-      return {
-        resourceVersion: revision.toString(),
-        items: page.map((i) => i.text),
-        ...(more && lastItem !== undefined ? { continue: encodeContinue(continueVersion, revision, { k: lastItem.rest }) } : {})
-      }
+      return pageOf(items, limit, revision, continueVersion, (i) => i.text, (i) => ({ k: i.rest }))
     })
 
   const feed = yield* Feed.make

@@ -18,8 +18,8 @@ import { Commits } from "../../services/Commits.ts"
 import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
 import { isSafeToRetry, unavailableOrDie } from "./PgErrors.ts"
-import { encodeContinue, invalidContinue } from "../storage/continueToken.ts"
-import { expiredContinue, listStart } from "../storage/listStart.ts"
+import { invalidContinue } from "../storage/continueToken.ts"
+import { expiredContinue, listStart, pageOf } from "../storage/paging.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "../storage/objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
@@ -364,16 +364,7 @@ export const make = (options: PostgresStorageOptions) =>
         const replaced = yield* branch(`superseded_rv > ${R} AND event <> ${Event.Deleted}`)
         const merged = replaced.length === 0 ? current : mergeByKey(current, replaced)
         const rows = limit === undefined ? merged : merged.slice(0, limit + 1)
-        const more = limit !== undefined && rows.length > limit
-        const page = more ? rows.slice(0, limit) : rows
-        const last = page[page.length - 1]
-        return {
-          resourceVersion: snapshot.toString(),
-          items: page.map((row) => row.data),
-          ...(more && last !== undefined
-            ? { continue: encodeContinue(continueVersion, snapshot, { ns: last.namespace, n: last.name }) }
-            : {})
-        }
+        return pageOf(rows, limit, snapshot, continueVersion, (row) => row.data, (row) => ({ ns: row.namespace, n: row.name }))
       })
 
     const changes = (r: StoredResource, after: string, upTo: string) =>

@@ -1,14 +1,14 @@
 /**
- * Where a LIST starts, checked the same way for every store before it reads (kube's
- * ValidateListOptions and storage/continue.go): a continue token's snapshot and position, an
- * Exact or NotOlderThan resourceVersion, or the newest state. A store supplies only its token's
- * codec version and position.
+ * LIST paging every store shares (kube's ValidateListOptions and storage/continue.go): where a
+ * LIST starts, checked before a store reads (a continue token's snapshot and position, an Exact
+ * or NotOlderThan resourceVersion, or the newest state), and the page it answers. A store
+ * supplies only its token's codec version and position.
  */
 import { Effect } from "effect"
 import { isResourceVersion } from "../../domain/lifecycle.ts"
 import { BadRequest } from "../../services/errors.ts"
-import type { ListOptions } from "../../services/Storage.ts"
-import { decodeContinue, invalidContinue } from "./continueToken.ts"
+import type { ListOptions, ListResult } from "../../services/Storage.ts"
+import { decodeContinue, encodeContinue, invalidContinue } from "./continueToken.ts"
 
 /** The answer to a continue token whose snapshot has been compacted away. */
 export const expiredContinue =
@@ -42,3 +42,25 @@ export const listStart = <P>(
     }
     return Effect.succeed(rv === "" ? { _tag: "Newest" } : { _tag: "NotOlderThan", rv: BigInt(rv), resourceVersion: rv })
   })
+
+/**
+ * The page of a LIST at `rv` from its first items in key order (up to `limit` + 1 of them): with
+ * more than `limit`, a token continues after the page's last item.
+ */
+export const pageOf = <A>(
+  items: ReadonlyArray<A>,
+  limit: number | undefined,
+  rv: bigint,
+  continueVersion: string,
+  text: (item: A) => string,
+  position: (item: A) => Record<string, string>
+): ListResult => {
+  const more = limit !== undefined && items.length > limit
+  const page = more ? items.slice(0, limit) : items
+  const last = page[page.length - 1]
+  return {
+    resourceVersion: rv.toString(),
+    items: page.map(text),
+    ...(more && last !== undefined ? { continue: encodeContinue(continueVersion, rv, position(last)) } : {})
+  }
+}
