@@ -27,7 +27,8 @@ import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion } f
 import type { ListOptions, StoredResource } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
 import { invalidContinue } from "../storage/continueToken.ts"
-import { expiredContinue, listStart, pageOf } from "../storage/paging.ts"
+import { expiredContinue, tooOldResourceVersion } from "../storage/errors.ts"
+import { listStart, pageOf } from "../storage/paging.ts"
 import { EtcdClient } from "./EtcdClient.ts"
 import { call } from "./errors.ts"
 import * as Feed from "./feed.ts"
@@ -119,7 +120,7 @@ export const make = Effect.gen(function*() {
       let from = Buffer.from(base)
       /** The revision every chunk is read at; 0 until the first read pins the newest. */
       let revision = 0n
-      let expiredMessage = (rv: bigint) => `too old resource version: ${rv}`
+      let expiredMessage: (rv: bigint) => string = tooOldResourceVersion
       const start = yield* listStart(opts, continueVersion, keyOf)
       const continued = start._tag === "Continue"
       if (start._tag === "Continue") {

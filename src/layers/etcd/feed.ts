@@ -14,6 +14,7 @@ import { group as arkGroup } from "../../domain/registry.ts"
 import type { StorageError } from "../../services/errors.ts"
 import { Expired } from "../../services/errors.ts"
 import type { Change, StoredResource } from "../../services/Storage.ts"
+import { tooOldResourceVersion } from "../storage/errors.ts"
 import { EtcdClient } from "./EtcdClient.ts"
 import { call, fromEtcd } from "./errors.ts"
 import { labelsOf, markerKey, objectPrefix, revisionOf, spliceRv } from "./layout.ts"
@@ -269,7 +270,7 @@ export const make = Effect.gen(function*() {
           ],
           failure: []
         })
-      ).pipe(Effect.catchTag("Expired", () => Effect.fail(new Expired({ message: `too old resource version: ${after}` }))))
+      ).pipe(Effect.catchTag("Expired", () => Effect.fail(new Expired({ message: tooOldResourceVersion(after) }))))
       const last = BigInt(res.responses[0]?.response_range.kvs[0]?.mod_revision ?? "0")
       if (last <= a) return []
       const recent = yield* fromFeed(r, a, last)

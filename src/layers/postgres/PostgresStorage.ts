@@ -19,7 +19,8 @@ import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from
 import { Storage } from "../../services/Storage.ts"
 import { isSafeToRetry, unavailableOrDie } from "./PgErrors.ts"
 import { invalidContinue } from "../storage/continueToken.ts"
-import { expiredContinue, listStart, pageOf } from "../storage/paging.ts"
+import { expiredContinue, tooOldResourceVersion } from "../storage/errors.ts"
+import { listStart, pageOf } from "../storage/paging.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "../storage/objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
@@ -282,7 +283,7 @@ export const make = (options: PostgresStorageOptions) =>
           case "Continue":
             return { at: { _tag: "Exact", rv: start.rv, expired: expiredContinue, wait: false }, after: start.position }
           case "Exact":
-            return { at: { _tag: "Exact", rv: start.rv, expired: `too old resource version: ${start.resourceVersion}`, wait: true }, after: undefined }
+            return { at: { _tag: "Exact", rv: start.rv, expired: tooOldResourceVersion(start.resourceVersion), wait: true }, after: undefined }
           case "NotOlderThan":
             return { at: { _tag: "NotOlderThan", rv: start.rv }, after: undefined }
           case "Newest":
@@ -370,7 +371,7 @@ export const make = (options: PostgresStorageOptions) =>
     const changes = (r: StoredResource, after: string, upTo: string) =>
       Effect.gen(function*() {
         if (BigInt(after) < (yield* purgeFloor(run, r))) {
-          return yield* new Expired({ message: `too old resource version: ${after}` })
+          return yield* new Expired({ message: tooOldResourceVersion(after) })
         }
         const rows = yield* run<{ rv: string; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
           `SELECT c.rv::text AS rv, c.event, c.namespace, c.name, c.labels::text AS labels, p.labels::text AS previous, c.data

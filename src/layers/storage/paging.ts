@@ -10,10 +10,6 @@ import { BadRequest } from "../../services/errors.ts"
 import type { ListOptions, ListResult } from "../../services/Storage.ts"
 import { decodeContinue, encodeContinue, invalidContinue } from "./continueToken.ts"
 
-/** The answer to a continue token whose snapshot has been compacted away. */
-export const expiredContinue =
-  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
-
 /** `resourceVersion` is the client's text (as its messages quote it), `rv` its value. */
 export type ListStart<P> =
   | { readonly _tag: "Continue"; readonly rv: bigint; readonly position: P }
