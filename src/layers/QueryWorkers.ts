@@ -14,6 +14,7 @@ import { resolveQueryInput } from "../domain/queryInput.ts"
 import type { QueryParameter } from "../domain/queryInput.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
+import { approvalRequiredPhase, isSettledQuery } from "../domain/kinds/query.ts"
 import { findKind } from "../domain/registry.ts"
 import { labelSelectorRequirements } from "../domain/selectors.ts"
 import { Commits } from "../services/Commits.ts"
@@ -57,14 +58,12 @@ const selectableTargets = [["agent", resourceOf("Agent")], ["team", resourceOf("
 
 const wantsCancel = (q: KubeObject) => (q.spec as { cancel?: boolean } | undefined)?.cancel === true
 
-const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
-const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
 
 /** Why a terminal write did not happen: another writer already ended the Query. */
 class AlreadyEnded extends Schema.TaggedError<AlreadyEnded>()("AlreadyEnded", {}) {}
 
 interface Outcome {
-  readonly phase: "done" | "error" | "canceled" | "input-required"
+  readonly phase: "done" | "error" | "canceled" | typeof approvalRequiredPhase
   readonly reason: string
   readonly message: string
   readonly result?: CompletionResult
@@ -105,7 +104,7 @@ export const make = (options: QueryWorkerOptions) =>
     /** Sets status fields unless the Query has already ended; conflicts are retried by guaranteedUpdate. */
     const setStatus = (item: QueueItem, status: (current: KubeObject) => Record<string, unknown>) =>
       storage.guaranteedUpdate(queries, item.namespace, item.name, (current) =>
-        current.metadata.uid !== item.uid || isTerminal(current)
+        current.metadata.uid !== item.uid || isSettledQuery(current)
           ? Effect.fail(new AlreadyEnded())
           // Without a resourceVersion: guaranteedUpdate writes over the newest version.
           : withStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } }, status(current)), { subresource: "status" })
@@ -234,7 +233,7 @@ export const make = (options: QueryWorkerOptions) =>
         const claimed = item.object !== undefined
           ? JSON.parse(item.object) as KubeObject
           : yield* storage.get(queries, item.namespace, item.name)
-        if (claimed.metadata.uid !== item.uid || isTerminal(claimed)) return yield* new AlreadyEnded()
+        if (claimed.metadata.uid !== item.uid || isSettledQuery(claimed)) return yield* new AlreadyEnded()
         const spec = (claimed.spec ?? {}) as {
           input?: unknown
           parameters?: ReadonlyArray<QueryParameter>
@@ -281,10 +280,10 @@ export const make = (options: QueryWorkerOptions) =>
           call.pipe(
             Effect.map((result): Outcome | "retry" => ({
               // An engine's task waiting for input is upstream's pause for a human (its completions
-              // engine answers input-required when a tool call needs approval).
-              phase: result.state === "input-required" ? "input-required" : "done",
-              reason: result.state === "input-required" ? "InputRequired" : "Completed",
-              message: result.state === "input-required" ? "the engine waits for approval or input" : "the query completed",
+              // engine pauses a Query this way when a tool call needs approval).
+              phase: result.state === approvalRequiredPhase ? approvalRequiredPhase : "done",
+              reason: result.state === approvalRequiredPhase ? "ApprovalRequired" : "Completed",
+              message: result.state === approvalRequiredPhase ? "the engine waits for approval or input" : "the query completed",
               result
             })),
             Effect.timeoutOrElse({
@@ -304,7 +303,7 @@ export const make = (options: QueryWorkerOptions) =>
         // The call starts without waiting for the "running" write; a write that finds the Query
         // ended or gone interrupts the call.
         const [running, outcome] = yield* Effect.all([markRunning(item, claimed, canceled), outcomeOfCall], { concurrency: 2 })
-        if (outcome !== "retry" && outcome.phase === "input-required" && outcome.result?.taskId !== undefined) {
+        if (outcome !== "retry" && outcome.phase === approvalRequiredPhase && outcome.result?.taskId !== undefined) {
           // As upstream: the waiting A2A task becomes an A2ATask resource that tracks it.
           yield* storage.create(a2aTasks, {
             apiVersion: "ark.mckinsey.com/v1alpha1",
