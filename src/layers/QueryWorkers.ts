@@ -52,7 +52,6 @@ export interface QueryWorkerOptions {
 
 const resourceOf = (kind: string) => storedResource(findKind(kind)!)
 const queries = resourceOf("Query")
-const a2aTasks = resourceOf("A2ATask")
 /** The kinds a selector picks a target from, in upstream's order of preference. */
 const selectableTargets = [["agent", resourceOf("Agent")], ["team", resourceOf("Team")], ["model", resourceOf("Model")], ["tool", resourceOf("Tool")]] as const
 
@@ -303,21 +302,6 @@ export const make = (options: QueryWorkerOptions) =>
         // The call starts without waiting for the "running" write; a write that finds the Query
         // ended or gone interrupts the call.
         const [running, outcome] = yield* Effect.all([markRunning(item, claimed, canceled), outcomeOfCall], { concurrency: 2 })
-        if (outcome !== "retry" && outcome.phase === approvalRequiredPhase && outcome.result?.taskId !== undefined) {
-          // As upstream: the waiting A2A task becomes an A2ATask resource that tracks it.
-          yield* storage.create(a2aTasks, {
-            apiVersion: "ark.mckinsey.com/v1alpha1",
-            kind: "A2ATask",
-            metadata: { name: item.name, namespace: item.namespace, ownerReferences: [{ apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Query", name: item.name, uid: item.uid, controller: true }] },
-            spec: {
-              taskId: outcome.result.taskId,
-              ...(outcome.result.contextId !== undefined ? { contextId: outcome.result.contextId } : {}),
-              queryRef: { name: item.name, namespace: item.namespace },
-              agentRef: target.type === "agent" ? { name: target.name, namespace: item.namespace } : {},
-              input: input.text
-            }
-          }).pipe(Effect.catchTag("AlreadyExists", () => Effect.void))
-        }
         if (outcome === "retry") {
           // Back to the queue with exponential backoff; the next claim counts one more attempt.
           yield* queue.release(item, Duration.millis(Math.min(30_000, Duration.toMillis(options.retryBase) * 2 ** (item.attempts - 1))))

@@ -16,6 +16,7 @@ const fixtures = join(import.meta.dirname, "..", "fixtures", "upstream-manifests
 
 /** Why upstream refuses each refused/ manifest, as the message kubectl prints. */
 const reasons: Readonly<Record<string, string>> = {
+  "a2atask-without-server.yaml": "spec.a2aServerRef: Required value",
   "agent-builtin-missing-name.yaml": "spec.tools[0].name: Required value: built-in tools must specify a name",
   "agent-old-model-field.yaml": `strict decoding error: unknown field "spec.model"`,
   "agent-tool-without-name.yaml": "spec.tools[0].name: Required value: http tools must specify a name",
