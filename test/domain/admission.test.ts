@@ -83,6 +83,11 @@ describe("Team admission", () => {
     expect(fields("Team", { members: [], strategy: "sequential", loops: true })).toEqual(["FieldValueRequired spec.maxTurns"])
     expect(fields("Team", { members: [{ name: "a", type: "agent" }], strategy: "selector", loops: true, graph: { edges: [{ from: "a", to: "b" }] } }))
       .toEqual(["FieldValueForbidden spec.loops", "FieldValueRequired spec.selector.agent", "FieldValueRequired spec.maxTurns", "FieldValueInvalid spec.graph.edges[0].to"])
+    expect(check("Team", { members: [{ name: "a", type: "agent" }], strategy: "selector", loops: true }).causes.map((c) => c.message)).toEqual([
+      "Forbidden: loops can only be used with the 'sequential' strategy",
+      "Required value: selector strategy requires selector.agent to be specified",
+      "Required value: selector strategy requires maxTurns to prevent infinite execution"
+    ])
     expect(check("Team", { members: [], strategy: "sequential", maxTurns: 3 }).causes).toEqual([
       { reason: "FieldValueForbidden", field: "spec.maxTurns", message: "Forbidden: maxTurns can only be set when loops is enabled" }
     ])
