@@ -144,6 +144,16 @@ describe("Agent and Model admission", () => {
     expect(custom.warnings).toEqual(["agent 'x' tool 't': type 'custom' is deprecated, use the tool's actual type (mcp, http, agent, team, builtin) instead"])
   })
 
+  it("warns, as upstream, that a named execution engine receives only the agent's mcp tools", () => {
+    const tools = [{ type: "mcp", name: "github" }, { type: "http", name: "weather" }, { type: "agent", name: "helper" }, { type: "built-in", name: "noop" }]
+    expect(check("Agent", { executionEngine: { name: "langgraph" }, tools }).warnings).toEqual([
+      "agent 'x': execution engine 'langgraph' receives only mcp tools; these tools will not be available to the agent: weather (http), helper (agent)"
+    ])
+    // The reserved a2a engine, and no engine, get all tools.
+    expect(check("Agent", { executionEngine: { name: "a2a" }, tools }).warnings).toEqual([])
+    expect(check("Agent", { tools }).warnings).toEqual([])
+  })
+
   it("moves a deprecated provider type to spec.provider and needs the provider's config", () => {
     const info = findKind("Model")!
     const migrated = defaultAdmission(info, obj("Model", { type: "azure", model: { value: "gpt" }, config: {} }))
