@@ -52,7 +52,6 @@ const executionEngines = resourceOf("ExecutionEngine")
 /** Query target types and the kinds they name. */
 const targetKinds: Readonly<Record<string, StoredResource>> = { agent: agents, team: teams, model: models, tool: tools }
 
-
 interface Condition {
   readonly type: string
   readonly status: "True" | "False" | "Unknown"

@@ -16,7 +16,6 @@ import { WatchHub } from "../services/WatchHub.ts"
 
 const queries = storedResource(findKind("Query")!)
 
-
 interface Entry {
   readonly id: string
   readonly namespace: string

@@ -57,7 +57,6 @@ const selectableTargets = [["agent", resourceOf("Agent")], ["team", resourceOf("
 
 const wantsCancel = (q: KubeObject) => (q.spec as { cancel?: boolean } | undefined)?.cancel === true
 
-
 /** Why a terminal write did not happen: another writer already ended the Query. */
 class AlreadyEnded extends Schema.TaggedError<AlreadyEnded>()("AlreadyEnded", {}) {}
 
