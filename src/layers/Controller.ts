@@ -25,6 +25,7 @@ import { parseGoDuration } from "../domain/duration.ts"
 import { timestamp } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { isRecord } from "../domain/object.ts"
+import { isSettledQuery } from "../domain/kinds/query.ts"
 import { findKind } from "../domain/registry.ts"
 import { LeaderElection, whileLeading } from "../services/LeaderElection.ts"
 import type { StoredResource } from "../services/Storage.ts"
@@ -51,9 +52,6 @@ const executionEngines = resourceOf("ExecutionEngine")
 
 /** Query target types and the kinds they name. */
 const targetKinds: Readonly<Record<string, StoredResource>> = { agent: agents, team: teams, model: models, tool: tools }
-
-const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
-const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
 
 interface Condition {
   readonly type: string
@@ -172,7 +170,7 @@ const teamReconciler: Reconciler = {
 const queryReconciler: Reconciler = {
   resource: queries,
   conditionType: "TargetFound",
-  skip: (q) => isTerminal(q) || (q.spec as { target?: unknown } | undefined)?.target === undefined,
+  skip: (q) => isSettledQuery(q) || (q.spec as { target?: unknown } | undefined)?.target === undefined,
   references: (q) => {
     const ns = q.metadata.namespace ?? ""
     const target = (q.spec as { target: { type: string; name: string } }).target
@@ -447,7 +445,7 @@ export const reapExpired = Effect.gen(function*() {
     const page = yield* storage.list(queries, { limit: 500, ...(token !== undefined ? { continue: token } : {}) })
     for (const text of page.items) {
       const q = JSON.parse(text) as KubeObject
-      if (!isTerminal(q)) continue
+      if (!isSettledQuery(q)) continue
       const ttl = parseGoDuration((q.spec as { ttl?: string } | undefined)?.ttl ?? "720h") ?? 720 * 3_600_000
       const completed = conditionsOf(q).find((c) => c.type === "Completed") ?? conditionsOf(q)[0]
       const ended = Date.parse(completed?.lastTransitionTime ?? "")
