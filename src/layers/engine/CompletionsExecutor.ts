@@ -16,9 +16,6 @@ import type { Execution, QueryRef } from "../../services/QueryExecutor.ts"
 import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
-import * as Anthropic from "./providers/anthropic.ts"
-import * as Bedrock from "./providers/bedrock.ts"
-import * as OpenAI from "./providers/openai.ts"
 import type { RetryPolicy } from "./providerCall.ts"
 import { withRetries } from "./providerCall.ts"
 import type { Parameter, Scope } from "./resolve.ts"
@@ -54,15 +51,19 @@ interface AgentSpec {
 
 const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config", message })
 
-const chatCall = (m: ResolvedModel): ChatCall => {
+/**
+ * A provider's client. Its SDK is imported with the first Model that uses it: `ark` commands,
+ * and engines that never call a provider, do not pay for loading four SDKs.
+ */
+const chatCall = async (m: ResolvedModel): Promise<ChatCall> => {
   switch (m.provider) {
     case "openai":
     case "azure":
-      return OpenAI.make(m)
+      return (await import("./providers/openai.ts")).make(m)
     case "anthropic":
-      return Anthropic.make(m)
+      return (await import("./providers/anthropic.ts")).make(m)
     case "bedrock":
-      return Bedrock.make(m)
+      return (await import("./providers/bedrock.ts")).make(m)
   }
 }
 
@@ -128,12 +129,11 @@ export const make = (options: ExecutorOptions) =>
     const reader = yield* ResourceReader
     const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
 
-    /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
     /**
      * Provider clients by the resolved Model (credentials included, so a rotated key makes a new
      * one), reused across Queries for their connection pools; the oldest goes beyond 64.
      */
-    const clients = new Map<string, ChatCall>()
+    const clients = new Map<string, Promise<ChatCall>>()
     const clientFor = (model: ResolvedModel) => {
       const key = JSON.stringify(model)
       let call = clients.get(key)
@@ -142,16 +142,15 @@ export const make = (options: ExecutorOptions) =>
         clients.set(key, call)
         if (clients.size > 64) clients.delete(clients.keys().next().value!)
       }
-      return call
+      return Effect.promise(() => call)
     }
 
-    const complete = (model: ResolvedModel) => {
-      const call = clientFor(model)
-      return (request: ChatRequest) =>
-        withRetries(call(request), options.retry).pipe(
-          Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
-        )
-    }
+    /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
+    const complete = (model: ResolvedModel) => (request: ChatRequest) =>
+      clientFor(model).pipe(
+        Effect.flatMap((call) => withRetries(call(request), options.retry)),
+        Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
+      )
 
     /** An Agent's turn loop over `input`; usage goes to `onUsage`. */
     const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: typeof noUsage) => void, depth: number) =>
