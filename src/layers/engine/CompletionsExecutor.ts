@@ -6,7 +6,7 @@
  * Tools, a Model with the input alone, or a Tool with the input as its arguments.
  */
 import { Duration, Effect, Layer, Result } from "effect"
-import type { ChatMessage } from "../../domain/chat.ts"
+import type { ChatMessage, Usage } from "../../domain/chat.ts"
 import { answerOf, noUsage, parseInputMessages } from "../../domain/chat.ts"
 import { parseGoDuration } from "../../domain/duration.ts"
 import type { KubeObject } from "../../domain/object.ts"
@@ -20,6 +20,9 @@ import type { RetryPolicy } from "./providerCall.ts"
 import { withRetries } from "./providerCall.ts"
 import type { Parameter, Scope } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
+import type { AgentRunOptions, TeamDeps } from "./teams/team.ts"
+import { runTeam } from "./teams/team.ts"
+import type { ToolDeps } from "./tools/agentTools.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
 import * as Mcp from "./tools/mcp.ts"
 import { runTurns, usageCounter } from "./turnLoop.ts"
@@ -152,9 +155,32 @@ export const make = (options: ExecutorOptions) =>
         Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
       )
 
+    /** What `agent` and `team` tools run: another Agent or a Team on one user message, its answer. */
+    const toolDeps = (scope: Scope, onUsage: (u: Usage) => void, depth: number): ToolDeps => ({
+      mcp,
+      runAgent: (other, text) =>
+        runAgent(other, scope, [{ role: "user", content: text }], onUsage, depth + 1).pipe(
+          Effect.map((r) => r.answer),
+          Effect.provideService(ResourceReader, reader)
+        ),
+      runTeam: (team, text) =>
+        runTeam(scope.namespace, team, { role: "user", content: text }, [], teamDeps(scope, onUsage), depth + 1).pipe(
+          Effect.map((r) => r.answer ?? answerOf(r.messages)),
+          Effect.provideService(ResourceReader, reader)
+        )
+    })
+
+    /** Team members and selector agents are agents' turn loops, their usage summed into the Query's. */
+    const teamDeps = (scope: Scope, onUsage: (u: Usage) => void): TeamDeps => ({
+      runAgent: (name, conversation, run, depth) =>
+        runAgent(name, scope, conversation, onUsage, depth, run).pipe(
+          Effect.map((r) => ({ messages: r.messages, ...(r.terminated ? { terminated: r.answer } : {}) }))
+        )
+    })
+
     /** An Agent's turn loop over `input`; usage goes to `onUsage`. */
-    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: typeof noUsage) => void, depth: number) =>
-      Effect.gen(function*(): Effect.fn.Return<{ readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string }, ExecutionFailed, ResourceReader> {
+    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void, depth: number, run: AgentRunOptions = {}) =>
+      Effect.gen(function*(): Effect.fn.Return<{ readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string; readonly terminated: boolean }, ExecutionFailed, ResourceReader> {
         const agent = yield* getObject(types.agent, scope.namespace, name)
         const id = `agent ${scope.namespace}/${name}`
         const spec = (agent.spec ?? {}) as AgentSpec
@@ -172,25 +198,19 @@ export const make = (options: ExecutorOptions) =>
           if (filled._tag === "Unresolvable") return yield* invalid(`spec.prompt of ${id}: ${filled.message}`)
           prompt = filled.text
         }
-        const tools = yield* agentTools(agent, scope, {
-          mcp,
-          runAgent: (other, text) =>
-            runAgent(other, scope, [{ role: "user", content: text }], onUsage, depth + 1).pipe(
-              Effect.map((r) => r.answer),
-              Effect.provideService(ResourceReader, reader)
-            )
-        })
+        const tools = run.tools ?? (yield* agentTools(agent, scope, toolDeps(scope, onUsage, depth)))
         const turns = yield* runTurns({
           who: id,
           speaker: name,
           conversation: prompt === "" ? input : [{ role: "system", content: prompt }, ...input],
           tools,
           ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
+          ...(run.toolChoice !== undefined ? { toolChoice: run.toolChoice } : {}),
           maxTurns: options.maxTurns,
           complete: complete(model),
           onUsage
         })
-        return { messages: turns.messages, answer: turns.answer ?? answerOf(turns.messages) }
+        return { messages: turns.messages, answer: turns.answer ?? answerOf(turns.messages), terminated: turns.answer !== undefined }
       })
 
     const execute = (ref: QueryRef) =>
@@ -216,7 +236,13 @@ export const make = (options: ExecutorOptions) =>
               return { messages: [response.message], answer: answerOf([response.message]) }
             }
             case "tool":
-              return yield* runTool(target.name, scope, input)
+              return yield* runTool(target.name, scope, input, usage.add)
+            case "team": {
+              // The last input message is the user's; those before it, the conversation so far.
+              const last = input[input.length - 1] ?? { role: "user" as const, content: "" }
+              const team = yield* runTeam(ref.namespace, target.name, last, input.slice(0, -1), teamDeps(scope, usage.add), 0)
+              return { messages: team.messages, answer: team.answer ?? answerOf(team.messages) }
+            }
             default:
               return yield* new ExecutionFailed({
                 code: "unsupported-target",
@@ -234,14 +260,10 @@ export const make = (options: ExecutorOptions) =>
       }).pipe(Effect.provideService(ResourceReader, reader))
 
     /** A Tool as the target: the input is its JSON arguments, or `{input: <text>}`; its result is the answer. */
-    const runTool = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>) =>
+    const runTool = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void) =>
       Effect.gen(function*() {
         const object: KubeObject = yield* getObject(types.tool, scope.namespace, name)
-        const tool = yield* fromTool(object, name, scope, {
-          mcp,
-          runAgent: (agent, text) =>
-            runAgent(agent, scope, [{ role: "user", content: text }], () => undefined, 1).pipe(Effect.map((r) => r.answer), Effect.provideService(ResourceReader, reader))
-        })
+        const tool = yield* fromTool(object, name, scope, toolDeps(scope, onUsage, 0))
         const last = input[input.length - 1]
         const text = typeof last?.content === "string" ? last.content : ""
         let args: Record<string, unknown>

@@ -37,6 +37,8 @@ export interface ChatRequest {
   readonly tools: ReadonlyArray<ToolDefinition>
   /** The Agent's outputSchema: the answer must be JSON of this schema (where the provider supports it). */
   readonly outputSchema?: { readonly name: string; readonly schema: Record<string, unknown> }
+  /** "required": the model must call one of the tools (a team's selector agent). */
+  readonly toolChoice?: "required"
 }
 
 export interface ChatResponse {

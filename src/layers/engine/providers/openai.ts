@@ -34,7 +34,10 @@ export const make = (m: ResolvedModel): ChatCall => {
           model: m.model,
           messages: request.messages as Array<ChatCompletionMessageParam>,
           ...(request.tools.length > 0
-            ? { tools: request.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
+            ? {
+              tools: request.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } })),
+              ...(request.toolChoice === "required" ? { tool_choice: "required" as const } : {})
+            }
             : {}),
           ...(request.outputSchema !== undefined
             ? { response_format: { type: "json_schema" as const, json_schema: { name: request.outputSchema.name, schema: request.outputSchema.schema } } }
