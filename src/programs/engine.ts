@@ -9,13 +9,25 @@ import * as KubeResourceReader from "../layers/engine/KubeResourceReader.ts"
 import type { QueryExecutor } from "../services/QueryExecutor.ts"
 import type { ResourceReader } from "../services/ResourceReader.ts"
 
-/** ARK_ENGINE_MAX_TURNS (20), ARK_ENGINE_MODEL_RETRIES (3), ARK_ENGINE_RETRY_BASE (1s), ARK_ENGINE_MCP_LIST_TTL (60s). */
+/**
+ * ARK_ENGINE_MAX_TURNS (20), ARK_ENGINE_MODEL_RETRIES (3), ARK_ENGINE_RETRY_BASE (1s),
+ * ARK_ENGINE_MCP_LIST_TTL (60s); for Azure identities, azidentity's own variables
+ * (AZURE_POD_IDENTITY_AUTHORITY_HOST, AZURE_AUTHORITY_HOST, AZURE_FEDERATED_TOKEN_FILE).
+ */
 export const executorOptions = Effect.gen(function*() {
   const maxTurns = yield* Config.Int("ARK_ENGINE_MAX_TURNS").pipe(Config.withDefault(20))
   const retries = yield* Config.Int("ARK_ENGINE_MODEL_RETRIES").pipe(Config.withDefault(3))
   const base = yield* Config.Duration("ARK_ENGINE_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(1)))
   const mcpListTtl = yield* Config.Duration("ARK_ENGINE_MCP_LIST_TTL").pipe(Config.withDefault(Duration.seconds(60)))
-  return { maxTurns, retry: { retries, base }, mcpListTtl } satisfies CompletionsExecutor.ExecutorOptions
+  const imds = yield* Config.String("AZURE_POD_IDENTITY_AUTHORITY_HOST").pipe(Config.withDefault("http://169.254.169.254"))
+  const authorityHost = yield* Config.String("AZURE_AUTHORITY_HOST").pipe(Config.withDefault("https://login.microsoftonline.com"))
+  const federatedTokenFile = yield* Config.String("AZURE_FEDERATED_TOKEN_FILE").pipe(Config.withDefault(""))
+  return {
+    maxTurns,
+    retry: { retries, base },
+    mcpListTtl,
+    azureIdentity: { imds, authorityHost, ...(federatedTokenFile !== "" ? { federatedTokenFile } : {}) }
+  } satisfies CompletionsExecutor.ExecutorOptions
 })
 
 /** The executor with the ARK_ENGINE_* settings. */

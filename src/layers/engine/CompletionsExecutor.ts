@@ -17,6 +17,7 @@ import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
 import type { RetryPolicy } from "./providerCall.ts"
+import type { AzureIdentityEndpoints } from "./providers/azureIdentity.ts"
 import { withRetries } from "./providerCall.ts"
 import type { Parameter, Scope } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
@@ -33,6 +34,8 @@ export interface ExecutorOptions {
   readonly retry: RetryPolicy
   /** How long an MCP server's tool list is used before it is listed again. */
   readonly mcpListTtl: Duration.Duration
+  /** Where Azure managed and workload identities get their tokens. */
+  readonly azureIdentity: AzureIdentityEndpoints
 }
 
 interface QuerySpec {
@@ -58,11 +61,11 @@ const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config
  * A provider's client. Its SDK is imported with the first Model that uses it: `ark` commands,
  * and engines that never call a provider, do not pay for loading four SDKs.
  */
-const chatCall = async (m: ResolvedModel): Promise<ChatCall> => {
+const chatCall = async (m: ResolvedModel, azure: AzureIdentityEndpoints): Promise<ChatCall> => {
   switch (m.provider) {
     case "openai":
     case "azure":
-      return (await import("./providers/openai.ts")).make(m)
+      return (await import("./providers/openai.ts")).make(m, azure)
     case "anthropic":
       return (await import("./providers/anthropic.ts")).make(m)
     case "bedrock":
@@ -141,7 +144,7 @@ export const make = (options: ExecutorOptions) =>
       const key = JSON.stringify(model)
       let call = clients.get(key)
       if (call === undefined) {
-        call = chatCall(model)
+        call = chatCall(model, options.azureIdentity)
         clients.set(key, call)
         if (clients.size > 64) clients.delete(clients.keys().next().value!)
       }
