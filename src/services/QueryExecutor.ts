@@ -13,6 +13,11 @@ export interface QueryRef {
   /** Runs this target instead of the Query's own (a team's member, sent by a calling engine). */
   readonly target?: { readonly type: string; readonly name: string }
   readonly conversationId?: string
+  /**
+   * With a target override: the calling engine's message, run instead of the Query's input (a
+   * member gets the user's input, an engine-backed selector the selection request).
+   */
+  readonly input?: string
 }
 
 export interface Execution {

@@ -46,7 +46,7 @@ describe("npm start and the examples", () => {
     const lisbon = await client.finished("default", "lisbon-weather")
     expect(lisbon.status.phase).toBe("done")
     expect(lisbon.status.response.content).toBe("weather-reporter (demo engine) received: What is the weather like in Lisbon right now?")
-    // A team is not run by the completions engine yet: the demo engine answers it too.
+    // The team's members have no Model yet: the demo engine answers it too.
     const team = await client.finished("default", "oslo-weather-bulletin")
     expect(team.status.phase).toBe("done")
     expect(team.status.response.content).toBe("weather-desk (demo engine) received: Write a short weather bulletin for Oslo.")

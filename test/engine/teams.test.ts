@@ -8,9 +8,11 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { agent, arkClient, openAiModel, query, tool, v1alpha1 } from "../support/arkClient.ts"
+import { startEngine } from "../support/engineProcess.ts"
 import { kubectlBinaries } from "../support/kubectl.ts"
 import type { ModelCall, ModelReply } from "../support/models.ts"
 import { openAiMessages, startScriptedModel } from "../support/models.ts"
+import { freePort } from "../support/net.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
 
@@ -248,6 +250,42 @@ describe("teams on the completions engine", () => {
     const q = await done("t7", "relay")
     expect(q.status.response.content).toBe("Lead relays: forecaster on Forecast for Bergen")
     expect(q.status.tokenUsage.totalTokens).toBe(45)
+  })
+
+  it("members on another execution engine: sent the user's input and the QueryRef naming them; an engine-backed selector answers with a name or TERMINATE", async () => {
+    // The engine knows its own ExecutionEngine name: agents naming it run there.
+    const engine = await startEngine(["--port", String(await freePort()), "--kubeconfig", server.kubeconfig], { ARK_ENGINE_NAME: "elsewhere" })
+    cleanups.push(() => engine.stop())
+    const m = await teamModel((speaker, messages, call) => {
+      if (speaker === "far-chair") {
+        expect(call.body["tools"]).toBeUndefined()
+        const asked = String(messages.at(-1)?.content)
+        return { text: asked.includes("# far-analyst:") ? "TERMINATE: the far side is done" : "I pick Far-Analyst." }
+      }
+      return { text: `${speaker} saw ${messages.length} messages` }
+    })
+    await client.apply("t8", [
+      openAiModel(m.url),
+      { apiVersion: "ark.mckinsey.com/v1prealpha1", kind: "ExecutionEngine", metadata: { name: "elsewhere" }, spec: { address: { value: engine.url } } },
+      member("near"),
+      member("far-analyst", { executionEngine: { name: "elsewhere" } }),
+      member("far-chair", { executionEngine: { name: "elsewhere" } }),
+      team("split", { strategy: "sequential", members: agents("near", "far-analyst") }),
+      team("far-panel", { strategy: "selector", maxTurns: 4, selector: { agent: "far-chair", enableTerminateTool: true }, members: agents("far-analyst", "near") }),
+      ask("split", "split", "Across engines?"),
+      ask("far-panel", "far-panel", "Across engines?")
+    ])
+    const split = await done("t8", "split")
+    // The far member saw its prompt and the user's input only (not the near member's turn), as upstream sends it.
+    expect(rows(raw(split))).toEqual([["assistant", "near", "near saw 2 messages"], ["assistant", "far-analyst", "far-analyst saw 2 messages"]])
+    expect(rows(openAiMessages(m.by("far-analyst")[0]!) as ReadonlyArray<Message>)).toEqual([["system", "", "You are far-analyst."], ["user", "", "Across engines?"]])
+    expect(split.status.tokenUsage.totalTokens).toBe(30)
+    const panel = await done("t8", "far-panel")
+    const asked = String(openAiMessages(m.by("far-chair")[0]!).at(-1)!.content)
+    expect(asked).toContain("Reply with only the name of the next speaker, exactly as written in far-analyst, near, and nothing else.")
+    expect(asked).toContain("To stop, reply with TERMINATE instead of a name")
+    expect(panel.status.response.content).toBe("the far side is done")
+    expect(rows(raw(panel))).toEqual([["assistant", "far-analyst", "far-analyst saw 2 messages"], ["assistant", "", "the far side is done"]])
   })
 
   it("runs every upstream team sample with a scripted model", async () => {

@@ -15,13 +15,15 @@ import { formatLabelSelector, labelSelectorRequirements } from "../../domain/sel
 import type { Execution, QueryRef } from "../../services/QueryExecutor.ts"
 import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
+import { CompletionsEngine } from "../../services/CompletionsEngine.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
 import type { RetryPolicy } from "./providerCall.ts"
 import type { AzureIdentityEndpoints } from "./providers/azureIdentity.ts"
 import { withRetries } from "./providerCall.ts"
 import type { Parameter, Scope } from "./resolve.ts"
-import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
-import type { AgentRunOptions, TeamDeps } from "./teams/team.ts"
+import type { ValueSource } from "./resolve.ts"
+import { getObject, parameterValues, readFailed, resolveModel, types, valueOf } from "./resolve.ts"
+import type { AgentRun, AgentRunOptions, TeamDeps } from "./teams/team.ts"
 import { runTeam } from "./teams/team.ts"
 import type { ToolDeps } from "./tools/agentTools.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
@@ -34,6 +36,8 @@ export interface ExecutorOptions {
   readonly retry: RetryPolicy
   /** How long an MCP server's tool list is used before it is listed again. */
   readonly mcpListTtl: Duration.Duration
+  /** This engine's ExecutionEngine name: agents naming it run here (ARK_ENGINE_NAME; none when embedded). */
+  readonly engineName?: string
   /** Where Azure managed and workload identities get their tokens. */
   readonly azureIdentity: AzureIdentityEndpoints
 }
@@ -45,6 +49,7 @@ interface QuerySpec {
   readonly target?: { readonly type: string; readonly name: string }
   readonly selector?: unknown
   readonly timeout?: string
+  readonly conversationId?: string
 }
 
 interface AgentSpec {
@@ -52,7 +57,7 @@ interface AgentSpec {
   readonly parameters?: QuerySpec["parameters"]
   readonly modelRef?: { readonly name: string; readonly namespace?: string }
   readonly outputSchema?: Record<string, unknown>
-  readonly executionEngine?: { readonly name: string }
+  readonly executionEngine?: { readonly name: string; readonly namespace?: string }
 }
 
 const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config", message })
@@ -133,6 +138,7 @@ const authorizeOverride = (namespace: string, queryName: string, declared: { rea
 export const make = (options: ExecutorOptions) =>
   Effect.gen(function*() {
     const reader = yield* ResourceReader
+    const remote = yield* CompletionsEngine
     const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
 
     /**
@@ -178,8 +184,43 @@ export const make = (options: ExecutorOptions) =>
       runAgent: (name, conversation, run, depth) =>
         runAgent(name, scope, conversation, onUsage, depth, run).pipe(
           Effect.map((r) => ({ messages: r.messages, ...(r.terminated ? { terminated: r.answer } : {}) }))
-        )
+        ),
+      isRemote,
+      runRemote: (agent, userInput) => runRemote(agent, scope, userInput, onUsage)
     })
+
+    /** An agent naming an execution engine other than this one (by its name, ARK_ENGINE_NAME). */
+    const isRemote = (agent: KubeObject) => {
+      const engine = (agent.spec as AgentSpec | undefined)?.executionEngine?.name
+      return engine !== undefined && engine !== "" && engine !== options.engineName
+    }
+
+    /**
+     * A team member on another execution engine, as upstream's team sends it: one A2A message
+     * with the user's input and the Query's QueryRef naming the member as the target (and the
+     * Query's conversationId as the context); its answer is the member's message, its usage the Query's.
+     */
+    const runRemote = (agent: KubeObject, scope: Scope, userInput: ChatMessage, onUsage: (u: Usage) => void) =>
+      Effect.gen(function*() {
+        const name = agent.metadata.name!
+        const ref = (agent.spec as AgentSpec).executionEngine!
+        const id = `execution engine ${ref.namespace ?? scope.namespace}/${ref.name}`
+        if (scope.query === undefined) return yield* invalid(`agent ${scope.namespace}/${name} runs on ${id}: only a Query's team members are sent there`)
+        const engine = yield* getObject(types.executionEngine, ref.namespace ?? scope.namespace, ref.name, "invalid-config", `the engine of agent ${scope.namespace}/${name}`)
+        const address = (engine.status as { lastResolvedAddress?: string } | undefined)?.lastResolvedAddress ??
+          (yield* valueOf((engine.spec as { address?: ValueSource } | undefined)?.address, { ...scope, namespace: ref.namespace ?? scope.namespace }, `spec.address of ${id}`))
+        if (address === undefined || address === "") return yield* invalid(`${id} has no address`)
+        const result = yield* remote.complete({
+          url: address,
+          input: typeof userInput.content === "string" ? userInput.content : "",
+          ...(scope.query.conversationId !== undefined ? { contextId: scope.query.conversationId } : {}),
+          target: { type: "agent", name, namespace: scope.namespace },
+          ...(scope.query.target !== undefined ? { queryTarget: scope.query.target } : {}),
+          query: { name: scope.query.name, namespace: scope.namespace }
+        }).pipe(Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: `agent ${scope.namespace}/${name} on ${id}: ${e.message}` })))
+        if (result.tokenUsage !== undefined) onUsage(result.tokenUsage)
+        return { messages: [{ role: "assistant", content: result.content, name }] } satisfies AgentRun
+      })
 
     /** An Agent's turn loop over `input`; usage goes to `onUsage`. */
     const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void, depth: number, run: AgentRunOptions = {}) =>
@@ -187,8 +228,8 @@ export const make = (options: ExecutorOptions) =>
         const agent = yield* getObject(types.agent, scope.namespace, name)
         const id = `agent ${scope.namespace}/${name}`
         const spec = (agent.spec ?? {}) as AgentSpec
-        if (spec.executionEngine !== undefined) {
-          return yield* new ExecutionFailed({ code: "unsupported-target", message: `${id} runs on execution engine ${spec.executionEngine.name}, not on this engine` })
+        if (isRemote(agent)) {
+          return yield* new ExecutionFailed({ code: "unsupported-target", message: `${id} runs on execution engine ${spec.executionEngine!.name}, not on this engine` })
         }
         // Agents calling agents: a cycle (a -> b -> a) would otherwise never end.
         if (depth > 8) return yield* invalid(`${id}: agents call each other more than 8 deep`)
@@ -225,8 +266,13 @@ export const make = (options: ExecutorOptions) =>
         const target = ref.target ?? declared
         if (target === undefined) return yield* invalid(`query ${ref.namespace}/${ref.name} has no target and no selector`)
         const queryParameters = yield* parameterValues(spec.parameters, { namespace: ref.namespace, queryParameters: new Map() }, `query ${ref.namespace}/${ref.name}`)
-        const scope: Scope = { namespace: ref.namespace, queryParameters }
-        const input = yield* inputMessages(spec, queryParameters)
+        const conversationId = spec.conversationId ?? ref.conversationId
+        const scope: Scope = {
+          namespace: ref.namespace,
+          queryParameters,
+          query: { name: ref.name, ...(declared !== undefined ? { target: declared } : {}), ...(conversationId !== undefined ? { conversationId } : {}) }
+        }
+        const input = ref.input !== undefined ? [{ role: "user" as const, content: ref.input }] : yield* inputMessages(spec, queryParameters)
         const usage = usageCounter(noUsage)
         const run = Effect.gen(function*() {
           switch (target.type) {
@@ -286,4 +332,5 @@ export const make = (options: ExecutorOptions) =>
     return QueryExecutor.of({ execute })
   })
 
-export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader> => Layer.effect(QueryExecutor, make(options))
+/** Needs a CompletionsEngine (A2A) for team members on other execution engines. */
+export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader | CompletionsEngine> => Layer.effect(QueryExecutor, make(options))

@@ -25,6 +25,7 @@ export const types = {
   tool: arkType("Tool"),
   team: arkType("Team"),
   mcpServer: arkType("MCPServer"),
+  executionEngine: arkType("ExecutionEngine"),
   secret: { group: "", version: "v1", plural: "secrets", singular: "secret" },
   configMap: { group: "", version: "v1", plural: "configmaps", singular: "configmap" }
 } as const
@@ -50,6 +51,12 @@ export interface Scope {
   readonly namespace: string
   /** The Query's parameters, for `queryParameterRef`. */
   readonly queryParameters: ReadonlyMap<string, string>
+  /** The Query being run, for team members on other engines: they are sent its QueryRef. */
+  readonly query?: {
+    readonly name: string
+    readonly target?: { readonly type: string; readonly name: string }
+    readonly conversationId?: string
+  }
 }
 
 const invalid = (message: string, unconfigured = false) =>

@@ -5,6 +5,7 @@
  */
 import { Effect } from "effect"
 import type { ChatMessage } from "../../../domain/chat.ts"
+import type { KubeObject } from "../../../domain/object.ts"
 import { ExecutionFailed } from "../../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../../services/ResourceReader.ts"
 import { getObject, types } from "../resolve.ts"
@@ -28,6 +29,10 @@ export interface AgentRunOptions {
 export interface TeamDeps {
   /** An agent's turn loop: its prompt, then `conversation`. */
   readonly runAgent: (name: string, conversation: ReadonlyArray<ChatMessage>, options: AgentRunOptions, depth: number) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+  /** The agent runs on another execution engine than this one. */
+  readonly isRemote: (agent: KubeObject) => boolean
+  /** An agent on another execution engine: sent the user's input alone, as upstream sends it. */
+  readonly runRemote: (agent: KubeObject, userInput: ChatMessage) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
 }
 
 /** Teams within teams (and agents they call): a cycle would otherwise never end. */
@@ -60,18 +65,24 @@ export const runTeam = (
         type: m.type,
         ...(description !== undefined ? { description } : {}),
         run: m.type === "agent"
-          ? (input, before) => provided(deps.runAgent(m.name, [...before, input], {}, depth + 1))
+          ? (input, before) => provided(deps.isRemote(object) ? deps.runRemote(object, input) : deps.runAgent(m.name, [...before, input], {}, depth + 1))
           : (input, before) => provided(runTeam(namespace, m.name, input, before, deps, depth + 1)).pipe(Effect.map((r) => ({ messages: r.messages })))
       })
     }
-    const selectorAgent = spec.selector?.agent
-    const choose: Choose = spec.strategy === "selector" && selectorAgent !== undefined && selectorAgent !== ""
+    const selectorName = spec.selector?.agent
+    const selector = spec.strategy === "selector" && selectorName !== undefined && selectorName !== ""
+      ? yield* getObject(types.agent, namespace, selectorName, "invalid-config", `selector agent of team ${id}`)
+      : undefined
+    const choose: Choose = selector !== undefined
       ? chooser(id, spec, {
-        engineBacked: false,
+        engineBacked: deps.isRemote(selector),
+        // An engine-backed selector gets the selection request as its one message: the prompt and the ask, as text.
         run: (messages, tools) =>
-          provided(deps.runAgent(selectorAgent, messages, { tools, ...(tools.length > 0 ? { toolChoice: "required" as const } : {}) }, depth + 1)).pipe(
-            Effect.map((r) => r.messages)
-          )
+          provided(
+            deps.isRemote(selector)
+              ? deps.runRemote(selector, { role: "user", content: messages.map((m) => String(m.content)).join("\n\n") })
+              : deps.runAgent(selector.metadata.name!, messages, { tools, ...(tools.length > 0 ? { toolChoice: "required" as const } : {}) }, depth + 1)
+          ).pipe(Effect.map((r) => r.messages))
       })
       : () => Effect.fail(new ExecutionFailed({ code: "invalid-config", message: `team ${id}: selector agent must be specified` }))
     return yield* runStrategy(id, spec, members, choose, userInput, history)
