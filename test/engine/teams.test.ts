@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { agent, arkClient, openAiModel, query, tool, v1alpha1 } from "../support/arkClient.ts"
 import { startEngine } from "../support/engineProcess.ts"
@@ -209,6 +210,46 @@ describe("teams on the completions engine", () => {
     )
     // planner -> booker had one edge: the router was asked twice only.
     expect(offers).toEqual([["planner", "booker", "checker"], ["planner", "checker"]])
+  })
+
+  it("graph (deprecated, migrated by admission): a Team stored with the strategy runs from the first member along the edges, bounded by maxTurns", async () => {
+    const m = await teamModel((speaker, messages) => ({ text: `${speaker} after ${messages.filter((x) => x.role === "assistant").map((x) => x.name).join(",") || "none"}` }))
+    const graphOf = (maxTurns?: number) => ({
+      strategy: "graph",
+      ...(maxTurns !== undefined ? { maxTurns } : {}),
+      members: agents("first", "last", "middle"),
+      graph: { edges: [{ from: "first", to: "middle" }, { from: "middle", to: "last" }] }
+    })
+    await client.apply("t9", [openAiModel(m.url), ...["first", "middle", "last"].map((n) => member(n)), team("walk", graphOf()), team("short", graphOf(2))])
+    // As a Team written before admission migrated the strategy: its stored spec is set back to graph.
+    const db = new pg.Client({ connectionString: server.databaseUrl })
+    await db.connect()
+    try {
+      for (const [name, maxTurns] of [["walk", undefined], ["short", 2]] as const) {
+        const row = await db.query<{ rv: string; data: string }>(
+          "SELECT rv, data FROM ark_objects WHERE namespace = 't9' AND name = $1 AND superseded_rv IS NULL AND data LIKE '%\"kind\":\"Team\"%'",
+          [name]
+        )
+        const stored = JSON.parse(row.rows[0]!.data) as { spec: Record<string, unknown> }
+        expect(stored.spec["strategy"]).toBe("sequential")
+        await db.query("UPDATE ark_objects SET data = $1 WHERE rv = $2", [JSON.stringify({ ...stored, spec: graphOf(maxTurns) }), row.rows[0]!.rv])
+      }
+    } finally {
+      await db.end()
+    }
+    await client.apply("t9", [ask("walk", "walk"), ask("short", "short")])
+    const walk = await done("t9", "walk")
+    expect(rows(raw(walk))).toEqual([
+      ["assistant", "first", "first after none"],
+      ["assistant", "middle", "middle after first"],
+      ["assistant", "last", "last after first,middle"]
+    ])
+    const short = await done("t9", "short")
+    expect(rows(raw(short))).toEqual([
+      ["assistant", "first", "first after none"],
+      ["assistant", "middle", "middle after first"],
+      ["system", "", "Team conversation reached maximum turns limit (2)"]
+    ])
   })
 
   it("nested team: a member team runs its members on the outer conversation, and what they said is the team's, under its name", async () => {
