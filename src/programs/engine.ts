@@ -9,7 +9,7 @@ import type { QueryExecutor } from "../services/QueryExecutor.ts"
 import type { ResourceReader } from "../services/ResourceReader.ts"
 
 /**
- * ARK_ENGINE_MAX_TURNS (20), ARK_ENGINE_MODEL_RETRIES (3), ARK_ENGINE_RETRY_BASE (1s),
+ * ARK_ENGINE_MAX_TURNS (20), ARK_ENGINE_MODEL_RETRIES (3), ARK_ENGINE_RETRY_BASE (1s), ARK_ENGINE_MODEL_TIMEOUT (2m),
  * ARK_ENGINE_MCP_LIST_TTL (60s), ARK_ENGINE_NAME (the ExecutionEngine this engine serves); for Azure identities, azidentity's own variables
  * (AZURE_POD_IDENTITY_AUTHORITY_HOST, AZURE_AUTHORITY_HOST, AZURE_FEDERATED_TOKEN_FILE).
  */
@@ -18,6 +18,7 @@ export const executorOptions = Effect.gen(function*() {
   const retries = yield* Config.Int("ARK_ENGINE_MODEL_RETRIES").pipe(Config.withDefault(3))
   const base = yield* Config.Duration("ARK_ENGINE_RETRY_BASE").pipe(Config.withDefault(Duration.seconds(1)))
   const mcpListTtl = yield* Config.Duration("ARK_ENGINE_MCP_LIST_TTL").pipe(Config.withDefault(Duration.seconds(60)))
+  const modelTimeout = yield* Config.Duration("ARK_ENGINE_MODEL_TIMEOUT").pipe(Config.withDefault(Duration.minutes(2)))
   const engineName = yield* Config.String("ARK_ENGINE_NAME").pipe(Config.withDefault(""))
   const imds = yield* Config.String("AZURE_POD_IDENTITY_AUTHORITY_HOST").pipe(Config.withDefault("http://169.254.169.254"))
   const authorityHost = yield* Config.String("AZURE_AUTHORITY_HOST").pipe(Config.withDefault("https://login.microsoftonline.com"))
@@ -25,6 +26,7 @@ export const executorOptions = Effect.gen(function*() {
   return {
     maxTurns,
     retry: { retries, base },
+    modelTimeout,
     mcpListTtl,
     ...(engineName !== "" ? { engineName } : {}),
     azureIdentity: { imds, authorityHost, ...(federatedTokenFile !== "" ? { federatedTokenFile } : {}) }

@@ -19,7 +19,7 @@ import { CompletionsEngine } from "../../services/CompletionsEngine.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
 import type { RetryPolicy } from "./providerCall.ts"
 import type { AzureIdentityEndpoints } from "./providers/azureIdentity.ts"
-import { withRetries } from "./providerCall.ts"
+import { ProviderError, withRetries } from "./providerCall.ts"
 import type { Parameter, Scope } from "./resolve.ts"
 import type { ValueSource } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types, valueOf } from "./resolve.ts"
@@ -34,6 +34,8 @@ export interface ExecutorOptions {
   /** Model calls one agent may make for one Query before it ends with `max-turns`. */
   readonly maxTurns: number
   readonly retry: RetryPolicy
+  /** How long one model call may take before it is abandoned (and tried again, as a 5xx would be). */
+  readonly modelTimeout: Duration.Duration
   /** How long an MCP server's tool list is used before it is listed again. */
   readonly mcpListTtl: Duration.Duration
   /** This engine's ExecutionEngine name: agents naming it run here (ARK_ENGINE_NAME; none when embedded). */
@@ -160,7 +162,15 @@ export const make = (options: ExecutorOptions) =>
     /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
     const complete = (model: ResolvedModel) => (request: ChatRequest) =>
       clientFor(model).pipe(
-        Effect.flatMap((call) => withRetries(call(request), options.retry)),
+        Effect.flatMap((call) =>
+          withRetries(
+            call(request).pipe(Effect.timeoutOrElse({
+              duration: options.modelTimeout,
+              orElse: () => Effect.fail(new ProviderError({ retryable: true, message: `model ${model.id} (${model.provider}) did not answer within ${Duration.format(options.modelTimeout)}` }))
+            })),
+            options.retry
+          )
+        ),
         Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
       )
 
