@@ -91,7 +91,13 @@ const turn = (team: string, member: Member, userInput: ChatMessage, c: ReturnTyp
       })
     ),
     Effect.map((r) => r.terminated !== undefined),
-    Effect.mapError((e) => new ExecutionFailed({ ...e, message: `${member.type} ${member.name} failed in team ${team}: ${e.message}` }))
+    Effect.mapError((e) =>
+      new ExecutionFailed({
+        code: e.code,
+        message: `${member.type} ${member.name} failed in team ${team}: ${e.message}`,
+        ...(e.unconfigured !== undefined ? { unconfigured: e.unconfigured } : {})
+      })
+    )
   )
 
 const sequential = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, userInput: ChatMessage, history: ReadonlyArray<ChatMessage>) =>
