@@ -3,7 +3,8 @@
  * engine (ark/executors/completions) runs a Query. It reads the Query and its target (or the
  * first Agent, Team, Model or Tool matching `spec.selector`), resolves the input (Go template
  * over the parameters, or chat messages), and runs an Agent's turn loop with its Model and
- * Tools, a Model with the input alone, or a Tool with the input as its arguments.
+ * Tools, a Team's members under its strategy (teams/), a Model with the input alone, or a Tool
+ * with the input as its arguments.
  */
 import { Duration, Effect, Layer, Result } from "effect"
 import type { ChatMessage, Usage } from "../../domain/chat.ts"
