@@ -1,8 +1,9 @@
 /**
  * Teams on the completions engine embedded in ark serve, end to end: every strategy (sequential,
- * looping, selector, selector within graph edges), nested teams, a team as a tool, and upstream's
- * team samples. The one double is the model: a scripted OpenAI-compatible server whose replies
- * are computed from the transcript the engine sent, so each test checks what each member saw.
+ * looping, selector, selector within graph edges), nested teams, a team as a tool, and our team
+ * manifests in the shape of upstream's samples. The one double is the model: a scripted
+ * OpenAI-compatible server whose replies are computed from the transcript the engine sent, so
+ * each test checks what each member saw.
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -329,20 +330,20 @@ describe("teams on the completions engine", () => {
     expect(rows(raw(panel))).toEqual([["assistant", "far-analyst", "far-analyst saw 2 messages"], ["assistant", "", "the far side is done"]])
   })
 
-  it("runs every upstream team sample with a scripted model", async () => {
-    const samples = join(import.meta.dirname, "..", "fixtures", "upstream-samples", "teams")
+  it("runs each team manifest shaped like upstream's samples with a scripted model", async () => {
+    const samples = join(import.meta.dirname, "..", "fixtures", "upstream-shaped", "teams")
     const m = await startScriptedModel("openai", (call) => {
       const messages = openAiMessages(call)
       const tools = ((call.body["tools"] ?? []) as ReadonlyArray<{ function: { name: string; parameters: { properties?: { name?: { enum?: ReadonlyArray<string> } } } } }>)
       const select = tools.find((t) => t.function.name === "select-next-speaker")
       if (select !== undefined) {
-        const spoken = messages.filter((x) => x.role === "system").some((x) => String(x.content).includes("# research-analyst:"))
+        const spoken = messages.filter((x) => x.role === "system").some((x) => String(x.content).includes("# fact-checker:"))
         return spoken ? { text: "no tool" } : { toolCalls: [{ name: "select-next-speaker", arguments: { name: select.function.parameters.properties!.name!.enum![0]! } }] }
       }
       if (tools.some((t) => t.function.name === "terminate") && messages.filter((x) => x.role === "assistant").length >= 2) {
-        return { toolCalls: [{ name: "terminate", arguments: { response: "Bazinga! Bazinga! Bazinga!" } }] }
+        return { toolCalls: [{ name: "terminate", arguments: { response: "Over. Over. Over." } }] }
       }
-      return { text: `${String(messages.at(-1)?.content)} Bazinga!` }
+      return { text: `${String(messages.at(-1)?.content)} Over.` }
     })
     cleanups.push(() => m.stop())
     const files = readdirSync(samples).filter((f) => f.endsWith(".yaml")).sort()
@@ -353,17 +354,23 @@ describe("teams on the completions engine", () => {
       const r = await client.k(["apply", "-n", namespace, "-f", "-"], readFileSync(join(samples, f), "utf8"))
       expect(r.code, `${f}: ${r.stderr}`).toBe(0)
     }
-    const seq = await done(namespace, "query-seq")
-    expect(raw(seq).map((x) => x.name)).toEqual(["agent-seq", "agent-seq", "agent-seq"])
-    expect(seq.status.response.content).toBe("Sheldon says: Bazinga!")
+    const seq = await done(namespace, "relay-message")
+    expect(raw(seq).map((x) => x.name)).toEqual(["relay-operator", "relay-operator", "relay-operator"])
+    expect(seq.status.response.content).toBe("Tower to all stations: Over.")
     // Migrated to sequential by admission: the four members in order.
-    const graph = await done(namespace, "query-team-graph")
-    expect(raw(graph).map((x) => x.name)).toEqual(["researcher", "analyzer", "reviewer", "writer"])
+    const graph = await done(namespace, "map-the-valley")
+    expect(raw(graph).map((x) => x.name)).toEqual(["surveyor", "cartographer", "proofreader", "printer"])
     // round-robin without maxTurns is migrated to sequential: one turn of its one member.
-    const rr = await done(namespace, "query-rr")
-    expect(raw(rr).map((x) => x.name)).toEqual(["agent-rr"])
-    const selector = await done(namespace, "test-selector-query")
-    expect(raw(selector).map((x) => [x.role, x.name ?? ""])).toEqual([["assistant", "research-analyst"], ["system", ""]])
+    const rr = await done(namespace, "radio-check")
+    expect(raw(rr).map((x) => x.name)).toEqual(["radio-relay"])
+    const selector = await done(namespace, "cycling-lanes-story")
+    expect(raw(selector).map((x) => [x.role, x.name ?? ""])).toEqual([["assistant", "fact-checker"], ["system", ""]])
     expect(raw(selector).at(-1)!.content).toBe("Selector agent did not use the select-next-speaker tool")
+    // The selector agent was asked twice, its selector prompt filled: the roles with their descriptions, the members to pick from.
+    const selections = m.calls.filter((c) => ((c.body["tools"] ?? []) as ReadonlyArray<{ function: { name: string } }>).some((t) => t.function.name === "select-next-speaker"))
+    expect(selections).toHaveLength(2)
+    const filled = openAiMessages(selections[0]!).filter((x) => x.role === "system").map((x) => String(x.content)).join("\n")
+    expect(filled).toContain("The desk:\nfact-checker: Verifies claims, figures and sources, copy-editor: Tightens wording, tone and headlines, layout-designer: Plans pages, images and charts\n")
+    expect(filled).toContain("Pick one of: fact-checker, copy-editor, layout-designer\n")
   })
 })
