@@ -529,6 +529,7 @@ export const makeEtcdStorage = Effect.gen(function*() {
     delete: del,
     list,
     currentRevision: Effect.map(revisionNow, (rv) => rv.toString()),
+    frontiers: Effect.map(revisionNow, (rv) => () => rv.toString()),
     changes,
     compact
   })

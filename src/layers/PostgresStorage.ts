@@ -441,6 +441,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
       delete: del,
       list,
       currentRevision: Effect.map(frontier, (f) => f.toString()),
+      frontiers: Effect.map(frontier, (f) => () => f.toString()),
       changes,
       compact
     })
