@@ -201,7 +201,9 @@ export const makeFeeds = (options: FeedOptions) =>
       }
       feeds.set(resource.key, f)
       yield* Effect.forkScoped(follow(f).pipe(
-        Effect.tapCause((cause) => Effect.logWarning(`watch of ${resource.plural} ended; resuming`, cause).pipe(Effect.andThen(Effect.sleep("500 millis")))),
+        // A dropped connection is routine (the watch resumes where it was): one line, no stack.
+        Effect.tapError((e) => Effect.logInfo(`watch of ${resource.plural} ended (${e._tag}: ${e.message}); resuming`)),
+        Effect.tapCause(() => Effect.sleep("500 millis")),
         Effect.ignore,
         Effect.forever
       ))
