@@ -36,10 +36,10 @@ export class KubeClient extends Context.Service<KubeClient, {
   /** One JSON request; the answer whatever its status, except 429s retried as the server asks. */
   readonly request: (method: string, path: string, body?: unknown) => Effect.Effect<KubeAnswer, KubeUnreachable>
   /**
-   * A watch: `onLine` gets each newline-delimited frame as it arrives; succeeds when the server
-   * ends the stream, with the status it answered (200 for a watch that ran).
+   * A watch: `onLine` gets each newline-delimited frame as it arrives (returning "stop" closes
+   * it); succeeds when the stream ends, with the status the server answered (200 for a watch that ran).
    */
-  readonly stream: (path: string, onLine: (line: string) => void) => Effect.Effect<KubeAnswer, KubeUnreachable>
+  readonly stream: (path: string, onLine: (line: string) => void | "stop") => Effect.Effect<KubeAnswer, KubeUnreachable>
 }>()("ark-effect/layers/kubernetes/KubeClient") {}
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
@@ -147,7 +147,7 @@ export const make = (options: KubeClientOptions) =>
         }
       })
 
-    const stream = (path: string, onLine: (line: string) => void) =>
+    const stream = (path: string, onLine: (line: string) => void | "stop") =>
       pace.pipe(Effect.andThen(send<KubeAnswer>("GET", path, undefined, watches, (res, resolve, reject) => {
         if (res.statusCode !== 200) return readAll(res, resolve, reject)
         let buffer = ""
@@ -158,7 +158,11 @@ export const make = (options: KubeClientOptions) =>
           while ((nl = buffer.indexOf("\n")) >= 0) {
             const line = buffer.slice(0, nl)
             buffer = buffer.slice(nl + 1)
-            if (line.trim() !== "") onLine(line)
+            if (line.trim() !== "" && onLine(line) === "stop") {
+              resolve({ status: 200, body: "" })
+              res.destroy()
+              return
+            }
           }
         })
         res.on("end", () => resolve({ status: 200, body: "" }))

@@ -253,18 +253,21 @@ export const makeFeeds = (options: FeedOptions) =>
           if (Date.now() > deadline) return yield* unavailable(`the watch of ${r.plural} did not reach ${upTo}`)
           let expired = false
           const answer = yield* client.stream(watchPath(r, String(from), 3), (line) => {
-            if (done) return
+            if (done) return "stop"
             const got = frameOf(line, labels)
             if (got.expired) expired = true
             if (got.rv === undefined) return
             const rv = BigInt(got.rv)
             if (rv > upTo) {
               done = true
-              return
+              return "stop"
             }
             if (rv > from) from = rv
             if (got.change !== undefined) out.push(got.change)
-            if (rv === upTo) done = true
+            if (rv === upTo) {
+              done = true
+              return "stop"
+            }
           }).pipe(Effect.mapError((e) => unavailable(e.message)))
           if (answer.status === 410 || expired) return yield* new Expired({ message: `too old resource version: ${after}` })
           if (answer.status !== 200) return yield* fromStatus(r, "", answer)
