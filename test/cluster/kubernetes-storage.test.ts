@@ -6,13 +6,18 @@
  * ServiceAccount, reached by kube-apiserver through the chart's Service and an EndpointSlice.
  * Users only ever talk to kube-apiserver.
  */
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
+import { createServer as createHttpsServer, request as httpsRequest } from "node:https"
+import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as KubeRestClient from "../../src/layers/KubeRestClient.ts"
 import type { ArkInstall, ArkReplica, ReplicaOptions } from "../support/arkInCluster.ts"
 import { installChart, namespace as releaseNamespace, registerEndpoints, startReplica } from "../support/arkInCluster.ts"
 import type { KubeCluster } from "../support/cluster.ts"
-import { peersBuildTimeout, startCluster } from "../support/cluster.ts"
+import { issue } from "../support/certs.ts"
+import { kubeBinaries, peersBuildTimeout, startCluster } from "../support/cluster.ts"
 import type { ScriptedEngine } from "../support/engine.ts"
 import { startScriptedEngine } from "../support/engine.ts"
 import { chartDir, helm } from "../support/helm.ts"
@@ -32,7 +37,7 @@ describe("the default chart configuration: ark through kube-apiserver's API (--s
   beforeAll(async () => {
     cluster = await startCluster()
     // Each Query takes a while, so a leader can die with Queries running.
-    engine = await startScriptedEngine((input) => ({ delayMs: input.startsWith("slow") ? 1500 : 0, then: `answer to ${input}` }))
+    engine = await startScriptedEngine((input) => ({ delayMs: input.startsWith("slow") ? 5_000 : 0, then: `answer to ${input}` }))
     engineUrl = `http://127.0.0.1:${await cluster.reach(Number(new URL(engine.url).port))}`
   }, peersBuildTimeout)
   afterAll(async () => {
@@ -52,8 +57,49 @@ describe("the default chart configuration: ark through kube-apiserver's API (--s
     throw new Error(`${what} did not happen in ${ms / 1000} s\n${replicas.map((r) => r.output().slice(-2000)).join("\n---\n")}`)
   }
 
+  /**
+   * kube-apiserver as helm reaches it, reporting the release it was built from: the harness builds
+   * it without the version stamp (`/version` says v0.0.0-master), which the chart's kubeVersion
+   * check refuses. Everything else is passed through to the real server, as the cluster admin.
+   */
+  const stampedVersion = async () => {
+    const version = /kubernetes-(v\d+\.\d+\.\d+)/.exec(await kubeBinaries())![1]!
+    const [major, minor] = version.slice(1).split(".")
+    const serving = await issue(cluster.ca, { cn: "version-stamp", hosts: ["localhost", "127.0.0.1"] })
+    const admin = await issue(cluster.ca, { cn: "helm", o: ["system:masters"] })
+    const upstream = new URL(cluster.url)
+    const server = createHttpsServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+      const forwarded = httpsRequest({
+        host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host },
+        ca: cluster.ca.certPem, cert: admin.certPem, key: admin.keyPem
+      }, (answer) => {
+        if (new URL(req.url ?? "/", "https://x").pathname !== "/version") {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+          return
+        }
+        let body = ""
+        answer.on("data", (c: Buffer) => (body += c.toString()))
+        answer.on("end", () => {
+          res.writeHead(200, { "content-type": "application/json" })
+          res.end(JSON.stringify({ ...JSON.parse(body), major, minor, gitVersion: version }))
+        })
+      })
+      forwarded.on("error", () => res.destroy())
+      req.pipe(forwarded)
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const kubeconfig = await cluster.kubeconfig("helm", { token: "unused" }, {
+      server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      caPem: cluster.ca.certPem,
+      serverName: "localhost"
+    })
+    return { kubeconfig, close: () => server.close() }
+  }
+
   it("helm install ark ./chart with no values installs against kube-apiserver (--dry-run=server)", async () => {
-    const r = await helm(["install", "ark", chartDir, "--kubeconfig", cluster.admin, "--dry-run=server"])
+    const front = await stampedVersion()
+    const r = await helm(["install", "ark", chartDir, "--kubeconfig", front.kubeconfig, "--dry-run=server"]).finally(front.close)
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain("--storage kubernetes")
     expect(r.stdout).not.toContain("--etcd-endpoints")
@@ -117,20 +163,32 @@ describe("the default chart configuration: ark through kube-apiserver's API (--s
     expect(await ok(["get", "agent", "bare", "-n", "demo", "-o", "jsonpath={.spec.modelRef.name}"])).toBe("default")
     expect(await ok(["get", "query", "bare", "-n", "demo", "-o", "jsonpath={.spec.ttl}"])).toBe("720h")
     // Invalid objects are refused by kube-apiserver with ark's webhook message, and not stored.
-    const team = await cluster.kubectl(["apply", "-n", "demo", "-f", "-"], {
-      input: "apiVersion: ark.mckinsey.com/v1alpha1\nkind: Team\nmetadata:\n  name: no-picker\nspec:\n  strategy: selector\n  maxTurns: 3\n  members:\n    - name: bare\n      type: agent\n"
-    })
-    expect(team.code).not.toBe(0)
-    expect(team.stderr).toContain("admission webhook \"vteam.ark.mckinsey.com\" denied the request")
-    expect(team.stderr).toContain("the selector strategy needs the agent that picks the next member")
-    const blank = await cluster.kubectl(["apply", "-n", "demo", "-f", "-"], {
-      input: "apiVersion: ark.mckinsey.com/v1alpha1\nkind: Query\nmetadata:\n  name: blank\nspec:\n  input: \"  \"\n  target:\n    type: agent\n    name: bare\n"
-    })
-    expect(blank.code).not.toBe(0)
-    expect(blank.stderr).toContain("admission webhook \"vquery.ark.mckinsey.com\" denied the request")
-    expect(blank.stderr).toContain("input must not be empty")
-    expect((await cluster.kubectl(["get", "team", "no-picker", "-n", "demo"])).code).not.toBe(0)
-    expect((await cluster.kubectl(["get", "query", "blank", "-n", "demo"])).code).not.toBe(0)
+    const kube = await Effect.runPromise(KubeRestClient.connect(cluster.admin))
+    const refused = async (plural: string, body: Record<string, unknown>, webhook: string, rule: string) => {
+      const r = await Effect.runPromise(kube.request("POST", `/apis/ark.mckinsey.com/v1alpha1/namespaces/demo/${plural}`, body))
+      const status = JSON.parse(r.body) as { code: number; message: string }
+      expect(r.status, r.body).toBe(422)
+      expect(status.message).toContain(`admission webhook "${webhook}" denied the request`)
+      expect(status.message).toContain(rule)
+      // kubectl shows the rule too (it words an Invalid Status from its causes).
+      const viaKubectl = await cluster.kubectl(["create", "-n", "demo", "-f", "-"], { input: JSON.stringify(body) })
+      expect(viaKubectl.code).not.toBe(0)
+      expect(viaKubectl.stderr).toContain(rule)
+      const name = (body["metadata"] as { name: string }).name
+      expect((await cluster.kubectl(["get", plural, name, "-n", "demo"])).code).not.toBe(0)
+    }
+    await refused("teams", {
+      apiVersion: "ark.mckinsey.com/v1alpha1",
+      kind: "Team",
+      metadata: { name: "no-picker" },
+      spec: { strategy: "selector", maxTurns: 3, members: [{ name: "bare", type: "agent" }] }
+    }, "vteam.ark.mckinsey.com", "the selector strategy needs the agent that picks the next member")
+    await refused("queries", {
+      apiVersion: "ark.mckinsey.com/v1alpha1",
+      kind: "Query",
+      metadata: { name: "blank" },
+      spec: { input: "  ", target: { type: "agent", name: "bare" } }
+    }, "vquery.ark.mckinsey.com", "input must not be empty")
 
     // Failover: every phase every Query goes through, as kube-apiserver's watch reports it.
     const { kubectl } = await kubectlBinaries("v35")
@@ -166,8 +224,10 @@ describe("the default chart configuration: ark through kube-apiserver's API (--s
       ).join("---\n"))
       // The leader dies with Queries running at the engine.
       await until("Queries running at the engine", async () => (engine.calls.filter((c) => c.input.startsWith("slow")).length >= 3 ? true : undefined))
-      await registerEndpoints(cluster, install, [endpoint(follower, followerPort)])
+      // (Long before any of them can be answered: a leader killed between an answer and its status
+      // write would rightly have that Query asked again.)
       await leader.kill()
+      await registerEndpoints(cluster, install, [endpoint(follower, followerPort)])
       await until("the follower to lead", async () => ((await cluster.kubectl(lease)).stdout !== holder ? true : undefined), 60_000)
       for (const n of names) {
         await until(`Query ${n} done after the failover`, async () => ((phases.get(n) ?? []).includes("done") ? true : undefined), 90_000)
@@ -180,7 +240,7 @@ describe("the default chart configuration: ark through kube-apiserver's API (--s
         expect(seen[seen.length - 1]).toBe("done")
         // The engine answered it once: only an attempt the dead leader had running may have been cut.
         const answered = engine.calls.filter((c) => c.input === n && !c.aborted)
-        expect(answered.length, `${n} answered`).toBeLessThanOrEqual(1)
+        expect(answered.length, `${n} answered: ${JSON.stringify(engine.calls.filter((c) => c.input === n))}; phases ${seen.join(" -> ")}\n${replicas.map((r) => r.output().split("\n").filter((l) => l.includes(n)).join("\n")).join("\n---\n")}`).toBeLessThanOrEqual(1)
       }
     } finally {
       watcher.kill()
