@@ -39,7 +39,9 @@ export class EtcdClientPair extends Error {
 export class UnreadableFile extends Error {}
 
 export class NotPostgres extends Error {
-  override readonly message = "--storage etcd and --storage kubernetes keep no PostgreSQL database (nothing to migrate)"
+  constructor(storage: string) {
+    super(`--storage ${storage} keeps no PostgreSQL database (nothing to migrate)`)
+  }
 }
 
 /**
@@ -63,7 +65,7 @@ export const withPassword = (url: string, password: Option.Option<Redacted.Redac
 /** A migrated pool; with the embedded server, the server's lifetime is the layer's. */
 export const databaseLayer = (o: DatabaseOptions) =>
   Layer.unwrap(Effect.gen(function*() {
-    if (o.storage === "etcd" || o.storage === "kubernetes") return yield* Effect.die(new NotPostgres())
+    if (o.storage === "etcd" || o.storage === "kubernetes") return yield* Effect.die(new NotPostgres(o.storage))
     if (o.storage === "postgresql") {
       if (o.postgresUrl === "") return yield* Effect.die(new MissingPostgresUrl())
       const password = yield* Config.Redacted("ARK_POSTGRES_PASSWORD").pipe(Config.option)

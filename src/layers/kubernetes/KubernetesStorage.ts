@@ -17,7 +17,7 @@
 import { Context, Effect, Layer, PubSub, Stream } from "effect"
 import { isResourceVersion } from "../../domain/lifecycle.ts"
 import type { KubeObject } from "../../domain/object.ts"
-import { apiPath, resources, storageKey } from "../../domain/registry.ts"
+import { apiPath, group as arkGroup, resources, storageKey } from "../../domain/registry.ts"
 import { formatLabelSelector } from "../../domain/selectors.ts"
 import { validateObjectMeta } from "../../domain/validation.ts"
 import { Commits, RemoteCommits } from "../../services/Commits.ts"
@@ -29,7 +29,7 @@ import { checkSize, ident, invalid, modifiedMessage } from "../objectSemantics.t
 import { fromStatus, statusOf } from "./errors.ts"
 import { makeFeeds } from "./feed.ts"
 import type { KubeAnswer } from "./KubeClient.ts"
-import { KubeClient } from "./KubeClient.ts"
+import { KubeClient, KubeUnreachable } from "./KubeClient.ts"
 
 /** The Ark kinds, by storage key: the version each is served at, and its stored-resource shape. */
 const kinds = new Map(resources.map((info) => [storageKey(info), { version: info.version, resource: storedResource(info) }]))
@@ -59,6 +59,21 @@ export const make = Effect.gen(function*() {
   const ok = (r: StoredResource, name: string, method: string, path: string, body?: unknown) =>
     Effect.flatMap(call(method, path, body), (answer) =>
       answer.status >= 200 && answer.status < 300 ? Effect.succeed(answer.body) : Effect.fail(fromStatus(r, name, answer)))
+
+  // At start, one clear failure rather than watches retrying for ever: the server, and Ark's CRDs on it.
+  const probe = yield* client.request("GET", apiPath(arkGroup, "v1alpha1")).pipe(
+    Effect.timeoutOrElse({
+      duration: "5 seconds",
+      orElse: () => Effect.fail(new KubeUnreachable({ message: `kube-apiserver at ${client.server} did not answer within 5 s` }))
+    }),
+    Effect.mapError((e) => new KubeUnreachable({ message: e.message.startsWith("kube-apiserver") ? e.message : `kube-apiserver at ${client.server} is unreachable: ${e.message}` }))
+  )
+  if (probe.status === 404) {
+    return yield* new KubeUnreachable({ message: `kube-apiserver at ${client.server} does not serve ${arkGroup}: apply Ark's CRDs first (ark crds | kubectl apply --server-side -f -)` })
+  }
+  if (probe.status !== 200) {
+    return yield* new KubeUnreachable({ message: `kube-apiserver at ${client.server} answered ${probe.status} for ${arkGroup}: ${statusOf(probe.body).message ?? ""}` })
+  }
 
   const feeds = yield* makeFeeds({
     client,
@@ -251,6 +266,6 @@ export const make = Effect.gen(function*() {
  * Storage on kube-apiserver through the KubeClient in context, with the RemoteCommits its watches
  * announce (every replica's writes, and anyone else's) and the in-process Commits signal.
  */
-export const layer: Layer.Layer<Storage | Commits | RemoteCommits, never, KubeClient> = Layer.effectContext(
+export const layer: Layer.Layer<Storage | Commits | RemoteCommits, KubeUnreachable, KubeClient> = Layer.effectContext(
   Effect.map(make, ({ remoteCommits, storage }) => Context.make(Storage, storage).pipe(Context.add(RemoteCommits, remoteCommits)))
 ).pipe(Layer.provideMerge(Commits.layer))
