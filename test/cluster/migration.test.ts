@@ -98,11 +98,16 @@ describe("migrating the CRD configuration to ark on PostgreSQL, on one kube-apis
     const migrated = await run(process.execPath, [main, "migrate-resources", "--from", cluster.admin, "--to", toArk])
     expect(migrated.code, migrated.stderr).toBe(0)
 
-    // 4. The APIServices take the group over from the CRDs (replace: kube's own registration of the
-    // CRD group is dropped with its automanaged label, so kube leaves ark's in place).
+    // 4. The APIServices take the group over from the CRDs: the chart's postgresql Service and
+    // APIServices, trusting the release's CA (its Secret), put in place with `kubectl replace`,
+    // which drops kube's automanaged label from its registration of the CRD group, so kube leaves
+    // ark's registration alone.
     const pgRender = await helmTemplate("ark", ["--namespace", releaseNamespace, "--set", "storage.backend=postgresql"])
-    const apiServices = ofKind(pgRender, "APIService")
+    const ca = (await cluster.ok(["get", "secret", "-n", releaseNamespace, "ark-tls", "-o", "jsonpath={.data.ca\\.crt}"])).trim()
+    const apiServices = ofKind(pgRender, "APIService").map((a) => ({ ...a, spec: { ...a["spec"], caBundle: ca } }))
     expect(apiServices.length).toBe(2)
+    const service = ofKind(pgRender, "Service")[0]!
+    await cluster.ok(["apply", "-f", "-"], stringify({ ...service, spec: { ...service["spec"], selector: undefined } }))
     await cluster.ok(["replace", "-f", "-"], apiServices.map((a) => stringify(a)).join("---\n"))
     await registerEndpoints(cluster, install, [{ address: pgApi.address, ports: { https: pgApi.port, metrics: pgApi.metricsPort } }])
     await waitForApiServices(cluster)
