@@ -21,7 +21,6 @@ import { freshDatabase } from "../support/pg.ts"
 
 const main = join(import.meta.dirname, "..", "..", "src", "programs", "main.ts")
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const kinds = resources.map((r) => `${r.plural}.${r.group}`).join(",")
 
 const run = (command: string, args: ReadonlyArray<string>, input?: string) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
@@ -92,6 +91,8 @@ describe("migrating the CRD configuration to ark on PostgreSQL, on one kube-apis
     // 2. Nothing changes Ark objects while they are copied: the CRD configuration's ark-core stops.
     await crdArk.stop()
     // 3. The seed's pipeline (specs and metadata), then ark migrate-resources (statuses, and anything the pipeline missed).
+    const kinds = (await cluster.ok(["api-resources", "--api-group=ark.mckinsey.com", "-o", "name"])).trim().split("\n").join(",")
+    expect(kinds.split(",").sort()).toEqual(resources.map((r) => `${r.plural}.${r.group}`).sort())
     const exported = await cluster.ok(["get", kinds, "-A", "-o", "yaml"])
     const imported = await cluster.kubectl(["apply", "-f", "-"], { input: exported, kubeconfig: toArk })
     expect(imported.code, imported.stderr).toBe(0)
@@ -136,7 +137,9 @@ describe("migrating the CRD configuration to ark on PostgreSQL, on one kube-apis
     await until("the Agent's conditions from ark's controller", async () => ((await get(["get", "agent", "helper", "-n", "team-a", "-o", "jsonpath={.status.conditions[*].type}"])).includes("Available") ? true : undefined))
 
     // 6. The CRDs go; ark keeps serving the group.
-    await cluster.ok(["delete", "crd", ...resources.map((r) => `${r.plural}.${r.group}`)])
+    const crds = (await cluster.ok(["get", "crd", "-o", "name"])).split("\n").filter((n) => n.includes("ark.mckinsey.com"))
+    expect(crds.length).toBe(resources.length)
+    await cluster.ok(["delete", ...crds])
     await sleep(3_000)
     expect(await get(["get", "apiservice", "v1alpha1.ark.mckinsey.com", "-o", "jsonpath={.spec.service.name}"])).toBe("ark")
     expect(await get(["get", "query", "before", "-n", "team-a", "-o", "jsonpath={.status.phase}"])).toBe("done")

@@ -135,8 +135,6 @@ const kube: Store = {
     const storageOf = <A, E>(effect: Effect.Effect<A, E, Storage>) =>
       Effect.runPromise(Effect.scoped(effect.pipe(Effect.provide(kubeStorageLayer(cluster.admin)))).pipe(Effect.orDie))
     const replica = { kubeconfig }
-    const t0 = Date.now()
-    ;(globalThis as any).__phase = (what: string) => console.log(`[stress kube] ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     const a = await startServer({ ...options, ...replica })
     const since = await storageOf(Effect.gen(function*() { return yield* (yield* Storage).currentRevision }))
     return {
@@ -347,14 +345,11 @@ describe.each([postgres, etcd, kube])("watch stress on $name", (store) => {
       await sleep(10)
     }
     await writing
-    ;(globalThis as any).__phase?.("writing done")
     await Promise.all([0, 1, 2, 3].map((w) => writer(w + 4)))
 
     // Everything is written: wait until every watcher has caught up with the last committed change
     // (bookmarks carry each replica's position).
-    ;(globalThis as any).__phase?.("all written")
     const final = await lastChange()
-    ;(globalThis as any).__phase?.("final known")
     const deadline = Date.now() + 60_000
     while (watchers.some((w) => BigInt(w.result.lastRv) < BigInt(final))) {
       if (Date.now() > deadline) {
@@ -390,9 +385,7 @@ describe.each([postgres, etcd, kube])("watch stress on $name", (store) => {
       }
       return total
     })
-    ;(globalThis as any).__phase?.("caught up")
     const total = await withStoreStorage(check)
-    ;(globalThis as any).__phase?.("checked")
     expect(total).toBeGreaterThan(watcherCount * 10)
     expect(watchers.filter((w) => w.result.resumes > 0).length).toBeGreaterThan(0)
   }, 240_000)
