@@ -287,9 +287,10 @@ export const makeFeeds = (options: FeedOptions) =>
         return yield* fromHistory(r, a, u)
       })
 
-    /** Forgets the kind's history at or below `revision` (kube compacts its own etcd). */
+    /** Forgets the kind's history at or below `revision` (kube compacts its own etcd; other kinds have none here). */
     const compact = (r: StoredResource, revision: string) => {
-      const f = feedOf(r)
+      const f = feeds.get(r.key)
+      if (f === undefined) return 0
       const rev = BigInt(revision)
       if (rev > f.floor) f.floor = rev
       const keep = f.events.findIndex((c) => BigInt(c.resourceVersion) > rev)
