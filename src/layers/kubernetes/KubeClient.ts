@@ -39,7 +39,7 @@ export class KubeClient extends Context.Service<KubeClient, {
    * A watch: `onLine` gets each newline-delimited frame as it arrives (returning "stop" closes
    * it); succeeds when the stream ends, with the status the server answered (200 for a watch that ran).
    */
-  readonly stream: (path: string, onLine: (line: string) => void | "stop") => Effect.Effect<KubeAnswer, KubeUnreachable>
+  readonly stream: (path: string, onLine: (line: string) => void | "stop", idleMillis: number) => Effect.Effect<KubeAnswer, KubeUnreachable>
 }>()("ark-effect/layers/kubernetes/KubeClient") {}
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
@@ -92,12 +92,13 @@ export const make = (options: KubeClientOptions) =>
     }))
     const pace = bucket(options.qps, options.burst)
 
-    /** Sends one request; `onResponse` reads the answer. */
+    /** Sends one request; `onResponse` reads the answer. A connection silent for `idleMillis` is given up. */
     const send = <A>(
       method: string,
       path: string,
       body: unknown,
       agent: http.Agent,
+      idleMillis: number,
       onResponse: (res: http.IncomingMessage, resolve: (a: A) => void, reject: (e: unknown) => void) => void
     ) =>
       Effect.tryPromise({
@@ -119,6 +120,7 @@ export const make = (options: KubeClientOptions) =>
           if (secure) await config.applyToHTTPSOptions(req)
           return await new Promise<A>((resolve, reject) => {
             const r = lib.request(req, (res) => onResponse(res, resolve, reject))
+            r.setTimeout(idleMillis, () => r.destroy(new Error(`no answer for ${Math.round(idleMillis / 1000)} s`)))
             r.on("error", reject)
             r.end(payload)
           })
@@ -137,7 +139,8 @@ export const make = (options: KubeClientOptions) =>
       Effect.gen(function*() {
         for (let attempt = 0;; attempt++) {
           yield* pace
-          const answer = yield* send(method, path, body, requests, readAll)
+          // kube-apiserver ends a request at 60 s (--request-timeout): past that, the connection is dead.
+          const answer = yield* send(method, path, body, requests, 70_000, readAll)
           const shed = answer.status === 429
           if (!shed || attempt >= maxRetries) {
             if (shed) return yield* new KubeUnreachable({ message: `${method} ${path}: still 429 after ${maxRetries} retries` })
@@ -147,8 +150,8 @@ export const make = (options: KubeClientOptions) =>
         }
       })
 
-    const stream = (path: string, onLine: (line: string) => void | "stop") =>
-      pace.pipe(Effect.andThen(send<KubeAnswer>("GET", path, undefined, watches, (res, resolve, reject) => {
+    const stream = (path: string, onLine: (line: string) => void | "stop", idleMillis: number) =>
+      pace.pipe(Effect.andThen(send<KubeAnswer>("GET", path, undefined, watches, idleMillis, (res, resolve, reject) => {
         if (res.statusCode !== 200) return readAll(res, resolve, reject)
         let buffer = ""
         res.setEncoding("utf8")

@@ -160,6 +160,7 @@ export const makeFeeds = (options: FeedOptions) =>
         let failure: string | undefined
         // Like a reflector, a random timeout spreads the replicas' resumes.
         const timeout = 240 + Math.floor(Math.random() * 120)
+        // kube ends the watch at its timeout: a connection silent well past it is dead.
         const answer = yield* client.stream(watchPath(f.resource, String(f.last), timeout), (line) => {
           const got = frameOf(line, f.labels)
           if (got.expired) expired = true
@@ -178,7 +179,7 @@ export const makeFeeds = (options: FeedOptions) =>
             options.onChange(f.resource.key)
           }
           wake(f)
-        }).pipe(Effect.mapError((e) => unavailable(e.message)))
+        }, (timeout + 30) * 1000).pipe(Effect.mapError((e) => unavailable(e.message)))
         if (answer.status === 410 || expired) {
           f.start = undefined
           return
@@ -268,7 +269,7 @@ export const makeFeeds = (options: FeedOptions) =>
               done = true
               return "stop"
             }
-          }).pipe(Effect.mapError((e) => unavailable(e.message)))
+          }, 30_000).pipe(Effect.mapError((e) => unavailable(e.message)))
           if (answer.status === 410 || expired) return yield* new Expired({ message: `too old resource version: ${after}` })
           if (answer.status !== 200) return yield* fromStatus(r, "", answer)
         }
