@@ -48,6 +48,8 @@ interface KindFeed {
   labels: Map<string, Labels>
   readonly waiters: Set<() => void>
   readonly deletions: Set<(c: Change) => void>
+  /** Counted towards `listed` (listed once, or found not served). */
+  counted: boolean
 }
 
 interface Frame {
@@ -149,8 +151,9 @@ export const makeFeeds = (options: FeedOptions) =>
           const { labels, rv } = yield* labelsAt(f.resource, "")
           f.labels = labels
           f.events = []
-          const first = f.start === undefined && f.last === 0n
+          const first = !f.counted
           f.start = f.last = f.trimmed = BigInt(rv)
+          f.counted = true
           if (first && --unlisted === 0) yield* Deferred.succeed(listed, undefined)
           wake(f)
           // Whatever a reader held from before is now to be read from kube (or is Expired).
@@ -198,14 +201,31 @@ export const makeFeeds = (options: FeedOptions) =>
         events: [],
         labels: new Map(),
         waiters: new Set(),
-        deletions: new Set()
+        deletions: new Set(),
+        counted: false
       }
       feeds.set(resource.key, f)
+      let unserved = false
       yield* Effect.forkScoped(follow(f).pipe(
-        // A dropped connection is routine (the watch resumes where it was): one line, no stack.
-        Effect.tapError((e) => Effect.logInfo(`watch of ${resource.plural} ended (${e._tag}: ${e.message}); resuming`)),
-        Effect.tapCause(() => Effect.sleep("500 millis")),
-        Effect.ignore,
+        Effect.catch((e) =>
+          e._tag === "NotFound"
+            // kube does not serve this kind (its CRD is not installed): nothing to follow until it is,
+            // and the other kinds' frontiers need not wait for it.
+            ? Effect.gen(function*() {
+              if (!unserved) {
+                unserved = true
+                yield* Effect.logWarning(`kube-apiserver does not serve ${resource.plural}.${resource.group}: apply Ark's CRDs (ark crds)`)
+                if (!f.counted) {
+                  f.counted = true
+                  if (--unlisted === 0) yield* Deferred.succeed(listed, undefined)
+                }
+              }
+              yield* Effect.sleep("10 seconds")
+            })
+            // A dropped connection is routine (the watch resumes where it was): one line, no stack.
+            : Effect.logInfo(`watch of ${resource.plural} ended (${e._tag}: ${e.message}); resuming`).pipe(Effect.andThen(Effect.sleep("500 millis")))
+        ),
+        Effect.catchCause((cause) => Effect.logWarning(`watch of ${resource.plural} failed; resuming`, cause).pipe(Effect.andThen(Effect.sleep("500 millis")))),
         Effect.forever
       ))
     }
