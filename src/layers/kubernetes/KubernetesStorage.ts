@@ -25,7 +25,8 @@ import type { StorageError } from "../../services/errors.ts"
 import { BadRequest, Conflict, Expired, Unavailable } from "../../services/errors.ts"
 import type { DeleteOptions, DeleteResult, GetOptions, ListOptions, StoredResource, UpdateOptions, WriteOptions } from "../../services/Storage.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
-import { checkSize, ident, invalid, modifiedMessage } from "../objectSemantics.ts"
+import { checkSize, ident, invalid, modifiedMessage } from "../storage/objectSemantics.ts"
+import { expiredContinue, tooOldResourceVersion } from "../storage/errors.ts"
 import { fromStatus, statusOf } from "./errors.ts"
 import { makeFeeds } from "./feed.ts"
 import type { KubeAnswer } from "./KubeClient.ts"
@@ -205,8 +206,6 @@ export const make = Effect.gen(function*() {
    * compaction here expires them as it expires history; tokens of other processes are kube's to judge.
    */
   const issued = new Map<string, bigint>()
-  const expiredContinue =
-    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
 
   const list = (r: StoredResource, opts: ListOptions = {}) =>
     Effect.gen(function*() {
@@ -215,7 +214,7 @@ export const make = Effect.gen(function*() {
       const tokenAt = opts.continue === undefined ? undefined : issued.get(opts.continue)
       if (tokenAt !== undefined && tokenAt <= floor) return yield* new Expired({ message: expiredContinue })
       if (opts.resourceVersionMatch === "Exact" && isResourceVersion(rv) && rv !== "0" && BigInt(rv) <= floor) {
-        return yield* new Expired({ message: `too old resource version: ${rv}` })
+        return yield* new Expired({ message: tooOldResourceVersion(rv) })
       }
       if (rv !== "" && !isResourceVersion(rv)) return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
       if (opts.resourceVersionMatch === "Exact" && (rv === "" || rv === "0") && opts.continue === undefined) {

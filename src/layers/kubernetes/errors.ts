@@ -6,7 +6,7 @@
 import type { StorageError } from "../../services/errors.ts"
 import { AlreadyExists, BadRequest, Conflict, Expired, Invalid, NotFound, TooLarge, TooNewResourceVersion, Unavailable } from "../../services/errors.ts"
 import type { StoredResource } from "../../services/Storage.ts"
-import { ident } from "../objectSemantics.ts"
+import { ident } from "../storage/objectSemantics.ts"
 import type { KubeAnswer } from "./KubeClient.ts"
 
 interface KubeStatus {

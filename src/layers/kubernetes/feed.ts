@@ -19,6 +19,7 @@ import type { KubeObject } from "../../domain/object.ts"
 import type { StorageError } from "../../services/errors.ts"
 import { Expired, Unavailable } from "../../services/errors.ts"
 import type { Change, StoredResource } from "../../services/Storage.ts"
+import { tooOldResourceVersion } from "../storage/errors.ts"
 import { fromStatus } from "./errors.ts"
 import type { KubeClient } from "./KubeClient.ts"
 
@@ -290,7 +291,7 @@ export const makeFeeds = (options: FeedOptions) =>
               return "stop"
             }
           }, 30_000).pipe(Effect.mapError((e) => unavailable(e.message)))
-          if (answer.status === 410 || expired) return yield* new Expired({ message: `too old resource version: ${after}` })
+          if (answer.status === 410 || expired) return yield* new Expired({ message: tooOldResourceVersion(after) })
           if (answer.status !== 200) return yield* fromStatus(r, "", answer)
         }
         return out
@@ -302,7 +303,7 @@ export const makeFeeds = (options: FeedOptions) =>
         const a = BigInt(after)
         const u = BigInt(upTo)
         if (u <= a) return []
-        if (a < f.floor) return yield* new Expired({ message: `too old resource version: ${after}` })
+        if (a < f.floor) return yield* new Expired({ message: tooOldResourceVersion(after) })
         const covered = f.start !== undefined && a >= f.trimmed
         if (covered && (yield* reached(f, u)) && a >= f.trimmed) return fromMemory(f, a, u)
         return yield* fromHistory(r, a, u)
