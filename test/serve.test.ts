@@ -102,6 +102,9 @@ describe("ark's answers to bad invocations", () => {
     const migrateEtcd = await ark(["migrate", "--storage", "etcd"])
     expect(migrateEtcd.code).toBe(1)
     expect(migrateEtcd.stderr.trim()).toBe("ark: --storage etcd keeps no PostgreSQL database (nothing to migrate)")
-    // Eight processes one after another: on two busy cores each start can take seconds.
+    const noKube = await ark(["serve", "--storage", "kubernetes", "--kubeconfig", join(dataDir, "missing.kubeconfig"), "--data-dir", dataDir, "--insecure-http"])
+    expect(noKube.code).toBe(1)
+    expect(noKube.stderr.trim()).toMatch(/^ark: cannot read kubeconfig .*missing\.kubeconfig: ENOENT/)
+    // Nine processes one after another: on two busy cores each start can take seconds.
   }, 180_000)
 })

@@ -56,18 +56,23 @@ app.kubernetes.io/component: ark-core
 {{- eq .Values.storage.backend "postgresql" }}
 {{- end }}
 
+{{/* The etcd backend reaching etcd itself (an explicit opt-in), instead of through kube-apiserver. */}}
+{{- define "ark.etcdDirect" -}}
+{{- and (eq .Values.storage.backend "etcd") .Values.storage.etcd.direct }}
+{{- end }}
+
 {{/*
 Cross-field rules values.schema.json cannot state with a clear message; a violation stops
 helm install/upgrade/template/lint with the sentence below.
 */}}
 {{- define "ark.validate" -}}
 {{- $v := .Values }}
-{{- if eq $v.storage.backend "etcd" }}
+{{- if eq (include "ark.etcdDirect" .) "true" }}
 {{- if not $v.storage.etcd.endpoints }}
-{{- fail "storage.backend=etcd needs storage.etcd.endpoints: the etcd client URLs (comma-separated) of the etcd that kube-apiserver keeps Ark's CRD objects in, e.g. --set storage.etcd.endpoints=http://etcd.kube-system:2379 (or use --set storage.backend=postgresql)" }}
+{{- fail "storage.etcd.direct=true needs storage.etcd.endpoints: the etcd client URLs (comma-separated) of the etcd that kube-apiserver keeps Ark's CRD objects in, e.g. --set storage.etcd.endpoints=http://etcd.kube-system:2379 (or leave storage.etcd.direct off: ark-core then goes through kube-apiserver)" }}
 {{- end }}
 {{- if and (gt (int $v.controllerManager.replicas) 1) (has "query-workers" (include "ark.moduleList" . | splitList ",")) }}
-{{- fail (printf "storage.backend=etcd keeps the query queue in process, so only one replica may run the query-workers module: set controllerManager.replicas=1 (it is %d), leave query-workers out of controllerManager.modules, or use storage.backend=postgresql" (int $v.controllerManager.replicas)) }}
+{{- fail (printf "storage.etcd.direct=true keeps the query queue in process without leader election, so only one replica may run the query-workers module: set controllerManager.replicas=1 (it is %d), leave query-workers out of controllerManager.modules, or leave storage.etcd.direct off" (int $v.controllerManager.replicas)) }}
 {{- end }}
 {{- end }}
 {{- if eq $v.storage.backend "postgresql" }}
@@ -127,12 +132,18 @@ apiserver,query-workers,controller,webhook,metrics
 
 {{/* `ark <command>` flags that select the store (ark-core and the migration Job). */}}
 {{- define "ark.storageArgs" -}}
-- --storage
-- {{ .Values.storage.backend | quote }}
 {{- if eq .Values.storage.backend "postgresql" }}
+- --storage
+- "postgresql"
 - --pool-size
 - {{ .Values.storage.postgresql.poolSize | quote }}
+{{- else if ne (include "ark.etcdDirect" .) "true" }}
+# Through kube-apiserver's API, with the pod's service account (in-cluster config).
+- --storage
+- "kubernetes"
 {{- else }}
+- --storage
+- "etcd"
 - --etcd-endpoints
 - {{ .Values.storage.etcd.endpoints | quote }}
 {{- if .Values.storage.etcd.tlsSecretName }}

@@ -1,7 +1,7 @@
 /**
  * The watch hub: one change reader per resource per process, fanned out in memory.
  *
- * Ordering: a catch-up round first asks storage for its frontier F (every rv <= F has committed
+ * Ordering: a catch-up round first asks storage for each resource's frontier F (every rv <= F has committed
  * or rolled back, so nothing below F can still appear), then reads the resource's changes in
  * (position, F] in rv order and hands each to every watcher's queue, then sets position = F. A
  * change with rv <= position was delivered by an earlier round; one with rv > F is left for a
@@ -172,6 +172,7 @@ export const make = (options: WatchHubOptions) =>
       }
     }
     const states = new Map<string, ResourceState>()
+    const frontierOf = (resource: StoredResource) => Effect.map(storage.frontiers, (f) => BigInt(f(resource)))
 
     /**
      * Ends a watcher that fell behind: its queued events are dropped at once (the memory is
@@ -260,8 +261,8 @@ export const make = (options: WatchHubOptions) =>
       Effect.gen(function*() {
         const watched = [...states.values()].filter((s) => followed(s) && (keys.has("*") || keys.has(s.resource.key)))
         if (watched.length === 0) return
-        const frontier = BigInt(yield* storage.currentRevision)
-        yield* Effect.forEach(watched, (s) => catchUp(s, frontier), { discard: true })
+        const frontier = yield* storage.frontiers
+        yield* Effect.forEach(watched, (s) => catchUp(s, BigInt(frontier(s.resource))), { discard: true })
       })
 
     // Triggers coalesce: a round takes every key queued so far.
@@ -297,7 +298,7 @@ export const make = (options: WatchHubOptions) =>
     /** Registers a watcher; returns the position from which its queue receives changes. */
     const register = (state: ResourceState, w: Watcher) =>
       state.lock.withPermits(1)(Effect.gen(function*() {
-        if (!followed(state)) state.position = BigInt(yield* storage.currentRevision)
+        if (!followed(state)) state.position = yield* frontierOf(state.resource)
         state.watchers.add(w)
         countWatchers(state)
         // A watch that starts while the replica stops ends at once (after its start state).
@@ -385,7 +386,7 @@ export const make = (options: WatchHubOptions) =>
           // The initial state at least as new as the client's version: one from the future is waited
           // for briefly, then refused, as kube's watch cache does. A plain watch from the future just
           // stays quiet until the store passes it, as kube's does too.
-          if (known !== undefined && o.sendInitialEvents === true) yield* revisionAtLeast(Effect.map(storage.currentRevision, BigInt), known)
+          if (known !== undefined && o.sendInitialEvents === true) yield* revisionAtLeast(frontierOf(resource), known)
           const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
           const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true, queued: 0, onTooSlow: o.onTooSlow }
           const start = yield* register(state, w)
@@ -447,7 +448,7 @@ export const make = (options: WatchHubOptions) =>
     const list = (resource: StoredResource, o: ListOptions) =>
       Effect.gen(function*() {
         const state = stateOf(resource)
-        const frontier = BigInt(yield* storage.currentRevision)
+        const frontier = yield* frontierOf(resource)
         return yield* state.lock.withPermits(1)(Effect.gen(function*() {
           if (state.cache === undefined) {
             if (!followed(state)) state.position = frontier

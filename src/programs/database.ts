@@ -1,14 +1,15 @@
 /**
  * The store a deployment uses: PostgreSQL (`--postgres-url`, or an embedded server in the data
- * directory) or etcd (`--etcd-endpoints`).
+ * directory), etcd (`--etcd-endpoints`), or a kube-apiserver serving Ark's CRDs (`--kubeconfig`).
  */
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import * as EtcdClient from "../layers/etcd/EtcdClient.ts"
+import * as KubeClient from "../layers/kubernetes/KubeClient.ts"
 import * as PgDatabase from "../layers/postgres/PgDatabase.ts"
 
 export interface DatabaseOptions {
-  readonly storage: "embedded" | "postgresql" | "etcd"
+  readonly storage: "embedded" | "postgresql" | "etcd" | "kubernetes"
   readonly dataDir: string
   readonly postgresUrl: string
   readonly etcdEndpoints: string
@@ -17,6 +18,10 @@ export interface DatabaseOptions {
   readonly etcdCertFile: string
   readonly etcdKeyFile: string
   readonly poolSize: number
+  /** With kubernetes: the kubeconfig ("" in cluster or $KUBECONFIG) and the request pace. */
+  readonly kubeconfig: string
+  readonly kubeApiQps: number
+  readonly kubeApiBurst: number
 }
 
 export class MissingPostgresUrl extends Error {
@@ -34,7 +39,9 @@ export class EtcdClientPair extends Error {
 export class UnreadableFile extends Error {}
 
 export class NotPostgres extends Error {
-  override readonly message = "--storage etcd keeps no PostgreSQL database (nothing to migrate)"
+  constructor(storage: string) {
+    super(`--storage ${storage} keeps no PostgreSQL database (nothing to migrate)`)
+  }
 }
 
 /**
@@ -58,7 +65,7 @@ export const withPassword = (url: string, password: Option.Option<Redacted.Redac
 /** A migrated pool; with the embedded server, the server's lifetime is the layer's. */
 export const databaseLayer = (o: DatabaseOptions) =>
   Layer.unwrap(Effect.gen(function*() {
-    if (o.storage === "etcd") return yield* Effect.die(new NotPostgres())
+    if (o.storage === "etcd" || o.storage === "kubernetes") return yield* Effect.die(new NotPostgres(o.storage))
     if (o.storage === "postgresql") {
       if (o.postgresUrl === "") return yield* Effect.die(new MissingPostgresUrl())
       const password = yield* Config.Redacted("ARK_POSTGRES_PASSWORD").pipe(Config.option)
@@ -86,3 +93,7 @@ export const etcdLayer = (o: DatabaseOptions) =>
     const [ca, cert, key] = yield* Effect.all([read("--etcd-cafile", o.etcdCaFile), read("--etcd-certfile", o.etcdCertFile), read("--etcd-keyfile", o.etcdKeyFile)]).pipe(Effect.orDie)
     return EtcdClient.layer({ endpoints, ...(ca === undefined && cert === undefined ? {} : { tls: { ca, cert, key } }) })
   }))
+
+/** The kube-apiserver client for `--storage kubernetes`. */
+export const kubeLayer = (o: DatabaseOptions) =>
+  KubeClient.layer({ kubeconfig: o.kubeconfig, qps: Math.max(1, o.kubeApiQps), burst: Math.max(1, o.kubeApiBurst) })

@@ -14,9 +14,30 @@ export const choice = <const L extends ReadonlyArray<string>>(name: string, vari
 export const storage = choice(
   "storage",
   "ARK_STORAGE",
-  ["embedded", "postgresql", "etcd"],
+  ["embedded", "postgresql", "etcd", "kubernetes"],
   "embedded",
-  "Where Ark resources live: an embedded PostgreSQL in --data-dir, --postgres-url, or etcd at --etcd-endpoints (ARK_STORAGE)"
+  "Where Ark resources live: an embedded PostgreSQL in --data-dir, --postgres-url, etcd at --etcd-endpoints, or kubernetes: a kube-apiserver serving Ark's CRDs (ark crds), reached in cluster, through $KUBECONFIG or --kubeconfig (ARK_STORAGE)"
+)
+
+export const kubeconfig = env(
+  Flag.String("kubeconfig"),
+  Config.String("ARK_KUBECONFIG"),
+  "",
+  "With --storage kubernetes: the kubeconfig of the kube-apiserver that serves Ark's CRDs; empty: in cluster, or $KUBECONFIG, or ~/.kube/config (ARK_KUBECONFIG)"
+)
+
+export const kubeApiQps = env(
+  Flag.Int("kube-api-qps"),
+  Config.Int("ARK_KUBE_API_QPS"),
+  50,
+  "With --storage kubernetes: requests per second to kube-apiserver, sustained (client-go's QPS; a 429 is retried after its Retry-After) (ARK_KUBE_API_QPS)"
+)
+
+export const kubeApiBurst = env(
+  Flag.Int("kube-api-burst"),
+  Config.Int("ARK_KUBE_API_BURST"),
+  100,
+  "With --storage kubernetes: requests to kube-apiserver allowed at once above --kube-api-qps (ARK_KUBE_API_BURST)"
 )
 
 export const dataDir = env(
@@ -87,8 +108,8 @@ export const insecureHttp = env(
 export const modules = env(
   Flag.String("modules"),
   Config.String("ARK_MODULES"),
-  "apiserver,controller,query-workers,webhook,metrics",
-  "Modules this replica runs, comma-separated: apiserver, controller (runs on the elected leader), query-workers, webhook, metrics (ARK_MODULES)"
+  "",
+  "Modules this replica runs, comma-separated: apiserver, controller (runs on the elected leader), query-workers, webhook, metrics; empty: all of them, except apiserver with --storage kubernetes (kube-apiserver serves the CRDs) (ARK_MODULES)"
 )
 
 export const leaderElection = choice(
@@ -96,7 +117,7 @@ export const leaderElection = choice(
   "ARK_LEADER_ELECTION",
   ["auto", "lease", "postgres", "none"],
   "auto",
-  "How replicas elect the one that runs the controller: postgres (advisory lock), lease (coordination.k8s.io/v1 Lease), none (every replica leads); auto: postgres on PostgreSQL, none on etcd (ARK_LEADER_ELECTION)"
+  "How replicas elect the one that runs the controller: postgres (advisory lock), lease (coordination.k8s.io/v1 Lease), none (every replica leads); auto: postgres on PostgreSQL, lease on kubernetes, none on etcd (ARK_LEADER_ELECTION)"
 )
 
 export const leaderElectionKubeconfig = env(
@@ -230,4 +251,4 @@ export const logLevel = choice(
 
 export const logFlags = { logFormat, logLevel }
 
-export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, etcdCaFile, etcdCertFile, etcdKeyFile, poolSize }
+export const databaseFlags = { storage, dataDir, postgresUrl, etcdEndpoints, etcdCaFile, etcdCertFile, etcdKeyFile, poolSize, kubeconfig, kubeApiQps, kubeApiBurst }

@@ -20,18 +20,26 @@ import type { Storage } from "../services/Storage.ts"
 export type LeaderElectionMode = "auto" | "lease" | "postgres" | "none"
 
 export interface LeadershipOptions {
-  readonly storage: "embedded" | "postgresql" | "etcd"
+  readonly storage: "embedded" | "postgresql" | "etcd" | "kubernetes"
   readonly leaderElection: LeaderElectionMode
   readonly leaderElectionKubeconfig: string
+  /** The storage's kubeconfig (--storage kubernetes): the Lease lives on the same server unless told otherwise. */
+  readonly kubeconfig: string
 }
 
 export class PostgresElectionNeedsPostgres extends Error {
   override readonly message = "--leader-election postgres needs PostgreSQL storage; with --storage etcd use lease or none"
 }
 
-/** The mode `auto` stands for: postgres on PostgreSQL storage, none on etcd. */
+/** The mode `auto` stands for: postgres on PostgreSQL storage, lease on kubernetes, none on etcd. */
 export const electionMode = (o: LeadershipOptions): Exclude<LeaderElectionMode, "auto"> =>
-  o.leaderElection !== "auto" ? o.leaderElection : o.storage === "etcd" ? "none" : "postgres"
+  o.leaderElection !== "auto"
+    ? o.leaderElection
+    : o.storage === "etcd"
+    ? "none"
+    : o.storage === "kubernetes"
+    ? "lease"
+    : "postgres"
 
 const electionConfig = Config.all({
   identity: Config.String("ARK_LEADER_ELECTION_IDENTITY").pipe(Config.withDefault(`${hostname()}_${randomUUID()}`)),
@@ -70,11 +78,10 @@ const electionOf = (
     switch (electionMode(o)) {
       case "none":
         return NoLeaderElection.layer(options.identity)
-      case "lease":
-        return LeaseLeaderElection.layer({
-          ...options,
-          kubeconfig: o.leaderElectionKubeconfig === "" ? undefined : o.leaderElectionKubeconfig
-        })
+      case "lease": {
+        const kubeconfig = o.leaderElectionKubeconfig !== "" ? o.leaderElectionKubeconfig : o.storage === "kubernetes" ? o.kubeconfig : ""
+        return LeaseLeaderElection.layer({ ...options, kubeconfig: kubeconfig === "" ? undefined : kubeconfig })
+      }
       case "postgres":
         if (store === undefined) return yield* Effect.die(new PostgresElectionNeedsPostgres())
         return PgLeaderElection.layer(options).pipe(Layer.provide(store))

@@ -1,7 +1,8 @@
 /**
- * `ark serve`: the Ark API server over PostgreSQL (embedded or external) or etcd. HTTPS with a
- * generated CA, server and admin client certificates (and a kubeconfig for them) unless
- * --insecure-http.
+ * `ark serve`: the Ark API server over PostgreSQL (embedded or external) or etcd, or the
+ * controller, workers, webhook and metrics beside a kube-apiserver that serves Ark's CRDs
+ * (`--storage kubernetes`). HTTPS with a generated CA, server and admin client certificates (and a
+ * kubeconfig for them) unless --insecure-http.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Config, Console, Duration, Effect, Layer } from "effect"
@@ -17,6 +18,7 @@ import { holdEarlyRequests } from "../layers/http/earlyRequests.ts"
 import { withObservability } from "../layers/http/observability.ts"
 import { notFoundPath } from "../layers/http/status.ts"
 import { webhookApp } from "../layers/http/webhook.ts"
+import * as KubernetesStorage from "../layers/kubernetes/KubernetesStorage.ts"
 import * as InstrumentedStorage from "../layers/storage/InstrumentedStorage.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
 import { liveContext, maxHeaderBytes, reloadServing, secureContext } from "../layers/Tls.ts"
@@ -29,14 +31,14 @@ import * as PgRemoteCommits from "../layers/postgres/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
 import * as PostgresStorage from "../layers/postgres/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
-import type { Commits } from "../services/Commits.ts"
+import type { Commits, RemoteCommits } from "../services/Commits.ts"
 import type { QueryQueue } from "../services/QueryQueue.ts"
 import * as Liveness from "../services/Liveness.ts"
 import * as Shutdown from "../services/Shutdown.ts"
 import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
-import { databaseLayer, etcdLayer } from "./database.ts"
+import { databaseLayer, etcdLayer, kubeLayer } from "./database.ts"
 import type { LeaderElection } from "../services/LeaderElection.ts"
 import type { LeadershipOptions } from "./leadership.ts"
 import { electionLayer, electionMode, leaderOnly } from "./leadership.ts"
@@ -74,6 +76,12 @@ export class UnknownModule extends Error {
 export class UnsafeInsecureBind extends Error {
   override readonly message = "--insecure-http serves without authentication and binds loopback addresses only (127.0.0.1, ::1, localhost)"
 }
+
+/** The modules an empty --modules stands for: kube-apiserver serves the CRDs in the kubernetes configuration. */
+const defaultModules = (o: ServeOptions) => o.storage === "kubernetes" ? knownModules.filter((m) => m !== "apiserver") : knownModules
+
+/** The configurations whose query queue is in process memory, fed by the hub (no queue table). */
+const inProcessQueue = (o: ServeOptions) => o.storage === "etcd" || o.storage === "kubernetes"
 
 export class ReplicasNeedPostgres extends Error {
   override readonly message = "--postgres-read-url names PostgreSQL replicas: it needs --storage postgresql or embedded"
@@ -129,8 +137,11 @@ const storeLayers = (o: ServeOptions): {
   readonly queue: Layer.Layer<QueryQueue, unknown>
   readonly leader: Layer.Layer<LeaderElection, unknown>
 } => {
-  if (o.storage === "etcd") {
-    const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(EtcdStorage.layer))), Layer.provide(etcdLayer(o)))
+  if (o.storage === "etcd" || o.storage === "kubernetes") {
+    const store: Layer.Layer<Storage | Commits | RemoteCommits, unknown> = o.storage === "etcd"
+      ? EtcdStorage.layer.pipe(Layer.provide(etcdLayer(o)))
+      : KubernetesStorage.layer.pipe(Layer.provide(kubeLayer(o)))
+    const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(store))))
     return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
   }
   // Reads that allow an older state go to the replicas; writes, consistent reads and watches stay on the primary.
@@ -176,7 +187,14 @@ const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) 
     const embedded = o.completionsUrl === "" && !o.demoEngine
     const demoUrl = o.demoEngine || (embedded && o.demoFallback) ? (yield* DemoEngine.start).url : undefined
     const defaultEngineUrl = o.completionsUrl !== "" ? o.completionsUrl : embedded ? EmbeddedEngine.EMBEDDED_ENGINE_URL : demoUrl
-    const kubeconfig = o.engineKubeconfig !== "" ? o.engineKubeconfig : inPod() ? "" : resolve(join(o.dataDir, "kubeconfig"))
+    // With --storage kubernetes the Ark objects are kube-apiserver's: the engine reads them there too.
+    const kubeconfig = o.engineKubeconfig !== ""
+      ? o.engineKubeconfig
+      : inPod()
+      ? ""
+      : o.storage === "kubernetes"
+      ? o.kubeconfig
+      : resolve(join(o.dataDir, "kubeconfig"))
     const reader = KubeResourceReader.layer(kubeconfig)
     const engine = embedded
       ? EmbeddedEngine.layer(demoUrl !== undefined ? { demoFallbackUrl: demoUrl } : {}).pipe(Layer.provide(Engine.executorLayer.pipe(Layer.provide([reader, A2AEngine.layer]))))
@@ -252,20 +270,21 @@ const untilUnrecoverable = <E, R>(running: Effect.Effect<never, E, R>, signal: S
 
 export const serve = (o: ServeOptions) =>
   Effect.gen(function*() {
-    const selected = new Set(o.modules.split(",").map((m) => m.trim()).filter((m) => m !== ""))
+    const listed = o.modules.split(",").map((m) => m.trim()).filter((m) => m !== "")
+    const selected = new Set<string>(listed.length > 0 ? listed : defaultModules(o))
     for (const m of selected) {
       if (!(knownModules as ReadonlyArray<string>).includes(m)) return yield* Effect.die(new UnknownModule(m))
     }
-    if (o.storage === "etcd" && o.postgresReadUrls.length > 0) return yield* Effect.die(new ReplicasNeedPostgres())
+    if (inProcessQueue(o) && o.postgresReadUrls.length > 0) return yield* Effect.die(new ReplicasNeedPostgres())
     const { evaluate, pki, security, reload } = yield* httpServer(o)
     const grace = yield* shutdownGrace
     const signal = Shutdown.make()
     const listening = NodeHttpServer.layer(evaluate, { port: o.port, host: o.host, gracefulShutdownTimeout: grace })
     const { core, queue, leader } = storeLayers(o)
-    // etcd's in-process queue lives on one replica: the leader's, unless every replica leads (none).
+    // The in-process queue lives on one replica: the leader's, unless every replica leads (none).
     const workers = !selected.has("query-workers")
       ? Layer.empty
-      : o.storage === "etcd" && electionMode(o) !== "none"
+      : inProcessQueue(o) && electionMode(o) !== "none"
       ? leaderOnly("query workers", workersLayer(o, queue).pipe(Layer.provide(core))).pipe(Layer.provide(leader))
       : workersLayer(o, queue)
     const storage = Layer.mergeAll(

@@ -155,6 +155,13 @@ export class Storage extends Context.Service<Storage, {
    */
   readonly currentRevision: Effect.Effect<string, StorageError>
   /**
+   * Per resource, the resourceVersion up to which its changes are known now, so that
+   * `changes(r, after, frontier(r))` answers at once (the watch hub's rounds read it). A store
+   * with one order for every resource (PostgreSQL, etcd) gives currentRevision for each; one fed
+   * by a watch per kind (kube-apiserver) gives the last version that kind's watch delivered.
+   */
+  readonly frontiers: Effect.Effect<(resource: StoredResource) => string, StorageError>
+  /**
    * Every committed change of a resource with `after < resourceVersion <= upTo`, in
    * resourceVersion order (`upTo` must not exceed currentRevision). Expired when `after` is
    * below the resource's purge floor.

@@ -65,15 +65,18 @@ const seedInstallArgs = () => {
   return { release: tokens[2]!, args: tokens.slice(4) }
 }
 
-const etcdArgs = ["-n", "ark-system", "--set", "storage.etcd.endpoints=http://etcd.kube-system:2379"]
+/** The default backend (etcd, through kube-apiserver), in the release namespace the tests use. */
+const etcdArgs = ["-n", "ark-system"]
+/** The explicit opt-in to a directly reached etcd. */
+const directEtcdArgs = [...etcdArgs, "--set", "storage.etcd.direct=true", "--set", "storage.etcd.endpoints=http://etcd.kube-system:2379"]
 
 const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8")
 
 const envOf = (container: Manifest) => Object.fromEntries((container["env"] as Array<Manifest>).map((e) => [e["name"], e]))
 
 describe("helm lint", () => {
-  it("passes for the default values, the seed's PostgreSQL values and the etcd backend", async () => {
-    for (const args of [[], ["-f", valuesFile("seed-pg.yaml", seedPostgresValues)], etcdArgs.slice(2)]) {
+  it("passes for the default values, the seed's PostgreSQL values and a directly reached etcd", async () => {
+    for (const args of [[], ["-f", valuesFile("seed-pg.yaml", seedPostgresValues)], directEtcdArgs.slice(2)]) {
       const r = await helm(["lint", "--strict", chartDir, ...args])
       expect(r.code, `${args.join(" ")}\n${r.stdout}${r.stderr}`).toBe(0)
       expect(r.stdout).toContain("1 chart(s) linted, 0 chart(s) failed")
@@ -232,8 +235,35 @@ describe("helm template, storage.backend=etcd", () => {
     }
   })
 
-  it("runs the controller modules against etcd, from one replica that never overlaps another", async () => {
+  it("runs the controller modules through kube-apiserver's API, with no etcd endpoints or certificates, electing their leader by a Lease", async () => {
     const m = await helmTemplate("ark", etcdArgs)
+    const container = arkContainer(m)
+    const a = container["args"] as Array<string>
+    expect(flagValue(a, "--storage")).toBe("kubernetes")
+    expect(a.filter((arg) => arg.startsWith("--etcd"))).toEqual([])
+    expect((container["volumeMounts"] as Array<Manifest>).map((v) => v["name"])).not.toContain("etcd-tls")
+    const modules = flagValue(a, "--modules")!.split(",")
+    expect(modules).not.toContain("apiserver")
+    expect(modules).toEqual(expect.arrayContaining(["controller", "query-workers", "webhook", "metrics"]))
+    expect(envOf(container)["ARK_LEADER_ELECTION_NAMESPACE"]).toEqual({ name: "ARK_LEADER_ELECTION_NAMESPACE", value: "ark-system" })
+    expect(envOf(container)["ARK_LEADER_ELECTION_IDENTITY"]["valueFrom"]).toEqual({ fieldRef: { fieldPath: "metadata.name" } })
+    // What --storage kubernetes needs: Ark's kinds with /status, Leases and events in the release namespace.
+    const controller = ofKind(m, "ClusterRole").find((r) => r["metadata"]["name"] === "ark-controller")!
+    expect(controller["rules"]).toContainEqual({
+      apiGroups: ["ark.mckinsey.com"],
+      resources: ["*", "*/status"],
+      verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+    })
+    const election = ofKind(m, "Role").find((r) => r["metadata"]["name"] === "ark-leader-election")!
+    expect(election["metadata"]["namespace"]).toBe("ark-system")
+    expect((election["rules"] as Array<Manifest>).flatMap((r) => r["resources"])).toEqual(expect.arrayContaining(["leases", "events"]))
+    // Replicas may be added: the leader alone runs the workers.
+    const two = one(await helmTemplate("ark", [...etcdArgs, "--set", "controllerManager.replicas=2"]), "Deployment")
+    expect(two["spec"]["replicas"]).toBe(2)
+  })
+
+  it("reaches etcd itself only when storage.etcd.direct is set, from one replica that never overlaps another, with a warning", async () => {
+    const m = await helmTemplate("ark", directEtcdArgs)
     const container = arkContainer(m)
     const a = container["args"] as Array<string>
     expect(flagValue(a, "--storage")).toBe("etcd")
@@ -249,10 +279,20 @@ describe("helm template, storage.backend=etcd", () => {
     expect(deployment["spec"]["replicas"]).toBe(1)
     expect(deployment["spec"]["strategy"]["type"]).toBe("Recreate")
     expect(flagValue(a, "--etcd-cafile")).toBeUndefined()
+    // NOTES (rendered by an install; a client-side dry run needs no cluster) warns, the default does not.
+    const notes = async (args: ReadonlyArray<string>) => {
+      const r = await helm(["install", "ark", chartDir, "--dry-run=client", ...args])
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout.slice(r.stdout.indexOf("NOTES:"))
+    }
+    expect(await notes(directEtcdArgs)).toContain("WARNING: storage.etcd.direct=true")
+    const usual = await notes(etcdArgs)
+    expect(usual).not.toContain("WARNING")
+    expect(usual).toContain("through\nkube-apiserver's API (--storage kubernetes)")
   })
 
   it("mounts storage.etcd.tlsSecretName and passes its files as kube-apiserver's --etcd-* TLS flags", async () => {
-    const m = await helmTemplate("ark", [...etcdArgs, "--set", "storage.etcd.endpoints=https://10.0.0.5:2379", "--set", "storage.etcd.tlsSecretName=etcd-client"])
+    const m = await helmTemplate("ark", [...directEtcdArgs, "--set", "storage.etcd.endpoints=https://10.0.0.5:2379", "--set", "storage.etcd.tlsSecretName=etcd-client"])
     const container = arkContainer(m)
     const a = container["args"] as Array<string>
     expect(flagValue(a, "--etcd-endpoints")).toBe("https://10.0.0.5:2379")
@@ -352,9 +392,9 @@ describe("wrong values", () => {
     expect(typo).toContain("at '/storage': additional properties 'postgres' not allowed")
     const replicas = await fails(["--set", "controllerManager.replicas=two"])
     expect(replicas).toContain("at '/controllerManager/replicas'")
-    const noEndpoints = await fails([])
-    expect(noEndpoints).toContain("storage.backend=etcd needs storage.etcd.endpoints")
-    const etcdReplicas = await fails([...etcdArgs, "--set", "controllerManager.replicas=2"])
-    expect(etcdReplicas).toContain("storage.backend=etcd keeps the query queue in process, so only one replica may run the query-workers module")
+    const noEndpoints = await fails(["--set", "storage.etcd.direct=true"])
+    expect(noEndpoints).toContain("storage.etcd.direct=true needs storage.etcd.endpoints")
+    const etcdReplicas = await fails([...directEtcdArgs, "--set", "controllerManager.replicas=2"])
+    expect(etcdReplicas).toContain("storage.etcd.direct=true keeps the query queue in process without leader election, so only one replica may run the query-workers module")
   })
 })

@@ -427,6 +427,23 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         assert.strictEqual(failureTag(yield* Effect.exit(storage.changes(queries, before, upTo))), "Expired")
       }))
 
+    it.effect("a resource's frontier passes every write, and its changes up to the frontier are at hand", () =>
+      Effect.gen(function*() {
+        const storage = yield* Storage
+        const namespace = ns()
+        const before = (yield* storage.frontiers)(queries)
+        const a = yield* storage.create(queries, query("f1", { namespace }))
+        // A store fed by a watch reaches the write when its watch delivers it: soon, not at once.
+        let frontier = before
+        for (let i = 0; i < 100 && BigInt(frontier) < BigInt(a.metadata.resourceVersion!); i++) {
+          yield* Effect.sleep("100 millis")
+          frontier = (yield* storage.frontiers)(queries)
+        }
+        assert.isTrue(BigInt(frontier) >= BigInt(a.metadata.resourceVersion!), `frontier ${frontier} never reached ${a.metadata.resourceVersion}`)
+        const seen = (yield* storage.changes(queries, before, frontier)).filter((c) => c.namespace === namespace)
+        assert.deepStrictEqual(seen.map((c) => `${c.type} ${c.name}@${c.resourceVersion}`), [`ADDED f1@${a.metadata.resourceVersion}`])
+      }))
+
     it.effect("list at an exact retained resourceVersion shows that point in time", () =>
       Effect.gen(function*() {
         const storage = yield* Storage

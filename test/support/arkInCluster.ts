@@ -37,7 +37,14 @@ export const installChart = async (cluster: KubeCluster, values: ReadonlyArray<s
   const manifests = await helmTemplate(release, ["--namespace", namespace, "--set", "storage.backend=postgresql", ...values.flatMap((v) => ["--set", v])])
   const ns = await cluster.kubectl(["create", "namespace", namespace])
   if (ns.code !== 0 && !ns.stderr.includes("AlreadyExists")) throw new Error(ns.stderr)
-  const kept = manifests.filter((m) => !["Deployment", "Job", "Service"].includes(m["kind"]))
+  const kept = manifests.filter((m) => !["Deployment", "Job", "Service", "CustomResourceDefinition"].includes(m["kind"]))
+  // The CRDs (storage.backend=etcd) are too large for client-side apply's annotation; served before anything uses them.
+  const crds = ofKind(manifests, "CustomResourceDefinition")
+  if (crds.length > 0) {
+    const r = await cluster.kubectl(["apply", "--server-side", "-f", "-"], { input: crds.map((o) => stringify(o)).join("---\n") })
+    if (r.code !== 0) throw new Error(`kubectl apply --server-side of the CRDs failed:\n${r.stderr}`)
+    await cluster.ok(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"])
+  }
   await apply(cluster, kept)
   // The chart's Service, without its selector, and ports named as the pods' containers name them.
   const service = ofKind(manifests, "Service")[0]!
@@ -100,6 +107,8 @@ export interface ReplicaOptions {
   readonly modules?: string
   readonly args?: ReadonlyArray<string>
   readonly env?: Record<string, string>
+  /** What the replica prints once it serves (default: the API server's line). */
+  readonly ready?: RegExp
 }
 
 /** Starts `ark serve` inside the namespace with the chart's flags and waits for it to serve. */
@@ -138,7 +147,7 @@ export const startReplica = async (cluster: KubeCluster, install: ArkInstall, op
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ark serve did not start:\n${output}`)), 60_000)
     const check = () => {
-      if (/ark: serving /.test(output)) {
+      if ((options.ready ?? /ark: serving /).test(output)) {
         clearTimeout(timer)
         child.stdout!.off("data", check)
         child.stderr!.off("data", check)

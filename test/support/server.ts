@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly databaseUrl?: string
   /** Serve from the etcd at this client URL (`--storage etcd`) instead of PostgreSQL. */
   readonly etcdEndpoint?: string
+  /** Keep Ark objects in the kube-apiserver this kubeconfig names (`--storage kubernetes`). */
+  readonly kubeconfig?: string
   /** A fixed port (a restarted replica keeps its address). */
   readonly port?: number
   readonly env?: Record<string, string>
@@ -47,11 +49,13 @@ export interface ServerOptions {
 const outsideCluster = { KUBERNETES_SERVICE_HOST: "" }
 
 export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
-  const databaseUrl = options.embedded || options.etcdEndpoint !== undefined
+  const databaseUrl = options.embedded || options.etcdEndpoint !== undefined || options.kubeconfig !== undefined
     ? undefined
     : options.databaseUrl ?? await Effect.runPromise(freshDatabase("api"))
   const storage = options.etcdEndpoint !== undefined
     ? ["--storage", "etcd", "--etcd-endpoints", options.etcdEndpoint]
+    : options.kubeconfig !== undefined
+    ? ["--storage", "kubernetes", "--kubeconfig", options.kubeconfig]
     : databaseUrl === undefined
     ? ["--storage", "embedded"]
     : ["--storage", "postgresql", "--postgres-url", databaseUrl]

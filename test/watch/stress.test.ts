@@ -1,7 +1,8 @@
 /**
  * The watch stress checker: concurrent writers on two replicas, many watchers with mixed
  * selectors and start points, the store's notification path cut (PostgreSQL: the LISTEN
- * connections killed; etcd: the etcd member restarted) and one replica restarted mid-run.
+ * connections killed; etcd: the etcd member restarted; kube-apiserver serving Ark's CRDs: every
+ * connection of the replicas to it cut) and one replica restarted mid-run.
  * Every watcher must have seen every committed version of every object it selects exactly
  * once, in resourceVersion order, as the store's own history says (no event lost,
  * duplicated or reordered), resuming like a reflector whenever its connection ends. The same
@@ -19,7 +20,10 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { Selection } from "../../src/domain/watch.ts"
 import { eventType } from "../../src/domain/watch.ts"
 import { Storage, storedResource } from "../../src/services/Storage.ts"
+import { startCluster } from "../support/cluster.ts"
 import { startEtcd, withEtcdStorage } from "../support/etcd.ts"
+import { applyCrds, kubeStorageLayer } from "../support/kubeStorage.ts"
+import { cuttableProxy } from "../support/pipes.ts"
 import type { RunningServer, ServerOptions } from "../support/server.ts"
 import { freePort } from "../support/net.ts"
 import { withStorage } from "../support/pg.ts"
@@ -109,6 +113,46 @@ const etcd: Store = {
       lastChange: () => storageOf(Effect.gen(function*() { return yield* (yield* Storage).currentRevision })),
       withStorage: storageOf,
       diagnose: async () => `etcd member pid ${member.pid()}`
+    }
+  }
+}
+
+const kube: Store = {
+  name: "kube-apiserver with Ark's CRDs",
+  start: async (options) => {
+    const cluster = await startCluster()
+    cleanups.push(() => cluster.stop())
+    await applyCrds(cluster)
+    await cluster.ok(["create", "namespace", namespace])
+    // The replicas reach kube-apiserver through a proxy the fault cuts.
+    const proxy = await cuttableProxy("127.0.0.1", Number(new URL(cluster.url).port))
+    cleanups.push(async () => proxy.close())
+    const kubeconfig = await cluster.kubeconfig("ark", { cn: "ark", groups: ["system:masters"] }, {
+      server: `https://127.0.0.1:${proxy.port}`,
+      caPem: cluster.ca.certPem,
+      serverName: "kubernetes"
+    })
+    const storageOf = <A, E>(effect: Effect.Effect<A, E, Storage>) =>
+      Effect.runPromise(Effect.scoped(effect.pipe(Effect.provide(kubeStorageLayer(cluster.admin)))).pipe(Effect.orDie))
+    const replica = { kubeconfig }
+    const a = await startServer({ ...options, ...replica })
+    const since = await storageOf(Effect.gen(function*() { return yield* (yield* Storage).currentRevision }))
+    return {
+      a,
+      replica,
+      fault: async () => {
+        // Every connection of every replica to kube-apiserver drops (the feeds' watches with them)
+        // and must resume without losing a change.
+        expect(proxy.cut()).toBeGreaterThan(0)
+      },
+      // Other kinds (kube's own Leases) move kube's revision too: the reference is the kind's history.
+      lastChange: () => storageOf(Effect.gen(function*() {
+        const storage = yield* Storage
+        const all = yield* storage.changes(resource, since, yield* storage.currentRevision)
+        return all[all.length - 1]?.resourceVersion ?? since
+      })),
+      withStorage: storageOf,
+      diagnose: async () => cluster.apiserverLog().slice(-3000)
     }
   }
 }
@@ -220,7 +264,7 @@ const runWatcher = (spec: WatcherSpec, stop: { stopped: boolean }): { result: Wa
   return { result, done }
 }
 
-describe.each([postgres, etcd])("watch stress on $name", (store) => {
+describe.each([postgres, etcd, kube])("watch stress on $name", (store) => {
   it("delivers every committed version exactly once, in order, to every watcher, through faults", async () => {
     const rand = random(42)
     const portB = await freePort()

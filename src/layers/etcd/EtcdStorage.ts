@@ -193,6 +193,7 @@ export const make = Effect.gen(function*() {
     delete: del,
     list,
     currentRevision: Effect.map(revisionNow, (rv) => rv.toString()),
+    frontiers: Effect.map(revisionNow, (rv) => () => rv.toString()),
     changes: feed.changes,
     compact
   })

@@ -413,6 +413,7 @@ export const make = (options: PostgresStorageOptions) =>
       delete: del,
       list,
       currentRevision: Effect.map(frontier, (f) => f.toString()),
+      frontiers: Effect.map(frontier, (f) => () => f.toString()),
       changes,
       compact
     })

@@ -33,6 +33,7 @@ export const layer: Layer.Layer<Storage, never, Storage> = Layer.effect(
       delete: (r, namespace, name, options) => measured("delete", of(r), inner.delete(r, namespace, name, options)),
       list: (r, options) => measured("list", of(r), inner.list(r, options)),
       currentRevision: measured("currentRevision", "", inner.currentRevision),
+      frontiers: measured("frontiers", "", inner.frontiers),
       changes: (r, after, upTo) => measured("changes", of(r), inner.changes(r, after, upTo)),
       compact: (r, revision) => measured("compact", of(r), inner.compact(r, revision))
     })
