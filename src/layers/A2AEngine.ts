@@ -209,6 +209,13 @@ const tokenUsage = (...metadata: ReadonlyArray<Record<string, unknown> | undefin
 
 const nonEmpty = (s: string): string | undefined => s === "" ? undefined : s
 
+const ApprovalRef = Schema.Struct({ approvalRef: Schema.Struct({ name: Schema.NonEmptyString }) })
+const decodeApprovalRef = Schema.decodeUnknownOption(ApprovalRef)
+
+/** The ToolApprovalRequest a waiting task names (ark's engine puts it in the status message's extension metadata). */
+const approvalRefOf = (task: Task): string | undefined =>
+  Option.getOrUndefined(Option.map(decodeApprovalRef(task.status?.message?.metadata?.[QUERY_REF_METADATA_KEY]), (m) => m.approvalRef.name))
+
 /**
  * What status.response.raw keeps: the engine's chat messages when it reports them under the
  * extension's `messages` (upstream's engine and ours do), else the A2A reply itself.
@@ -253,8 +260,10 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
   switch (state) {
     case TaskState.TASK_STATE_COMPLETED:
       return result("completed")
-    case TaskState.TASK_STATE_INPUT_REQUIRED:
-      return result("input-required")
+    case TaskState.TASK_STATE_INPUT_REQUIRED: {
+      const approvalRef = approvalRefOf(reply)
+      return Effect.map(result("input-required"), (r) => approvalRef === undefined ? r : { ...r, approvalRef })
+    }
     default: {
       // Failed, rejected, canceled, auth-required, or a task still running although the call blocks.
       const why = textOf(reply.status?.message?.parts ?? [])

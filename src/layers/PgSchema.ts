@@ -184,6 +184,26 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
               ark_try_timestamptz(object #>> '{status,conditions,0,lastTransitionTime}') AS finished_at
        FROM ark_current_objects WHERE resource = 'ark.mckinsey.com/queries'`
     ]
+  },
+  {
+    version: 6,
+    name: "resumed queries are queued again",
+    statements: [
+      // A Query set back to "queued" (resumed after a human's approval) is enqueued by the same
+      // transaction, as a new Query is; one that is still in the queue is not enqueued twice.
+      `CREATE FUNCTION ark_requeue_query() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF (NEW.data::jsonb #>> '{status,phase}') = 'queued' AND NOT EXISTS (
+          SELECT 1 FROM ark_query_queue WHERE namespace = NEW.namespace AND name = NEW.name AND uid = NEW.uid
+        ) THEN
+          INSERT INTO ark_query_queue (namespace, name, uid) VALUES (NEW.namespace, NEW.name, NEW.uid);
+        END IF;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER ark_requeue_query AFTER INSERT ON ark_objects FOR EACH ROW
+       WHEN (NEW.resource = 'ark.mckinsey.com/queries' AND NEW.event = ${Event.Modified} AND NEW.data LIKE '%"phase":"queued"%')
+       EXECUTE FUNCTION ark_requeue_query()`
+    ]
   }
 ]
 

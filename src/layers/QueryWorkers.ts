@@ -122,6 +122,8 @@ export const make = (options: QueryWorkerOptions) =>
       duration: formatSeconds(Date.now() - startedAt),
       // As upstream, a failed Query also carries its error message in status.error.
       ...(o.phase === "error" ? { error: o.message } : {}),
+      // A Query waiting for a human names the ToolApprovalRequest to answer.
+      ...(o.phase === "input-required" && o.result?.approvalRef !== undefined ? { approvalRef: { name: o.result.approvalRef, namespace: current.metadata.namespace } } : {}),
       // Completed first; other writers' conditions (the controller's TargetFound) stay after it.
       conditions: [condition(o, current.metadata.generation), ...otherConditions(current)],
       ...(o.result !== undefined
@@ -284,7 +286,9 @@ export const make = (options: QueryWorkerOptions) =>
               // engine answers input-required when a tool call needs approval).
               phase: result.state === "input-required" ? "input-required" : "done",
               reason: result.state === "input-required" ? "InputRequired" : "Completed",
-              message: result.state === "input-required" ? "the engine waits for approval or input" : "the query completed",
+              message: result.state !== "input-required"
+                ? "the query completed"
+                : result.approvalRef !== undefined ? `tool calls wait for approval: toolapprovalrequest ${result.approvalRef}` : "the engine waits for approval or input",
               result
             })),
             Effect.timeoutOrElse({

@@ -8,6 +8,7 @@ import * as EngineServer from "../layers/engine/EngineServer.ts"
 import * as KubeResourceReader from "../layers/engine/KubeResourceReader.ts"
 import type { QueryExecutor } from "../services/QueryExecutor.ts"
 import type { ResourceReader } from "../services/ResourceReader.ts"
+import type { ResourceWriter } from "../services/ResourceWriter.ts"
 
 /** ARK_ENGINE_MAX_TURNS (20), ARK_ENGINE_MODEL_RETRIES (3), ARK_ENGINE_RETRY_BASE (1s), ARK_ENGINE_MCP_LIST_TTL (60s). */
 export const executorOptions = Effect.gen(function*() {
@@ -19,7 +20,7 @@ export const executorOptions = Effect.gen(function*() {
 })
 
 /** The executor with the ARK_ENGINE_* settings. */
-export const executorLayer: Layer.Layer<QueryExecutor, Config.ConfigError, ResourceReader> = Layer.unwrap(Effect.map(executorOptions, CompletionsExecutor.layer))
+export const executorLayer: Layer.Layer<QueryExecutor, Config.ConfigError, ResourceReader | ResourceWriter> = Layer.unwrap(Effect.map(executorOptions, CompletionsExecutor.layer))
 
 export interface EngineOptions {
   readonly host: string

@@ -164,13 +164,14 @@ const inPod = () => (process.env["KUBERNETES_SERVICE_HOST"] ?? "") !== ""
  */
 const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) =>
   Layer.unwrap(Effect.gen(function*() {
-    const [A2AEngine, DemoEngine, EmbeddedEngine, KubeResourceReader, Engine] = yield* Effect.promise(() =>
+    const [A2AEngine, DemoEngine, EmbeddedEngine, KubeResourceReader, Engine, ApprovalResumer] = yield* Effect.promise(() =>
       Promise.all([
         import("../layers/A2AEngine.ts"),
         import("../layers/DemoEngine.ts"),
         import("../layers/engine/EmbeddedEngine.ts"),
         import("../layers/engine/KubeResourceReader.ts"),
-        import("./engine.ts")
+        import("./engine.ts"),
+        import("../layers/ApprovalResumer.ts")
       ])
     )
     const embedded = o.completionsUrl === "" && !o.demoEngine
@@ -185,8 +186,9 @@ const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) 
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
     const drainTimeout = yield* shutdownGrace
-    return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout }).pipe(
-      Layer.provide([queue, engine, reader])
+    return Layer.merge(
+      QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout }).pipe(Layer.provide([queue, engine, reader])),
+      ApprovalResumer.layer
     )
   }))
 

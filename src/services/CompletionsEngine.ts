@@ -39,6 +39,8 @@ export interface CompletionResult {
   readonly contextId?: string
   readonly taskId?: string
   readonly tokenUsage?: TokenUsage
+  /** With "input-required": the ToolApprovalRequest the engine waits on (the Query's status.approvalRef). */
+  readonly approvalRef?: string
 }
 
 /** The engine could not be reached or answered with a server error: worth retrying. */

@@ -22,6 +22,8 @@ export interface Execution {
   readonly messages: ReadonlyArray<ChatMessage>
   /** Summed over every model call of the Query. */
   readonly tokenUsage: Usage
+  /** Set when the Query stopped for a human: the ToolApprovalRequest that waits (status.approvalRef). */
+  readonly approval?: { readonly name: string }
 }
 
 /**

@@ -15,6 +15,7 @@ import { formatLabelSelector, labelSelectorRequirements } from "../../domain/sel
 import type { Execution, QueryRef } from "../../services/QueryExecutor.ts"
 import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
+import { ResourceWriter } from "../../services/ResourceWriter.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
 import * as Anthropic from "./providers/anthropic.ts"
 import * as Bedrock from "./providers/bedrock.ts"
@@ -25,6 +26,8 @@ import type { Parameter, Scope } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
 import * as Mcp from "./tools/mcp.ts"
+import * as Approval from "./approval.ts"
+import type { Turns } from "./turnLoop.ts"
 import { runTurns, usageCounter } from "./turnLoop.ts"
 
 export interface ExecutorOptions {
@@ -53,6 +56,13 @@ interface AgentSpec {
 }
 
 const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config", message })
+
+/** What an agent's run gives: its messages and answer, or (the Query's own agent) a pause for approval. */
+interface AgentRun {
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly answer: string
+  readonly paused?: NonNullable<Turns["paused"]>
+}
 
 const chatCall = (m: ResolvedModel): ChatCall => {
   switch (m.provider) {
@@ -126,6 +136,7 @@ const authorizeOverride = (namespace: string, queryName: string, declared: { rea
 export const make = (options: ExecutorOptions) =>
   Effect.gen(function*() {
     const reader = yield* ResourceReader
+    const writer = yield* ResourceWriter
     const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
 
     /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
@@ -153,9 +164,19 @@ export const make = (options: ExecutorOptions) =>
         )
     }
 
-    /** An Agent's turn loop over `input`; usage goes to `onUsage`. */
-    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: typeof noUsage) => void, depth: number) =>
-      Effect.gen(function*(): Effect.fn.Return<{ readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string }, ExecutionFailed, ResourceReader> {
+    /**
+     * An Agent's turn loop over `input`; usage goes to `onUsage`. The Query's own agent (with
+     * `approvals`) may pause for a human, and resumes from the conversation it paused with.
+     */
+    const runAgent = (
+      name: string,
+      scope: Scope,
+      input: ReadonlyArray<ChatMessage>,
+      onUsage: (u: typeof noUsage) => void,
+      depth: number,
+      approvals?: { readonly resume?: Approval.Pending }
+    ) =>
+      Effect.gen(function*(): Effect.fn.Return<AgentRun, ExecutionFailed, ResourceReader> {
         const agent = yield* getObject(types.agent, scope.namespace, name)
         const id = `agent ${scope.namespace}/${name}`
         const spec = (agent.spec ?? {}) as AgentSpec
@@ -181,17 +202,26 @@ export const make = (options: ExecutorOptions) =>
               Effect.provideService(ResourceReader, reader)
             )
         })
+        const start: ReadonlyArray<ChatMessage> = prompt === "" ? input : [{ role: "system", content: prompt }, ...input]
+        const resume = approvals?.resume
+        const decision = resume?.decision
+        const last = resume?.conversation.at(-1)
         const turns = yield* runTurns({
           who: id,
           speaker: name,
-          conversation: prompt === "" ? input : [{ role: "system", content: prompt }, ...input],
+          conversation: resume?.conversation ?? start,
+          ...(approvals !== undefined
+            ? { approvals: { decisions: new Map(decision === undefined || last?.role !== "assistant" ? [] : (last.tool_calls ?? []).map((c) => [c.id, decision])) } }
+            : {}),
           tools,
           ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
           maxTurns: options.maxTurns,
           complete: complete(model),
           onUsage
         })
-        return { messages: turns.messages, answer: turns.answer ?? answerOf(turns.messages) }
+        // A resumed run's messages include those from before its pause.
+        const messages = resume === undefined ? turns.messages : [...resume.conversation.slice(start.length), ...turns.messages]
+        return { messages, answer: turns.answer ?? answerOf(messages), ...(turns.paused !== undefined ? { paused: turns.paused } : {}) }
       })
 
     const execute = (ref: QueryRef) =>
@@ -206,10 +236,26 @@ export const make = (options: ExecutorOptions) =>
         const scope: Scope = { namespace: ref.namespace, queryParameters }
         const input = yield* inputMessages(spec, queryParameters)
         const usage = usageCounter(noUsage)
-        const run = Effect.gen(function*() {
+        const run = Effect.gen(function*(): Effect.fn.Return<AgentRun & { readonly approval?: { readonly name: string } }, ExecutionFailed, ResourceReader | ResourceWriter> {
           switch (target.type) {
-            case "agent":
-              return yield* runAgent(target.name, scope, input, usage.add, 0)
+            case "agent": {
+              const identity = { namespace: ref.namespace, name: ref.name, uid: query.metadata.uid ?? "" }
+              const stopped = yield* Approval.latest(identity)
+              // Still waiting: nothing runs until a human has answered.
+              if (stopped !== undefined && stopped.pending.decision === undefined) return { messages: [], answer: "", approval: { name: stopped.pending.name } }
+              if (stopped !== undefined) usage.add(stopped.pending.usage)
+              const agentRun = yield* runAgent(target.name, scope, input, usage.add, 0, stopped !== undefined ? { resume: stopped.pending } : {})
+              if (agentRun.paused === undefined) return agentRun
+              const name = yield* Approval.request({
+                query: identity,
+                agent: target.name,
+                conversation: agentRun.paused.conversation,
+                waiting: agentRun.paused.waiting,
+                after: stopped?.sequence ?? 0,
+                usage: usage.total()
+              })
+              return { ...agentRun, approval: { name } }
+            }
             case "model": {
               const model = yield* resolveModel(target.name, scope, `the target of query ${ref.namespace}/${ref.name}`)
               const response = yield* complete(model)({ messages: input, tools: [] })
@@ -231,8 +277,8 @@ export const make = (options: ExecutorOptions) =>
           duration: Duration.millis(timeout),
           orElse: () => Effect.fail(new ExecutionFailed({ code: "timeout", message: `query ${ref.namespace}/${ref.name} did not finish within ${spec.timeout ?? "5m"}` }))
         }))
-        return { content: result.answer, messages: result.messages, tokenUsage: usage.total() } satisfies Execution
-      }).pipe(Effect.provideService(ResourceReader, reader))
+        return { content: result.answer, messages: result.messages, tokenUsage: usage.total(), ...(result.approval !== undefined ? { approval: result.approval } : {}) } satisfies Execution
+      }).pipe(Effect.provideService(ResourceReader, reader), Effect.provideService(ResourceWriter, writer))
 
     /** A Tool as the target: the input is its JSON arguments, or `{input: <text>}`; its result is the answer. */
     const runTool = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>) =>
@@ -262,4 +308,4 @@ export const make = (options: ExecutorOptions) =>
     return QueryExecutor.of({ execute })
   })
 
-export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader> => Layer.effect(QueryExecutor, make(options))
+export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader | ResourceWriter> => Layer.effect(QueryExecutor, make(options))

@@ -28,7 +28,8 @@ export const layer = (options: EmbeddedOptions): Layer.Layer<CompletionsEngine, 
       const embedded = (request: CompletionRequest): Effect.Effect<CompletionResult, EngineFailed | EngineUnavailable> =>
         executor.execute({ name: request.query.name, namespace: request.query.namespace }).pipe(
           Effect.map((e): CompletionResult => ({
-            state: "completed",
+            state: e.approval !== undefined ? "input-required" : "completed",
+            ...(e.approval !== undefined ? { approvalRef: e.approval.name } : {}),
             content: e.content,
             raw: JSON.stringify(e.messages),
             tokenUsage: e.tokenUsage,

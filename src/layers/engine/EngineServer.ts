@@ -39,15 +39,17 @@ const agentMessage = (context: RequestContext, text: string, taskId: string, met
   referenceTaskIds: []
 })
 
-const failedTask = (context: RequestContext, why: string) =>
+const endedTask = (context: RequestContext, state: TaskState, why: string, metadata?: Record<string, unknown>) =>
   AgentEvent.task({
     id: context.taskId,
     contextId: context.contextId,
-    status: { state: TaskState.TASK_STATE_FAILED, message: agentMessage(context, why, context.taskId), timestamp: new Date().toISOString() },
+    status: { state, message: agentMessage(context, why, context.taskId, metadata), timestamp: new Date().toISOString() },
     artifacts: [],
     history: [context.userMessage],
     metadata: undefined
   })
+
+const failedTask = (context: RequestContext, why: string) => endedTask(context, TaskState.TASK_STATE_FAILED, why)
 
 /** The QueryRef of a request: in the message's metadata (upstream's controller), else the request's. */
 const refOf = (context: RequestContext): QueryRef | undefined => {
@@ -76,7 +78,13 @@ export const serve = (o: EngineServerOptions): Effect.Effect<{ readonly url: str
         const exit = await run(executor.execute(ref).pipe(
           Effect.tapError((e) => Effect.logWarning(`query ${ref.namespace}/${ref.name} failed: ${e.code}: ${e.message}`))
         ))
-        if (Exit.isSuccess(exit)) {
+        if (Exit.isSuccess(exit) && exit.value.approval !== undefined) {
+          // Waiting for a human: the task asks for input, naming the ToolApprovalRequest to answer.
+          const name = exit.value.approval.name
+          bus.publish(endedTask(context, TaskState.TASK_STATE_INPUT_REQUIRED, `tool calls wait for approval: toolapprovalrequest ${ref.namespace}/${name}`, {
+            [QUERY_REF_METADATA_KEY]: { approvalRef: { name, namespace: ref.namespace } }
+          }))
+        } else if (Exit.isSuccess(exit)) {
           const e = exit.value
           bus.publish(AgentEvent.message(agentMessage(context, e.content, "", {
             [QUERY_REF_METADATA_KEY]: {

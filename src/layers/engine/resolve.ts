@@ -24,6 +24,7 @@ export const types = {
   tool: arkType("Tool"),
   team: arkType("Team"),
   mcpServer: arkType("MCPServer"),
+  approval: arkType("ToolApprovalRequest"),
   secret: { group: "", version: "v1", plural: "secrets", singular: "secret" },
   configMap: { group: "", version: "v1", plural: "configmaps", singular: "configmap" }
 } as const

@@ -1,0 +1,80 @@
+/**
+ * Resumes Queries that waited for a human: once a ToolApprovalRequest is decided (its status
+ * patched to approved or rejected, as upstream's CLI and dashboard do), the Query that names it
+ * in status.approvalRef goes from input-required back to "queued", and the queue takes it again
+ * (the PostgreSQL queue by trigger, the in-memory one from its watch); the engine then resumes
+ * from the request. Every replica with workers runs this: the write is a compare-and-swap that
+ * only one of them makes. Queries are watched too, for a decision made before the Query showed
+ * that it waits.
+ */
+import { Effect, Layer, Schema, Stream } from "effect"
+import { isRecord } from "../domain/object.ts"
+import type { KubeObject } from "../domain/object.ts"
+import { findKind } from "../domain/registry.ts"
+import { Storage, storedResource } from "../services/Storage.ts"
+import type { StoredResource } from "../services/Storage.ts"
+import { WatchHub } from "../services/WatchHub.ts"
+import { trackStatusWrite } from "./http/fieldmanager.ts"
+
+const queries = storedResource(findKind("Query")!)
+const approvals = storedResource(findKind("ToolApprovalRequest")!)
+const tracked = trackStatusWrite(findKind("Query")!, "ark-approval-resumer")
+
+class NotWaiting extends Schema.TaggedError<NotWaiting>()("NotWaiting", {}) {}
+
+const statusOf = (o: KubeObject) => (isRecord(o.status) ? o.status : {}) as Record<string, unknown>
+
+const isDecided = (tar: KubeObject) => {
+  const status = statusOf(tar)
+  const action = (status["decision"] as { action?: unknown } | undefined)?.action ?? status["phase"]
+  return action === "approved" || action === "rejected"
+}
+
+const waitsOn = (query: KubeObject) => {
+  const status = statusOf(query)
+  return status["phase"] === "input-required" ? (status["approvalRef"] as { name?: string } | undefined)?.name : undefined
+}
+
+export const make = Effect.gen(function*() {
+  const storage = yield* Storage
+  const hub = yield* WatchHub
+
+  /** Sets the Query back to "queued" if it still waits on `tar` and `tar` is decided. */
+  const resume = (namespace: string, query: string, tar: string) =>
+    Effect.gen(function*() {
+      const request = yield* storage.get(approvals, namespace, tar)
+      if (!isDecided(request)) return
+      yield* storage.guaranteedUpdate(queries, namespace, query, (current) => {
+        if (waitsOn(current) !== tar) return Effect.fail(new NotWaiting())
+        const { approvalRef: _, ...status } = statusOf(current)
+        return tracked(current, { ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...status, phase: "queued" } })
+      }, { subresource: "status" })
+      yield* Effect.logInfo(`query ${namespace}/${query} resumes after toolapprovalrequest ${tar} was decided`)
+    }).pipe(Effect.catchTags({ NotWaiting: () => Effect.void, NotFound: () => Effect.void }))
+
+  /** Every current object of `resource` and every change, whose text has `hint`, handed to `onObject`; restarted on errors. */
+  const follow = (resource: StoredResource, hint: string, onObject: (o: KubeObject) => Effect.Effect<void, unknown>) =>
+    Effect.gen(function*() {
+      const listed = yield* storage.list(resource)
+      // Only objects whose text has the hint are parsed: a restart with 100k Queries parses few.
+      for (const text of listed.items) if (text.includes(hint)) yield* onObject(JSON.parse(text) as KubeObject)
+      yield* hub.watch(resource, { resourceVersion: listed.resourceVersion }).pipe(
+        Stream.runForEach((e) => (e.type === "ADDED" || e.type === "MODIFIED") && e.object.includes(hint) ? onObject(JSON.parse(e.object) as KubeObject) : Effect.void)
+      )
+    }).pipe(
+      Effect.catchCause((cause) => Effect.logWarning(`approval resumer: the ${resource.key} watch restarts`, cause)),
+      Effect.andThen(Effect.sleep("500 millis")),
+      Effect.forever
+    )
+
+  yield* Effect.forkScoped(follow(approvals, '"status"', (tar) => {
+    const ref = (tar.spec as { queryRef?: { name?: string } } | undefined)?.queryRef
+    return isDecided(tar) && ref?.name !== undefined ? resume(tar.metadata.namespace ?? "", ref.name, tar.metadata.name!) : Effect.void
+  }))
+  yield* Effect.forkScoped(follow(queries, '"input-required"', (query) => {
+    const tar = waitsOn(query)
+    return tar !== undefined ? resume(query.metadata.namespace ?? "", query.metadata.name!, tar) : Effect.void
+  }))
+})
+
+export const layer: Layer.Layer<never, never, Storage | WatchHub> = Layer.effectDiscard(make)
