@@ -209,6 +209,13 @@ const tokenUsage = (...metadata: ReadonlyArray<Record<string, unknown> | undefin
 
 const nonEmpty = (s: string): string | undefined => s === "" ? undefined : s
 
+const ConversationId = Schema.Struct({ conversationId: Schema.NonEmptyString })
+const decodeConversationId = Schema.decodeUnknownOption(ConversationId)
+
+/** The conversation an engine reports under the extension's `conversationId` (upstream's and ours do). */
+const conversationOf = (metadata: Record<string, unknown> | undefined) =>
+  Option.getOrUndefined(Option.map(decodeConversationId(metadata?.[QUERY_REF_METADATA_KEY]), (m) => m.conversationId))
+
 const ApprovalRef = Schema.Struct({ approvalRef: Schema.Struct({ name: Schema.NonEmptyString }) })
 const decodeApprovalRef = Schema.decodeUnknownOption(ApprovalRef)
 
@@ -244,7 +251,8 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
       raw: rawOf(reply.metadata, () => Message.toJSON(reply)),
       contextId: nonEmpty(reply.contextId),
       taskId: nonEmpty(reply.taskId),
-      tokenUsage: tokenUsage(reply.metadata)
+      tokenUsage: tokenUsage(reply.metadata),
+      conversationId: conversationOf(reply.metadata)
     })
   }
   const state = reply.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED

@@ -204,6 +204,26 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
        WHEN (NEW.resource = 'ark.mckinsey.com/queries' AND NEW.event = ${Event.Modified} AND NEW.data LIKE '%"phase":"queued"%')
        EXECUTE FUNCTION ark_requeue_query()`
     ]
+  },
+  {
+    version: 7,
+    name: "built-in conversation memory",
+    statements: [
+      // Messages of conversations kept by ark's built-in memory (PgConversationStore.ts), each
+      // expiring with the Query that wrote it (its spec.ttl).
+      `CREATE TABLE ark_conversation_messages (
+        id              bigserial   PRIMARY KEY,
+        namespace       text        COLLATE "C" NOT NULL,
+        memory          text        COLLATE "C" NOT NULL,
+        conversation_id text        COLLATE "C" NOT NULL,
+        query_id        text        NOT NULL,
+        message         text        NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        expires_at      timestamptz
+      )`,
+      `CREATE INDEX ark_conversation_messages_by_conversation ON ark_conversation_messages (namespace, memory, conversation_id, id)`,
+      `CREATE INDEX ark_conversation_messages_expiry ON ark_conversation_messages (expires_at) WHERE expires_at IS NOT NULL`
+    ]
   }
 ]
 

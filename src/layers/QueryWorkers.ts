@@ -122,6 +122,8 @@ export const make = (options: QueryWorkerOptions) =>
       duration: formatSeconds(Date.now() - startedAt),
       // As upstream, a failed Query also carries its error message in status.error.
       ...(o.phase === "error" ? { error: o.message } : {}),
+      // The conversation the engine's memory kept it in: the next Query's spec.conversationId.
+      ...(o.result?.conversationId !== undefined ? { conversationId: o.result.conversationId } : {}),
       // A Query waiting for a human names the ToolApprovalRequest to answer.
       ...(o.phase === "input-required" && o.result?.approvalRef !== undefined ? { approvalRef: { name: o.result.approvalRef, namespace: current.metadata.namespace } } : {}),
       // Completed first; other writers' conditions (the controller's TargetFound) stay after it.

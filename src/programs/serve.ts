@@ -27,12 +27,14 @@ import * as PgQueryQueue from "../layers/PgQueryQueue.ts"
 import * as PgReadReplicas from "../layers/PgReadReplicas.ts"
 import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
+import * as PgConversationStore from "../layers/PgConversationStore.ts"
 import * as PostgresStorage from "../layers/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { Commits } from "../services/Commits.ts"
 import type { QueryQueue } from "../services/QueryQueue.ts"
 import * as Liveness from "../services/Liveness.ts"
 import * as Shutdown from "../services/Shutdown.ts"
+import type { ConversationStore } from "../services/ConversationStore.ts"
 import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
@@ -119,19 +121,26 @@ const httpServer = (o: ServeOptions) =>
     return { evaluate: () => holdEarlyRequests(server as unknown as Server), pki, security, reload }
   })
 
+/** The built-in memory's bound per conversation (ARK_MEMORY_MAX_MESSAGES, 1000) and its purge of expired messages (ARK_MEMORY_PURGE_INTERVAL, 1m). */
+const memoryOptions = Effect.gen(function*() {
+  const maxMessages = yield* Config.Int("ARK_MEMORY_MAX_MESSAGES").pipe(Config.withDefault(1000))
+  const purgeEvery = yield* Config.Duration("ARK_MEMORY_PURGE_INTERVAL").pipe(Config.withDefault(Duration.minutes(1)))
+  return { maxMessages, purgeEvery }
+})
+
 /**
  * The store and what is built on it: storage, the watch hub, the query queue and the leader
  * election. PostgreSQL keeps the queue in a table shared by every replica; etcd has none, so its
  * workers use the in-process queue fed by the watch hub, on the leader only (see serve).
  */
 const storeLayers = (o: ServeOptions): {
-  readonly core: Layer.Layer<Storage | Commits | WatchHub, unknown>
+  readonly core: Layer.Layer<Storage | Commits | WatchHub | ConversationStore, unknown>
   readonly queue: Layer.Layer<QueryQueue, unknown>
   readonly leader: Layer.Layer<LeaderElection, unknown>
 } => {
   if (o.storage === "etcd") {
     const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(EtcdStorage.layer))), Layer.provide(etcdLayer(o)))
-    return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
+    return { core: Layer.merge(core, PgConversationStore.unavailable), queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
   }
   // Reads that allow an older state go to the replicas; writes, consistent reads and watches stay on the primary.
   const replicas = o.postgresReadUrls.length === 0
@@ -139,7 +148,8 @@ const storeLayers = (o: ServeOptions): {
     : PgReadReplicas.layer({ urls: o.postgresReadUrls, poolSize: o.poolSize, maxLag: o.postgresReadMaxLag })
   const data = InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer), Layer.provide(replicas), Layer.provideMerge(databaseLayer(o)))
   const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
-  return { core, queue: PgQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, data) }
+  const memory = Layer.unwrap(Effect.map(memoryOptions, PgConversationStore.layer)).pipe(Layer.provide(data))
+  return { core: Layer.merge(core, memory), queue: PgQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, data) }
 }
 
 /** The leader-only controller (reconcilers, Query TTL, history compaction), with ARK_QUERY_TTL_SWEEP and ARK_COMPACTION_INTERVAL. */

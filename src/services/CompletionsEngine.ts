@@ -39,6 +39,8 @@ export interface CompletionResult {
   readonly contextId?: string
   readonly taskId?: string
   readonly tokenUsage?: TokenUsage
+  /** The conversation the engine's memory kept the Query in (status.conversationId). */
+  readonly conversationId?: string
   /** With "input-required": the ToolApprovalRequest the engine waits on (the Query's status.approvalRef). */
   readonly approvalRef?: string
 }

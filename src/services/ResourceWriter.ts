@@ -19,4 +19,6 @@ export class ResourceWriter extends Context.Service<ResourceWriter, {
   readonly create: (type: ResourceType, namespace: string, object: KubeObject) => Effect.Effect<KubeObject, ResourceWriteFailed>
   /** A JSON merge patch of the object's status subresource. */
   readonly patchStatus: (type: ResourceType, namespace: string, name: string, status: Record<string, unknown>) => Effect.Effect<KubeObject, ResourceWriteFailed>
+  /** Any request to the same API, with its credentials: ark's own endpoints (the built-in memory). */
+  readonly send: (method: string, path: string, body?: unknown) => Effect.Effect<{ readonly status: number; readonly body: string }, ResourceWriteFailed>
 }>()("ark-effect/services/ResourceWriter") {}

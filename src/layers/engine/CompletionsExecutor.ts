@@ -27,6 +27,7 @@ import { getObject, parameterValues, readFailed, resolveModel, types } from "./r
 import { agentTools, fromTool } from "./tools/agentTools.ts"
 import * as Mcp from "./tools/mcp.ts"
 import * as Approval from "./approval.ts"
+import * as Memory from "./memory/memory.ts"
 import type { Turns } from "./turnLoop.ts"
 import { runTurns, usageCounter } from "./turnLoop.ts"
 
@@ -45,6 +46,7 @@ interface QuerySpec {
   readonly target?: { readonly type: string; readonly name: string }
   readonly selector?: unknown
   readonly timeout?: string
+  readonly conversationId?: string
 }
 
 interface AgentSpec {
@@ -61,7 +63,7 @@ const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config
 interface AgentRun {
   readonly messages: ReadonlyArray<ChatMessage>
   readonly answer: string
-  readonly paused?: NonNullable<Turns["paused"]>
+  readonly paused?: NonNullable<Turns["paused"]> & { readonly inputLength: number }
 }
 
 const chatCall = (m: ResolvedModel): ChatCall => {
@@ -220,8 +222,9 @@ export const make = (options: ExecutorOptions) =>
           onUsage
         })
         // A resumed run's messages include those from before its pause.
-        const messages = resume === undefined ? turns.messages : [...resume.conversation.slice(start.length), ...turns.messages]
-        return { messages, answer: turns.answer ?? answerOf(messages), ...(turns.paused !== undefined ? { paused: turns.paused } : {}) }
+        const messages = resume === undefined ? turns.messages : [...resume.conversation.slice(resume.state.inputLength), ...turns.messages]
+        const inputLength = resume?.state.inputLength ?? start.length
+        return { messages, answer: turns.answer ?? answerOf(messages), ...(turns.paused !== undefined ? { paused: { ...turns.paused, inputLength } } : {}) }
       })
 
     const execute = (ref: QueryRef) =>
@@ -236,31 +239,42 @@ export const make = (options: ExecutorOptions) =>
         const scope: Scope = { namespace: ref.namespace, queryParameters }
         const input = yield* inputMessages(spec, queryParameters)
         const usage = usageCounter(noUsage)
-        const run = Effect.gen(function*(): Effect.fn.Return<AgentRun & { readonly approval?: { readonly name: string } }, ExecutionFailed, ResourceReader | ResourceWriter> {
+        const conversationId = ref.conversationId ?? spec.conversationId
+        /** Once answered, the Query's input and what it added join its memory's conversation. */
+        const remember = (memory: Memory.ConversationMemory | undefined, result: AgentRun) =>
+          memory === undefined
+            ? Effect.succeed(result)
+            : Effect.as(memory.append(ref.name, [...input, ...result.messages]), { ...result, conversationId: memory.conversationId })
+        const run = Effect.gen(function*(): Effect.fn.Return<AgentRun & { readonly approval?: { readonly name: string }; readonly conversationId?: string }, ExecutionFailed, ResourceReader | ResourceWriter> {
           switch (target.type) {
             case "agent": {
               const identity = { namespace: ref.namespace, name: ref.name, uid: query.metadata.uid ?? "" }
               const stopped = yield* Approval.latest(identity)
               // Still waiting: nothing runs until a human has answered.
               if (stopped !== undefined && stopped.pending.decision === undefined) return { messages: [], answer: "", approval: { name: stopped.pending.name } }
-              if (stopped !== undefined) usage.add(stopped.pending.usage)
-              const agentRun = yield* runAgent(target.name, scope, input, usage.add, 0, stopped !== undefined ? { resume: stopped.pending } : {})
-              if (agentRun.paused === undefined) return agentRun
+              const memory = yield* Memory.forQuery(query, stopped?.pending.state.conversationId ?? conversationId, scope)
+              // A resumed run has its memory's messages in the conversation it stopped with.
+              const history = stopped === undefined && memory !== undefined ? yield* memory.history : []
+              if (stopped !== undefined) usage.add(stopped.pending.state.usage)
+              const agentRun = yield* runAgent(target.name, scope, [...history, ...input], usage.add, 0, stopped !== undefined ? { resume: stopped.pending } : {})
+              if (agentRun.paused === undefined) return yield* remember(memory, agentRun)
               const name = yield* Approval.request({
                 query: identity,
                 agent: target.name,
                 conversation: agentRun.paused.conversation,
                 waiting: agentRun.paused.waiting,
                 after: stopped?.sequence ?? 0,
-                usage: usage.total()
+                state: { usage: usage.total(), inputLength: agentRun.paused.inputLength, ...(memory !== undefined ? { conversationId: memory.conversationId } : {}) }
               })
               return { ...agentRun, approval: { name } }
             }
             case "model": {
               const model = yield* resolveModel(target.name, scope, `the target of query ${ref.namespace}/${ref.name}`)
-              const response = yield* complete(model)({ messages: input, tools: [] })
+              const memory = yield* Memory.forQuery(query, conversationId, scope)
+              const history = memory !== undefined ? yield* memory.history : []
+              const response = yield* complete(model)({ messages: [...history, ...input], tools: [] })
               usage.add(response.usage)
-              return { messages: [response.message], answer: answerOf([response.message]) }
+              return yield* remember(memory, { messages: [response.message], answer: answerOf([response.message]) })
             }
             case "tool":
               return yield* runTool(target.name, scope, input)
@@ -277,7 +291,13 @@ export const make = (options: ExecutorOptions) =>
           duration: Duration.millis(timeout),
           orElse: () => Effect.fail(new ExecutionFailed({ code: "timeout", message: `query ${ref.namespace}/${ref.name} did not finish within ${spec.timeout ?? "5m"}` }))
         }))
-        return { content: result.answer, messages: result.messages, tokenUsage: usage.total(), ...(result.approval !== undefined ? { approval: result.approval } : {}) } satisfies Execution
+        return {
+          content: result.answer,
+          messages: result.messages,
+          tokenUsage: usage.total(),
+          ...(result.approval !== undefined ? { approval: result.approval } : {}),
+          ...(result.conversationId !== undefined ? { conversationId: result.conversationId } : {})
+        } satisfies Execution
       }).pipe(Effect.provideService(ResourceReader, reader), Effect.provideService(ResourceWriter, writer))
 
     /** A Tool as the target: the input is its JSON arguments, or `{input: <text>}`; its result is the answer. */

@@ -30,6 +30,7 @@ export const layer = (options: EmbeddedOptions): Layer.Layer<CompletionsEngine, 
           Effect.map((e): CompletionResult => ({
             state: e.approval !== undefined ? "input-required" : "completed",
             ...(e.approval !== undefined ? { approvalRef: e.approval.name } : {}),
+            ...(e.conversationId !== undefined ? { conversationId: e.conversationId } : {}),
             content: e.content,
             raw: JSON.stringify(e.messages),
             tokenUsage: e.tokenUsage,

@@ -90,7 +90,8 @@ export const serve = (o: EngineServerOptions): Effect.Effect<{ readonly url: str
             [QUERY_REF_METADATA_KEY]: {
               tokenUsage: { prompt_tokens: e.tokenUsage.promptTokens, completion_tokens: e.tokenUsage.completionTokens, total_tokens: e.tokenUsage.totalTokens },
               messages: e.messages,
-              ...(ref.conversationId !== undefined || context.contextId !== "" ? { conversationId: ref.conversationId ?? context.contextId } : {})
+              // The memory's conversation, else the one the request named: a Query without either has none.
+              ...(e.conversationId !== undefined || ref.conversationId !== undefined ? { conversationId: e.conversationId ?? ref.conversationId } : {})
             }
           })))
         } else {

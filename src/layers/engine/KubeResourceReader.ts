@@ -79,7 +79,9 @@ export const makeWriter = (target: string): ResourceWriter["Service"] => {
   return ResourceWriter.of({
     create: (type, namespace, object) => write("POST", collection(type, namespace), object, `${type.singular} ${namespace}/${object.metadata.name}`),
     patchStatus: (type, namespace, name, status) =>
-      write("PATCH", `${collection(type, namespace)}/${encodeURIComponent(name)}/status`, { status }, `the status of ${type.singular} ${namespace}/${name}`, "application/merge-patch+json")
+      write("PATCH", `${collection(type, namespace)}/${encodeURIComponent(name)}/status`, { status }, `the status of ${type.singular} ${namespace}/${name}`, "application/merge-patch+json"),
+    send: (method, path, body) =>
+      connected.pipe(Effect.flatMap((c) => c.request(method, path, body)), Effect.mapError((e) => new ResourceWriteFailed({ message: e.message })))
   })
 }
 

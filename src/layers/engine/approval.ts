@@ -18,8 +18,15 @@ import type { ApprovalPolicy, RunnableTool } from "./tools/runnableTool.ts"
 /** Labels tying a request to its Query (by uid: a recreated Query starts afresh) and ordering a Query's requests. */
 export const QUERY_UID_LABEL = "ark.mckinsey.com/query-uid"
 const SEQUENCE_LABEL = "ark.mckinsey.com/approval-sequence"
-/** The paused run's token usage, summed again when it resumes. */
-const USAGE_ANNOTATION = "ark.mckinsey.com/token-usage"
+/** What the resumed run needs besides the conversation: token usage so far, where its input ends, its memory's conversation. */
+const RESUME_ANNOTATION = "ark.mckinsey.com/resume"
+
+interface ResumeState {
+  readonly usage: Usage
+  /** Messages of the conversation before the agent's first answer (prompt, memory, input). */
+  readonly inputLength: number
+  readonly conversationId?: string
+}
 
 export interface Decision {
   readonly approved: boolean
@@ -54,7 +61,7 @@ export interface Pending {
   readonly conversation: ReadonlyArray<ChatMessage>
   /** Undefined while nobody has answered. */
   readonly decision?: Decision
-  readonly usage: Usage
+  readonly state: ResumeState
 }
 
 const encode = (messages: ReadonlyArray<ChatMessage>) => Buffer.from(JSON.stringify(messages)).toString("base64")
@@ -74,13 +81,13 @@ const sequenceOf = (o: KubeObject) => Number(o.metadata.labels?.[SEQUENCE_LABEL]
 
 const fromObject = (o: KubeObject): Pending => {
   const spec = o.spec as { executionContext?: { conversationHistory?: string } }
-  const usage = o.metadata.annotations?.[USAGE_ANNOTATION]
+  const state = o.metadata.annotations?.[RESUME_ANNOTATION]
   const decision = decisionOf(o.status as Record<string, unknown> | undefined)
   return {
     name: o.metadata.name!,
     conversation: JSON.parse(Buffer.from(spec.executionContext?.conversationHistory ?? "", "base64").toString("utf8") || "[]") as ReadonlyArray<ChatMessage>,
     ...(decision !== undefined ? { decision } : {}),
-    usage: usage !== undefined ? JSON.parse(usage) as Usage : { promptTokens: 0, completionTokens: 0, totalTokens: 0 }
+    state: state !== undefined ? JSON.parse(state) as ResumeState : { usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, inputLength: 0 }
   }
 }
 
@@ -107,7 +114,7 @@ export interface Pause {
   readonly waiting: ReadonlyArray<{ readonly call: ToolCall; readonly tool: RunnableTool & { approval: ApprovalPolicy } }>
   /** The sequence of the request before this one (0: none). */
   readonly after: number
-  readonly usage: Usage
+  readonly state: ResumeState
 }
 
 const writeFailed = (e: { readonly message: string }) => new ExecutionFailed({ code: "read-failed", message: e.message })
@@ -130,7 +137,7 @@ export const request = (p: Pause) =>
         name,
         namespace: p.query.namespace,
         labels: { [QUERY_UID_LABEL]: p.query.uid, [SEQUENCE_LABEL]: String(sequence) },
-        annotations: { [USAGE_ANNOTATION]: JSON.stringify(p.usage) },
+        annotations: { [RESUME_ANNOTATION]: JSON.stringify(p.state) },
         ownerReferences: [{ apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Query", name: p.query.name, uid: p.query.uid }]
       },
       spec: {

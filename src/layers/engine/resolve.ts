@@ -25,6 +25,7 @@ export const types = {
   team: arkType("Team"),
   mcpServer: arkType("MCPServer"),
   approval: arkType("ToolApprovalRequest"),
+  memory: arkType("Memory"),
   secret: { group: "", version: "v1", plural: "secrets", singular: "secret" },
   configMap: { group: "", version: "v1", plural: "configmaps", singular: "configmap" }
 } as const

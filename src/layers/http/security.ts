@@ -63,6 +63,13 @@ const isWatch = (method: string, route: Route, query: URLSearchParams) =>
   route._tag === "Resource" && (method === "GET" || method === "HEAD") && (route.watchPath || isWatchQuery(query))
 
 export const requestAttributes = (method: string, path: string, route: Route, query: URLSearchParams): RequestAttributes => {
+  if (route._tag === "Endpoint") {
+    return {
+      verb: resourceVerb(method, true, false),
+      path,
+      resource: { group: route.info.group, version: route.info.version, resource: route.info.plural, subresource: route.subresource, namespace: route.namespace, name: route.name }
+    }
+  }
   if (route._tag !== "Resource") return { verb: method === "HEAD" ? "get" : method.toLowerCase(), path }
   return {
     verb: resourceVerb(method, route.name !== undefined, isWatch(method, route, query)),
