@@ -224,6 +224,23 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
       `CREATE INDEX ark_conversation_messages_by_conversation ON ark_conversation_messages (namespace, memory, conversation_id, id)`,
       `CREATE INDEX ark_conversation_messages_expiry ON ark_conversation_messages (expires_at) WHERE expires_at IS NOT NULL`
     ]
+  },
+  {
+    version: 8,
+    name: "query answer streams",
+    statements: [
+      // The answer's text of running and finished Queries as it was streamed (PgQueryStreams.ts),
+      // kept while the Query exists.
+      `CREATE TABLE ark_query_chunks (
+        uid        uuid        NOT NULL,
+        seq        int         NOT NULL,
+        namespace  text        COLLATE "C" NOT NULL,
+        name       text        COLLATE "C" NOT NULL,
+        text       text        NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (uid, seq)
+      )`
+    ]
   }
 ]
 

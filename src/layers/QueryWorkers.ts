@@ -27,6 +27,7 @@ import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 import { ResourceReader } from "../services/ResourceReader.ts"
 import * as EngineDirectory from "./EngineDirectory.ts"
+import * as QueryStreamWriter from "./queryStreamWriter.ts"
 import { parameterValues } from "./engine/resolve.ts"
 import { trackStatusWrite } from "./http/fieldmanager.ts"
 
@@ -47,6 +48,11 @@ export interface QueryWorkerOptions {
    * replica takes them over at once instead of after the lease.
    */
   readonly drainTimeout?: Duration.Duration
+  /**
+   * Whether answers are streamed into QueryStreams as they are written (clients follow them on
+   * the Query's stream endpoint); otherwise each engine call is one blocking request.
+   */
+  readonly streams?: boolean
 }
 
 const resourceOf = (kind: string) => storedResource(findKind(kind)!)
@@ -273,7 +279,9 @@ export const make = (options: QueryWorkerOptions) =>
           return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
         }
         const timeoutMs = parseGoDuration(spec.timeout ?? "5m") ?? 300_000
+        const writer = options.streams === true ? yield* QueryStreamWriter.make({ namespace: item.namespace, name: item.name, uid: item.uid }) : undefined
         const call = engine.complete({
+          ...(writer !== undefined ? { onDelta: writer.onDelta } : {}),
           url,
           input: input.text,
           ...(spec.conversationId !== undefined ? { contextId: spec.conversationId } : {}),
@@ -310,6 +318,8 @@ export const make = (options: QueryWorkerOptions) =>
         // The call starts without waiting for the "running" write; a write that finds the Query
         // ended or gone interrupts the call.
         const [running, outcome] = yield* Effect.all([markRunning(item, claimed, canceled), outcomeOfCall], { concurrency: 2 })
+        // Every piece of the answer is stored before the status says the Query ended.
+        if (writer !== undefined) yield* writer.flush
         if (outcome !== "retry" && outcome.phase === "input-required" && outcome.result?.taskId !== undefined) {
           // As upstream: the waiting A2A task becomes an A2ATask resource that tracks it.
           yield* storage.create(a2aTasks, {
@@ -349,7 +359,7 @@ export const make = (options: QueryWorkerOptions) =>
         const key = keyOf(item.namespace, item.name)
         const canceled = yield* Deferred.make<void>()
         cancelWaiters.set(key, { uid: item.uid, signal: canceled })
-        const result = yield* run(item, canceled).pipe(
+        const result = yield* Effect.scoped(run(item, canceled)).pipe(
           Effect.catchTag("AlreadyEnded", () => Effect.void),
           Effect.catchTag("NotFound", () => Effect.void),
           Effect.ensuring(Effect.andThen(Fiber.interrupt(heartbeat), Effect.sync(() => cancelWaiters.delete(key))))

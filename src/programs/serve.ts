@@ -28,6 +28,7 @@ import * as PgReadReplicas from "../layers/PgReadReplicas.ts"
 import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
 import * as PgConversationStore from "../layers/PgConversationStore.ts"
+import * as PgQueryStreams from "../layers/PgQueryStreams.ts"
 import * as PostgresStorage from "../layers/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { Commits } from "../services/Commits.ts"
@@ -35,6 +36,7 @@ import type { QueryQueue } from "../services/QueryQueue.ts"
 import * as Liveness from "../services/Liveness.ts"
 import * as Shutdown from "../services/Shutdown.ts"
 import type { ConversationStore } from "../services/ConversationStore.ts"
+import type { QueryStreams } from "../services/QueryStreams.ts"
 import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
@@ -134,13 +136,13 @@ const memoryOptions = Effect.gen(function*() {
  * workers use the in-process queue fed by the watch hub, on the leader only (see serve).
  */
 const storeLayers = (o: ServeOptions): {
-  readonly core: Layer.Layer<Storage | Commits | WatchHub | ConversationStore, unknown>
+  readonly core: Layer.Layer<Storage | Commits | WatchHub | ConversationStore | QueryStreams, unknown>
   readonly queue: Layer.Layer<QueryQueue, unknown>
   readonly leader: Layer.Layer<LeaderElection, unknown>
 } => {
   if (o.storage === "etcd") {
     const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(EtcdStorage.layer))), Layer.provide(etcdLayer(o)))
-    return { core: Layer.merge(core, PgConversationStore.unavailable), queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
+    return { core: Layer.mergeAll(core, PgConversationStore.unavailable, PgQueryStreams.unavailable), queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
   }
   // Reads that allow an older state go to the replicas; writes, consistent reads and watches stay on the primary.
   const replicas = o.postgresReadUrls.length === 0
@@ -149,7 +151,8 @@ const storeLayers = (o: ServeOptions): {
   const data = InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer), Layer.provide(replicas), Layer.provideMerge(databaseLayer(o)))
   const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
   const memory = Layer.unwrap(Effect.map(memoryOptions, PgConversationStore.layer)).pipe(Layer.provide(data))
-  return { core: Layer.merge(core, memory), queue: PgQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, data) }
+  const streams = PgQueryStreams.layer(Duration.minutes(1)).pipe(Layer.provide(data))
+  return { core: Layer.mergeAll(core, memory, streams), queue: PgQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, data) }
 }
 
 /** The leader-only controller (reconcilers, Query TTL, history compaction), with ARK_QUERY_TTL_SWEEP and ARK_COMPACTION_INTERVAL. */
@@ -196,8 +199,9 @@ const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) 
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
     const drainTimeout = yield* shutdownGrace
+    const streams = yield* Config.Boolean("ARK_QUERY_STREAMS").pipe(Config.withDefault(true))
     return Layer.merge(
-      QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout }).pipe(Layer.provide([queue, engine, reader])),
+      QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout, streams }).pipe(Layer.provide([queue, engine, reader])),
       ApprovalResumer.layer
     )
   }))

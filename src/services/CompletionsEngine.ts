@@ -21,6 +21,8 @@ export interface CompletionRequest {
   readonly queryTarget?: { readonly type: string; readonly name: string }
   /** The Query itself: sent as upstream Ark's query extension QueryRef `{name, namespace}`. */
   readonly query: { readonly name: string; readonly namespace: string }
+  /** Called with the answer's text as the engine streams it (A2A message/stream, or in process); none: one blocking call. */
+  readonly onDelta?: (text: string) => void
 }
 
 export interface TokenUsage {

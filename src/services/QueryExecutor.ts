@@ -48,6 +48,11 @@ export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("Exec
   unconfigured: Schema.optionalKey(Schema.Boolean)
 }) {}
 
+export interface ExecuteOptions {
+  /** Called with the answer's text as the model writes it (streaming); the Execution still carries it whole. */
+  readonly onDelta?: (text: string) => void
+}
+
 export class QueryExecutor extends Context.Service<QueryExecutor, {
-  readonly execute: (ref: QueryRef) => Effect.Effect<Execution, ExecutionFailed>
+  readonly execute: (ref: QueryRef, options?: ExecuteOptions) => Effect.Effect<Execution, ExecutionFailed>
 }>()("ark-effect/services/QueryExecutor") {}

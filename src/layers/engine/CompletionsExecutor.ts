@@ -12,7 +12,7 @@ import { parseGoDuration } from "../../domain/duration.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import { executeTemplate } from "../../domain/queryInput.ts"
 import { formatLabelSelector, labelSelectorRequirements } from "../../domain/selectors.ts"
-import type { Execution, QueryRef } from "../../services/QueryExecutor.ts"
+import type { ExecuteOptions, Execution, QueryRef } from "../../services/QueryExecutor.ts"
 import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
 import { ResourceWriter } from "../../services/ResourceWriter.ts"
@@ -160,8 +160,14 @@ export const make = (options: ExecutorOptions) =>
 
     const complete = (model: ResolvedModel) => {
       const call = clientFor(model)
+      // Providers without a streaming client here hand on the whole text at once.
+      const streams = model.provider === "openai" || model.provider === "azure"
       return (request: ChatRequest) =>
         withRetries(call(request), options.retry).pipe(
+          Effect.tap((r) => {
+            const text = r.message.content
+            return !streams && request.onDelta !== undefined && typeof text === "string" && text !== "" ? Effect.sync(() => request.onDelta!(text)) : Effect.void
+          }),
           Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
         )
     }
@@ -176,7 +182,7 @@ export const make = (options: ExecutorOptions) =>
       input: ReadonlyArray<ChatMessage>,
       onUsage: (u: typeof noUsage) => void,
       depth: number,
-      approvals?: { readonly resume?: Approval.Pending }
+      approvals?: { readonly resume?: Approval.Pending; readonly onDelta?: (text: string) => void }
     ) =>
       Effect.gen(function*(): Effect.fn.Return<AgentRun, ExecutionFailed, ResourceReader> {
         const agent = yield* getObject(types.agent, scope.namespace, name)
@@ -218,6 +224,7 @@ export const make = (options: ExecutorOptions) =>
           tools,
           ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
           maxTurns: options.maxTurns,
+          ...(approvals?.onDelta !== undefined ? { onDelta: approvals.onDelta } : {}),
           complete: complete(model),
           onUsage
         })
@@ -227,7 +234,7 @@ export const make = (options: ExecutorOptions) =>
         return { messages, answer: turns.answer ?? answerOf(messages), ...(turns.paused !== undefined ? { paused: { ...turns.paused, inputLength } } : {}) }
       })
 
-    const execute = (ref: QueryRef) =>
+    const execute = (ref: QueryRef, executeOptions: ExecuteOptions = {}) =>
       Effect.gen(function*() {
         const query = yield* getObject(types.query, ref.namespace, ref.name)
         const spec = (query.spec ?? {}) as QuerySpec
@@ -256,7 +263,10 @@ export const make = (options: ExecutorOptions) =>
               // A resumed run has its memory's messages in the conversation it stopped with.
               const history = stopped === undefined && memory !== undefined ? yield* memory.history : []
               if (stopped !== undefined) usage.add(stopped.pending.state.usage)
-              const agentRun = yield* runAgent(target.name, scope, [...history, ...input], usage.add, 0, stopped !== undefined ? { resume: stopped.pending } : {})
+              const agentRun = yield* runAgent(target.name, scope, [...history, ...input], usage.add, 0, {
+                ...(stopped !== undefined ? { resume: stopped.pending } : {}),
+                ...(executeOptions.onDelta !== undefined ? { onDelta: executeOptions.onDelta } : {})
+              })
               if (agentRun.paused === undefined) return yield* remember(memory, agentRun)
               const name = yield* Approval.request({
                 query: identity,
@@ -272,7 +282,7 @@ export const make = (options: ExecutorOptions) =>
               const model = yield* resolveModel(target.name, scope, `the target of query ${ref.namespace}/${ref.name}`)
               const memory = yield* Memory.forQuery(query, conversationId, scope)
               const history = memory !== undefined ? yield* memory.history : []
-              const response = yield* complete(model)({ messages: [...history, ...input], tools: [] })
+              const response = yield* complete(model)({ messages: [...history, ...input], tools: [], ...(executeOptions.onDelta !== undefined ? { onDelta: executeOptions.onDelta } : {}) })
               usage.add(response.usage)
               return yield* remember(memory, { messages: [response.message], answer: answerOf([response.message]) })
             }

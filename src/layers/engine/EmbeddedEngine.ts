@@ -26,7 +26,7 @@ export const layer = (options: EmbeddedOptions): Layer.Layer<CompletionsEngine, 
       const remote = yield* CompletionsEngine
       const executor = yield* QueryExecutor
       const embedded = (request: CompletionRequest): Effect.Effect<CompletionResult, EngineFailed | EngineUnavailable> =>
-        executor.execute({ name: request.query.name, namespace: request.query.namespace }).pipe(
+        executor.execute({ name: request.query.name, namespace: request.query.namespace }, request.onDelta !== undefined ? { onDelta: request.onDelta } : {}).pipe(
           Effect.map((e): CompletionResult => ({
             state: e.approval !== undefined ? "input-required" : "completed",
             ...(e.approval !== undefined ? { approvalRef: e.approval.name } : {}),

@@ -44,6 +44,8 @@ export interface LoopInput {
    * agent called as a tool) they fail with a tool error. `decisions` answer a resumed turn's calls.
    */
   readonly approvals?: { readonly decisions: ReadonlyMap<string, Decision> }
+  /** The answer's text as the model writes it, every turn's (the Query's own agent, when its answer streams). */
+  readonly onDelta?: (text: string) => void
 }
 
 const parseArguments = (call: ToolCall): Record<string, unknown> | string => {
@@ -117,7 +119,8 @@ export const runTurns = (input: LoopInput): Effect.Effect<Turns, ExecutionFailed
       const response = yield* input.complete({
         messages: conversation,
         tools: definitions,
-        ...(input.outputSchema !== undefined ? { outputSchema: input.outputSchema } : {})
+        ...(input.outputSchema !== undefined ? { outputSchema: input.outputSchema } : {}),
+        ...(input.onDelta !== undefined ? { onDelta: input.onDelta } : {})
       })
       input.onUsage(response.usage)
       const assistant: AssistantMessage = { ...response.message, name: input.speaker }

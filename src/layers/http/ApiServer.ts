@@ -12,6 +12,7 @@ import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMedia
 import { decodeProtobufObject } from "../../domain/protobuf.ts"
 import { Storage } from "../../services/Storage.ts"
 import type { ConversationStore } from "../../services/ConversationStore.ts"
+import type { QueryStreams } from "../../services/QueryStreams.ts"
 import type { WatchHub } from "../../services/WatchHub.ts"
 import {
   aggregatedDiscovery,
@@ -30,6 +31,7 @@ import { contentType as prometheusContentType } from "../../domain/prometheus.ts
 import type { Reply } from "./resources.ts"
 import { handleResource } from "./resources.ts"
 import { handleMemory } from "./memory.ts"
+import { handleQueryStream } from "./queryStream.ts"
 import { parsedRequest } from "./routes.ts"
 import type { StatusBody } from "./status.ts"
 import { internalError, notFoundPath, toStatus } from "./status.ts"
@@ -125,7 +127,7 @@ const onlyGet = (method: string) =>
     : Effect.fail(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${method})` }))
 
 const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions) =>
-  Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub | ConversationStore> {
+  Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub | ConversationStore | QueryStreams> {
     const { url, route: r } = parsedRequest(request)
     const path = url.pathname
     const header = (name: string) => request.headers[name]
@@ -188,6 +190,7 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         })
       }
       case "Endpoint":
+        if (r.info.plural === "queries") return yield* handleQueryStream({ method: request.method, info: r.info, namespace: r.namespace, name: r.name })
         return yield* handleMemory({
           method: request.method,
           info: r.info,

@@ -26,7 +26,8 @@ export type Route =
   }
   /**
    * An endpoint of one object beyond kube's verbs, served by ark itself: a Memory's
-   * `messages` and `conversations` (the built-in memory, upstream's memory protocol).
+   * `messages` and `conversations` (the built-in memory, upstream's memory protocol), a
+   * Query's `stream` (its answer as server-sent events).
    * Authorized as a subresource of the object.
    */
   | {
@@ -41,7 +42,7 @@ export type Route =
 const unknown: Route = { _tag: "Unknown" }
 
 /** The endpoints each plural has beyond kube's verbs. */
-const endpoints: ReadonlyMap<string, ReadonlySet<string>> = new Map([["memories", new Set(["messages", "conversations"])]])
+const endpoints: ReadonlyMap<string, ReadonlySet<string>> = new Map([["memories", new Set(["messages", "conversations"])], ["queries", new Set(["stream"])]])
 
 const isServedGroup = (group: string | undefined) => servedGroups.some((g) => g.name === group)
 

@@ -62,6 +62,10 @@ const resourceVerb = (method: string, named: boolean, watch: boolean) => {
 const isWatch = (method: string, route: Route, query: URLSearchParams) =>
   route._tag === "Resource" && (method === "GET" || method === "HEAD") && (route.watchPath || isWatchQuery(query))
 
+/** Long-running as watches are: watches, and following a Query's answer. */
+const isLongRunning = (method: string, route: Route, query: URLSearchParams) =>
+  isWatch(method, route, query) || (route._tag === "Endpoint" && route.subresource === "stream" && method === "GET")
+
 export const requestAttributes = (method: string, path: string, route: Route, query: URLSearchParams): RequestAttributes => {
   if (route._tag === "Endpoint") {
     return {
@@ -143,7 +147,7 @@ export interface Guarded {
 export const makeGuard = (options: SecurityOptions) => {
   const inflight = { reading: 0, mutating: 0 }
   return <A, R>(request: Guarded, handle: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R | Authenticator | Authorizer> => {
-    const longRunning = isWatch(request.method, request.route, request.query)
+    const longRunning = isLongRunning(request.method, request.route, request.query)
     const checked = Effect.gen(function*() {
       const credentials = credentialsOf(request.source)
       const authenticated = yield* (yield* Authenticator).authenticate(credentials)
