@@ -5,9 +5,13 @@
  * (the PostgreSQL queue by trigger, the in-memory one from its watch); the engine then resumes
  * from the request. Every replica with workers runs this: the write is a compare-and-swap that
  * only one of them makes. Queries are watched too, for a decision made before the Query showed
- * that it waits.
+ * that it waits. A request nobody answers within its spec.timeout (5m) is set to "expired"
+ * (again a compare-and-swap, by whichever replica's timer fires first; timers are set again
+ * from the store after a restart), which the engine reads as its spec.onTimeout says.
  */
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { parseGoDuration } from "../domain/duration.ts"
+import { timestamp } from "../domain/lifecycle.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
@@ -27,7 +31,14 @@ const statusOf = (o: KubeObject) => (isRecord(o.status) ? o.status : {}) as Reco
 const isDecided = (tar: KubeObject) => {
   const status = statusOf(tar)
   const action = (status["decision"] as { action?: unknown } | undefined)?.action ?? status["phase"]
-  return action === "approved" || action === "rejected"
+  return action === "approved" || action === "rejected" || action === "expired"
+}
+
+/** When a pending request expires: its request time (else creation) plus its timeout. */
+const deadlineOf = (tar: KubeObject) => {
+  const since = Date.parse(String(statusOf(tar)["requestedAt"] ?? tar.metadata.creationTimestamp ?? ""))
+  const timeout = parseGoDuration((tar.spec as { timeout?: string } | undefined)?.timeout ?? "5m") ?? 300_000
+  return (Number.isNaN(since) ? Date.now() : since) + timeout
 }
 
 const waitsOn = (query: KubeObject) => {
@@ -38,6 +49,7 @@ const waitsOn = (query: KubeObject) => {
 export const make = Effect.gen(function*() {
   const storage = yield* Storage
   const hub = yield* WatchHub
+  const scope = yield* Effect.scope
 
   /** Sets the Query back to "queued" if it still waits on `tar` and `tar` is decided. */
   const resume = (namespace: string, query: string, tar: string) =>
@@ -51,6 +63,38 @@ export const make = Effect.gen(function*() {
       }, { subresource: "status" })
       yield* Effect.logInfo(`query ${namespace}/${query} resumes after toolapprovalrequest ${tar} was decided`)
     }).pipe(Effect.catchTags({ NotWaiting: () => Effect.void, NotFound: () => Effect.void }))
+
+  /** Sets a request that is still pending to "expired" (nobody answered in time). */
+  const expire = (namespace: string, name: string) =>
+    storage.guaranteedUpdate(approvals, namespace, name, (current) =>
+      isDecided(current)
+        ? Effect.fail(new NotWaiting())
+        : Effect.succeed({ ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...statusOf(current), phase: "expired", conditions: [{ type: "Expired", status: "True", reason: "Timeout", message: "no decision within the request's timeout", lastTransitionTime: timestamp(Date.now()) }] } }), { subresource: "status" }).pipe(
+      Effect.catchTags({ NotWaiting: () => Effect.void, NotFound: () => Effect.void })
+    )
+
+  /** One timer per pending request (by uid), until it expires or is decided. */
+  const timers = new Map<string, Fiber.Fiber<unknown, unknown>>()
+  const watchTimeout = (tar: KubeObject) =>
+    Effect.gen(function*() {
+      const uid = tar.metadata.uid ?? ""
+      if (isDecided(tar)) {
+        const timer = timers.get(uid)
+        timers.delete(uid)
+        if (timer !== undefined) yield* Fiber.interrupt(timer)
+        return
+      }
+      if (timers.has(uid)) return
+      const fiber = yield* Effect.forkIn(
+        Effect.sleep(Duration.millis(Math.max(0, deadlineOf(tar) - Date.now()))).pipe(
+          Effect.andThen(expire(tar.metadata.namespace ?? "", tar.metadata.name!)),
+          Effect.ensuring(Effect.sync(() => timers.delete(uid))),
+          Effect.catchCause((cause) => Effect.logWarning(`toolapprovalrequest ${tar.metadata.namespace}/${tar.metadata.name}: could not expire it`, cause))
+        ),
+        scope
+      )
+      timers.set(uid, fiber)
+    })
 
   /** Every current object of `resource` and every change, whose text has `hint`, handed to `onObject`; restarted on errors. */
   const follow = (resource: StoredResource, hint: string, onObject: (o: KubeObject) => Effect.Effect<void, unknown>) =>
@@ -67,9 +111,12 @@ export const make = Effect.gen(function*() {
       Effect.forever
     )
 
-  yield* Effect.forkScoped(follow(approvals, '"status"', (tar) => {
+  yield* Effect.forkScoped(follow(approvals, '"queryRef"', (tar) => {
     const ref = (tar.spec as { queryRef?: { name?: string } } | undefined)?.queryRef
-    return isDecided(tar) && ref?.name !== undefined ? resume(tar.metadata.namespace ?? "", ref.name, tar.metadata.name!) : Effect.void
+    return Effect.andThen(
+      watchTimeout(tar),
+      isDecided(tar) && ref?.name !== undefined ? resume(tar.metadata.namespace ?? "", ref.name, tar.metadata.name!) : Effect.void
+    )
   }))
   yield* Effect.forkScoped(follow(queries, '"input-required"', (query) => {
     const tar = waitsOn(query)

@@ -57,7 +57,8 @@ beforeAll(async () => {
       inputSchema: { type: "object", properties: { latitude: { type: "number" }, longitude: { type: "number" } } },
       http: { method: "GET", url: `${weather.url}/forecast?latitude={latitude}&longitude={longitude}`, timeout: "10s" }
     }),
-    agent("cautious", { prompt: "Ask before you look.", tools: [{ type: "custom", name: "forecast", approval: { required: true } }] })
+    agent("cautious", { prompt: "Ask before you look.", tools: [{ type: "custom", name: "forecast", approval: { required: true } }] }),
+    agent("hasty", { prompt: "Ask, but not for long.", tools: [{ type: "custom", name: "forecast", approval: { required: true, timeout: "2s", onTimeout: "reject" } }] })
   ])
 })
 
@@ -122,6 +123,17 @@ describe("human approval of tool calls", () => {
     const q = await client.finished("hitl", "porto")
     expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
     expect(q.status.response.content).toBe("model read: Error: a human rejected this tool call (alice): not today")
+    expect(weather.calls.length).toBe(before)
+  })
+
+  it("a request nobody answers within its timeout expires; with onTimeout reject the model reads a tool error", async () => {
+    const before = weather.calls.length
+    await client.apply("hitl", [query("faro", { input: "Faro", target: { type: "agent", name: "hasty" } })])
+    // Not waited for: the request may expire before a poll would see the Query wait.
+    const q = await client.finished("hitl", "faro")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe("model read: Error: nobody approved this tool call within 2s")
+    expect((await getJson(["toolapprovalrequest", "faro-approval-1"])).status.phase).toBe("expired")
     expect(weather.calls.length).toBe(before)
   })
 })

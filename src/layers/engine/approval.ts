@@ -32,6 +32,8 @@ export interface Decision {
   readonly approved: boolean
   readonly reason?: string
   readonly by?: string
+  /** Nobody decided within this timeout: the request's onTimeout decided. */
+  readonly expiredAfter?: string
 }
 
 /** Whether this call of `tool` waits for a human: its policy, narrowed by argument patterns when it has any. */
@@ -53,7 +55,9 @@ export const requiresApproval = (tool: RunnableTool, args: Record<string, unknow
 
 /** The rejected call as the model reads it: a tool error. */
 export const rejection = (d: Decision) =>
-  `Error: a human rejected this tool call${d.by !== undefined ? ` (${d.by})` : ""}${d.reason !== undefined && d.reason !== "" ? `: ${d.reason}` : ""}`
+  d.expiredAfter !== undefined
+    ? `Error: nobody approved this tool call within ${d.expiredAfter}`
+    : `Error: a human rejected this tool call${d.by !== undefined ? ` (${d.by})` : ""}${d.reason !== undefined && d.reason !== "" ? `: ${d.reason}` : ""}`
 
 /** A request as the engine resumes from it. */
 export interface Pending {
@@ -66,9 +70,15 @@ export interface Pending {
 
 const encode = (messages: ReadonlyArray<ChatMessage>) => Buffer.from(JSON.stringify(messages)).toString("base64")
 
-const decisionOf = (status: Record<string, unknown> | undefined): Decision | undefined => {
+/** A human's decision, or an expired request's (its spec.onTimeout: "reject" unless "proceed"). */
+const decisionOf = (o: KubeObject): Decision | undefined => {
+  const status = o.status as Record<string, unknown> | undefined
   const decision = status?.["decision"] as { action?: string; reason?: string; decidedBy?: string } | undefined
   const action = decision?.action ?? status?.["phase"]
+  if (action === "expired") {
+    const spec = o.spec as { onTimeout?: string; timeout?: string }
+    return { approved: spec.onTimeout === "proceed", expiredAfter: spec.timeout ?? "5m" }
+  }
   if (action !== "approved" && action !== "rejected") return undefined
   return {
     approved: action === "approved",
@@ -82,7 +92,7 @@ const sequenceOf = (o: KubeObject) => Number(o.metadata.labels?.[SEQUENCE_LABEL]
 const fromObject = (o: KubeObject): Pending => {
   const spec = o.spec as { executionContext?: { conversationHistory?: string } }
   const state = o.metadata.annotations?.[RESUME_ANNOTATION]
-  const decision = decisionOf(o.status as Record<string, unknown> | undefined)
+  const decision = decisionOf(o)
   return {
     name: o.metadata.name!,
     conversation: JSON.parse(Buffer.from(spec.executionContext?.conversationHistory ?? "", "base64").toString("utf8") || "[]") as ReadonlyArray<ChatMessage>,
