@@ -174,7 +174,8 @@ export const make = (options: ExecutorOptions) =>
 
     /**
      * An Agent's turn loop over `input`; usage goes to `onUsage`. The Query's own agent (with
-     * `approvals`) may pause for a human, and resumes from the conversation it paused with.
+     * `own`) may pause for a human and resumes from the conversation it paused with, and its
+     * answer streams to `onDelta`.
      */
     const runAgent = (
       name: string,
@@ -182,7 +183,7 @@ export const make = (options: ExecutorOptions) =>
       input: ReadonlyArray<ChatMessage>,
       onUsage: (u: typeof noUsage) => void,
       depth: number,
-      approvals?: { readonly resume?: Approval.Pending; readonly onDelta?: (text: string) => void }
+      own?: { readonly resume?: Approval.Pending; readonly onDelta?: (text: string) => void }
     ) =>
       Effect.gen(function*(): Effect.fn.Return<AgentRun, ExecutionFailed, ResourceReader> {
         const agent = yield* getObject(types.agent, scope.namespace, name)
@@ -211,20 +212,20 @@ export const make = (options: ExecutorOptions) =>
             )
         })
         const start: ReadonlyArray<ChatMessage> = prompt === "" ? input : [{ role: "system", content: prompt }, ...input]
-        const resume = approvals?.resume
+        const resume = own?.resume
         const decision = resume?.decision
         const last = resume?.conversation.at(-1)
         const turns = yield* runTurns({
           who: id,
           speaker: name,
           conversation: resume?.conversation ?? start,
-          ...(approvals !== undefined
+          ...(own !== undefined
             ? { approvals: { decisions: new Map(decision === undefined || last?.role !== "assistant" ? [] : (last.tool_calls ?? []).map((c) => [c.id, decision])) } }
             : {}),
           tools,
           ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
           maxTurns: options.maxTurns,
-          ...(approvals?.onDelta !== undefined ? { onDelta: approvals.onDelta } : {}),
+          ...(own?.onDelta !== undefined ? { onDelta: own.onDelta } : {}),
           complete: complete(model),
           onUsage
         })

@@ -38,8 +38,8 @@ export interface Decision {
 
 /** Whether this call of `tool` waits for a human: its policy, narrowed by argument patterns when it has any. */
 export const requiresApproval = (tool: RunnableTool, args: Record<string, unknown>): tool is RunnableTool & { approval: ApprovalPolicy } => {
-  const matches = tool.approval?.argumentMatches ?? []
   if (tool.approval === undefined) return false
+  const matches = tool.approval.argumentMatches ?? []
   if (matches.length === 0) return true
   return matches.some((m) => {
     const value = args[m.argument]

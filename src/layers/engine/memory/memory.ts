@@ -52,7 +52,7 @@ const httpTransport = (id: string, base: string, headers: Record<string, string>
   }).pipe(Effect.flatMap((r) => parsed(id, r.status, r.text)))
 
 const builtinTransport = (id: string, namespace: string, name: string, writer: ResourceWriter["Service"]): Transport => (method, path, body) =>
-  writer.send(method, `${apiPath(types.query.group, "v1alpha1")}/namespaces/${encodeURIComponent(namespace)}/memories/${encodeURIComponent(name)}${path}`, body).pipe(
+  writer.send(method, `${apiPath(types.memory.group, types.memory.version)}/namespaces/${encodeURIComponent(namespace)}/memories/${encodeURIComponent(name)}${path}`, body).pipe(
     Effect.mapError((e) => memoryFailed(id, e.message)),
     Effect.flatMap((r) => parsed(id, r.status, r.body))
   )
