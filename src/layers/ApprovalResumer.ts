@@ -1,7 +1,8 @@
 /**
  * Resumes Queries that waited for a human: once a ToolApprovalRequest is decided (its status
  * patched to approved or rejected, as upstream's CLI and dashboard do), the Query that names it
- * in status.approvalRef goes from input-required back to "queued", and the queue takes it again
+ * in status.approvalRef goes from input-required back to "queued" (keeping the approvalRef, which
+ * tells the engine to resume; the workers' terminal write drops it), and the queue takes it again
  * (the PostgreSQL queue by trigger, the in-memory one from its watch); the engine then resumes
  * from the request. Every replica with workers runs this: the write is a compare-and-swap that
  * only one of them makes. Queries are watched too, for a decision made before the Query showed
@@ -58,8 +59,7 @@ export const make = Effect.gen(function*() {
       if (!isDecided(request)) return
       yield* storage.guaranteedUpdate(queries, namespace, query, (current) => {
         if (waitsOn(current) !== tar) return Effect.fail(new NotWaiting())
-        const { approvalRef: _, ...status } = statusOf(current)
-        return tracked(current, { ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...status, phase: "queued" } })
+        return tracked(current, { ...current, metadata: { ...current.metadata, resourceVersion: undefined }, status: { ...statusOf(current), phase: "queued" } })
       }, { subresource: "status" })
       yield* Effect.logInfo(`query ${namespace}/${query} resumes after toolapprovalrequest ${tar} was decided`)
     }).pipe(Effect.catchTags({ NotWaiting: () => Effect.void, NotFound: () => Effect.void }))

@@ -130,8 +130,9 @@ export const make = (options: QueryWorkerOptions) =>
       ...(o.phase === "error" ? { error: o.message } : {}),
       // The conversation the engine's memory kept it in: the next Query's spec.conversationId.
       ...(o.result?.conversationId !== undefined ? { conversationId: o.result.conversationId } : {}),
-      // A Query waiting for a human names the ToolApprovalRequest to answer.
-      ...(o.phase === "input-required" && o.result?.approvalRef !== undefined ? { approvalRef: { name: o.result.approvalRef, namespace: current.metadata.namespace } } : {}),
+      // A Query waiting for a human names the ToolApprovalRequest to answer; any other end drops
+      // the one a resumed Query kept.
+      approvalRef: o.phase === "input-required" && o.result?.approvalRef !== undefined ? { name: o.result.approvalRef, namespace: current.metadata.namespace } : undefined,
       // Completed first; other writers' conditions (the controller's TargetFound) stay after it.
       conditions: [condition(o, current.metadata.generation), ...otherConditions(current)],
       ...(o.result !== undefined

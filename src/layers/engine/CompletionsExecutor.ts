@@ -257,7 +257,8 @@ export const make = (options: ExecutorOptions) =>
           switch (target.type) {
             case "agent": {
               const identity = { namespace: ref.namespace, name: ref.name, uid: query.metadata.uid ?? "" }
-              const stopped = yield* Approval.latest(identity)
+              // Only a Query that stopped for approval (its status names the request) resumes.
+              const stopped = (query.status as { approvalRef?: unknown } | undefined)?.approvalRef !== undefined ? yield* Approval.latest(identity) : undefined
               // Still waiting: nothing runs until a human has answered.
               if (stopped !== undefined && stopped.pending.decision === undefined) return { messages: [], answer: "", approval: { name: stopped.pending.name } }
               const memory = yield* Memory.forQuery(query, stopped?.pending.state.conversationId ?? conversationId, scope)
