@@ -19,6 +19,7 @@ import { Effect, Layer, Option, Predicate, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Agent as HttpAgent, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
+import { approvalRequiredPhase } from "../domain/kinds/query.ts"
 import type { CompletionRequest, CompletionResult, TokenUsage } from "../services/CompletionsEngine.ts"
 import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../services/CompletionsEngine.ts"
 
@@ -280,7 +281,7 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
       return result("completed")
     case TaskState.TASK_STATE_INPUT_REQUIRED: {
       const approvalRef = approvalRefOf(reply)
-      return Effect.map(result("input-required"), (r) => approvalRef === undefined ? r : { ...r, approvalRef })
+      return Effect.map(result(approvalRequiredPhase), (r) => approvalRef === undefined ? r : { ...r, approvalRef })
     }
     default: {
       // Failed, rejected, canceled, auth-required, or a task still running although the call blocks.

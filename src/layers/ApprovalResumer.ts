@@ -1,7 +1,7 @@
 /**
  * Resumes Queries that waited for a human: once a ToolApprovalRequest is decided (its status
  * patched to approved or rejected, as upstream's CLI and dashboard do), the Query that names it
- * in status.approvalRef goes from input-required back to "queued" (keeping the approvalRef, which
+ * in status.approvalRef goes from approval-required back to "queued" (keeping the approvalRef, which
  * tells the engine to resume; the workers' terminal write drops it), and the queue takes it again
  * (the PostgreSQL queue by trigger, the in-memory one from its watch); the engine then resumes
  * from the request. Every replica with workers runs this: the write is a compare-and-swap that
@@ -13,6 +13,7 @@
 import { Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { parseGoDuration } from "../domain/duration.ts"
 import { timestamp } from "../domain/lifecycle.ts"
+import { approvalRequiredPhase, releasedApprovalPhase } from "../domain/kinds/query.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { findKind } from "../domain/registry.ts"
@@ -44,7 +45,7 @@ const deadlineOf = (tar: KubeObject) => {
 
 const waitsOn = (query: KubeObject) => {
   const status = statusOf(query)
-  return status["phase"] === "input-required" ? (status["approvalRef"] as { name?: string } | undefined)?.name : undefined
+  return status["phase"] === approvalRequiredPhase || status["phase"] === releasedApprovalPhase ? (status["approvalRef"] as { name?: string } | undefined)?.name : undefined
 }
 
 export const make = Effect.gen(function*() {
@@ -118,7 +119,8 @@ export const make = Effect.gen(function*() {
       isDecided(tar) && ref?.name !== undefined ? resume(tar.metadata.namespace ?? "", ref.name, tar.metadata.name!) : Effect.void
     )
   }))
-  yield* Effect.forkScoped(follow(queries, '"input-required"', (query) => {
+  // Both names of the pause have "approvalRef" in the Query's text.
+  yield* Effect.forkScoped(follow(queries, '"approvalRef"', (query) => {
     const tar = waitsOn(query)
     return tar !== undefined ? resume(query.metadata.namespace ?? "", query.metadata.name!, tar) : Effect.void
   }))

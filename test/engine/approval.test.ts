@@ -1,11 +1,12 @@
 /**
  * Human approval of tool calls, with `ark engine` as its own process: a call of a tool that
- * needs approval stops the Query at input-required with status.approvalRef naming a
+ * needs approval stops the Query at approval-required with status.approvalRef naming a
  * ToolApprovalRequest; the engine process is restarted while it waits; a `kubectl patch
  * --subresource=status` approving it resumes the Query to done (the tool ran, once, after the
  * approval), and rejecting it gives the model a tool error it answers from.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { approvalRequiredPhase } from "../../src/domain/kinds/query.ts"
 import { agent, arkClient, openAiModel, query, tool } from "../support/arkClient.ts"
 import type { RunningEngine } from "../support/engineProcess.ts"
 import { startEngine } from "../support/engineProcess.ts"
@@ -73,7 +74,7 @@ const waiting = async (name: string) => {
   const deadline = Date.now() + 30_000
   for (;;) {
     const q = await getJson(["query", name])
-    if (q.status?.phase === "input-required") return q.status
+    if (q.status?.phase === approvalRequiredPhase) return q.status
     if (q.status?.phase === "done" || q.status?.phase === "error" || Date.now() > deadline) throw new Error(`query ${name}: ${JSON.stringify(q.status)}`)
     await new Promise((r) => setTimeout(r, 200))
   }
@@ -86,7 +87,7 @@ const decide = async (tar: string, action: "approved" | "rejected", reason?: str
 }
 
 describe("human approval of tool calls", () => {
-  it("stops at input-required naming a ToolApprovalRequest; after an engine restart, an approval resumes it to done", async () => {
+  it("stops at approval-required naming a ToolApprovalRequest; after an engine restart, an approval resumes it to done", async () => {
     await client.apply("hitl", [query("lisbon", { input: "Lisbon", target: { type: "agent", name: "cautious" } })])
     const status = await waiting("lisbon")
     expect(status.approvalRef.name).toBe("lisbon-approval-1")

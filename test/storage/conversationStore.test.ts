@@ -1,7 +1,7 @@
 /** The built-in conversation memory on PostgreSQL: order, isolation per Memory and conversation, the bound, expiry. */
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import * as PgConversationStore from "../../src/layers/PgConversationStore.ts"
+import * as PgConversationStore from "../../src/layers/postgres/PgConversationStore.ts"
 import { ConversationStore } from "../../src/services/ConversationStore.ts"
 import { testDatabase } from "../support/pg.ts"
 

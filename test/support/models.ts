@@ -19,6 +19,8 @@ export type ModelReply =
     readonly pieces?: ReadonlyArray<string>
     /** ...this long apart. */
     readonly pieceDelayMs?: number
+    /** Answer only after this long (a slow provider). */
+    readonly delayMs?: number
   }
   | { readonly status: number; readonly message: string; readonly retryAfter?: string }
 
@@ -165,7 +167,9 @@ export const startScriptedModel = (wire: Wire, script: ModelScript): Promise<Scr
         }
         const model = typeof body["model"] === "string" ? body["model"] : decodeURIComponent(path.split("/")[2] ?? "")
         if (wire === "openai" && body["stream"] === true) return streamAnswer(res, model, reply)
-        send(res, 200, answer(wire, model, reply))
+        if (reply.delayMs === undefined) return send(res, 200, answer(wire, model, reply))
+        const timer = setTimeout(() => send(res, 200, answer(wire, model, reply)), reply.delayMs)
+        res.once("close", () => clearTimeout(timer))
       })
     })
     server.once("error", reject)

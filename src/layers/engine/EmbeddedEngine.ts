@@ -2,10 +2,11 @@
  * The completions engine inside `ark serve`: the query workers' CompletionsEngine, answering
  * calls addressed to EMBEDDED_ENGINE_URL in process (QueryExecutor: no engine process, no A2A
  * hop) and every other address over A2A. With a demo fallback, Queries the engine cannot answer
- * as configured (no Model, or no Secret for its key; a team) are answered by the demo engine
+ * as configured (no Model, or no Secret for its key, for the target or a team member) are answered by the demo engine
  * instead, so a first run works offline until a model is configured.
  */
 import { Effect, Layer } from "effect"
+import { approvalRequiredPhase } from "../../domain/kinds/query.ts"
 import type { CompletionRequest, CompletionResult } from "../../services/CompletionsEngine.ts"
 import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../../services/CompletionsEngine.ts"
 import { QueryExecutor } from "../../services/QueryExecutor.ts"
@@ -28,7 +29,7 @@ export const layer = (options: EmbeddedOptions): Layer.Layer<CompletionsEngine, 
       const embedded = (request: CompletionRequest): Effect.Effect<CompletionResult, EngineFailed | EngineUnavailable> =>
         executor.execute({ name: request.query.name, namespace: request.query.namespace }, request.onDelta !== undefined ? { onDelta: request.onDelta } : {}).pipe(
           Effect.map((e): CompletionResult => ({
-            state: e.approval !== undefined ? "input-required" : "completed",
+            state: e.approval !== undefined ? approvalRequiredPhase : "completed",
             ...(e.approval !== undefined ? { approvalRef: e.approval.name } : {}),
             ...(e.conversationId !== undefined ? { conversationId: e.conversationId } : {}),
             content: e.content,

@@ -11,7 +11,7 @@ import { ConversationStore } from "../../services/ConversationStore.ts"
 import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, MethodNotAllowed, Unavailable } from "../../services/errors.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
-import type { Reply } from "./resources.ts"
+import type { Reply } from "./response.ts"
 
 export interface MemoryRequest {
   readonly method: string

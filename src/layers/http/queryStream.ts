@@ -6,6 +6,7 @@
  * whose `ark.completedQuery` is the Query as it ended (upstream's final chunk), then `[DONE]`.
  */
 import { Duration, Effect, Option, Stream } from "effect"
+import { isSettledQuery } from "../../domain/kinds/query.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
 import type { ApiError } from "../../services/errors.ts"
@@ -13,7 +14,7 @@ import { MethodNotAllowed } from "../../services/errors.ts"
 import { QueryStreams } from "../../services/QueryStreams.ts"
 import type { StreamChunk } from "../../services/QueryStreams.ts"
 import { Storage, storedResource } from "../../services/Storage.ts"
-import type { Reply } from "./resources.ts"
+import type { Reply } from "./response.ts"
 
 export interface QueryStreamRequest {
   readonly method: string
@@ -22,8 +23,6 @@ export interface QueryStreamRequest {
   readonly name: string
 }
 
-const terminal = new Set(["done", "error", "canceled", "input-required"])
-const phaseOf = (q: KubeObject) => String((q.status as { phase?: unknown } | undefined)?.phase ?? "")
 
 /** How often a follower looks for new pieces while the Query runs; an idle stream gets a comment every 15 s. */
 const pollEvery = Duration.millis(25)
@@ -67,7 +66,7 @@ export const handleQueryStream = (r: QueryStreamRequest): Effect.Effect<Reply, A
         if (chunks.length > 0) return [[encoder.encode(pieces(chunks))], Option.some({ after: chunks.at(-1)!.seq, idle: 0 })]
         const current = yield* storage.get(resource, r.namespace, r.name)
         if (current.metadata.uid !== key.uid) return [[encoder.encode(ending(current))], Option.none()]
-        if (terminal.has(phaseOf(current))) {
+        if (isSettledQuery(current)) {
           // Pieces stored before the end are committed before the terminal status: read once more.
           const last = yield* streams.read(key, s.after, 100_000)
           return [[encoder.encode(`${pieces(last)}${ending(current)}`)], Option.none()]

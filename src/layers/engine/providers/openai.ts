@@ -2,8 +2,9 @@
  * The `openai` and `azure` providers through OpenAI's SDK (`openai`): Chat Completions at the
  * Model's baseUrl (OpenAI, or anything OpenAI-compatible: Ollama, vLLM, llama.cpp server,
  * LiteLLM), or an Azure OpenAI deployment (`<baseUrl>/openai/deployments/<model>`, api-version,
- * `api-key` header). A request with `onDelta` streams (`stream: true`, usage in the last chunk):
- * the answer's text is handed on as it arrives, and the message is assembled from the chunks.
+ * `api-key` header, or a managed or workload identity's Entra ID token). A request with
+ * `onDelta` streams (`stream: true`, usage in the last chunk): the answer's text is handed on as
+ * it arrives, and the message is assembled from the chunks.
  */
 import OpenAI, { APIError, AzureOpenAI } from "openai"
 import type {
@@ -18,12 +19,15 @@ import type { AssistantMessage, ToolCall } from "../../../domain/chat.ts"
 import type { ChatCall, ResolvedModel } from "../model.ts"
 import { propertyValues, secretsOf } from "../model.ts"
 import { ProviderError, providerFailure } from "../providerCall.ts"
+import type { AzureIdentityEndpoints } from "./azureIdentity.ts"
+import { tokenProvider } from "./azureIdentity.ts"
 
-const client = (m: ResolvedModel): OpenAI =>
+const client = (m: ResolvedModel, identity: AzureIdentityEndpoints): OpenAI =>
   m.provider === "azure"
     ? new AzureOpenAI({
       endpoint: m.baseUrl!,
-      apiKey: m.apiKey ?? "",
+      // With an identity, its Entra ID token goes as a bearer token; else the key in `api-key`.
+      ...(m.azureIdentity !== undefined ? { azureADTokenProvider: tokenProvider(m.azureIdentity, identity) } : { apiKey: m.apiKey ?? "" }),
       apiVersion: m.apiVersion ?? "2024-10-21",
       deployment: m.model,
       defaultHeaders: m.headers,
@@ -70,8 +74,8 @@ const assemble = async (chunks: AsyncIterable<ChatCompletionChunk>, onDelta: (te
   }
 }
 
-export const make = (m: ResolvedModel): ChatCall => {
-  const sdk = client(m)
+export const make = (m: ResolvedModel, identity: AzureIdentityEndpoints): ChatCall => {
+  const sdk = client(m, identity)
   return (request) =>
     Effect.tryPromise({
       try: (signal) => {
@@ -80,7 +84,10 @@ export const make = (m: ResolvedModel): ChatCall => {
           model: m.model,
           messages: request.messages as Array<ChatCompletionMessageParam>,
           ...(request.tools.length > 0
-            ? { tools: request.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
+            ? {
+              tools: request.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } })),
+              ...(request.toolChoice === "required" ? { tool_choice: "required" as const } : {})
+            }
             : {}),
           ...(request.outputSchema !== undefined
             ? { response_format: { type: "json_schema" as const, json_schema: { name: request.outputSchema.name, schema: request.outputSchema.schema } } }

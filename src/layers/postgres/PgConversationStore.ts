@@ -8,8 +8,8 @@
 import { Duration, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { randomUUID } from "node:crypto"
-import type { MessageRecord } from "../services/ConversationStore.ts"
-import { ConversationStore, ConversationStoreUnavailable } from "../services/ConversationStore.ts"
+import type { MessageRecord } from "../../services/ConversationStore.ts"
+import { ConversationStore, ConversationStoreUnavailable } from "../../services/ConversationStore.ts"
 import { causeMessage, isUnavailable } from "./PgErrors.ts"
 
 export interface PgConversationStoreOptions {

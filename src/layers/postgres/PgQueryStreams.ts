@@ -7,8 +7,8 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { findKind, storageKey } from "../domain/registry.ts"
-import { QueryStreams, QueryStreamsUnavailable } from "../services/QueryStreams.ts"
+import { findKind, storageKey } from "../../domain/registry.ts"
+import { QueryStreams, QueryStreamsUnavailable } from "../../services/QueryStreams.ts"
 import { causeMessage, isUnavailable } from "./PgErrors.ts"
 
 const queriesKey = storageKey(findKind("Query")!)
