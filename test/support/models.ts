@@ -166,9 +166,10 @@ export const startScriptedModel = (wire: Wire, script: ModelScript): Promise<Scr
           })
         }
         const model = typeof body["model"] === "string" ? body["model"] : decodeURIComponent(path.split("/")[2] ?? "")
-        if (wire === "openai" && body["stream"] === true) return streamAnswer(res, model, reply)
-        if (reply.delayMs === undefined) return send(res, 200, answer(wire, model, reply))
-        const timer = setTimeout(() => send(res, 200, answer(wire, model, reply)), reply.delayMs)
+        // A streaming request (OpenAI's stream: true) gets server-sent chunks.
+        const respond = () => wire === "openai" && body["stream"] === true ? streamAnswer(res, model, reply) : send(res, 200, answer(wire, model, reply))
+        if (reply.delayMs === undefined) return respond()
+        const timer = setTimeout(respond, reply.delayMs)
         res.once("close", () => clearTimeout(timer))
       })
     })
