@@ -130,6 +130,20 @@ describe("conversation memory", () => {
     ])
   })
 
+  it("a team target remembers too: its second Query's member sees the first one's messages", async () => {
+    await client.apply("mem", [{ apiVersion: v1alpha1, kind: "Team", metadata: { name: "desk" }, spec: { strategy: "sequential", members: [{ type: "agent", name: "listener" }] } }])
+    const teamAsk = async (name: string, input: string, extra: Record<string, unknown>) => {
+      await client.apply("mem", [query(name, { input, target: { type: "team", name: "desk" }, memory: { name: "builtin" }, ...extra })])
+      const q = await client.finished("mem", name)
+      expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+      return q
+    }
+    const first = await teamAsk("t1", "I am Grace.", {})
+    const second = await teamAsk("t2", "Who am I?", { conversationId: first.status.conversationId })
+    expect(first.status.response.content).toBe("I have heard: I am Grace.")
+    expect(second.status.response.content).toBe("I have heard: I am Grace. | Who am I?")
+  })
+
   it("refuses a bad messages body with a 400 Status, and a Memory that does not exist with 404", async () => {
     const bad = await client.k(["create", "--raw", "/apis/ark.mckinsey.com/v1alpha1/namespaces/mem/memories/builtin/messages", "-f", "-"], JSON.stringify({ query_id: "x", messages: [] }))
     expect(bad.code).not.toBe(0)

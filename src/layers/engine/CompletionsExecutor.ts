@@ -378,8 +378,10 @@ export const make = (options: ExecutorOptions) =>
             case "team": {
               // The last input message is the user's; those before it, the conversation so far.
               const last = input[input.length - 1] ?? { role: "user" as const, content: "" }
-              const team = yield* runTeam(ref.namespace, target.name, last, input.slice(0, -1), teamDeps(scope, usage.add), 0)
-              return { messages: team.messages, answer: team.answer ?? answerOf(team.messages) }
+              const memory = yield* Memory.forQuery(query, conversationId, scope)
+              const history = memory !== undefined ? yield* memory.history : []
+              const team = yield* runTeam(ref.namespace, target.name, last, [...history, ...input.slice(0, -1)], teamDeps(scope, usage.add), 0)
+              return yield* remember(memory, { messages: team.messages, answer: team.answer ?? answerOf(team.messages) })
             }
             default:
               return yield* new ExecutionFailed({
