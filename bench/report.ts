@@ -3,6 +3,7 @@
  * (`--check` against bench/thresholds.json), and docs/benchmarks.md with its SVG plots, all
  * rendered from the run's results.
  */
+import type { FirstToken } from "./engine.ts"
 import type { RestartRun } from "./restart.ts"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -54,6 +55,8 @@ export interface Results {
     /** bench/engine.ts: the built-in engines on one replica. */
     readonly demoEngine: QueueRun
     readonly completionsEngine: QueueRun
+    /** Time to first token through ark (stream endpoint) beside the scripted model's own; results from before it have none. */
+    readonly firstToken?: FirstToken
   }
   readonly baselines: {
     readonly rawFetch: Measure
@@ -275,6 +278,9 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     `| backlog of ${q.inFlight.queries.toLocaleString("en-US")}, then two worker replicas; engine answers after 30 s | **peak ${q.inFlight.peakInFlight?.toLocaleString("en-US")} calls in flight at once**; all done in ${f(q.inFlight.seconds)} s | ${q.inFlight.serverRssMb.join(" / ")} MB | 10,000 in flight: ${verdictText(v("inFlightShare"))} |`,
     `| built-in demo engine (in the replica), one replica | ${q.demoEngine.queries.toLocaleString("en-US")} in ${f(q.demoEngine.seconds)} s: ${f(q.demoEngine.queriesPerSec)} Queries/s | ${q.demoEngine.serverRssMb.join(" / ")} MB | |`,
     `| completions engine embedded in the replica (reads Query, Agent, Model through the API), instant scripted model, one replica | ${q.completionsEngine.queries.toLocaleString("en-US")} in ${f(q.completionsEngine.seconds)} s: ${f(q.completionsEngine.queriesPerSec)} Queries/s | ${q.completionsEngine.serverRssMb.join(" / ")} MB | |`,
+    ...(q.firstToken !== undefined
+      ? [`| time to first token: Query create to its first chunk on the stream endpoint, vs the scripted model's own first chunk (median of ${q.firstToken.samples}) | ${f(q.firstToken.arkMs)} ms through ark, ${f(q.firstToken.providerMs)} ms from the model | | |`]
+      : []),
     "",
     "With a 1 s engine the calls open at once are the rate at which Queries start times one second",
     "(Little's law), so that row shows the start rate; the backlog row shows that every Query of a",

@@ -345,7 +345,7 @@ const main = async () => {
       serverRssMb: Math.round(serverRss),
       ark: { seed, create1, create50, get1, list1, list10 },
       watch: { oneReplica: watchOne, crossReplica: watchCross },
-      queries: { instant: queueInstant, instantOneReplica: queueInstantOne, slowEngine: queueSlow, inFlight: queueHold, demoEngine: engines.demo, completionsEngine: engines.completions },
+      queries: { instant: queueInstant, instantOneReplica: queueInstantOne, slowEngine: queueSlow, inFlight: queueHold, demoEngine: engines.demo, completionsEngine: engines.completions, firstToken: engines.firstToken },
       scale: { createCurve: createCurvePoints, sustained, pages, watchersRss, restart },
       baselines: { rawFetch, rawFetch10, rawInsert1, rawInsert50, minimalList, minimalGet, minimalWatch },
       etcd: {
@@ -386,6 +386,7 @@ const main = async () => {
     rows.push(["QUERIES, 1 s engine", `${queueSlow.queries} in ${f(queueSlow.seconds)} s`, `${f(queueSlow.queriesPerSec)}/s`, `peak ${queueSlow.peakInFlight} in flight, RSS ${queueSlow.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, demo engine", `${engines.demo.queries} in ${f(engines.demo.seconds)} s`, `${f(engines.demo.queriesPerSec)}/s`, `1 replica, built in, RSS ${engines.demo.serverRssMb.join(" / ")} MB`])
     rows.push(["QUERIES, completions eng.", `${engines.completions.queries} in ${f(engines.completions.seconds)} s`, `${f(engines.completions.queriesPerSec)}/s`, `1 replica, embedded, instant model, RSS ${engines.completions.serverRssMb.join(" / ")} MB`])
+    rows.push(["FIRST TOKEN, streamed", `${f(engines.firstToken.arkMs)} ms`, `model's own ${f(engines.firstToken.providerMs)} ms`, `median of ${engines.firstToken.samples}: Query create to first chunk on its stream endpoint`])
     rows.push(["QUERIES, 30 s engine", `${queueHold.queries} in ${f(queueHold.seconds)} s`, `${f(queueHold.queriesPerSec)}/s`, `backlog; peak ${queueHold.peakInFlight} in flight, worker RSS ${queueHold.serverRssMb.join(" / ")} MB`])
     rows.push(restartRow(restart))
     console.log(`\nark-effect on PostgreSQL, ${N} Queries (${(listBytes / 1e6).toFixed(2)} MB list), ${results.machine.cpus} cores, server RSS ${results.serverRssMb} MB`)

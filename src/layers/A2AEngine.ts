@@ -1,10 +1,12 @@
 /**
  * The completions engine over A2A, with the official SDK (@a2a-js/sdk): one blocking
- * SendMessage per request. Engines speaking A2A 1.0 get `SendMessage`; engines whose card is an
+ * SendMessage per request, or, when the caller follows the answer (`onDelta`), one
+ * SendStreamingMessage whose artifact updates are the answer's text as it is written (the SDK
+ * falls back to SendMessage for an engine whose card does not stream). Engines speaking A2A 1.0 get `SendMessage`; engines whose card is an
  * A2A 0.3 card (or declares a 0.3 interface) get `message/send`, through the SDK's compat layer.
  */
 import { Message, Role, Task, TaskState } from "@a2a-js/sdk"
-import type { AgentCard, Part, SendMessageRequest, SendMessageResult } from "@a2a-js/sdk"
+import type { Artifact, AgentCard, Part, SendMessageRequest, SendMessageResult } from "@a2a-js/sdk"
 import {
   ClientFactory,
   ClientFactoryOptions,
@@ -38,6 +40,13 @@ export const QUERY_REF_METADATA_KEY = `${QUERY_EXTENSION_URI}/ref`
  */
 export const TARGET_METADATA_KEY = "ark.mckinsey.com/ark-effect-target"
 
+/**
+ * Request metadata asking ark's engine for the answer's text as it is written (artifact
+ * updates of a working task, then the final status with upstream's answer metadata); set only
+ * on message/stream. Other engines stream as they do, or answer once.
+ */
+export const STREAM_METADATA_KEY = "ark.mckinsey.com/ark-effect-stream"
+
 /** Thrown by the fetch the SDK uses, so that server overload is told apart from protocol errors. */
 class RetryableStatus extends Error {}
 
@@ -47,12 +56,13 @@ const agents = { "http:": new HttpAgent({ keepAlive: true }), "https:": new Http
 /**
  * The SDK's fetch, over node:http with the whole body read: a Query's call is one small JSON
  * request and answer, and the global fetch (undici's web streams) cost about three times the CPU
- * per call. A URL that is not http(s), a Request, a streamed body, or a redirect goes to the
- * global fetch.
+ * per call. A URL that is not http(s), a Request, a streamed body, a redirect, or a streamed
+ * answer (Accept: text/event-stream, read as it arrives) goes to the global fetch.
  */
 const httpFetch: typeof fetch = (input, init) => {
   const url = typeof input === "string" ? new URL(input) : input instanceof URL ? input : undefined
   if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) return fetch(input, init)
+  if (new Headers(init?.headers).get("accept")?.includes("text/event-stream") === true) return fetch(input, init)
   return new Promise<Response>((resolve, reject) => {
     const signal = init?.signal ?? undefined
     if (signal?.aborted) return reject(signal.reason)
@@ -157,7 +167,7 @@ const connect = async (url: string): Promise<Client> => factory.createFromAgentC
 
 const textPart = (text: string): Part => ({ content: { $case: "text", value: text }, metadata: undefined, filename: "", mediaType: "text/plain" })
 
-const sendRequest = (request: CompletionRequest): SendMessageRequest => ({
+const sendRequest = (request: CompletionRequest, streaming = false): SendMessageRequest => ({
   tenant: "",
   message: {
     messageId: randomUUID(),
@@ -179,7 +189,7 @@ const sendRequest = (request: CompletionRequest): SendMessageRequest => ({
     referenceTaskIds: []
   },
   configuration: { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: false },
-  metadata: undefined
+  metadata: streaming ? { [STREAM_METADATA_KEY]: true } : undefined
 })
 
 const textOf = (parts: ReadonlyArray<Part>): string =>
@@ -210,6 +220,20 @@ const tokenUsage = (...metadata: ReadonlyArray<Record<string, unknown> | undefin
 
 const nonEmpty = (s: string): string | undefined => s === "" ? undefined : s
 
+const ConversationId = Schema.Struct({ conversationId: Schema.NonEmptyString })
+const decodeConversationId = Schema.decodeUnknownOption(ConversationId)
+
+/** The conversation an engine reports under the extension's `conversationId` (upstream's and ours do). */
+const conversationOf = (metadata: Record<string, unknown> | undefined) =>
+  Option.getOrUndefined(Option.map(decodeConversationId(metadata?.[QUERY_REF_METADATA_KEY]), (m) => m.conversationId))
+
+const ApprovalRef = Schema.Struct({ approvalRef: Schema.Struct({ name: Schema.NonEmptyString }) })
+const decodeApprovalRef = Schema.decodeUnknownOption(ApprovalRef)
+
+/** The ToolApprovalRequest a waiting task names (ark's engine puts it in the status message's extension metadata). */
+const approvalRefOf = (task: Task): string | undefined =>
+  Option.getOrUndefined(Option.map(decodeApprovalRef(task.status?.message?.metadata?.[QUERY_REF_METADATA_KEY]), (m) => m.approvalRef.name))
+
 /**
  * What status.response.raw keeps: the engine's chat messages when it reports them under the
  * extension's `messages` (upstream's engine and ours do), else the A2A reply itself.
@@ -238,7 +262,8 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
       raw: rawOf(reply.metadata, () => Message.toJSON(reply)),
       contextId: nonEmpty(reply.contextId),
       taskId: nonEmpty(reply.taskId),
-      tokenUsage: tokenUsage(reply.metadata)
+      tokenUsage: tokenUsage(reply.metadata),
+      conversationId: conversationOf(reply.metadata)
     })
   }
   const state = reply.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED
@@ -254,8 +279,10 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
   switch (state) {
     case TaskState.TASK_STATE_COMPLETED:
       return result("completed")
-    case TaskState.TASK_STATE_INPUT_REQUIRED:
-      return result(approvalRequiredPhase)
+    case TaskState.TASK_STATE_INPUT_REQUIRED: {
+      const approvalRef = approvalRefOf(reply)
+      return Effect.map(result(approvalRequiredPhase), (r) => approvalRef === undefined ? r : { ...r, approvalRef })
+    }
     default: {
       // Failed, rejected, canceled, auth-required, or a task still running although the call blocks.
       const why = textOf(reply.status?.message?.parts ?? [])
@@ -264,6 +291,38 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
       }))
     }
   }
+}
+
+/** An artifact update applied to the task's artifacts (appended to the one it continues). */
+const withArtifact = (artifacts: ReadonlyArray<Artifact>, update: Artifact, append: boolean): Array<Artifact> => {
+  const at = artifacts.findIndex((a) => a.artifactId === update.artifactId)
+  if (at < 0) return [...artifacts, update]
+  const next = [...artifacts]
+  next[at] = append ? { ...next[at]!, parts: [...next[at]!.parts, ...update.parts] } : update
+  return next
+}
+
+/**
+ * A streamed call: each artifact update's text goes to `onDelta`; the reply is the final
+ * Message, or the Task as its last status left it (ark's engine ends a completed stream with
+ * its answer, metadata included, as the status message: that message is the reply).
+ */
+const streamed = async (client: Client, request: CompletionRequest, onDelta: (text: string) => void, signal: AbortSignal): Promise<SendMessageResult> => {
+  let task: Task | undefined
+  for await (const event of client.sendMessageStream(sendRequest(request, true), { signal })) {
+    const p = event.payload
+    if (p?.$case === "message") return p.value
+    if (p?.$case === "task") task = p.value
+    if (p?.$case === "artifactUpdate" && p.value.artifact !== undefined) {
+      const text = textOf(p.value.artifact.parts)
+      if (text !== "") onDelta(text)
+      if (task !== undefined) task = { ...task, artifacts: withArtifact(task.artifacts, p.value.artifact, p.value.append) }
+    }
+    if (p?.$case === "statusUpdate" && task !== undefined) task = { ...task, status: p.value.status }
+  }
+  if (task === undefined) throw new Error("the engine's stream ended without a task or a message")
+  const last = task.status?.message
+  return task.status?.state === TaskState.TASK_STATE_COMPLETED && last?.metadata?.[QUERY_REF_METADATA_KEY] !== undefined ? last : task
 }
 
 export const layer: Layer.Layer<CompletionsEngine> = Layer.sync(CompletionsEngine, () => {
@@ -284,7 +343,10 @@ export const layer: Layer.Layer<CompletionsEngine> = Layer.sync(CompletionsEngin
   return CompletionsEngine.of({
     complete: (request) =>
       Effect.tryPromise({
-        try: async (signal) => (await clientFor(request.url)).sendMessage(sendRequest(request), { signal }),
+        try: async (signal) => {
+          const client = await clientFor(request.url)
+          return request.onDelta === undefined ? client.sendMessage(sendRequest(request), { signal }) : streamed(client, request, request.onDelta, signal)
+        },
         catch: (error) => classify(request.url, error)
       }).pipe(
         Effect.tapError((e) => e._tag === "EngineUnavailable" ? Effect.sync(() => clients.delete(request.url)) : Effect.void),

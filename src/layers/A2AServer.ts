@@ -29,6 +29,8 @@ export interface A2AServerOptions {
   readonly executor: AgentExecutor
   readonly host: string
   readonly port: number
+  /** The executor answers message/stream with events as they happen (the card says so). */
+  readonly streaming?: boolean
 }
 
 const card = (o: A2AServerOptions, url: string): AgentCard => ({
@@ -41,7 +43,7 @@ const card = (o: A2AServerOptions, url: string): AgentCard => ({
   provider: undefined,
   version: "1.0.0",
   capabilities: {
-    streaming: false,
+    streaming: o.streaming === true,
     pushNotifications: false,
     extensions: [{ uri: QUERY_EXTENSION_URI, description: "Ark query context", required: false, params: undefined }]
   },

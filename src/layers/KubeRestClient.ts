@@ -22,7 +22,8 @@ export interface KubeResponse {
 export interface KubeRestClient {
   /** The server's base URL. */
   readonly server: string
-  readonly request: (method: string, path: string, body?: unknown) => Effect.Effect<KubeResponse, KubeRequestError>
+  /** `contentType` defaults to application/json (a PATCH names its patch type). */
+  readonly request: (method: string, path: string, body?: unknown, contentType?: string) => Effect.Effect<KubeResponse, KubeRequestError>
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
@@ -52,7 +53,7 @@ export const connect = (target: string): Effect.Effect<KubeRestClient, KubeReque
     // One keep-alive agent per server: a migration sends thousands of small requests.
     const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 16 }) : new http.Agent({ keepAlive: true, maxSockets: 16 })
 
-    const request = (method: string, path: string, body?: unknown) =>
+    const request = (method: string, path: string, body?: unknown, contentType = "application/json") =>
       Effect.tryPromise({
         try: async (signal) => {
           const payload = body === undefined ? undefined : JSON.stringify(body)
@@ -66,7 +67,7 @@ export const connect = (target: string): Effect.Effect<KubeRestClient, KubeReque
             signal,
             headers: {
               accept: "application/json",
-              ...(payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) })
+              ...(payload === undefined ? {} : { "content-type": contentType, "content-length": Buffer.byteLength(payload) })
             }
           }
           // Credentials travel over TLS only (client-node refuses plain HTTP servers); an http server gets none.

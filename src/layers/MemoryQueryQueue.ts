@@ -1,7 +1,7 @@
 /**
  * The query queue in process memory, for configurations whose store has no queue table (etcd):
  * Queries enter it from the WatchHub (every existing unfinished Query at start, then every new
- * one), with the same claims, leases and fairness as the PostgreSQL queue. One process owns the
+ * one, and every one set back to "queued"), with the same claims, leases and fairness as the PostgreSQL queue. One process owns the
  * queue: with leader election, `ark serve` builds it (and the workers) on the leader only.
  */
 import { Duration, Effect, Layer, Stream } from "effect"
@@ -73,7 +73,8 @@ export const make = Effect.gen(function*() {
     hub.watch(queries, { resourceVersion: listed.resourceVersion }).pipe(
       Stream.runForEach((e) =>
         Effect.sync(() => {
-          if (e.type === "ADDED") enqueue(e.object)
+          // A Query set back to "queued" (resumed after an approval) is enqueued again.
+          if (e.type === "ADDED" || (e.type === "MODIFIED" && e.object.includes('"phase":"queued"'))) enqueue(e.object)
         })
       ),
       Effect.catchCause((cause) => Effect.logError("the in-memory query queue lost its watch", cause))

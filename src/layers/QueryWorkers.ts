@@ -28,6 +28,7 @@ import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 import { ResourceReader } from "../services/ResourceReader.ts"
 import * as EngineDirectory from "./EngineDirectory.ts"
+import * as QueryStreamWriter from "./queryStreamWriter.ts"
 import { parameterValues } from "./engine/resolve.ts"
 import { trackStatusWrite } from "./http/fieldmanager.ts"
 
@@ -48,6 +49,11 @@ export interface QueryWorkerOptions {
    * replica takes them over at once instead of after the lease.
    */
   readonly drainTimeout?: Duration.Duration
+  /**
+   * Whether answers are streamed into QueryStreams as they are written (clients follow them on
+   * the Query's stream endpoint); otherwise each engine call is one blocking request.
+   */
+  readonly streams?: boolean
 }
 
 const resourceOf = (kind: string) => storedResource(findKind(kind)!)
@@ -119,6 +125,11 @@ export const make = (options: QueryWorkerOptions) =>
       duration: formatSeconds(Date.now() - startedAt),
       // As upstream, a failed Query also carries its error message in status.error.
       ...(o.phase === "error" ? { error: o.message } : {}),
+      // The conversation the engine's memory kept it in: the next Query's spec.conversationId.
+      ...(o.result?.conversationId !== undefined ? { conversationId: o.result.conversationId } : {}),
+      // A Query waiting for a human names the ToolApprovalRequest to answer; any other end drops
+      // the one a resumed Query kept.
+      approvalRef: o.phase === approvalRequiredPhase && o.result?.approvalRef !== undefined ? { name: o.result.approvalRef, namespace: current.metadata.namespace } : undefined,
       // Completed first; other writers' conditions (the controller's TargetFound) stay after it.
       conditions: [condition(o, current.metadata.generation), ...otherConditions(current)],
       ...(o.result !== undefined
@@ -266,7 +277,9 @@ export const make = (options: QueryWorkerOptions) =>
           return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
         }
         const timeoutMs = parseGoDuration(spec.timeout ?? "5m") ?? 300_000
+        const writer = options.streams === true ? yield* QueryStreamWriter.make({ namespace: item.namespace, name: item.name, uid: item.uid }) : undefined
         const call = engine.complete({
+          ...(writer !== undefined ? { onDelta: writer.onDelta } : {}),
           url,
           input: input.text,
           ...(spec.conversationId !== undefined ? { contextId: spec.conversationId } : {}),
@@ -281,7 +294,9 @@ export const make = (options: QueryWorkerOptions) =>
               // engine pauses a Query this way when a tool call needs approval).
               phase: result.state === approvalRequiredPhase ? approvalRequiredPhase : "done",
               reason: result.state === approvalRequiredPhase ? "ApprovalRequired" : "Completed",
-              message: result.state === approvalRequiredPhase ? "the engine waits for approval or input" : "the query completed",
+              message: result.state !== approvalRequiredPhase
+                ? "the query completed"
+                : result.approvalRef !== undefined ? `tool calls wait for approval: toolapprovalrequest ${result.approvalRef}` : "the engine waits for approval or input",
               result
             })),
             Effect.timeoutOrElse({
@@ -301,6 +316,8 @@ export const make = (options: QueryWorkerOptions) =>
         // The call starts without waiting for the "running" write; a write that finds the Query
         // ended or gone interrupts the call.
         const [running, outcome] = yield* Effect.all([markRunning(item, claimed, canceled), outcomeOfCall], { concurrency: 2 })
+        // Every piece of the answer is stored before the status says the Query ended.
+        if (writer !== undefined) yield* writer.flush
         if (outcome === "retry") {
           // Back to the queue with exponential backoff; the next claim counts one more attempt.
           yield* queue.release(item, Duration.millis(Math.min(30_000, Duration.toMillis(options.retryBase) * 2 ** (item.attempts - 1))))
@@ -325,7 +342,7 @@ export const make = (options: QueryWorkerOptions) =>
         const key = keyOf(item.namespace, item.name)
         const canceled = yield* Deferred.make<void>()
         cancelWaiters.set(key, { uid: item.uid, signal: canceled })
-        const result = yield* run(item, canceled).pipe(
+        const result = yield* Effect.scoped(run(item, canceled)).pipe(
           Effect.catchTag("AlreadyEnded", () => Effect.void),
           Effect.catchTag("NotFound", () => Effect.void),
           Effect.ensuring(Effect.andThen(Fiber.interrupt(heartbeat), Effect.sync(() => cancelWaiters.delete(key))))

@@ -7,6 +7,7 @@ import * as CompletionsExecutor from "../layers/engine/CompletionsExecutor.ts"
 import type { CompletionsEngine } from "../services/CompletionsEngine.ts"
 import type { QueryExecutor } from "../services/QueryExecutor.ts"
 import type { ResourceReader } from "../services/ResourceReader.ts"
+import type { ResourceWriter } from "../services/ResourceWriter.ts"
 
 /**
  * ARK_ENGINE_MAX_TURNS (20), ARK_ENGINE_MODEL_RETRIES (3), ARK_ENGINE_RETRY_BASE (1s), ARK_ENGINE_MODEL_TIMEOUT (2m),
@@ -34,7 +35,7 @@ export const executorOptions = Effect.gen(function*() {
 })
 
 /** The executor with the ARK_ENGINE_* settings. */
-export const executorLayer: Layer.Layer<QueryExecutor, Config.ConfigError, ResourceReader | CompletionsEngine> = Layer.unwrap(
+export const executorLayer: Layer.Layer<QueryExecutor, Config.ConfigError, ResourceReader | ResourceWriter | CompletionsEngine> = Layer.unwrap(
   Effect.map(executorOptions, CompletionsExecutor.layer)
 )
 

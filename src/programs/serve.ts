@@ -29,12 +29,16 @@ import * as PgQueryQueue from "../layers/postgres/PgQueryQueue.ts"
 import * as PgReadReplicas from "../layers/postgres/PgReadReplicas.ts"
 import * as PgRemoteCommits from "../layers/postgres/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
+import * as PgConversationStore from "../layers/postgres/PgConversationStore.ts"
+import * as PgQueryStreams from "../layers/postgres/PgQueryStreams.ts"
 import * as PostgresStorage from "../layers/postgres/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { Commits, RemoteCommits } from "../services/Commits.ts"
 import type { QueryQueue } from "../services/QueryQueue.ts"
 import * as Liveness from "../services/Liveness.ts"
 import * as Shutdown from "../services/Shutdown.ts"
+import type { ConversationStore } from "../services/ConversationStore.ts"
+import type { QueryStreams } from "../services/QueryStreams.ts"
 import type { Storage } from "../services/Storage.ts"
 import type { WatchHub } from "../services/WatchHub.ts"
 import type { DatabaseOptions } from "./database.ts"
@@ -127,13 +131,20 @@ const httpServer = (o: ServeOptions) =>
     return { evaluate: () => holdEarlyRequests(server as unknown as Server), pki, security, reload }
   })
 
+/** The built-in memory's bound per conversation (ARK_MEMORY_MAX_MESSAGES, 1000) and its purge of expired messages (ARK_MEMORY_PURGE_INTERVAL, 1m). */
+const memoryOptions = Effect.gen(function*() {
+  const maxMessages = yield* Config.Int("ARK_MEMORY_MAX_MESSAGES").pipe(Config.withDefault(1000))
+  const purgeEvery = yield* Config.Duration("ARK_MEMORY_PURGE_INTERVAL").pipe(Config.withDefault(Duration.minutes(1)))
+  return { maxMessages, purgeEvery }
+})
+
 /**
  * The store and what is built on it: storage, the watch hub, the query queue and the leader
  * election. PostgreSQL keeps the queue in a table shared by every replica; etcd has none, so its
  * workers use the in-process queue fed by the watch hub, on the leader only (see serve).
  */
 const storeLayers = (o: ServeOptions): {
-  readonly core: Layer.Layer<Storage | Commits | WatchHub, unknown>
+  readonly core: Layer.Layer<Storage | Commits | WatchHub | ConversationStore | QueryStreams, unknown>
   readonly queue: Layer.Layer<QueryQueue, unknown>
   readonly leader: Layer.Layer<LeaderElection, unknown>
 } => {
@@ -142,7 +153,7 @@ const storeLayers = (o: ServeOptions): {
       ? EtcdStorage.layer.pipe(Layer.provide(etcdLayer(o)))
       : KubernetesStorage.layer.pipe(Layer.provide(kubeLayer(o)))
     const core = WatchHubLive.layer.pipe(Layer.provideMerge(InstrumentedStorage.layer.pipe(Layer.provideMerge(store))))
-    return { core, queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
+    return { core: Layer.mergeAll(core, PgConversationStore.unavailable, PgQueryStreams.unavailable), queue: MemoryQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, undefined) }
   }
   // Reads that allow an older state go to the replicas; writes, consistent reads and watches stay on the primary.
   const replicas = o.postgresReadUrls.length === 0
@@ -150,7 +161,9 @@ const storeLayers = (o: ServeOptions): {
     : PgReadReplicas.layer({ urls: o.postgresReadUrls, poolSize: o.poolSize, maxLag: o.postgresReadMaxLag })
   const data = InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer), Layer.provide(replicas), Layer.provideMerge(databaseLayer(o)))
   const core = WatchHubLive.layer.pipe(Layer.provide(PgRemoteCommits.layer), Layer.provideMerge(data))
-  return { core, queue: PgQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, data) }
+  const memory = Layer.unwrap(Effect.map(memoryOptions, PgConversationStore.layer)).pipe(Layer.provide(data))
+  const streams = PgQueryStreams.layer(Duration.minutes(1)).pipe(Layer.provide(data))
+  return { core: Layer.mergeAll(core, memory, streams), queue: PgQueryQueue.layer.pipe(Layer.provide(core)), leader: electionLayer(o, data) }
 }
 
 /** The leader-only controller (reconcilers, Query TTL, history compaction), with ARK_QUERY_TTL_SWEEP and ARK_COMPACTION_INTERVAL. */
@@ -175,13 +188,14 @@ const inPod = () => (process.env["KUBERNETES_SERVICE_HOST"] ?? "") !== ""
  */
 const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) =>
   Layer.unwrap(Effect.gen(function*() {
-    const [A2AEngine, DemoEngine, EmbeddedEngine, KubeResourceReader, Engine] = yield* Effect.promise(() =>
+    const [A2AEngine, DemoEngine, EmbeddedEngine, KubeResourceReader, Engine, ApprovalResumer] = yield* Effect.promise(() =>
       Promise.all([
         import("../layers/A2AEngine.ts"),
         import("../layers/DemoEngine.ts"),
         import("../layers/engine/EmbeddedEngine.ts"),
         import("../layers/engine/KubeResourceReader.ts"),
-        import("./engine.ts")
+        import("./engine.ts"),
+        import("../layers/ApprovalResumer.ts")
       ])
     )
     const embedded = o.completionsUrl === "" && !o.demoEngine
@@ -203,8 +217,10 @@ const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) 
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))
     const retryBase = yield* Config.Duration("ARK_QUERY_RETRY_BASE").pipe(Config.withDefault(Duration.millis(500)))
     const drainTimeout = yield* shutdownGrace
-    return QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout }).pipe(
-      Layer.provide([queue, engine, reader])
+    const streams = yield* Config.Boolean("ARK_QUERY_STREAMS").pipe(Config.withDefault(true))
+    return Layer.merge(
+      QueryWorkers.layer({ concurrency: o.queryConcurrency, defaultEngineUrl, lease, maxAttempts, retryBase, drainTimeout, streams }).pipe(Layer.provide([queue, engine, reader])),
+      ApprovalResumer.layer
     )
   }))
 

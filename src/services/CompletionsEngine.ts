@@ -22,6 +22,8 @@ export interface CompletionRequest {
   readonly queryTarget?: { readonly type: string; readonly name: string }
   /** The Query itself: sent as upstream Ark's query extension QueryRef `{name, namespace}`. */
   readonly query: { readonly name: string; readonly namespace: string }
+  /** Called with the answer's text as the engine streams it (A2A message/stream, or in process); none: one blocking call. */
+  readonly onDelta?: (text: string) => void
 }
 
 export interface TokenUsage {
@@ -43,6 +45,10 @@ export interface CompletionResult {
   readonly contextId?: string
   readonly taskId?: string
   readonly tokenUsage?: TokenUsage
+  /** The conversation the engine's memory kept the Query in (status.conversationId). */
+  readonly conversationId?: string
+  /** With "input-required": the ToolApprovalRequest the engine waits on (the Query's status.approvalRef). */
+  readonly approvalRef?: string
 }
 
 /** The engine could not be reached or answered with a server error: worth retrying. */

@@ -27,6 +27,10 @@ export interface Execution {
   readonly messages: ReadonlyArray<ChatMessage>
   /** Summed over every model call of the Query. */
   readonly tokenUsage: Usage
+  /** The conversation the Query's memory kept it in (status.conversationId). */
+  readonly conversationId?: string
+  /** Set when the Query stopped for a human: the ToolApprovalRequest that waits (status.approvalRef). */
+  readonly approval?: { readonly name: string }
 }
 
 /**
@@ -35,10 +39,11 @@ export interface Execution {
  * `unsupported-model` (a provider this engine does not speak), `provider-error` (the model API
  * failed, after retries), `not-found` (the Query or its target does not exist),
  * `unsupported-target` (a target type not run here), `max-turns` (the model kept calling tools),
- * `timeout` (the Query's spec.timeout passed), `tool-error` (a Tool targeted by the Query failed), `read-failed` (the Kubernetes API could not be read).
+ * `timeout` (the Query's spec.timeout passed), `tool-error` (a Tool targeted by the Query failed), `read-failed` (the Kubernetes API could not be read),
+ * `memory-error` (the Query's memory service failed).
  */
 export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("ExecutionFailed", {
-  code: Schema.Literals(["invalid-config", "unsupported-model", "provider-error", "not-found", "unsupported-target", "max-turns", "timeout", "tool-error", "read-failed"]),
+  code: Schema.Literals(["invalid-config", "unsupported-model", "provider-error", "not-found", "unsupported-target", "max-turns", "timeout", "tool-error", "read-failed", "memory-error"]),
   message: Schema.String,
   /**
    * The engine cannot answer the target as configured: no usable model (its Model or that
@@ -48,6 +53,11 @@ export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("Exec
   unconfigured: Schema.optionalKey(Schema.Boolean)
 }) {}
 
+export interface ExecuteOptions {
+  /** Called with the answer's text as the model writes it (streaming); the Execution still carries it whole. */
+  readonly onDelta?: (text: string) => void
+}
+
 export class QueryExecutor extends Context.Service<QueryExecutor, {
-  readonly execute: (ref: QueryRef) => Effect.Effect<Execution, ExecutionFailed>
+  readonly execute: (ref: QueryRef, options?: ExecuteOptions) => Effect.Effect<Execution, ExecutionFailed>
 }>()("ark-effect/services/QueryExecutor") {}

@@ -122,4 +122,25 @@ export const queueContract = (name: string, queueLayer: Layer.Layer<QueryQueue |
       assert.strictEqual(again!.name, "later")
       yield* queue.complete(again!)
     }))
+
+  it.effect("a finished Query set back to queued (resumed after an approval) is enqueued again, once", () =>
+    Effect.gen(function*() {
+      yield* drain
+      const storage = yield* Storage
+      const queue = yield* QueryQueue
+      const created = yield* storage.create(queries, query("q5", "paused"))
+      yield* settle
+      const [item] = yield* queue.claim(1, long)
+      const setPhase = (phase: string) =>
+        storage.guaranteedUpdate(queries, "q5", "paused", (q) => Effect.succeed({ ...q, status: { phase } }), { subresource: "status" })
+      yield* setPhase("input-required")
+      yield* queue.complete(item!)
+      yield* setPhase("queued")
+      // A second write while it is queued does not enqueue it twice.
+      yield* storage.guaranteedUpdate(queries, "q5", "paused", (q) => Effect.succeed({ ...q, metadata: { ...q.metadata, labels: { again: "yes" } } }))
+      yield* settle
+      const items = yield* queue.claim(10, long)
+      assert.deepStrictEqual(items.map((i) => [i.name, i.uid]), [["paused", created.metadata.uid]])
+      yield* queue.complete(items[0]!)
+    }))
 })

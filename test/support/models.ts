@@ -15,6 +15,10 @@ export type ModelReply =
     readonly text?: string
     readonly toolCalls?: ReadonlyArray<{ readonly id?: string; readonly name: string; readonly arguments: Record<string, unknown> }>
     readonly usage?: { readonly input: number; readonly output: number }
+    /** A streamed answer (OpenAI `stream: true`) comes in these pieces of the text (default: word by word)... */
+    readonly pieces?: ReadonlyArray<string>
+    /** ...this long apart. */
+    readonly pieceDelayMs?: number
     /** Answer only after this long (a slow provider). */
     readonly delayMs?: number
   }
@@ -108,6 +112,36 @@ const answer = (wire: Wire, model: string, reply: Exclude<ModelReply, { status: 
   }
 }
 
+/**
+ * An OpenAI answer as server-sent chunks (`stream: true`): the text in pieces, the tool calls,
+ * the finish reason, the usage (stream_options.include_usage), then [DONE].
+ */
+const streamAnswer = (res: ServerResponse, model: string, reply: Exclude<ModelReply, { status: number }>) => {
+  const full = answer("openai", model, reply) as { id: string; created: number; choices: ReadonlyArray<{ message: { tool_calls?: ReadonlyArray<unknown> }; finish_reason: string }>; usage: unknown }
+  const chunk = (choices: ReadonlyArray<unknown>, extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id: full.id, object: "chat.completion.chunk", created: full.created, model, choices, ...extra })}\n\n`
+  const text = reply.text ?? ""
+  const pieces = reply.pieces ?? (text === "" ? [] : text.split(/(?<= )/))
+  const events = [
+    ...pieces.map((p, i) => chunk([{ index: 0, delta: { ...(i === 0 ? { role: "assistant" } : {}), content: p }, finish_reason: null }])),
+    ...((full.choices[0]!.message.tool_calls ?? []).length > 0
+      ? [chunk([{ index: 0, delta: { tool_calls: full.choices[0]!.message.tool_calls!.map((c, index) => ({ index, ...(c as object) })) }, finish_reason: null }])]
+      : []),
+    chunk([{ index: 0, delta: {}, finish_reason: full.choices[0]!.finish_reason }]),
+    chunk([], { usage: full.usage }),
+    "data: [DONE]\n\n"
+  ]
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+  const next = (i: number) => {
+    if (i >= events.length) return void res.end()
+    res.write(events[i])
+    // Pieces of the text are paced; the closing events follow at once.
+    if (i < pieces.length - 1 && (reply.pieceDelayMs ?? 0) > 0) setTimeout(() => next(i + 1), reply.pieceDelayMs)
+    else next(i + 1)
+  }
+  next(0)
+}
+
 /** Where each wire's SDK posts a chat turn. */
 const isChatPath = (wire: Wire, path: string) =>
   wire === "openai" ? /\/chat\/completions$/.test(path) : wire === "anthropic" ? path === "/v1/messages" : /^\/model\/[^/]+\/converse$/.test(path)
@@ -132,8 +166,10 @@ export const startScriptedModel = (wire: Wire, script: ModelScript): Promise<Scr
           })
         }
         const model = typeof body["model"] === "string" ? body["model"] : decodeURIComponent(path.split("/")[2] ?? "")
-        if (reply.delayMs === undefined) return send(res, 200, answer(wire, model, reply))
-        const timer = setTimeout(() => send(res, 200, answer(wire, model, reply)), reply.delayMs)
+        // A streaming request (OpenAI's stream: true) gets server-sent chunks.
+        const respond = () => wire === "openai" && body["stream"] === true ? streamAnswer(res, model, reply) : send(res, 200, answer(wire, model, reply))
+        if (reply.delayMs === undefined) return respond()
+        const timer = setTimeout(respond, reply.delayMs)
         res.once("close", () => clearTimeout(timer))
       })
     })

@@ -13,9 +13,10 @@ import { parseGoDuration } from "../../domain/duration.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import { executeTemplate } from "../../domain/queryInput.ts"
 import { formatLabelSelector, labelSelectorRequirements } from "../../domain/selectors.ts"
-import type { Execution, QueryRef } from "../../services/QueryExecutor.ts"
+import type { ExecuteOptions, Execution, QueryRef } from "../../services/QueryExecutor.ts"
 import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
+import { ResourceWriter } from "../../services/ResourceWriter.ts"
 import { CompletionsEngine } from "../../services/CompletionsEngine.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
 import type { RetryPolicy } from "./providerCall.ts"
@@ -29,6 +30,9 @@ import { runTeam } from "./teams/team.ts"
 import type { ToolDeps } from "./tools/agentTools.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
 import * as Mcp from "./tools/mcp.ts"
+import * as Approval from "./approval.ts"
+import * as Memory from "./memory/memory.ts"
+import type { Turns } from "./turnLoop.ts"
 import { runTurns, usageCounter } from "./turnLoop.ts"
 
 export interface ExecutorOptions {
@@ -138,10 +142,24 @@ const authorizeOverride = (namespace: string, queryName: string, declared: { rea
     return yield* refuse(`agent ${agent.name} is not a member of team ${declared.name}`)
   })
 
+/** An agent's run: its messages and answer, or (the Query's own agent) a pause for approval. */
+interface AgentAnswer {
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly answer: string
+  readonly terminated: boolean
+  readonly paused?: NonNullable<Turns["paused"]> & { readonly inputLength: number }
+}
+
+/** The Query's own agent: it may pause for a human and resume, and its answer streams. */
+interface OwnRun extends AgentRunOptions {
+  readonly own?: { readonly resume?: Approval.Pending; readonly onDelta?: (text: string) => void }
+}
+
 export const make = (options: ExecutorOptions) =>
   Effect.gen(function*() {
     const reader = yield* ResourceReader
     const remote = yield* CompletionsEngine
+    const writer = yield* ResourceWriter
     const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
 
     /**
@@ -160,7 +178,10 @@ export const make = (options: ExecutorOptions) =>
       return Effect.promise(() => call)
     }
 
-    /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
+    /**
+     * One model call with retries; a failure that remains is `provider-error` with the
+     * provider's text. Providers without a streaming client here hand on the whole text at once.
+     */
     const complete = (model: ResolvedModel) => (request: ChatRequest) =>
       clientFor(model).pipe(
         Effect.flatMap((call) =>
@@ -172,6 +193,11 @@ export const make = (options: ExecutorOptions) =>
             options.retry
           )
         ),
+        Effect.tap((r) => {
+          const text = r.message.content
+          const streams = model.provider === "openai" || model.provider === "azure"
+          return !streams && request.onDelta !== undefined && typeof text === "string" && text !== "" ? Effect.sync(() => request.onDelta!(text)) : Effect.void
+        }),
         Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
       )
 
@@ -233,9 +259,13 @@ export const make = (options: ExecutorOptions) =>
         return { messages: [{ role: "assistant", content: result.content, name }] } satisfies AgentRun
       })
 
-    /** An Agent's turn loop over `input`; usage goes to `onUsage`. */
-    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void, depth: number, run: AgentRunOptions = {}) =>
-      Effect.gen(function*(): Effect.fn.Return<{ readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string; readonly terminated: boolean }, ExecutionFailed, ResourceReader> {
+    /**
+     * An Agent's turn loop over `input`; usage goes to `onUsage`. The Query's own agent
+     * (`run.own`) may pause for a human and resumes from the conversation it paused with, and its
+     * answer streams to `onDelta`.
+     */
+    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void, depth: number, run: OwnRun = {}) =>
+      Effect.gen(function*(): Effect.fn.Return<AgentAnswer, ExecutionFailed, ResourceReader> {
         const agent = yield* getObject(types.agent, scope.namespace, name)
         const id = `agent ${scope.namespace}/${name}`
         const spec = (agent.spec ?? {}) as AgentSpec
@@ -254,10 +284,19 @@ export const make = (options: ExecutorOptions) =>
           prompt = filled.text
         }
         const tools = run.tools ?? (yield* agentTools(agent, scope, toolDeps(scope, onUsage, depth)))
+        const start: ReadonlyArray<ChatMessage> = prompt === "" ? input : [{ role: "system", content: prompt }, ...input]
+        const own = run.own
+        const resume = own?.resume
+        const decision = resume?.decision
+        const last = resume?.conversation.at(-1)
         const turns = yield* runTurns({
           who: id,
           speaker: name,
-          conversation: prompt === "" ? input : [{ role: "system", content: prompt }, ...input],
+          conversation: resume?.conversation ?? start,
+          ...(own !== undefined
+            ? { approvals: { decisions: new Map(decision === undefined || last?.role !== "assistant" ? [] : (last.tool_calls ?? []).map((c) => [c.id, decision])) } }
+            : {}),
+          ...(own?.onDelta !== undefined ? { onDelta: own.onDelta } : {}),
           tools,
           ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
           ...(run.toolChoice !== undefined ? { toolChoice: run.toolChoice } : {}),
@@ -265,10 +304,18 @@ export const make = (options: ExecutorOptions) =>
           complete: complete(model),
           onUsage
         })
-        return { messages: turns.messages, answer: turns.answer ?? answerOf(turns.messages), terminated: turns.answer !== undefined }
+        // A resumed run's messages include those from before its pause.
+        const messages = resume === undefined ? turns.messages : [...resume.conversation.slice(resume.state.inputLength), ...turns.messages]
+        const inputLength = resume?.state.inputLength ?? start.length
+        return {
+          messages,
+          answer: turns.answer ?? answerOf(messages),
+          terminated: turns.answer !== undefined,
+          ...(turns.paused !== undefined ? { paused: { ...turns.paused, inputLength } } : {})
+        }
       })
 
-    const execute = (ref: QueryRef) =>
+    const execute = (ref: QueryRef, executeOptions: ExecuteOptions = {}) =>
       Effect.gen(function*() {
         const query = yield* getObject(types.query, ref.namespace, ref.name)
         const spec = (query.spec ?? {}) as QuerySpec
@@ -285,23 +332,56 @@ export const make = (options: ExecutorOptions) =>
         }
         const input = ref.input !== undefined ? [{ role: "user" as const, content: ref.input }] : yield* inputMessages(spec, queryParameters)
         const usage = usageCounter(noUsage)
-        const run = Effect.gen(function*() {
+        const onDelta = executeOptions.onDelta
+        /** Once answered, the Query's input and what it added join its memory's conversation. */
+        const remember = <A extends { readonly messages: ReadonlyArray<ChatMessage> }>(memory: Memory.ConversationMemory | undefined, result: A) =>
+          memory === undefined
+            ? Effect.succeed(result)
+            : Effect.as(memory.append(ref.name, [...input, ...result.messages]), { ...result, conversationId: memory.conversationId })
+        type Ran = { readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string; readonly approval?: { readonly name: string }; readonly conversationId?: string }
+        const run = Effect.gen(function*(): Effect.fn.Return<Ran, ExecutionFailed, ResourceReader | ResourceWriter> {
           switch (target.type) {
-            case "agent":
-              return yield* runAgent(target.name, scope, input, usage.add, 0)
+            case "agent": {
+              const identity = { namespace: ref.namespace, name: ref.name, uid: query.metadata.uid ?? "" }
+              // Only a Query that stopped for approval (its status names the request) resumes.
+              const stopped = (query.status as { approvalRef?: unknown } | undefined)?.approvalRef !== undefined ? yield* Approval.latest(identity) : undefined
+              // Still waiting: nothing runs until a human has answered.
+              if (stopped !== undefined && stopped.pending.decision === undefined) return { messages: [], answer: "", approval: { name: stopped.pending.name } }
+              const memory = yield* Memory.forQuery(query, stopped?.pending.state.conversationId ?? conversationId, scope)
+              // A resumed run has its memory's messages in the conversation it stopped with.
+              const history = stopped === undefined && memory !== undefined ? yield* memory.history : []
+              if (stopped !== undefined) usage.add(stopped.pending.state.usage)
+              const agentRun = yield* runAgent(target.name, scope, [...history, ...input], usage.add, 0, {
+                own: { ...(stopped !== undefined ? { resume: stopped.pending } : {}), ...(onDelta !== undefined ? { onDelta } : {}) }
+              })
+              if (agentRun.paused === undefined) return yield* remember(memory, agentRun)
+              const name = yield* Approval.request({
+                query: identity,
+                agent: target.name,
+                conversation: agentRun.paused.conversation,
+                waiting: agentRun.paused.waiting,
+                after: stopped?.sequence ?? 0,
+                state: { usage: usage.total(), inputLength: agentRun.paused.inputLength, ...(memory !== undefined ? { conversationId: memory.conversationId } : {}) }
+              })
+              return { ...agentRun, approval: { name } }
+            }
             case "model": {
               const model = yield* resolveModel(target.name, scope, `the target of query ${ref.namespace}/${ref.name}`)
-              const response = yield* complete(model)({ messages: input, tools: [] })
+              const memory = yield* Memory.forQuery(query, conversationId, scope)
+              const history = memory !== undefined ? yield* memory.history : []
+              const response = yield* complete(model)({ messages: [...history, ...input], tools: [], ...(onDelta !== undefined ? { onDelta } : {}) })
               usage.add(response.usage)
-              return { messages: [response.message], answer: answerOf([response.message]) }
+              return yield* remember(memory, { messages: [response.message], answer: answerOf([response.message]) })
             }
             case "tool":
               return yield* runTool(target.name, scope, input, usage.add)
             case "team": {
               // The last input message is the user's; those before it, the conversation so far.
               const last = input[input.length - 1] ?? { role: "user" as const, content: "" }
-              const team = yield* runTeam(ref.namespace, target.name, last, input.slice(0, -1), teamDeps(scope, usage.add), 0)
-              return { messages: team.messages, answer: team.answer ?? answerOf(team.messages) }
+              const memory = yield* Memory.forQuery(query, conversationId, scope)
+              const history = memory !== undefined ? yield* memory.history : []
+              const team = yield* runTeam(ref.namespace, target.name, last, [...history, ...input.slice(0, -1)], teamDeps(scope, usage.add), 0)
+              return yield* remember(memory, { messages: team.messages, answer: team.answer ?? answerOf(team.messages) })
             }
             default:
               return yield* new ExecutionFailed({
@@ -316,8 +396,14 @@ export const make = (options: ExecutorOptions) =>
           duration: Duration.millis(timeout),
           orElse: () => Effect.fail(new ExecutionFailed({ code: "timeout", message: `query ${ref.namespace}/${ref.name} did not finish within ${spec.timeout ?? "5m"}` }))
         }))
-        return { content: result.answer, messages: result.messages, tokenUsage: usage.total() } satisfies Execution
-      }).pipe(Effect.provideService(ResourceReader, reader))
+        return {
+          content: result.answer,
+          messages: result.messages,
+          tokenUsage: usage.total(),
+          ...(result.approval !== undefined ? { approval: result.approval } : {}),
+          ...(result.conversationId !== undefined ? { conversationId: result.conversationId } : {})
+        } satisfies Execution
+      }).pipe(Effect.provideService(ResourceReader, reader), Effect.provideService(ResourceWriter, writer))
 
     /** A Tool as the target: the input is its JSON arguments, or `{input: <text>}`; its result is the answer. */
     const runTool = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void) =>
@@ -343,5 +429,5 @@ export const make = (options: ExecutorOptions) =>
     return QueryExecutor.of({ execute })
   })
 
-/** Needs a CompletionsEngine (A2A) for team members on other execution engines. */
-export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader | CompletionsEngine> => Layer.effect(QueryExecutor, make(options))
+/** Needs a CompletionsEngine (A2A) for team members on other execution engines, a ResourceWriter for approval requests. */
+export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader | ResourceWriter | CompletionsEngine> => Layer.effect(QueryExecutor, make(options))

@@ -6,6 +6,7 @@
  * instead, so a first run works offline until a model is configured.
  */
 import { Effect, Layer } from "effect"
+import { approvalRequiredPhase } from "../../domain/kinds/query.ts"
 import type { CompletionRequest, CompletionResult } from "../../services/CompletionsEngine.ts"
 import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../../services/CompletionsEngine.ts"
 import { QueryExecutor } from "../../services/QueryExecutor.ts"
@@ -26,9 +27,11 @@ export const layer = (options: EmbeddedOptions): Layer.Layer<CompletionsEngine, 
       const remote = yield* CompletionsEngine
       const executor = yield* QueryExecutor
       const embedded = (request: CompletionRequest): Effect.Effect<CompletionResult, EngineFailed | EngineUnavailable> =>
-        executor.execute({ name: request.query.name, namespace: request.query.namespace }).pipe(
+        executor.execute({ name: request.query.name, namespace: request.query.namespace }, request.onDelta !== undefined ? { onDelta: request.onDelta } : {}).pipe(
           Effect.map((e): CompletionResult => ({
-            state: "completed",
+            state: e.approval !== undefined ? approvalRequiredPhase : "completed",
+            ...(e.approval !== undefined ? { approvalRef: e.approval.name } : {}),
+            ...(e.conversationId !== undefined ? { conversationId: e.conversationId } : {}),
             content: e.content,
             raw: JSON.stringify(e.messages),
             tokenUsage: e.tokenUsage,

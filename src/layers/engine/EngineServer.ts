@@ -5,6 +5,8 @@
  * answer is an agent message with the response text and, under the extension's key, upstream's
  * metadata: `tokenUsage` (OpenAI's field names), `messages` (status.response.raw) and
  * `conversationId`. A failure is a failed task whose status message is `<code>: <message>`.
+ * A `message/stream` from ark's workers (STREAM_METADATA_KEY) gets a working task, the answer's
+ * text as artifact updates as the model writes it, and the same outcome as the final status.
  */
 import { Role, TaskState } from "@a2a-js/sdk"
 import type { Message, Part } from "@a2a-js/sdk"
@@ -15,7 +17,7 @@ import type { Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import type { QueryRef } from "../../services/QueryExecutor.ts"
 import { QueryExecutor } from "../../services/QueryExecutor.ts"
-import { QUERY_EXTENSION_URI, QUERY_REF_METADATA_KEY } from "../A2AEngine.ts"
+import { QUERY_EXTENSION_URI, QUERY_REF_METADATA_KEY, STREAM_METADATA_KEY } from "../A2AEngine.ts"
 import * as A2AServer from "../A2AServer.ts"
 
 const Ref = Schema.Struct({
@@ -39,15 +41,17 @@ const agentMessage = (context: RequestContext, text: string, taskId: string, met
   referenceTaskIds: []
 })
 
-const failedTask = (context: RequestContext, why: string) =>
+const endedTask = (context: RequestContext, state: TaskState, why: string, metadata?: Record<string, unknown>) =>
   AgentEvent.task({
     id: context.taskId,
     contextId: context.contextId,
-    status: { state: TaskState.TASK_STATE_FAILED, message: agentMessage(context, why, context.taskId), timestamp: new Date().toISOString() },
+    status: { state, message: agentMessage(context, why, context.taskId, metadata), timestamp: new Date().toISOString() },
     artifacts: [],
     history: [context.userMessage],
     metadata: undefined
   })
+
+const failedTask = (context: RequestContext, why: string) => endedTask(context, TaskState.TASK_STATE_FAILED, why)
 
 /** The QueryRef of a request: in the message's metadata (upstream's controller), else the request's. */
 const refOf = (context: RequestContext): QueryRef | undefined => {
@@ -76,21 +80,67 @@ export const serve = (o: EngineServerOptions): Effect.Effect<{ readonly url: str
           bus.publish(failedTask(context, `invalid-config: the message carries no query reference under metadata key ${QUERY_REF_METADATA_KEY}`))
           return bus.finished()
         }
-        const exit = await run(executor.execute(ref).pipe(
+        const streaming = context.request.metadata?.[STREAM_METADATA_KEY] === true
+        /** The outcome: as a status update of the streamed task, or as its own task. */
+        const end = (state: TaskState, text: string, metadata?: Record<string, unknown>) =>
+          bus.publish(
+            streaming
+              ? AgentEvent.statusUpdate({
+                taskId: context.taskId,
+                contextId: context.contextId,
+                status: { state, message: agentMessage(context, text, context.taskId, metadata), timestamp: new Date().toISOString() },
+                metadata: undefined
+              })
+              : endedTask(context, state, text, metadata)
+          )
+        let onDelta: ((text: string) => void) | undefined
+        if (streaming) {
+          bus.publish(AgentEvent.task({
+            id: context.taskId,
+            contextId: context.contextId,
+            status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: new Date().toISOString() },
+            artifacts: [],
+            history: [context.userMessage],
+            metadata: undefined
+          }))
+          const artifactId = randomUUID()
+          let first = true
+          onDelta = (text) => {
+            bus.publish(AgentEvent.artifactUpdate({
+              taskId: context.taskId,
+              contextId: context.contextId,
+              artifact: { artifactId, name: "answer", description: "", parts: [textPart(text)], metadata: undefined, extensions: [] },
+              append: !first,
+              lastChunk: false,
+              metadata: undefined
+            }))
+            first = false
+          }
+        }
+        const exit = await run(executor.execute(ref, onDelta !== undefined ? { onDelta } : {}).pipe(
           Effect.tapError((e) => Effect.logWarning(`query ${ref.namespace}/${ref.name} failed: ${e.code}: ${e.message}`))
         ))
-        if (Exit.isSuccess(exit)) {
+        if (Exit.isSuccess(exit) && exit.value.approval !== undefined) {
+          // Waiting for a human: the task asks for input, naming the ToolApprovalRequest to answer.
+          const name = exit.value.approval.name
+          end(TaskState.TASK_STATE_INPUT_REQUIRED, `tool calls wait for approval: toolapprovalrequest ${ref.namespace}/${name}`, {
+            [QUERY_REF_METADATA_KEY]: { approvalRef: { name, namespace: ref.namespace } }
+          })
+        } else if (Exit.isSuccess(exit)) {
           const e = exit.value
-          bus.publish(AgentEvent.message(agentMessage(context, e.content, "", {
+          const answer = {
             [QUERY_REF_METADATA_KEY]: {
               tokenUsage: { prompt_tokens: e.tokenUsage.promptTokens, completion_tokens: e.tokenUsage.completionTokens, total_tokens: e.tokenUsage.totalTokens },
               messages: e.messages,
-              ...(ref.conversationId !== undefined || context.contextId !== "" ? { conversationId: ref.conversationId ?? context.contextId } : {})
+              // The memory's conversation, else the one the request named: a Query without either has none.
+              ...(e.conversationId !== undefined || ref.conversationId !== undefined ? { conversationId: e.conversationId ?? ref.conversationId } : {})
             }
-          })))
+          }
+          if (streaming) end(TaskState.TASK_STATE_COMPLETED, e.content, answer)
+          else bus.publish(AgentEvent.message(agentMessage(context, e.content, "", answer)))
         } else {
           const failure = Cause.findErrorOption(exit.cause)
-          bus.publish(failedTask(context, Option.isSome(failure) ? `${failure.value.code}: ${failure.value.message}` : `engine error: ${Cause.pretty(exit.cause)}`))
+          end(TaskState.TASK_STATE_FAILED, Option.isSome(failure) ? `${failure.value.code}: ${failure.value.message}` : `engine error: ${Cause.pretty(exit.cause)}`)
         }
         bus.finished()
       },
@@ -111,6 +161,7 @@ export const serve = (o: EngineServerOptions): Effect.Effect<{ readonly url: str
         securityRequirements: []
       }],
       executor: agentExecutor,
+      streaming: true,
       host: o.host,
       port: o.port
     })

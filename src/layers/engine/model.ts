@@ -40,6 +40,11 @@ export interface ChatRequest {
   readonly tools: ReadonlyArray<ToolDefinition>
   /** The Agent's outputSchema: the answer must be JSON of this schema (where the provider supports it). */
   readonly outputSchema?: { readonly name: string; readonly schema: Record<string, unknown> }
+  /**
+   * Called with each piece of the answer's text as the provider streams it (providers with a
+   * streaming API use it then; the others call it once with the whole text).
+   */
+  readonly onDelta?: (text: string) => void
   /** "required": the model must call one of the tools (a team's selector agent). */
   readonly toolChoice?: "required"
 }

@@ -25,6 +25,8 @@ export const types = {
   tool: arkType("Tool"),
   team: arkType("Team"),
   mcpServer: arkType("MCPServer"),
+  approval: arkType("ToolApprovalRequest"),
+  memory: arkType("Memory"),
   executionEngine: arkType("ExecutionEngine"),
   secret: { group: "", version: "v1", plural: "secrets", singular: "secret" },
   configMap: { group: "", version: "v1", plural: "configmaps", singular: "configmap" }

@@ -11,6 +11,8 @@ import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
 import { decodeProtobufObject } from "../../domain/protobuf.ts"
 import { Storage } from "../../services/Storage.ts"
+import type { ConversationStore } from "../../services/ConversationStore.ts"
+import type { QueryStreams } from "../../services/QueryStreams.ts"
 import type { WatchHub } from "../../services/WatchHub.ts"
 import {
   aggregatedDiscovery,
@@ -27,6 +29,8 @@ import { metricsText } from "./observability.ts"
 import { openApiV2Protobuf } from "./openapiProtobuf.ts"
 import { contentType as prometheusContentType } from "../../domain/prometheus.ts"
 import { handleResource } from "./resources.ts"
+import { handleMemory } from "./memory.ts"
+import { handleQueryStream } from "./queryStream.ts"
 import type { Reply } from "./response.ts"
 import { parsedRequest } from "./routes.ts"
 import type { StatusBody } from "./status.ts"
@@ -123,7 +127,7 @@ const onlyGet = (method: string) =>
     : Effect.fail(new MethodNotAllowed({ message: `the server does not allow this method on the requested resource (${method})` }))
 
 const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions) =>
-  Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub> {
+  Effect.gen(function*(): Effect.fn.Return<TaggedReply, ApiError, Storage | WatchHub | ConversationStore | QueryStreams> {
     const { url, route: r } = parsedRequest(request)
     const path = url.pathname
     const header = (name: string) => request.headers[name]
@@ -185,6 +189,17 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           closeConnection: () => (request.source as { readonly socket?: { destroy: () => void } }).socket?.destroy()
         })
       }
+      case "Endpoint":
+        if (r.info.plural === "queries") return yield* handleQueryStream({ method: request.method, info: r.info, namespace: r.namespace, name: r.name })
+        return yield* handleMemory({
+          method: request.method,
+          info: r.info,
+          namespace: r.namespace,
+          name: r.name,
+          endpoint: r.subresource,
+          query: url.searchParams,
+          body: readBody(request)
+        })
       case "Unknown":
         return statusReply(notFoundPath(path))
     }

@@ -24,9 +24,25 @@ export type Route =
     /** Addressed through the legacy `/watch/` prefix. */
     readonly watchPath: boolean
   }
+  /**
+   * An endpoint of one object beyond kube's verbs, served by ark itself: a Memory's
+   * `messages` and `conversations` (the built-in memory, upstream's memory protocol), a
+   * Query's `stream` (its answer as server-sent events).
+   * Authorized as a subresource of the object.
+   */
+  | {
+    readonly _tag: "Endpoint"
+    readonly info: ResourceInfo
+    readonly namespace: string
+    readonly name: string
+    readonly subresource: string
+  }
   | { readonly _tag: "Unknown" }
 
 const unknown: Route = { _tag: "Unknown" }
+
+/** The endpoints each plural has beyond kube's verbs. */
+const endpoints: ReadonlyMap<string, ReadonlySet<string>> = new Map([["memories", new Set(["messages", "conversations"])], ["queries", new Set(["stream"])]])
 
 const isServedGroup = (group: string | undefined) => servedGroups.some((g) => g.name === group)
 
@@ -42,6 +58,9 @@ const resourceRoute = (group: string, version: string, rest: ReadonlyArray<strin
   const info = findResource(group, version, plural)
   if (info === undefined) return unknown
   if (namespace !== undefined && !info.namespaced) return unknown
+  if (namespace !== undefined && name !== undefined && name !== "" && sub !== undefined && endpoints.get(info.plural)?.has(sub) === true && !watchPath) {
+    return { _tag: "Endpoint", info, namespace, name, subresource: sub }
+  }
   if (namespace === undefined && info.namespaced && name !== undefined) return unknown
   if (sub !== undefined && (sub !== "status" || info.status === undefined)) return unknown
   if (name === "") return unknown

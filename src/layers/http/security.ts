@@ -62,7 +62,18 @@ const resourceVerb = (method: string, named: boolean, watch: boolean) => {
 const isWatch = (method: string, route: Route, query: URLSearchParams) =>
   route._tag === "Resource" && (method === "GET" || method === "HEAD") && (route.watchPath || isWatchQuery(query))
 
+/** Long-running as watches are: watches, and following a Query's answer. */
+const isLongRunning = (method: string, route: Route, query: URLSearchParams) =>
+  isWatch(method, route, query) || (route._tag === "Endpoint" && route.subresource === "stream" && method === "GET")
+
 export const requestAttributes = (method: string, path: string, route: Route, query: URLSearchParams): RequestAttributes => {
+  if (route._tag === "Endpoint") {
+    return {
+      verb: resourceVerb(method, true, false),
+      path,
+      resource: { group: route.info.group, version: route.info.version, resource: route.info.plural, subresource: route.subresource, namespace: route.namespace, name: route.name }
+    }
+  }
   if (route._tag !== "Resource") return { verb: method === "HEAD" ? "get" : method.toLowerCase(), path }
   return {
     verb: resourceVerb(method, route.name !== undefined, isWatch(method, route, query)),
@@ -136,7 +147,7 @@ export interface Guarded {
 export const makeGuard = (options: SecurityOptions) => {
   const inflight = { reading: 0, mutating: 0 }
   return <A, R>(request: Guarded, handle: Effect.Effect<A, ApiError, R>): Effect.Effect<A, ApiError, R | Authenticator | Authorizer> => {
-    const longRunning = isWatch(request.method, request.route, request.query)
+    const longRunning = isLongRunning(request.method, request.route, request.query)
     const checked = Effect.gen(function*() {
       const credentials = credentialsOf(request.source)
       const authenticated = yield* (yield* Authenticator).authenticate(credentials)

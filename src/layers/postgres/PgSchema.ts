@@ -184,6 +184,63 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
               ark_try_timestamptz(object #>> '{status,conditions,0,lastTransitionTime}') AS finished_at
        FROM ark_current_objects WHERE resource = 'ark.mckinsey.com/queries'`
     ]
+  },
+  {
+    version: 6,
+    name: "resumed queries are queued again",
+    statements: [
+      // A Query set back to "queued" (resumed after a human's approval) is enqueued by the same
+      // transaction, as a new Query is; one that is still in the queue is not enqueued twice.
+      `CREATE FUNCTION ark_requeue_query() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF (NEW.data::jsonb #>> '{status,phase}') = 'queued' AND NOT EXISTS (
+          SELECT 1 FROM ark_query_queue WHERE namespace = NEW.namespace AND name = NEW.name AND uid = NEW.uid
+        ) THEN
+          INSERT INTO ark_query_queue (namespace, name, uid) VALUES (NEW.namespace, NEW.name, NEW.uid);
+        END IF;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER ark_requeue_query AFTER INSERT ON ark_objects FOR EACH ROW
+       WHEN (NEW.resource = 'ark.mckinsey.com/queries' AND NEW.event = ${Event.Modified} AND NEW.data LIKE '%"phase":"queued"%')
+       EXECUTE FUNCTION ark_requeue_query()`
+    ]
+  },
+  {
+    version: 7,
+    name: "built-in conversation memory",
+    statements: [
+      // Messages of conversations kept by ark's built-in memory (PgConversationStore.ts), each
+      // expiring with the Query that wrote it (its spec.ttl).
+      `CREATE TABLE ark_conversation_messages (
+        id              bigserial   PRIMARY KEY,
+        namespace       text        COLLATE "C" NOT NULL,
+        memory          text        COLLATE "C" NOT NULL,
+        conversation_id text        COLLATE "C" NOT NULL,
+        query_id        text        NOT NULL,
+        message         text        NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        expires_at      timestamptz
+      )`,
+      `CREATE INDEX ark_conversation_messages_by_conversation ON ark_conversation_messages (namespace, memory, conversation_id, id)`,
+      `CREATE INDEX ark_conversation_messages_expiry ON ark_conversation_messages (expires_at) WHERE expires_at IS NOT NULL`
+    ]
+  },
+  {
+    version: 8,
+    name: "query answer streams",
+    statements: [
+      // The answer's text of running and finished Queries as it was streamed (PgQueryStreams.ts),
+      // kept while the Query exists.
+      `CREATE TABLE ark_query_chunks (
+        uid        uuid        NOT NULL,
+        seq        int         NOT NULL,
+        namespace  text        COLLATE "C" NOT NULL,
+        name       text        COLLATE "C" NOT NULL,
+        text       text        NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (uid, seq)
+      )`
+    ]
   }
 ]
 

@@ -14,11 +14,15 @@ import { getObject, parameterValues, types, valueOf } from "../resolve.ts"
 import { builtins } from "./builtin.ts"
 import * as Http from "./http.ts"
 import type { McpClients, McpServerConfig } from "./mcp.ts"
-import type { RunnableTool } from "./runnableTool.ts"
+import type { ApprovalPolicy, RunnableTool } from "./runnableTool.ts"
 import { ToolFailed } from "./runnableTool.ts"
+
+/** `approval` as agents and Tools write it: a policy applies only with `required: true`. */
+type ApprovalConfig = ApprovalPolicy & { readonly required?: boolean }
 
 interface AgentToolEntry {
   readonly type: string
+  readonly approval?: ApprovalConfig
   readonly name?: string
   readonly description?: string
   readonly partial?: {
@@ -29,6 +33,7 @@ interface AgentToolEntry {
 
 interface ToolSpec {
   readonly type?: string
+  readonly approval?: ApprovalConfig
   readonly description?: string
   readonly inputSchema?: Record<string, unknown>
   readonly http?: Http.HttpToolSpec & {
@@ -206,7 +211,9 @@ export const agentTools = (agent: KubeObject, scope: Scope, deps: ToolDeps) =>
         : yield* fromTool(object, exposed, scope, deps)
       const described = entry.description === undefined ? base : { ...base, definition: { ...base.definition, description: entry.description } }
       const fixed = yield* parameterValues(entry.partial?.parameters, scope, `tool ${ref} of ${agentId}`)
-      tools.push(withFixed(described, fixed))
+      // The agent's own approval setting overrides the Tool's, as upstream's AgentTool.Approval does.
+      const { required, ...policy } = entry.approval ?? ((object?.spec ?? {}) as ToolSpec).approval ?? {}
+      tools.push(withFixed(required === true ? { ...described, approval: policy } : described, fixed))
     }
     return tools
   })

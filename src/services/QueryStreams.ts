@@ -1,0 +1,30 @@
+/**
+ * The text of Query answers as it is written, kept in ark's store so that a client on any
+ * replica can follow a Query (the streaming endpoint, src/layers/http/queryStream.ts) and a
+ * client that connects late reads what was written first. The workers append; readers page by
+ * sequence number.
+ */
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
+
+export interface QueryKey {
+  readonly namespace: string
+  readonly name: string
+  readonly uid: string
+}
+
+export interface StreamChunk {
+  readonly seq: number
+  readonly text: string
+}
+
+export class QueryStreamsUnavailable extends Schema.TaggedError<QueryStreamsUnavailable>()("QueryStreamsUnavailable", {
+  message: Schema.String
+}) {}
+
+export class QueryStreams extends Context.Service<QueryStreams, {
+  /** Appends pieces of the answer, after those already written for the Query. */
+  readonly append: (query: QueryKey, texts: ReadonlyArray<string>) => Effect.Effect<void, QueryStreamsUnavailable>
+  /** The Query's pieces after sequence number `after`, in order (at most `limit`). */
+  readonly read: (query: QueryKey, after: number, limit: number) => Effect.Effect<ReadonlyArray<StreamChunk>, QueryStreamsUnavailable>
+}>()("ark-effect/services/QueryStreams") {}
