@@ -16,7 +16,7 @@ import pg from "pg"
 import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
 import { startScriptedModel } from "../test/support/models.ts"
 import type { QueueRun } from "./lib.ts"
-import { expectStatus, http, queueRun, startReplica } from "./lib.ts"
+import { expectStatus, http, queueRun, startReplica, stopChild } from "./lib.ts"
 
 export interface EngineRuns {
   readonly demo: QueueRun
@@ -81,8 +81,7 @@ const main = async () => {
       await queueDb.end()
     }
   } finally {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM")
-    await Promise.all(children.map((c) => c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("exit", r))))
+    await Promise.all(children.map((c) => stopChild(c)))
     await Effect.runPromise(Scope.close(scope, Exit.void))
     rmSync(dir, { recursive: true, force: true })
   }
