@@ -5,7 +5,7 @@
  * ark-effect on PostgreSQL and on etcd. Every server is reached over TLS with a client
  * certificate of its CA, as kubectl reaches it; the binaries are scripts/kube-peers.sh's.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { generateKeyPairSync } from "node:crypto"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -286,7 +286,7 @@ export const peerRun = async (children: Children, dir: string, databaseUrl: (db:
     versions: {
       kubernetes: binaries.replace(/.*kubernetes-/, ""),
       kine: readFileSync(join(binaries, "kine.version"), "utf8").trim(),
-      etcd: "3.6.5"
+      etcd: /etcd Version: (\S+)/.exec(execFileSync(join(binaries, "etcd"), ["--version"], { encoding: "utf8" }))?.[1] ?? "unknown"
     },
     rows
   }

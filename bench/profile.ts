@@ -1,8 +1,8 @@
 /**
  * One benchmark scenario against an `ark serve` run with `--cpu-prof`, to see where the server's
  * time goes: its own embedded PostgreSQL, the server with the flags of `npm run bench`, the
- * scenario driven by the bench's client code, then the profile's self time by function and by
- * file. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
+ * scenario driven by the bench's client code (watch: after the bare Node fan-out of the same
+ * watchers, for the ratio), then the profile's self time by function and by file. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
  *
  *   node bench/profile.ts --scenario watch [--watchers 1000] [--events 200] [--out .scratch/profiles]
  *   node bench/profile.ts --scenario create [--count 5000] [--concurrency 50] [--out .scratch/profiles]
@@ -15,7 +15,7 @@ import { join, relative } from "node:path"
 import { parseArgs } from "node:util"
 import pg from "pg"
 import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
-import { agent, expectStatus, http, measure, path, query, startReplica, stopChild, watchLatency } from "./lib.ts"
+import { agent, expectStatus, http, measure, path, query, startMinimalWatch, startReplica, stopChild, watchLatency } from "./lib.ts"
 
 const { values } = parseArgs({
   options: {
@@ -69,16 +69,25 @@ const main = async () => {
     await admin.connect()
     await admin.query("CREATE DATABASE ark")
     await admin.end()
-    // Only the server is profiled: the option reaches the children started from here on.
-    process.env["NODE_OPTIONS"] = `${process.env["NODE_OPTIONS"] ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`
-    const server = await startReplica(children, [
+    // Only the server is profiled: the option is in the environment while it is spawned, no longer.
+    const nodeOptions = process.env["NODE_OPTIONS"]
+    process.env["NODE_OPTIONS"] = `${nodeOptions ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`
+    const starting = startReplica(children, [
       "--storage", "postgresql", "--postgres-url", pgServer.url.replace(/\/postgres$/, "/ark"), "--data-dir", join(dir, "ark"),
       "--modules", "apiserver", "--max-mutating-requests-inflight", "1000", "--max-requests-inflight", "2000"
     ])
+    if (nodeOptions === undefined) delete process.env["NODE_OPTIONS"]
+    else process.env["NODE_OPTIONS"] = nodeOptions
+    const server = await starting
     if (values.scenario === "watch") {
+      // The bare Node fan-out first, with the same watchers and events: the ratio is what a loaded machine keeps.
       const n = Number(values.watchers)
+      const fanout = await startMinimalWatch(children)
+      const bare = await watchLatency(fanout.url, fanout.url, `minimal-${n}`, n, Number(values.events), fanout.pid)
+      await stopChild(children.pop()!)
       const w = await watchLatency(server.url, server.url, `watch-${n}`, n, Number(values.events), server.pid)
-      console.log(`watch delivery, ${n} watchers: P50 ${w.p50.toFixed(2)} ms, P99 ${w.p99.toFixed(2)} ms, RSS ${w.serverRssMb} MB`)
+      console.log(`watch delivery, ${n} watchers: P50 ${w.p50.toFixed(2)} ms, P99 ${w.p99.toFixed(2)} ms, RSS ${w.serverRssMb} MB; ` +
+        `bare fan-out P50 ${bare.p50.toFixed(2)} ms, P99 ${bare.p99.toFixed(2)} ms: P50 ${(w.p50 / bare.p50).toFixed(2)}x`)
     } else if (values.scenario === "create") {
       const c = Number(values.concurrency)
       const m = await measure(Number(values.count), c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`)

@@ -9,6 +9,7 @@
  *   npm run bench [-- --objects 10000] [--watchers 1000] [--queries 5000] [--in-flight 10000]
  *                    [--max-stored 1000000] [--restart-stored 100000] [--peer-stored 100000] [--quick] [--peers] [--check]
  *   npm run bench -- --only restart [--restart-stored N]   (that scenario alone, printed, no docs)
+ *   npm run bench -- --render [--quick] [--check]   (the docs again from the last run's JSON, nothing measured)
  * Full runs also measure the peers (bench/peers.ts: kube-apiserver + Ark's CRDs on etcd and on kine,
  * beside ark-effect, over TLS); a --quick run leaves them out unless --peers is given.
  * Prints the tables, writes docs/benchmarks.json, docs/benchmarks.md and its SVG plots (with
@@ -17,7 +18,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { spawn } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { cpus, tmpdir, totalmem } from "node:os"
@@ -31,6 +32,7 @@ import { startScriptedEngine } from "../test/support/engine.ts"
 import { engineRuns } from "./engine.ts"
 import { startEtcd } from "../test/support/etcd.ts"
 import type { Measure } from "./lib.ts"
+import type { Results } from "./report.ts"
 import { charts, markdown, peerSection, thresholds, verdicts } from "./report.ts"
 import { peerRun } from "./peers.ts"
 import { createCurve, idleWatchersRss, pageLatency, seedCopies, sustainedCreate } from "./scale.ts"
@@ -67,7 +69,8 @@ const { values } = parseArgs({
     only: { type: "string" },
     quick: { type: "boolean", default: false },
     peers: { type: "boolean" },
-    check: { type: "boolean", default: false }
+    check: { type: "boolean", default: false },
+    render: { type: "boolean", default: false }
   }
 })
 const quick = values.quick === true
@@ -501,20 +504,29 @@ const stress = async () => {
   return { scale: 10, seconds: (performance.now() - started) / 1000, passed: code === 0 }
 }
 
-const finished = await main()
-const stressed = quick ? undefined : await stress()
-for (const line of peerSection(finished.peers)) console.log(line)
-if (stressed !== undefined) console.log(`watch stress checker at 10x: ${stressed.passed ? "passed" : "FAILED"} in ${stressed.seconds.toFixed(0)} s`)
-const results = { ...finished, ...(stressed !== undefined ? { stress: stressed } : {}) }
+/**
+ * The run's results, measured, or with --render read back from the docs of the last run (to
+ * render the report again after an edit of bench/report.ts or bench/notes.md; nothing measured).
+ */
 const suffix = quick ? "-quick" : ""
+const resultsFile = join(root, "docs", `benchmarks${suffix}.json`)
+const measured = async () => {
+  const finished = await main()
+  const stressed = quick ? undefined : await stress()
+  return { ...finished, ...(stressed !== undefined ? { stress: stressed } : {}) }
+}
+const results: Results = values.render === true ? JSON.parse(readFileSync(resultsFile, "utf8")) : await measured()
+for (const line of peerSection(results.peers)) console.log(line)
+if (results.stress !== undefined) console.log(`watch stress checker at 10x: ${results.stress.passed ? "passed" : "FAILED"} in ${results.stress.seconds.toFixed(0)} s`)
 const plots = charts(results).map(([file, svg]) => {
   const name = file.replace(".svg", `${suffix}.svg`)
   writeFileSync(join(root, "docs", name), svg)
   return name
 })
 const gate = verdicts(results, thresholds(root))
-writeFileSync(join(root, "docs", `benchmarks${suffix}.json`), JSON.stringify(results, null, 2) + "\n")
-writeFileSync(join(root, "docs", `benchmarks${suffix}.md`), markdown(results, gate, plots))
+if (values.render !== true) writeFileSync(resultsFile, JSON.stringify(results, null, 2) + "\n")
+const notes = join(root, "bench", "notes.md")
+writeFileSync(join(root, "docs", `benchmarks${suffix}.md`), markdown(results, gate, plots, existsSync(notes) ? readFileSync(notes, "utf8") : ""))
 console.log("\ntargets (DESIGN §7, bench/thresholds.json)")
 for (const v of gate) {
   const shown = v.measured === undefined ? "-" : v.measured.toFixed(2)
