@@ -256,7 +256,7 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     "| measure | result | target (DESIGN §7) |",
     "|---|---|---|",
     ...r.scale.createCurve.map((p) => `| CREATE burst, ${p.concurrency} clients | ${f(p.opsPerSec)}/s, ${lat(p)}, server RSS ${p.serverRssMb} MB | |`),
-    `| CREATE at an offered ${f(r.scale.sustained.offeredPerSec)}/s (open loop, ${f(r.scale.sustained.seconds)} s) | achieved ${f(r.scale.sustained.achievedPerSec)}/s, ${lat(r.scale.sustained)}, server RSS ${r.scale.sustained.serverRssMb} MB (upstream Ark sustains ~180/s) | |`,
+    `| CREATE at an offered ${f(r.scale.sustained.offeredPerSec)}/s (open loop, ${f(r.scale.sustained.seconds)} s) | achieved ${f(r.scale.sustained.achievedPerSec)}/s, ${lat(r.scale.sustained)}, server RSS ${r.scale.sustained.serverRssMb} MB${(r.scale.sustained.errors ?? 0) > 0 ? `, ${r.scale.sustained.errors} requests unanswered (connection reset)` : ""} (upstream Ark sustains ~180/s) | |`,
     ...r.scale.pages.map((p) => `| LIST page (limit 500), ${p.objects.toLocaleString("en-US")} Queries stored | first page ${lat(p.first)}; next pages ${lat(p.next)}; server RSS ${p.serverRssMb} MB | <= 15 ms, flat: ${verdictText(v("pageP50MsMax"))}, ${verdictText(v("pageFlatness"))} |`),
     `| server RSS, ${r.scale.watchersRss.objects.toLocaleString("en-US")} Queries stored + ${r.scale.watchersRss.watchers.toLocaleString("en-US")} watchers | ${r.scale.watchersRss.serverRssMb} MB | <= 300 MB: ${verdictText(v("rss100kWatchers1000Mb"))} |`,
     ...(r.scale.restart === undefined ? [] : [
