@@ -14,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { parseArgs } from "node:util"
 import pg from "pg"
-import * as EmbeddedPostgres from "../src/layers/EmbeddedPostgres.ts"
+import * as EmbeddedPostgres from "../src/layers/postgres/EmbeddedPostgres.ts"
 import { agent, expectStatus, http, measure, path, query, startMinimalWatch, startReplica, stopChild, watchLatency } from "./lib.ts"
 
 const { values } = parseArgs({

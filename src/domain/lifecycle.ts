@@ -223,5 +223,12 @@ export const deletionFinalizers = (finalizers: ReadonlyArray<string>, policy: Pr
   return next.length === finalizers.length && next.every((f) => finalizers.includes(f)) ? finalizers : next
 }
 
+/** kube's answer to an update without a resourceVersion. */
+export const missingResourceVersion = {
+  reason: "FieldValueInvalid",
+  field: "metadata.resourceVersion",
+  message: "Invalid value: 0x0: must be specified for an update"
+}
+
 /** Object size limit of the stores (etcd's default request limit; kept equal for PostgreSQL). */
 export const maxObjectBytes = 1_572_864

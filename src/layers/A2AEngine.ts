@@ -17,6 +17,7 @@ import { Effect, Layer, Option, Predicate, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Agent as HttpAgent, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
+import { approvalRequiredPhase } from "../domain/kinds/query.ts"
 import type { CompletionRequest, CompletionResult, TokenUsage } from "../services/CompletionsEngine.ts"
 import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../services/CompletionsEngine.ts"
 
@@ -254,7 +255,7 @@ const toResult = (url: string, reply: SendMessageResult): Effect.Effect<Completi
     case TaskState.TASK_STATE_COMPLETED:
       return result("completed")
     case TaskState.TASK_STATE_INPUT_REQUIRED:
-      return result("input-required")
+      return result(approvalRequiredPhase)
     default: {
       // Failed, rejected, canceled, auth-required, or a task still running although the call blocks.
       const why = textOf(reply.status?.message?.parts ?? [])

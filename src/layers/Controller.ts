@@ -25,13 +25,15 @@ import { parseGoDuration } from "../domain/duration.ts"
 import { timestamp } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
 import { isRecord } from "../domain/object.ts"
+import { isSettledQuery } from "../domain/kinds/query.ts"
 import { findKind } from "../domain/registry.ts"
 import { LeaderElection, whileLeading } from "../services/LeaderElection.ts"
 import type { StoredResource } from "../services/Storage.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
-import { compactLoop } from "./HistoryCompactor.ts"
+import { compactLoop } from "./storage/HistoryCompactor.ts"
 import { trackStatusWrite } from "./http/fieldmanager.ts"
+import { ObjectIndex } from "./objectIndex.ts"
 
 export interface ControllerOptions {
   /** How often finished Queries are checked against their spec.ttl. */
@@ -50,9 +52,6 @@ const executionEngines = resourceOf("ExecutionEngine")
 
 /** Query target types and the kinds they name. */
 const targetKinds: Readonly<Record<string, StoredResource>> = { agent: agents, team: teams, model: models, tool: tools }
-
-const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
-const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
 
 interface Condition {
   readonly type: string
@@ -171,7 +170,7 @@ const teamReconciler: Reconciler = {
 const queryReconciler: Reconciler = {
   resource: queries,
   conditionType: "TargetFound",
-  skip: (q) => isTerminal(q) || (q.spec as { target?: unknown } | undefined)?.target === undefined,
+  skip: (q) => isSettledQuery(q) || (q.spec as { target?: unknown } | undefined)?.target === undefined,
   references: (q) => {
     const ns = q.metadata.namespace ?? ""
     const target = (q.spec as { target: { type: string; name: string } }).target
@@ -184,6 +183,14 @@ const queryReconciler: Reconciler = {
 }
 
 export const reconcilers: ReadonlyArray<Reconciler> = [agentReconciler, teamReconciler, queryReconciler]
+
+/** An object referred to, and the objects of the reconciler's kind that refer to it. */
+interface Referred {
+  readonly resource: string
+  readonly namespace: string
+  readonly name: string
+  readonly dependents: ObjectIndex<true>
+}
 
 /** The condition already says this (status, reason, message, for this generation): nothing to write. */
 class UpToDate extends Schema.TaggedError<UpToDate>()("UpToDate", {}) {}
@@ -325,27 +332,30 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
 
     /**
      * Who refers to what, kept from the own-kind watch (which sees every object), so a referent's
-     * event finds the objects that refer to it without reading them all: referent key -> keys.
+     * event finds the objects that refer to it without reading them all. A referent's entry is
+     * shared by everything that refers to it (100k Agents of one Model hold one entry).
      */
-    const referrers = new Map<string, Set<string>>()
-    const referencesOf = new Map<string, ReadonlyArray<string>>()
-    const refKey = (resource: StoredResource, namespace: string, name: string) => `${resource.key}\u0000${namespace}\u0000${name}`
-    const index = (key: string, obj: KubeObject | undefined) => {
-      for (const ref of referencesOf.get(key) ?? []) {
-        const set = referrers.get(ref)
-        set?.delete(key)
-        if (set?.size === 0) referrers.delete(ref)
+    const referrers = new Map<string, ObjectIndex<Referred>>()
+    const referencesOf = new ObjectIndex<ReadonlyArray<Referred>>()
+    const index = (namespace: string, name: string, obj: KubeObject | undefined) => {
+      for (const referred of referencesOf.get(namespace, name) ?? []) {
+        referred.dependents.delete(namespace, name)
+        if (referred.dependents.size === 0) referrers.get(referred.resource)?.delete(referred.namespace, referred.name)
       }
-      referencesOf.delete(key)
+      referencesOf.delete(namespace, name)
       const refs = obj === undefined || r.skip(obj) ? [] : r.references(obj)
       if (!Array.isArray(refs) || refs.length === 0) return
-      const keys = (refs as ReadonlyArray<Reference>).map((ref) => refKey(ref.resource, ref.namespace, ref.name))
-      referencesOf.set(key, keys)
-      for (const ref of keys) {
-        let set = referrers.get(ref)
-        if (set === undefined) referrers.set(ref, set = new Set())
-        set.add(key)
-      }
+      referencesOf.set(namespace, name, (refs as ReadonlyArray<Reference>).map((ref) => {
+        let byName = referrers.get(ref.resource.key)
+        if (byName === undefined) referrers.set(ref.resource.key, byName = new ObjectIndex())
+        let referred = byName.get(ref.namespace, ref.name)
+        if (referred === undefined) {
+          referred = { resource: ref.resource.key, namespace: ref.namespace, name: ref.name, dependents: new ObjectIndex() }
+          byName.set(ref.namespace, ref.name, referred)
+        }
+        referred.dependents.set(namespace, name, true)
+        return referred
+      }))
     }
 
     /**
@@ -353,9 +363,9 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
      * keys, with the object where its changes matter (a Team's member Agents). A resync decides
      * from this which objects need a look, instead of reading every object and its referents.
      */
-    const referents = new Map<string, KubeObject>()
+    const referents = new Map(r.dependsOn.map((dep) => [dep.resource.key, new ObjectIndex<KubeObject>()]))
     const cachedVerdict = (obj: KubeObject) =>
-      Effect.runSync(verdictWith(obj, (ref) => Effect.succeed(referents.get(refKey(ref.resource, ref.namespace, ref.name)))))
+      Effect.runSync(verdictWith(obj, (ref) => Effect.succeed(referents.get(ref.resource.key)?.get(ref.namespace, ref.name))))
     /** An object needs a reconcile when its condition has not seen its generation or says otherwise than its referents. */
     const needsReconcile = (obj: KubeObject) => {
       if (r.skip(obj) || obj.metadata.deletionTimestamp !== undefined) return false
@@ -366,8 +376,8 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
     /** A referent created, deleted (or changed): every object of this kind that refers to it looks again. */
     const dependents = (changed: KubeObject, resource: StoredResource) =>
       Effect.forEach(
-        [...referrers.get(refKey(resource, changed.metadata.namespace ?? "", changed.metadata.name ?? "")) ?? []],
-        enqueue,
+        [...referrers.get(resource.key)?.get(changed.metadata.namespace ?? "", changed.metadata.name ?? "")?.dependents.entries() ?? []],
+        ([namespace, name]) => enqueue(keyOf(namespace, name)),
         { discard: true }
       )
     // Each referent kind's state first (WatchList: its objects, then the initial-events-end
@@ -379,9 +389,9 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
         Stream.runForEach((e) => {
           if (e.type === "BOOKMARK") return e.initialEventsEnd ? Deferred.succeed(synced[i]!, undefined) : Effect.void
           const obj = JSON.parse(e.object) as KubeObject
-          const key = refKey(dep.resource, obj.metadata.namespace ?? "", obj.metadata.name ?? "")
-          if (e.type === "DELETED") referents.delete(key)
-          else referents.set(key, summary(obj))
+          const [namespace, name] = [obj.metadata.namespace ?? "", obj.metadata.name ?? ""]
+          if (e.type === "DELETED") referents.get(dep.resource.key)!.delete(namespace, name)
+          else referents.get(dep.resource.key)!.set(namespace, name, summary(obj))
           const initial = !Deferred.isDoneUnsafe(synced[i]!)
           return initial || (e.type === "MODIFIED" && !dep.modified) ? Effect.void : dependents(obj, dep.resource)
         })
@@ -399,10 +409,10 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
         Stream.runForEach((e) => {
           if (e.type === "BOOKMARK") return e.initialEventsEnd ? Deferred.succeed(ownSynced, undefined) : Effect.void
           const obj = JSON.parse(e.object) as KubeObject
-          const key = keyOf(obj.metadata.namespace ?? "", obj.metadata.name!)
-          index(key, e.type === "DELETED" ? undefined : obj)
+          const [namespace, name] = [obj.metadata.namespace ?? "", obj.metadata.name!]
+          index(namespace, name, e.type === "DELETED" ? undefined : obj)
           if (e.type === "DELETED") return Effect.void
-          return needsReconcile(obj) ? enqueue(key) : Effect.void
+          return needsReconcile(obj) ? enqueue(keyOf(namespace, name)) : Effect.void
         })
       )
     )
@@ -435,7 +445,7 @@ export const reapExpired = Effect.gen(function*() {
     const page = yield* storage.list(queries, { limit: 500, ...(token !== undefined ? { continue: token } : {}) })
     for (const text of page.items) {
       const q = JSON.parse(text) as KubeObject
-      if (!isTerminal(q)) continue
+      if (!isSettledQuery(q)) continue
       const ttl = parseGoDuration((q.spec as { ttl?: string } | undefined)?.ttl ?? "720h") ?? 720 * 3_600_000
       const completed = conditionsOf(q).find((c) => c.type === "Completed") ?? conditionsOf(q)[0]
       const ended = Date.parse(completed?.lastTransitionTime ?? "")

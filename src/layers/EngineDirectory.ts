@@ -15,6 +15,7 @@ import { findKind } from "../domain/registry.ts"
 import type { StoredResource } from "../services/Storage.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
+import { ObjectIndex } from "./objectIndex.ts"
 
 const agents = storedResource(findKind("Agent")!)
 const engines = storedResource(findKind("ExecutionEngine")!)
@@ -34,7 +35,7 @@ const addressOfEngine: Extract = (engine) =>
     (engine.spec as { address?: { value?: string } } | undefined)?.address?.value
 
 /**
- * One resource followed into a map from namespace/name to what `extract` keeps. Each (re)start
+ * One resource followed into an index of what `extract` keeps of each object. Each (re)start
  * builds a fresh map from the initial state and swaps it in at the end of that state, so a
  * lookup never sees a half-loaded map; `synced` resolves after the first swap.
  */
@@ -42,9 +43,9 @@ const follow = (resource: StoredResource, extract: Extract) =>
   Effect.gen(function*() {
     const hub = yield* WatchHub
     const synced = yield* Deferred.make<void>()
-    let current = new Map<string, string>()
+    let current = new ObjectIndex<string>()
     const once = Effect.suspend(() => {
-      let loading: Map<string, string> | undefined = new Map()
+      let loading: ObjectIndex<string> | undefined = new ObjectIndex()
       return hub.watch(resource, { sendInitialEvents: true, allowBookmarks: true }).pipe(
         Stream.runForEach((e) =>
           Effect.suspend(() => {
@@ -55,11 +56,11 @@ const follow = (resource: StoredResource, extract: Extract) =>
               return Deferred.succeed(synced, undefined)
             }
             const o = JSON.parse(e.object) as KubeObject
-            const key = keyOf(o.metadata.namespace ?? "", o.metadata.name ?? "")
+            const [namespace, name] = [o.metadata.namespace ?? "", o.metadata.name ?? ""]
             const into = loading ?? current
             // Every object is kept ("" when it holds nothing to extract): absent means not seen.
-            if (e.type === "DELETED") into.delete(key)
-            else into.set(key, extract(o) ?? "")
+            if (e.type === "DELETED") into.delete(namespace, name)
+            else into.set(namespace, name, extract(o) ?? "")
             return Effect.void
           })
         )
@@ -70,7 +71,7 @@ const follow = (resource: StoredResource, extract: Extract) =>
       Effect.andThen(Effect.sleep("200 millis")),
       Effect.forever
     ))
-    return { lookup: (key: string) => Deferred.await(synced).pipe(Effect.map(() => current.get(key))) }
+    return { lookup: (namespace: string, name: string) => Deferred.await(synced).pipe(Effect.map(() => current.get(namespace, name))) }
   })
 
 /**
@@ -79,12 +80,12 @@ const follow = (resource: StoredResource, extract: Extract) =>
  */
 const resolve = (
   storage: Storage["Service"],
-  followed: { readonly lookup: (key: string) => Effect.Effect<string | undefined> },
+  followed: { readonly lookup: (namespace: string, name: string) => Effect.Effect<string | undefined> },
   resource: StoredResource,
   extract: Extract
 ) =>
   (namespace: string, name: string) =>
-    followed.lookup(keyOf(namespace, name)).pipe(
+    followed.lookup(namespace, name).pipe(
       Effect.flatMap((kept) =>
         kept !== undefined
           ? Effect.succeed<string | undefined>(kept)

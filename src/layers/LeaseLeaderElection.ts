@@ -162,4 +162,4 @@ export const make = (options: LeaseElectionOptions) =>
     return LeaderElection.of({ identity, leading, fenced })
   })
 
-export const layer = (options: LeaseElectionOptions) => Layer.effect(LeaderElection, make(options))
+export const layer = (options: LeaseElectionOptions): Layer.Layer<LeaderElection> => Layer.effect(LeaderElection, make(options))

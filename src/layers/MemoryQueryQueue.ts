@@ -7,15 +7,15 @@
 import { Duration, Effect, Layer, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { KubeObject } from "../domain/object.ts"
+import { isSettledQuery } from "../domain/kinds/query.ts"
 import { findKind } from "../domain/registry.ts"
+import type { StorageError } from "../services/errors.ts"
 import type { QueueItem } from "../services/QueryQueue.ts"
 import { QueryQueue } from "../services/QueryQueue.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
 import { WatchHub } from "../services/WatchHub.ts"
 
 const queries = storedResource(findKind("Query")!)
-
-const finished = new Set(["done", "error", "canceled", "input-required"])
 
 interface Entry {
   readonly id: string
@@ -40,7 +40,7 @@ export const make = Effect.gen(function*() {
   const enqueue = (text: string) => {
     const q = JSON.parse(text) as KubeObject
     const uid = q.metadata.uid!
-    if (byUid.has(uid) || finished.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))) return
+    if (byUid.has(uid) || isSettledQuery(q)) return
     const entry: Entry = {
       id: String(++next),
       namespace: q.metadata.namespace ?? "",
@@ -143,4 +143,4 @@ export const make = Effect.gen(function*() {
   return QueryQueue.of({ claim, renew, release, complete, depth: Effect.sync(() => byUid.size) })
 })
 
-export const layer = Layer.effect(QueryQueue, make)
+export const layer: Layer.Layer<QueryQueue, StorageError, Storage | WatchHub> = Layer.effect(QueryQueue, make)

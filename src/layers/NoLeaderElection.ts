@@ -5,7 +5,7 @@
 import { Effect, Layer, SubscriptionRef } from "effect"
 import { LeaderElection } from "../services/LeaderElection.ts"
 
-export const layer = (identity: string) =>
+export const layer = (identity: string): Layer.Layer<LeaderElection> =>
   Layer.effect(
     LeaderElection,
     Effect.map(SubscriptionRef.make(true), (leading) => LeaderElection.of({ identity, leading, fenced: (write) => write }))

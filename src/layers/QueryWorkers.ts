@@ -14,6 +14,7 @@ import { resolveQueryInput } from "../domain/queryInput.ts"
 import type { QueryParameter } from "../domain/queryInput.ts"
 import { isRecord } from "../domain/object.ts"
 import type { KubeObject } from "../domain/object.ts"
+import { approvalRequiredPhase, isSettledQuery } from "../domain/kinds/query.ts"
 import { findKind } from "../domain/registry.ts"
 import { labelSelectorRequirements } from "../domain/selectors.ts"
 import { Commits } from "../services/Commits.ts"
@@ -51,20 +52,16 @@ export interface QueryWorkerOptions {
 
 const resourceOf = (kind: string) => storedResource(findKind(kind)!)
 const queries = resourceOf("Query")
-const a2aTasks = resourceOf("A2ATask")
 /** The kinds a selector picks a target from, in upstream's order of preference. */
 const selectableTargets = [["agent", resourceOf("Agent")], ["team", resourceOf("Team")], ["model", resourceOf("Model")], ["tool", resourceOf("Tool")]] as const
 
 const wantsCancel = (q: KubeObject) => (q.spec as { cancel?: boolean } | undefined)?.cancel === true
 
-const terminalPhases = new Set(["done", "error", "canceled", "input-required"])
-const isTerminal = (q: KubeObject) => terminalPhases.has(String((q.status as { phase?: string } | undefined)?.phase ?? ""))
-
 /** Why a terminal write did not happen: another writer already ended the Query. */
 class AlreadyEnded extends Schema.TaggedError<AlreadyEnded>()("AlreadyEnded", {}) {}
 
 interface Outcome {
-  readonly phase: "done" | "error" | "canceled" | "input-required"
+  readonly phase: "done" | "error" | "canceled" | typeof approvalRequiredPhase
   readonly reason: string
   readonly message: string
   readonly result?: CompletionResult
@@ -105,7 +102,7 @@ export const make = (options: QueryWorkerOptions) =>
     /** Sets status fields unless the Query has already ended; conflicts are retried by guaranteedUpdate. */
     const setStatus = (item: QueueItem, status: (current: KubeObject) => Record<string, unknown>) =>
       storage.guaranteedUpdate(queries, item.namespace, item.name, (current) =>
-        current.metadata.uid !== item.uid || isTerminal(current)
+        current.metadata.uid !== item.uid || isSettledQuery(current)
           ? Effect.fail(new AlreadyEnded())
           // Without a resourceVersion: guaranteedUpdate writes over the newest version.
           : withStatus({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } }, status(current)), { subresource: "status" })
@@ -234,7 +231,7 @@ export const make = (options: QueryWorkerOptions) =>
         const claimed = item.object !== undefined
           ? JSON.parse(item.object) as KubeObject
           : yield* storage.get(queries, item.namespace, item.name)
-        if (claimed.metadata.uid !== item.uid || isTerminal(claimed)) return yield* new AlreadyEnded()
+        if (claimed.metadata.uid !== item.uid || isSettledQuery(claimed)) return yield* new AlreadyEnded()
         const spec = (claimed.spec ?? {}) as {
           input?: unknown
           parameters?: ReadonlyArray<QueryParameter>
@@ -281,10 +278,10 @@ export const make = (options: QueryWorkerOptions) =>
           call.pipe(
             Effect.map((result): Outcome | "retry" => ({
               // An engine's task waiting for input is upstream's pause for a human (its completions
-              // engine answers input-required when a tool call needs approval).
-              phase: result.state === "input-required" ? "input-required" : "done",
-              reason: result.state === "input-required" ? "InputRequired" : "Completed",
-              message: result.state === "input-required" ? "the engine waits for approval or input" : "the query completed",
+              // engine pauses a Query this way when a tool call needs approval).
+              phase: result.state === approvalRequiredPhase ? approvalRequiredPhase : "done",
+              reason: result.state === approvalRequiredPhase ? "ApprovalRequired" : "Completed",
+              message: result.state === approvalRequiredPhase ? "the engine waits for approval or input" : "the query completed",
               result
             })),
             Effect.timeoutOrElse({
@@ -304,21 +301,6 @@ export const make = (options: QueryWorkerOptions) =>
         // The call starts without waiting for the "running" write; a write that finds the Query
         // ended or gone interrupts the call.
         const [running, outcome] = yield* Effect.all([markRunning(item, claimed, canceled), outcomeOfCall], { concurrency: 2 })
-        if (outcome !== "retry" && outcome.phase === "input-required" && outcome.result?.taskId !== undefined) {
-          // As upstream: the waiting A2A task becomes an A2ATask resource that tracks it.
-          yield* storage.create(a2aTasks, {
-            apiVersion: "ark.mckinsey.com/v1alpha1",
-            kind: "A2ATask",
-            metadata: { name: item.name, namespace: item.namespace, ownerReferences: [{ apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Query", name: item.name, uid: item.uid, controller: true }] },
-            spec: {
-              taskId: outcome.result.taskId,
-              ...(outcome.result.contextId !== undefined ? { contextId: outcome.result.contextId } : {}),
-              queryRef: { name: item.name, namespace: item.namespace },
-              agentRef: target.type === "agent" ? { name: target.name, namespace: item.namespace } : {},
-              input: input.text
-            }
-          }).pipe(Effect.catchTag("AlreadyExists", () => Effect.void))
-        }
         if (outcome === "retry") {
           // Back to the queue with exponential backoff; the next claim counts one more attempt.
           yield* queue.release(item, Duration.millis(Math.min(30_000, Duration.toMillis(options.retryBase) * 2 ** (item.attempts - 1))))

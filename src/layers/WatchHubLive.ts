@@ -26,7 +26,7 @@ import type { Change, ListOptions, StoredResource } from "../services/Storage.ts
 import { Storage } from "../services/Storage.ts"
 import type { EncodedList, WatchEvent, WatchOptions } from "../services/WatchHub.ts"
 import { WatchHub } from "../services/WatchHub.ts"
-import { revisionAtLeast } from "./objectSemantics.ts"
+import { revisionAtLeast } from "./storage/objectSemantics.ts"
 
 export interface WatchHubOptions {
   /** Events a watcher may have queued before it is ended as too slow. */
@@ -510,7 +510,7 @@ export const make = (options: WatchHubOptions) =>
     return WatchHub.of({ watch, list })
   })
 
-export const layer = Layer.effect(
+export const layer: Layer.Layer<WatchHub, Config.ConfigError, Commits | RemoteCommits | Storage> = Layer.effect(
   WatchHub,
   Effect.gen(function*() {
     const sweep = yield* Config.Duration("ARK_WATCH_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.seconds(30)))

@@ -4,8 +4,8 @@
  */
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { readFileSync } from "node:fs"
-import * as EtcdClient from "../layers/EtcdClient.ts"
-import * as PgDatabase from "../layers/PgDatabase.ts"
+import * as EtcdClient from "../layers/etcd/EtcdClient.ts"
+import * as PgDatabase from "../layers/postgres/PgDatabase.ts"
 
 export interface DatabaseOptions {
   readonly storage: "embedded" | "postgresql" | "etcd"
@@ -65,7 +65,7 @@ export const databaseLayer = (o: DatabaseOptions) =>
       return PgDatabase.layer({ url: withPassword(o.postgresUrl, password), poolSize: o.poolSize })
     }
     // Loaded only here: a cluster image leaves the embedded server's binaries out.
-    const EmbeddedPostgres = yield* Effect.promise(() => import("../layers/EmbeddedPostgres.ts"))
+    const EmbeddedPostgres = yield* Effect.promise(() => import("../layers/postgres/EmbeddedPostgres.ts"))
     const restarts = yield* Config.Int("ARK_EMBEDDED_POSTGRES_RESTARTS").pipe(Config.withDefault(5))
     const restartDelay = yield* Config.Duration("ARK_EMBEDDED_POSTGRES_RESTART_DELAY").pipe(Config.withDefault(Duration.millis(500)))
     const pg = yield* EmbeddedPostgres.start({ dataDir: o.dataDir, restarts, restartDelay })

@@ -17,17 +17,17 @@ import { holdEarlyRequests } from "../layers/http/earlyRequests.ts"
 import { withObservability } from "../layers/http/observability.ts"
 import { notFoundPath } from "../layers/http/status.ts"
 import { webhookApp } from "../layers/http/webhook.ts"
-import * as InstrumentedStorage from "../layers/InstrumentedStorage.ts"
+import * as InstrumentedStorage from "../layers/storage/InstrumentedStorage.ts"
 import { ensurePki, writeInsecureKubeconfig, writeKubeconfig } from "../layers/Pki.ts"
 import { liveContext, maxHeaderBytes, reloadServing, secureContext } from "../layers/Tls.ts"
-import * as EtcdStorage from "../layers/EtcdStorage.ts"
+import * as EtcdStorage from "../layers/etcd/EtcdStorage.ts"
 import * as Controller from "../layers/Controller.ts"
 import * as MemoryQueryQueue from "../layers/MemoryQueryQueue.ts"
-import * as PgQueryQueue from "../layers/PgQueryQueue.ts"
-import * as PgReadReplicas from "../layers/PgReadReplicas.ts"
-import * as PgRemoteCommits from "../layers/PgRemoteCommits.ts"
+import * as PgQueryQueue from "../layers/postgres/PgQueryQueue.ts"
+import * as PgReadReplicas from "../layers/postgres/PgReadReplicas.ts"
+import * as PgRemoteCommits from "../layers/postgres/PgRemoteCommits.ts"
 import * as QueryWorkers from "../layers/QueryWorkers.ts"
-import * as PostgresStorage from "../layers/PostgresStorage.ts"
+import * as PostgresStorage from "../layers/postgres/PostgresStorage.ts"
 import * as WatchHubLive from "../layers/WatchHubLive.ts"
 import type { Commits } from "../services/Commits.ts"
 import type { QueryQueue } from "../services/QueryQueue.ts"
@@ -179,7 +179,7 @@ const workersLayer = (o: ServeOptions, queue: Layer.Layer<QueryQueue, unknown>) 
     const kubeconfig = o.engineKubeconfig !== "" ? o.engineKubeconfig : inPod() ? "" : resolve(join(o.dataDir, "kubeconfig"))
     const reader = KubeResourceReader.layer(kubeconfig)
     const engine = embedded
-      ? EmbeddedEngine.layer(demoUrl !== undefined ? { demoFallbackUrl: demoUrl } : {}).pipe(Layer.provide(Engine.executorLayer.pipe(Layer.provide(reader))))
+      ? EmbeddedEngine.layer(demoUrl !== undefined ? { demoFallbackUrl: demoUrl } : {}).pipe(Layer.provide(Engine.executorLayer.pipe(Layer.provide([reader, A2AEngine.layer]))))
       : A2AEngine.layer
     const lease = yield* Config.Duration("ARK_QUERY_LEASE").pipe(Config.withDefault(Duration.seconds(30)))
     const maxAttempts = yield* Config.Int("ARK_QUERY_MAX_ATTEMPTS").pipe(Config.withDefault(5))

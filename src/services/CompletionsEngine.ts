@@ -4,6 +4,7 @@
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
+import type { approvalRequiredPhase } from "../domain/kinds/query.ts"
 
 export interface CompletionRequest {
   /** The engine's A2A base URL (where its agent card is served). */
@@ -30,8 +31,11 @@ export interface TokenUsage {
 }
 
 export interface CompletionResult {
-  /** "input-required": the engine answered with a Task that waits for more input. */
-  readonly state: "completed" | "input-required"
+  /**
+   * "approval-required": the engine answered with a Task that waits for a human (A2A's
+   * input-required state), which pauses the Query in upstream's phase of that name.
+   */
+  readonly state: "completed" | typeof approvalRequiredPhase
   /** The answer's text. */
   readonly content: string
   /** The engine's reply as JSON text, kept in status.response.raw. */

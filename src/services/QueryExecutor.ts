@@ -13,6 +13,11 @@ export interface QueryRef {
   /** Runs this target instead of the Query's own (a team's member, sent by a calling engine). */
   readonly target?: { readonly type: string; readonly name: string }
   readonly conversationId?: string
+  /**
+   * With a target override: the calling engine's message, run instead of the Query's input (a
+   * member gets the user's input, an engine-backed selector the selection request).
+   */
+  readonly input?: string
 }
 
 export interface Execution {
@@ -37,7 +42,7 @@ export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("Exec
   message: Schema.String,
   /**
    * The engine cannot answer the target as configured: no usable model (its Model or that
-   * Model's Secret is missing), or a target type it does not run yet (teams). A demo engine may
+   * Model's Secret is missing; a team member's too), or a target type it does not run. A demo engine may
    * answer such a Query instead (`ark serve --demo-fallback`).
    */
   unconfigured: Schema.optionalKey(Schema.Boolean)

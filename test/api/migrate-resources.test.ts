@@ -1,8 +1,9 @@
 /**
  * The etcd -> PostgreSQL migration path: objects created on `ark serve --storage etcd` copied to
  * `ark serve` on PostgreSQL by `ark migrate-resources` (twice: the second run changes nothing),
- * compared field by field; and the seed's kubectl pipeline (`kubectl get -A -o yaml | kubectl
- * apply -f -`), which carries specs and metadata but not statuses, completed by the tool.
+ * compared field by field (the six kinds added for upstream among them); and the seed's kubectl
+ * pipeline (`kubectl get -A -o yaml | kubectl apply -f -`), which carries specs and metadata but
+ * not statuses, completed by the tool.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
@@ -45,6 +46,7 @@ const migrate = (from: string, to: string) =>
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }))
   })
 
+/** Objects of Ark kinds old and new (the six added for upstream among them), in two namespaces. */
 const seed = `
 apiVersion: ark.mckinsey.com/v1alpha1
 kind: Model
@@ -95,6 +97,36 @@ spec:
   queryRef: { name: q1, namespace: team-a }
   executionContext: { agentName: reporter, agentNamespace: team-a, conversationHistory: W10=, pendingToolCallIndex: 0 }
   toolCalls: [{ id: call-1, name: delete-file, type: mcp, arguments: "{}" }]
+---
+apiVersion: ark.mckinsey.com/v1alpha1
+kind: ToolInteraction
+metadata: { name: choose-region, namespace: team-a }
+spec:
+  type: selection
+  queryRef: { name: q1, namespace: team-a }
+  executionContext: { agentName: reporter, agentNamespace: team-a, conversationHistory: W10=, pendingToolCallIndex: 0 }
+  toolCalls: [{ id: call-2, name: pick-region, type: http, arguments: "{}" }]
+  selection: { prompt: "Which region?", options: [{ label: EU, value: eu-west-1 }] }
+---
+apiVersion: ark.mckinsey.com/v1alpha1
+kind: Evaluator
+metadata: { name: judge, namespace: team-a }
+spec:
+  address: { valueFrom: { serviceRef: { name: ark-evaluator, port: http } } }
+---
+apiVersion: ark.mckinsey.com/v1alpha1
+kind: Evaluation
+metadata: { name: sums, namespace: team-a }
+spec:
+  type: direct
+  evaluator: { name: judge }
+  config: { input: "What is 2+2?", output: "4" }
+---
+apiVersion: ark.mckinsey.com/v1prealpha1
+kind: ExecutionProfile
+metadata: { name: code-change, namespace: team-b }
+spec:
+  workspace: { type: git, git: { defaultBranch: main } }
 `
 
 describe("ark migrate-resources from the etcd configuration to PostgreSQL", () => {
@@ -159,7 +191,7 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
     const from = await objects(source)
     const to = await objects(server)
     expect([...to.keys()].sort()).toEqual([...from.keys()].sort())
-    expect(from.size).toBe(7)
+    expect(from.size).toBe(11)
     for (const [key, src] of from) {
       const dst = to.get(key)!
       expect(dst.metadata.uid, key).not.toBe(src.metadata.uid)
@@ -180,16 +212,16 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
   it("copies every object with metadata, spec and status, and a second run changes nothing", async () => {
     const first = await migrate(source.kubeconfig, copy.url)
     expect(first.code, first.stderr).toBe(0)
-    expect(first.stderr).toContain("ark: migrating [##############################] 7/7")
+    expect(first.stderr).toContain("ark: migrating [##############################] 11/11")
     expect(first.stdout).toMatch(/agents\.ark\.mckinsey\.com\s+1\s+0\s+0\s+0/)
-    expect(first.stdout).toContain("7 objects from")
-    expect(first.stdout).toContain("7 created, 0 updated, 0 unchanged, 0 failed")
+    expect(first.stdout).toContain("11 objects from")
+    expect(first.stdout).toContain("11 created, 0 updated, 0 unchanged, 0 failed")
     await expectCopies(copy)
 
     const before = await objects(copy)
     const second = await migrate(source.kubeconfig, copy.url)
     expect(second.code, second.stderr).toBe(0)
-    expect(second.stdout).toContain("0 created, 0 updated, 7 unchanged, 0 failed")
+    expect(second.stdout).toContain("0 created, 0 updated, 11 unchanged, 0 failed")
     const after = await objects(copy)
     for (const [key, o] of after) expect(o.metadata.resourceVersion, key).toBe(before.get(key)!.metadata.resourceVersion)
   })
@@ -199,7 +231,7 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
     expect(exported.code, exported.stderr).toBe(0)
     const list = YAML.parse(exported.stdout) as { kind: string; items: ReadonlyArray<unknown> }
     expect(list.kind).toBe("List")
-    expect(list.items).toHaveLength(7)
+    expect(list.items).toHaveLength(11)
     // The List goes to apply as exported, validated by kubectl against /openapi/v2 on the way.
     const applied = await runKubectl(kubectl, ["--kubeconfig", piped.kubeconfig, "apply", "-f", "-"], { input: exported.stdout })
     expect(applied.code, applied.stderr).toBe(0)
@@ -217,7 +249,7 @@ describe("ark migrate-resources from the etcd configuration to PostgreSQL", () =
 
     const completed = await migrate(source.kubeconfig, piped.kubeconfig)
     expect(completed.code, completed.stderr).toBe(0)
-    expect(completed.stdout).toContain("0 created, 7 updated, 0 unchanged, 0 failed")
+    expect(completed.stdout).toContain("0 created, 11 updated, 0 unchanged, 0 failed")
     await expectCopies(piped)
   })
 })

@@ -16,6 +16,7 @@ const fixtures = join(import.meta.dirname, "..", "fixtures", "upstream-manifests
 
 /** Why upstream refuses each refused/ manifest, as the message kubectl prints. */
 const reasons: Readonly<Record<string, string>> = {
+  "a2atask-without-server.yaml": "spec.a2aServerRef: Required value",
   "agent-builtin-missing-name.yaml": "spec.tools[0].name: Required value: built-in tools must specify a name",
   "agent-old-model-field.yaml": `strict decoding error: unknown field "spec.model"`,
   "agent-tool-without-name.yaml": "spec.tools[0].name: Required value: http tools must specify a name",
@@ -56,6 +57,16 @@ const reasons: Readonly<Record<string, string>> = {
   "workspace-unknown-provider.yaml": `spec.content.objectStorage.provider: Unsupported value: "dropbox"`
 }
 
+/** The six kinds added for upstream: kind, plural, version. */
+const newKinds = [
+  ["Evaluator", "evaluators", "v1alpha1"],
+  ["Evaluation", "evaluations", "v1alpha1"],
+  ["ExecutionProfile", "executionprofiles", "v1prealpha1"],
+  ["ToolApprovalRequest", "toolapprovalrequests", "v1alpha1"],
+  ["ToolInteraction", "toolinteractions", "v1alpha1"],
+  ["Workspace", "workspaces", "v1alpha1"]
+] as const
+
 const refused = readdirSync(join(fixtures, "refused")).sort()
 
 describe.each(["postgresql", "etcd"] as const)("upstream's manifests against ark serve on %s", (storage) => {
@@ -90,7 +101,7 @@ describe.each(["postgresql", "etcd"] as const)("upstream's manifests against ark
     expect(again.stdout).toContain("workspace.ark.mckinsey.com/repo unchanged")
   })
 
-  it("lists the new kinds with upstream's columns and short names, and explains their fields", async () => {
+  it("lists the new kinds in discovery, with upstream's columns and short names, and explains them from OpenAPI", async () => {
     const tables = (await ok(["get", "-n", "default", "evaluators,evaluations,executionprofiles,tar,ti,workspaces,executionengines,a2aservers,arkconfigs"])).stdout
     expect(tables).toMatch(/NAME\s+TYPE\s+PHASE\s+SCORE\s+PASSED\s+AGE/)
     expect(tables).toMatch(/NAME\s+WORKSPACE\s+CRITIC\s+AGE\s+executionprofile\.ark\.mckinsey\.com\/code-change\s+git\s+true/)
@@ -100,6 +111,14 @@ describe.each(["postgresql", "etcd"] as const)("upstream's manifests against ark
     expect(tables).toMatch(/executionengine\.ark\.mckinsey\.com\/langgraph-translator\s+example-declarative-langgraph/)
     expect(tables).toMatch(/NAME\s+READY\s+DISCOVERING\s+ADDRESS\s+ENDPOINT\s+AGE/)
     expect(tables).toMatch(/arkconfig\.ark\.mckinsey\.com\/default\s+24h\s+72h/)
+    const discovered = (await ok(["api-resources", "--api-group=ark.mckinsey.com", "--no-headers"])).stdout
+    for (const [kind, plural, version] of newKinds) {
+      expect(discovered).toMatch(new RegExp(`^${plural}\\s.*ark\\.mckinsey\\.com/${version}\\s+true\\s+${kind}$`, "m"))
+      const explainedKind = (await ok(["explain", plural])).stdout
+      expect(explainedKind).toContain(`KIND:       ${kind}`)
+      expect(explainedKind).toContain(`VERSION:    ${version}`)
+      expect(explainedKind).toMatch(/^ {2}spec\t/m)
+    }
     const explained = (await ok(["explain", "workspaces.spec.content.git"])).stdout
     expect(explained).toContain("sparsePaths")
     expect((await ok(["explain", "toolinteractions.spec.type"])).stdout).toMatch(/approval.*input.*selection.*confirmation/s)

@@ -177,6 +177,29 @@ describe("helm template, storage.backend=postgresql (the seed's install line)", 
     expect(leases!["resources"]).toEqual(["leases"])
     expect(leases!["verbs"]).toEqual(expect.arrayContaining(["get", "create", "update"]))
   })
+
+  it("grants the controller and the aggregated admin, edit and view roles every Ark kind, those added for upstream included", async () => {
+    const m = await helmTemplate("ark", ["-n", "ark-system", "-f", valuesFile("seed-pg.yaml", seedPostgresValues)])
+    const role = (suffix: string) => ofKind(m, "ClusterRole").find((r) => String(r["metadata"]["name"]).endsWith(suffix))!
+    const grants = (r: Manifest, plural: string, verbs: ReadonlyArray<string>) =>
+      (r["rules"] as Array<Manifest>).some((rule) =>
+        rule["apiGroups"].includes("ark.mckinsey.com") &&
+        (rule["resources"].includes("*") || rule["resources"].includes(plural)) &&
+        verbs.every((v) => rule["verbs"].includes(v))
+      )
+    const edit = role("-edit")
+    const view = role("-view")
+    expect(edit["metadata"]["labels"]).toMatchObject({ "rbac.authorization.k8s.io/aggregate-to-admin": "true", "rbac.authorization.k8s.io/aggregate-to-edit": "true" })
+    expect(view["metadata"]["labels"]).toMatchObject({ "rbac.authorization.k8s.io/aggregate-to-view": "true" })
+    const plurals = resources.filter((r) => r.group === "ark.mckinsey.com").map((r) => r.plural)
+    expect(plurals).toEqual(expect.arrayContaining(["evaluators", "evaluations", "executionprofiles", "toolapprovalrequests", "toolinteractions", "workspaces"]))
+    for (const plural of plurals) {
+      expect(grants(role("-controller"), plural, ["get", "list", "watch", "create", "update", "patch", "delete"]), plural).toBe(true)
+      expect(grants(edit, plural, ["create", "update", "patch", "delete", "deletecollection"]), plural).toBe(true)
+      expect(grants(view, plural, ["get", "list", "watch"]), plural).toBe(true)
+      expect(grants(view, plural, ["create"]), plural).toBe(false)
+    }
+  })
 })
 
 describe("helm template, storage.backend=etcd", () => {

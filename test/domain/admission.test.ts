@@ -83,6 +83,11 @@ describe("Team admission", () => {
     expect(fields("Team", { members: [], strategy: "sequential", loops: true })).toEqual(["FieldValueRequired spec.maxTurns"])
     expect(fields("Team", { members: [{ name: "a", type: "agent" }], strategy: "selector", loops: true, graph: { edges: [{ from: "a", to: "b" }] } }))
       .toEqual(["FieldValueForbidden spec.loops", "FieldValueRequired spec.selector.agent", "FieldValueRequired spec.maxTurns", "FieldValueInvalid spec.graph.edges[0].to"])
+    expect(check("Team", { members: [{ name: "a", type: "agent" }], strategy: "selector", loops: true }).causes.map((c) => c.message)).toEqual([
+      "Forbidden: loops can only be used with the 'sequential' strategy",
+      "Required value: selector strategy requires selector.agent to be specified",
+      "Required value: selector strategy requires maxTurns to prevent infinite execution"
+    ])
     expect(check("Team", { members: [], strategy: "sequential", maxTurns: 3 }).causes).toEqual([
       { reason: "FieldValueForbidden", field: "spec.maxTurns", message: "Forbidden: maxTurns can only be set when loops is enabled" }
     ])
@@ -137,6 +142,16 @@ describe("Agent and Model admission", () => {
     const custom = check("Agent", { tools: [{ type: "custom", name: "t" }, { type: "built-in", name: "rm-rf" }, { type: "mcp" }] })
     expect(custom.causes.map((c) => c.field)).toEqual(["spec.tools[1].name", "spec.tools[2].name"])
     expect(custom.warnings).toEqual(["agent 'x' tool 't': type 'custom' is deprecated, use the tool's actual type (mcp, http, agent, team, builtin) instead"])
+  })
+
+  it("warns, as upstream, that a named execution engine receives only the agent's mcp tools", () => {
+    const tools = [{ type: "mcp", name: "github" }, { type: "http", name: "weather" }, { type: "agent", name: "helper" }, { type: "built-in", name: "noop" }]
+    expect(check("Agent", { executionEngine: { name: "langgraph" }, tools }).warnings).toEqual([
+      "agent 'x': execution engine 'langgraph' receives only mcp tools; these tools will not be available to the agent: weather (http), helper (agent)"
+    ])
+    // The reserved a2a engine, and no engine, get all tools.
+    expect(check("Agent", { executionEngine: { name: "a2a" }, tools }).warnings).toEqual([])
+    expect(check("Agent", { tools }).warnings).toEqual([])
   })
 
   it("moves a deprecated provider type to spec.provider and needs the provider's config", () => {

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseAllDocuments } from "yaml"
 import { openApiSchema, unknownFieldMessage, validateObject } from "../../src/domain/kinds.ts"
+import { approvalRequiredPhase, isSettledQuery, releasedApprovalPhase } from "../../src/domain/kinds/query.ts"
 import type { Structural } from "../../src/domain/kinds/structural.ts"
 import type { KubeObject } from "../../src/domain/object.ts"
 import {
@@ -424,5 +425,27 @@ describe("examples/", () => {
       .map(([, doc]) => (doc.spec as { target: { type: string } }).target.type)
       .sort()
     assert.deepStrictEqual(targets, ["agent", "team"])
+  })
+})
+
+describe("Query phases", () => {
+  const query = (phase?: string): KubeObject => ({
+    apiVersion: "ark.mckinsey.com/v1alpha1",
+    kind: "Query",
+    metadata: { name: "q", namespace: "default" },
+    spec: { input: "hi", target: { type: "agent", name: "a" } },
+    ...(phase === undefined ? {} : { status: { phase } })
+  })
+
+  it("accepts approval-required, which ark writes, and the released queued and input-required", () => {
+    for (const phase of [approvalRequiredPhase, releasedApprovalPhase, "queued"]) {
+      assert.deepStrictEqual(validateObject(findByKind("ark.mckinsey.com/v1alpha1", "Query")!, query(phase)).causes, [], phase)
+    }
+    assert.deepStrictEqual(validateObject(findByKind("ark.mckinsey.com/v1alpha1", "Query")!, query("waiting")).causes.map((c) => c.field), ["status.phase"])
+  })
+
+  it("settles a Query that ended or paused for a human, under either name of the pause", () => {
+    for (const phase of ["done", "error", "canceled", "approval-required", "input-required"]) assert.isTrue(isSettledQuery(query(phase)), phase)
+    for (const phase of [undefined, "pending", "queued", "running", "provisioning"]) assert.isFalse(isSettledQuery(query(phase)), String(phase))
   })
 })

@@ -29,6 +29,10 @@ const deviations: ReadonlyArray<{ readonly line: RegExp; readonly why: string }>
     why: "upstream's release requires spec.address, its newer line spec.type instead: neither is required here, admission needs one"
   },
   {
+    line: /^Query\/v1alpha1: status\.phase upstream \{"type":"string","enum":\["pending","provisioning","running","approval-required","error","done","canceled"\],"default":"pending"\}, ours \{"type":"string","enum":\["pending","provisioning","running","queued","approval-required","input-required","error","done","canceled"\],"default":"pending"\}$/,
+    why: "ark writes approval-required; the released line's queued and input-required (ark-sdk 0.1.72's engines can write them) stay valid"
+  },
+  {
     line: /^Agent\/v1alpha1: spec\.pod\.template upstream \{"type":"object"\}, ours \{"type":"object","markers":\{"x-kubernetes-preserve-unknown-fields":true\}\}$/,
     why: "a corev1.PodTemplateSpec is kept whole instead of restating kube's Pod schema; the fixture records it at its root"
   }

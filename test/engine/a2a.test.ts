@@ -111,11 +111,11 @@ layer(A2AEngine.layer, { excludeTestServices: true })("A2AEngine", (it) => {
         assert.strictEqual(JSON.parse(result.raw).status.state, "TASK_STATE_COMPLETED")
       }))
 
-    it.effect(`reports a task waiting for input as input-required, with the engine's question (A2A ${protocol})`, () =>
+    it.effect(`reports a task waiting for input (A2A input-required) as approval-required, with the engine's question (A2A ${protocol})`, () =>
       Effect.gen(function*() {
         const e = yield* engine(() => ({ inputRequired: "Which city?" }), { protocol })
         const result = yield* complete(request(e.url, "weather?", { contextId: "conv-2" }))
-        assert.strictEqual(result.state, "input-required")
+        assert.strictEqual(result.state, "approval-required")
         assert.strictEqual(result.content, "Which city?")
         assert.strictEqual(result.contextId, "conv-2")
         assert.isString(result.taskId)

@@ -18,7 +18,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c()
 })
 
-const engineEnv = { ARK_ENGINE_MAX_TURNS: "3", ARK_ENGINE_MODEL_RETRIES: "2", ARK_ENGINE_RETRY_BASE: "10 millis" }
+const engineEnv = { ARK_ENGINE_MAX_TURNS: "3", ARK_ENGINE_MODEL_RETRIES: "2", ARK_ENGINE_RETRY_BASE: "10 millis", ARK_ENGINE_MODEL_TIMEOUT: "3 seconds" }
 
 let server: RunningServer
 let client: ReturnType<typeof arkClient>
@@ -197,6 +197,19 @@ describe("the completions engine embedded in ark serve", () => {
     expect(m.calls).toHaveLength(3)
     expect(completed(q)).toBe("provider-error: model e5/default (openai): 500 the model server is on fire (after 3 attempts)")
     expect(q.status.error).toBe("provider-error: model e5/default (openai): 500 the model server is on fire (after 3 attempts)")
+  })
+
+  it("abandons a model call that does not answer within ARK_ENGINE_MODEL_TIMEOUT and tries again", async () => {
+    const m = await model("openai", (_, n) => n === 1 ? { text: "too late", delayMs: 60_000 } : { text: "on time" })
+    await apply("e5t", [
+      openAiModel(m),
+      agent("helper", { prompt: "Help." }),
+      query("ask", { input: "hi", target: { type: "agent", name: "helper" } })
+    ])
+    const q = await finished("e5t", "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe("on time")
+    expect(m.calls).toHaveLength(2)
   })
 
   it("retries a 429 with Retry-After and then answers", async () => {

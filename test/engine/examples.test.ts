@@ -22,6 +22,10 @@ let client: ReturnType<typeof arkClient>
 
 beforeAll(async () => {
   model = await startScriptedModel("openai", (call, n) => {
+    const messages = openAiMessages(call)
+    if (String(messages[0]?.content).startsWith("You are a copy editor.")) {
+      return { text: `Edited (${String(messages.findLast((m) => m.role === "assistant")?.content)})` }
+    }
     if (n === 1) return { toolCalls: [{ name: "get-current-weather", arguments: { latitude: 38.72, longitude: -9.14 } }] }
     const tool = openAiMessages(call).find((m) => m.role === "tool")
     return { text: `Lisbon: the weather service said ${String(tool?.content).slice(0, 60)}` }
@@ -46,7 +50,7 @@ describe("npm start and the examples", () => {
     const lisbon = await client.finished("default", "lisbon-weather")
     expect(lisbon.status.phase).toBe("done")
     expect(lisbon.status.response.content).toBe("weather-reporter (demo engine) received: What is the weather like in Lisbon right now?")
-    // A team is not run by the completions engine yet: the demo engine answers it too.
+    // The team's members have no Model yet: the demo engine answers it too.
     const team = await client.finished("default", "oslo-weather-bulletin")
     expect(team.status.phase).toBe("done")
     expect(team.status.response.content).toBe("weather-desk (demo engine) received: Write a short weather bulletin for Oslo.")
@@ -66,5 +70,19 @@ describe("npm start and the examples", () => {
     const system = openAiMessages(model.calls[0]!)[0]!
     expect(system.role).toBe("system")
     expect(String(system.content)).toContain("You report the current weather.")
+  })
+
+  it("runs the example team on the configured model: the reporter, then the copy editor on the reporter's answer", async () => {
+    await ok(["delete", "query", "oslo-weather-bulletin"])
+    await ok(["apply", "-f", join(examples, "query-team.yaml")])
+    const q = await client.finished("default", "oslo-weather-bulletin")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    const said = JSON.parse(q.status.response.raw) as ReadonlyArray<{ role: string; name?: string; content: string | null }>
+    const reporter = said.findLast((m) => m.role === "assistant" && m.name === "weather-reporter")!
+    expect(String(reporter.content)).toMatch(/^Lisbon: the weather service said /)
+    expect(q.status.response.content).toBe(`Edited (${reporter.content})`)
+    const editor = model.calls.at(-1)!
+    expect(String(openAiMessages(editor)[0]!.content)).toContain("Rewrite the previous answer in a friendly tone")
+    expect(openAiMessages(editor).at(-1)).toMatchObject({ role: "user", content: "Write a short weather bulletin for Oslo." })
   })
 })

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as EmbeddedPostgres from "../../src/layers/EmbeddedPostgres.ts"
+import * as EmbeddedPostgres from "../../src/layers/postgres/EmbeddedPostgres.ts"
 import { Storage, storedResource } from "../../src/services/Storage.ts"
 import { issue, makeCa } from "../support/certs.ts"
 import type { ScriptedEngine } from "../support/engine.ts"
@@ -223,13 +223,15 @@ describe("query workers", () => {
     expect(engine.calls.filter((c) => c.input === "broken")).toHaveLength(1)
   })
 
-  it("a Task that needs input ends in input-required, as upstream pauses a Query for a human, with an A2ATask tracking it", async () => {
+  it("a Task that needs input ends in approval-required, as upstream pauses a Query for a human, the task kept in status.response.a2a", async () => {
     await send(server, "POST", `${base}/namespaces/w4/queries`, query("ask", "question"))
-    const asked = await waitPhase(server, "w4", "ask", ["input-required", "done", "error"])
-    expect(asked.status.phase).toBe("input-required")
-    const task = await send(server, "GET", `${base}/namespaces/w4/a2atasks/ask`)
-    expect(task.spec).toMatchObject({ taskId: asked.status.response.a2a.taskId, queryRef: { name: "ask" }, agentRef: { name: "helper" } })
-    expect(task.metadata.ownerReferences[0]).toMatchObject({ kind: "Query", uid: asked.metadata.uid })
+    const asked = await waitPhase(server, "w4", "ask", ["approval-required", "input-required", "done", "error"])
+    expect(asked.status.phase).toBe("approval-required")
+    expect(asked.status.conditions[0]).toMatchObject({ type: "Completed", status: "False", reason: "ApprovalRequired" })
+    expect(asked.status.response.a2a.taskId).toEqual(expect.any(String))
+    expect(asked.status.response.content).toBe("which city?")
+    // An A2ATask tracks an A2AServer's task (a2aServerRef is required): none is made for an engine's pause.
+    expect((await fetch(`${server.url}${base}/namespaces/w4/a2atasks/ask`)).status).toBe(404)
   })
 
   it("deletes a finished Query once its spec.ttl has passed", async () => {

@@ -2,7 +2,8 @@
  * Upstream's own Python SDK (PyPI `ark-sdk`, pinned in test/support/arkSdk.ts) as a real client
  * of `ark serve`: its typed models read back the objects ark stores, and an execution engine
  * written on its BaseExecutor answers a Query that ark's query workers dispatch to it, after
- * resolving the Query, Agent and Model from ark's API with a kubeconfig.
+ * resolving the Query, Agent and Model from ark's API with a kubeconfig. And what the SDK makes
+ * of a Query ark paused in approval-required, a phase newer than the pinned release.
  */
 import { execFile, spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
@@ -10,6 +11,8 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { arkSdkPython } from "../support/arkSdk.ts"
+import type { ScriptedEngine } from "../support/engine.ts"
+import { startScriptedEngine } from "../support/engine.ts"
 import { kubectlBinaries, runKubectl } from "../support/kubectl.ts"
 import { freePort } from "../support/net.ts"
 import type { RunningServer } from "../support/server.ts"
@@ -23,6 +26,7 @@ let python: string
 let server: RunningServer
 let kubectl: string
 let engine: ChildProcess | undefined
+let scripted: ScriptedEngine | undefined
 
 beforeAll(async () => {
   // The first run creates the virtualenv and installs ark-sdk from PyPI (about a minute).
@@ -34,6 +38,7 @@ beforeAll(async () => {
 }, 600_000)
 afterAll(async () => {
   if (engine?.pid !== undefined && engine.exitCode === null) engine.kill("SIGTERM")
+  await scripted?.stop()
   await server?.stop()
 })
 
@@ -127,5 +132,51 @@ describe("an execution engine on ark-sdk's BaseExecutor", () => {
     const query = JSON.parse(await ok(["get", "-n", "sdk-engine", "query", "six-times-seven", "-o", "json"]))
     expect(query.status.response.content).toBe("arithmetic (You do sums.) on openai model gpt-4.1-mini answers: What is 6 x 7?")
     expect(query.status.response.target).toEqual({ type: "agent", name: "arithmetic" })
+  }, 180_000)
+})
+
+describe("a Query paused for a human, as ark-sdk 0.1.72 sees it", () => {
+  it("ark writes approval-required, which the SDK's Query model refuses; the released input-required an SDK engine writes is accepted and read", async () => {
+    scripted = await startScriptedEngine(() => ({ inputRequired: "May I delete the database?" }))
+    await ok(["apply", "-n", "sdk-phases", "-f", "-"], JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        {
+          apiVersion: "ark.mckinsey.com/v1prealpha1",
+          kind: "ExecutionEngine",
+          metadata: { name: "asking" },
+          spec: { type: "asking", address: { value: scripted.url } }
+        },
+        {
+          apiVersion: "ark.mckinsey.com/v1alpha1",
+          kind: "Agent",
+          metadata: { name: "careful" },
+          spec: { prompt: "Ask first.", executionEngine: { name: "asking" } }
+        },
+        {
+          apiVersion: "ark.mckinsey.com/v1alpha1",
+          kind: "Query",
+          metadata: { name: "drop-tables" },
+          spec: { input: "Drop every table.", target: { type: "agent", name: "careful" } }
+        }
+      ]
+    }))
+    await ok(["wait", "-n", "sdk-phases", "--for=jsonpath={.status.phase}=approval-required", "--timeout=60s", "query/drop-tables"])
+    expect(await ok(["get", "-n", "sdk-phases", "query", "drop-tables"])).toMatch(/^drop-tables\s+user\s+approval-required\s/m)
+    const read = async (...phase: Array<string>) =>
+      JSON.parse((await run(python, [join(here, "query_phase.py"), "sdk-phases", "drop-tables", ...phase], { env: sdkEnv() })).stdout) as {
+        get: string
+        list: string | Array<string>
+      }
+    const releasedPhases = "must be one of enum values ('pending', 'provisioning', 'running', 'queued', 'input-required', 'error', 'done', 'canceled')"
+    const paused = await read()
+    expect(paused.get).toContain(releasedPhases)
+    expect(paused.list).toContain(releasedPhases)
+    // An engine on the SDK reports a pause the released way (QueryStatusUpdater merge-patches /status).
+    expect(await read("input-required")).toEqual({ get: "input-required", list: ["input-required"] })
+    const query = JSON.parse(await ok(["get", "-n", "sdk-phases", "query", "drop-tables", "-o", "json"]))
+    expect(query.status.phase).toBe("input-required")
+    expect(query.status.conditions).toContainEqual(expect.objectContaining({ type: "Completed", reason: "Paused", message: "written by ark-sdk" }))
   }, 180_000)
 })

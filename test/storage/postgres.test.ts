@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
+import * as PostgresStorage from "../../src/layers/postgres/PostgresStorage.ts"
 import { testDatabase } from "../support/pg.ts"
 import { storageContract } from "./contract.ts"
 

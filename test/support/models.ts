@@ -15,6 +15,8 @@ export type ModelReply =
     readonly text?: string
     readonly toolCalls?: ReadonlyArray<{ readonly id?: string; readonly name: string; readonly arguments: Record<string, unknown> }>
     readonly usage?: { readonly input: number; readonly output: number }
+    /** Answer only after this long (a slow provider). */
+    readonly delayMs?: number
   }
   | { readonly status: number; readonly message: string; readonly retryAfter?: string }
 
@@ -130,7 +132,9 @@ export const startScriptedModel = (wire: Wire, script: ModelScript): Promise<Scr
           })
         }
         const model = typeof body["model"] === "string" ? body["model"] : decodeURIComponent(path.split("/")[2] ?? "")
-        send(res, 200, answer(wire, model, reply))
+        if (reply.delayMs === undefined) return send(res, 200, answer(wire, model, reply))
+        const timer = setTimeout(() => send(res, 200, answer(wire, model, reply)), reply.delayMs)
+        res.once("close", () => clearTimeout(timer))
       })
     })
     server.once("error", reject)

@@ -3,8 +3,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import * as PgDatabase from "../../src/layers/PgDatabase.ts"
-import * as PostgresStorage from "../../src/layers/PostgresStorage.ts"
+import * as PgDatabase from "../../src/layers/postgres/PgDatabase.ts"
+import * as PostgresStorage from "../../src/layers/postgres/PostgresStorage.ts"
 import type { Storage } from "../../src/services/Storage.ts"
 
 const adminUrl = () => inject("pgAdminUrl")

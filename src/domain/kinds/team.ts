@@ -48,9 +48,9 @@ const checkTeam = (spec: Json, causes: Array<StatusCause>, name: string) => {
   if (strategy === "selector") {
     if (loops) causes.push(forbidden("spec.loops", "loops can only be used with the 'sequential' strategy"))
     const agent = record(spec["selector"])?.["agent"]
-    if (agent === undefined || agent === "") causes.push(required("spec.selector.agent", "the selector strategy needs the agent that picks the next member"))
+    if (agent === undefined || agent === "") causes.push(required("spec.selector.agent", "selector strategy requires selector.agent to be specified"))
     else checkName(causes, "spec.selector.agent", agent)
-    if (maxTurns === undefined) causes.push(required("spec.maxTurns", "the selector strategy needs maxTurns to prevent endless turns"))
+    if (maxTurns === undefined) causes.push(required("spec.maxTurns", "selector strategy requires maxTurns to prevent infinite execution"))
     const graph = record(spec["graph"])
     if (graph !== undefined) {
       const names = new Set(members.map((m) => m?.["name"]))

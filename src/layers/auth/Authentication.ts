@@ -139,7 +139,7 @@ const withAuthenticatedGroup = (user: UserInfo): UserInfo =>
     ? user
     : { ...user, groups: [...user.groups, "system:authenticated"] }
 
-export const layer = (o: AuthenticationOptions) =>
+export const layer = (o: AuthenticationOptions): Layer.Layer<Authenticator> =>
   Layer.effect(
     Authenticator,
     Effect.gen(function*() {

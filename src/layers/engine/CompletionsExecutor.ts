@@ -3,10 +3,11 @@
  * engine (ark/executors/completions) runs a Query. It reads the Query and its target (or the
  * first Agent, Team, Model or Tool matching `spec.selector`), resolves the input (Go template
  * over the parameters, or chat messages), and runs an Agent's turn loop with its Model and
- * Tools, a Model with the input alone, or a Tool with the input as its arguments.
+ * Tools, a Team's members under its strategy (teams/), a Model with the input alone, or a Tool
+ * with the input as its arguments.
  */
 import { Duration, Effect, Layer, Result } from "effect"
-import type { ChatMessage } from "../../domain/chat.ts"
+import type { ChatMessage, Usage } from "../../domain/chat.ts"
 import { answerOf, noUsage, parseInputMessages } from "../../domain/chat.ts"
 import { parseGoDuration } from "../../domain/duration.ts"
 import type { KubeObject } from "../../domain/object.ts"
@@ -15,14 +16,17 @@ import { formatLabelSelector, labelSelectorRequirements } from "../../domain/sel
 import type { Execution, QueryRef } from "../../services/QueryExecutor.ts"
 import { ExecutionFailed, QueryExecutor } from "../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
+import { CompletionsEngine } from "../../services/CompletionsEngine.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
-import * as Anthropic from "./providers/anthropic.ts"
-import * as Bedrock from "./providers/bedrock.ts"
-import * as OpenAI from "./providers/openai.ts"
 import type { RetryPolicy } from "./providerCall.ts"
-import { withRetries } from "./providerCall.ts"
+import type { AzureIdentityEndpoints } from "./providers/azureIdentity.ts"
+import { ProviderError, withRetries } from "./providerCall.ts"
 import type { Parameter, Scope } from "./resolve.ts"
-import { getObject, parameterValues, readFailed, resolveModel, types } from "./resolve.ts"
+import type { ValueSource } from "./resolve.ts"
+import { getObject, parameterValues, readFailed, resolveModel, types, valueOf } from "./resolve.ts"
+import type { AgentRun, AgentRunOptions, TeamDeps } from "./teams/team.ts"
+import { runTeam } from "./teams/team.ts"
+import type { ToolDeps } from "./tools/agentTools.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
 import * as Mcp from "./tools/mcp.ts"
 import { runTurns, usageCounter } from "./turnLoop.ts"
@@ -31,8 +35,14 @@ export interface ExecutorOptions {
   /** Model calls one agent may make for one Query before it ends with `max-turns`. */
   readonly maxTurns: number
   readonly retry: RetryPolicy
+  /** How long one model call may take before it is abandoned (and tried again, as a 5xx would be). */
+  readonly modelTimeout: Duration.Duration
   /** How long an MCP server's tool list is used before it is listed again. */
   readonly mcpListTtl: Duration.Duration
+  /** This engine's ExecutionEngine name: agents naming it run here (ARK_ENGINE_NAME; none when embedded). */
+  readonly engineName?: string
+  /** Where Azure managed and workload identities get their tokens. */
+  readonly azureIdentity: AzureIdentityEndpoints
 }
 
 interface QuerySpec {
@@ -42,6 +52,7 @@ interface QuerySpec {
   readonly target?: { readonly type: string; readonly name: string }
   readonly selector?: unknown
   readonly timeout?: string
+  readonly conversationId?: string
 }
 
 interface AgentSpec {
@@ -49,20 +60,24 @@ interface AgentSpec {
   readonly parameters?: QuerySpec["parameters"]
   readonly modelRef?: { readonly name: string; readonly namespace?: string }
   readonly outputSchema?: Record<string, unknown>
-  readonly executionEngine?: { readonly name: string }
+  readonly executionEngine?: { readonly name: string; readonly namespace?: string }
 }
 
 const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config", message })
 
-const chatCall = (m: ResolvedModel): ChatCall => {
+/**
+ * A provider's client. Its SDK is imported with the first Model that uses it: `ark` commands,
+ * and engines that never call a provider, do not pay for loading four SDKs.
+ */
+const chatCall = async (m: ResolvedModel, azure: AzureIdentityEndpoints): Promise<ChatCall> => {
   switch (m.provider) {
     case "openai":
     case "azure":
-      return OpenAI.make(m)
+      return (await import("./providers/openai.ts")).make(m, azure)
     case "anthropic":
-      return Anthropic.make(m)
+      return (await import("./providers/anthropic.ts")).make(m)
     case "bedrock":
-      return Bedrock.make(m)
+      return (await import("./providers/bedrock.ts")).make(m)
   }
 }
 
@@ -126,41 +141,106 @@ const authorizeOverride = (namespace: string, queryName: string, declared: { rea
 export const make = (options: ExecutorOptions) =>
   Effect.gen(function*() {
     const reader = yield* ResourceReader
+    const remote = yield* CompletionsEngine
     const mcp = yield* Mcp.make(Duration.toMillis(options.mcpListTtl))
 
-    /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
     /**
      * Provider clients by the resolved Model (credentials included, so a rotated key makes a new
      * one), reused across Queries for their connection pools; the oldest goes beyond 64.
      */
-    const clients = new Map<string, ChatCall>()
+    const clients = new Map<string, Promise<ChatCall>>()
     const clientFor = (model: ResolvedModel) => {
       const key = JSON.stringify(model)
       let call = clients.get(key)
       if (call === undefined) {
-        call = chatCall(model)
+        call = chatCall(model, options.azureIdentity)
         clients.set(key, call)
         if (clients.size > 64) clients.delete(clients.keys().next().value!)
       }
-      return call
+      return Effect.promise(() => call)
     }
 
-    const complete = (model: ResolvedModel) => {
-      const call = clientFor(model)
-      return (request: ChatRequest) =>
-        withRetries(call(request), options.retry).pipe(
-          Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
+    /** One model call with retries; a failure that remains is `provider-error` with the provider's text. */
+    const complete = (model: ResolvedModel) => (request: ChatRequest) =>
+      clientFor(model).pipe(
+        Effect.flatMap((call) =>
+          withRetries(
+            call(request).pipe(Effect.timeoutOrElse({
+              duration: options.modelTimeout,
+              orElse: () => Effect.fail(new ProviderError({ retryable: true, message: `model ${model.id} (${model.provider}) did not answer within ${Duration.format(options.modelTimeout)}` }))
+            })),
+            options.retry
+          )
+        ),
+        Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
+      )
+
+    /** What `agent` and `team` tools run: another Agent or a Team on one user message, its answer. */
+    const toolDeps = (scope: Scope, onUsage: (u: Usage) => void, depth: number): ToolDeps => ({
+      mcp,
+      runAgent: (other, text) =>
+        runAgent(other, scope, [{ role: "user", content: text }], onUsage, depth + 1).pipe(
+          Effect.map((r) => r.answer),
+          Effect.provideService(ResourceReader, reader)
+        ),
+      runTeam: (team, text) =>
+        runTeam(scope.namespace, team, { role: "user", content: text }, [], teamDeps(scope, onUsage), depth + 1).pipe(
+          Effect.map((r) => r.answer ?? answerOf(r.messages)),
+          Effect.provideService(ResourceReader, reader)
         )
+    })
+
+    /** Team members and selector agents are agents' turn loops, their usage summed into the Query's. */
+    const teamDeps = (scope: Scope, onUsage: (u: Usage) => void): TeamDeps => ({
+      runAgent: (name, conversation, run, depth) =>
+        runAgent(name, scope, conversation, onUsage, depth, run).pipe(
+          Effect.map((r) => ({ messages: r.messages, ...(r.terminated ? { terminated: r.answer } : {}) }))
+        ),
+      isRemote,
+      runRemote: (agent, userInput) => runRemote(agent, scope, userInput, onUsage)
+    })
+
+    /** An agent naming an execution engine other than this one (by its name, ARK_ENGINE_NAME). */
+    const isRemote = (agent: KubeObject) => {
+      const engine = (agent.spec as AgentSpec | undefined)?.executionEngine?.name
+      return engine !== undefined && engine !== "" && engine !== options.engineName
     }
+
+    /**
+     * A team member on another execution engine, as upstream's team sends it: one A2A message
+     * with the user's input and the Query's QueryRef naming the member as the target (and the
+     * Query's conversationId as the context); its answer is the member's message, its usage the Query's.
+     */
+    const runRemote = (agent: KubeObject, scope: Scope, userInput: ChatMessage, onUsage: (u: Usage) => void) =>
+      Effect.gen(function*() {
+        const name = agent.metadata.name!
+        const ref = (agent.spec as AgentSpec).executionEngine!
+        const id = `execution engine ${ref.namespace ?? scope.namespace}/${ref.name}`
+        if (scope.query === undefined) return yield* invalid(`agent ${scope.namespace}/${name} runs on ${id}: only a Query's team members are sent there`)
+        const engine = yield* getObject(types.executionEngine, ref.namespace ?? scope.namespace, ref.name, "invalid-config", `the engine of agent ${scope.namespace}/${name}`)
+        const address = (engine.status as { lastResolvedAddress?: string } | undefined)?.lastResolvedAddress ??
+          (yield* valueOf((engine.spec as { address?: ValueSource } | undefined)?.address, { ...scope, namespace: ref.namespace ?? scope.namespace }, `spec.address of ${id}`))
+        if (address === undefined || address === "") return yield* invalid(`${id} has no address`)
+        const result = yield* remote.complete({
+          url: address,
+          input: typeof userInput.content === "string" ? userInput.content : "",
+          ...(scope.query.conversationId !== undefined ? { contextId: scope.query.conversationId } : {}),
+          target: { type: "agent", name, namespace: scope.namespace },
+          ...(scope.query.target !== undefined ? { queryTarget: scope.query.target } : {}),
+          query: { name: scope.query.name, namespace: scope.namespace }
+        }).pipe(Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: `agent ${scope.namespace}/${name} on ${id}: ${e.message}` })))
+        if (result.tokenUsage !== undefined) onUsage(result.tokenUsage)
+        return { messages: [{ role: "assistant", content: result.content, name }] } satisfies AgentRun
+      })
 
     /** An Agent's turn loop over `input`; usage goes to `onUsage`. */
-    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: typeof noUsage) => void, depth: number) =>
-      Effect.gen(function*(): Effect.fn.Return<{ readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string }, ExecutionFailed, ResourceReader> {
+    const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void, depth: number, run: AgentRunOptions = {}) =>
+      Effect.gen(function*(): Effect.fn.Return<{ readonly messages: ReadonlyArray<ChatMessage>; readonly answer: string; readonly terminated: boolean }, ExecutionFailed, ResourceReader> {
         const agent = yield* getObject(types.agent, scope.namespace, name)
         const id = `agent ${scope.namespace}/${name}`
         const spec = (agent.spec ?? {}) as AgentSpec
-        if (spec.executionEngine !== undefined) {
-          return yield* new ExecutionFailed({ code: "unsupported-target", message: `${id} runs on execution engine ${spec.executionEngine.name}, not on this engine` })
+        if (isRemote(agent)) {
+          return yield* new ExecutionFailed({ code: "unsupported-target", message: `${id} runs on execution engine ${spec.executionEngine!.name}, not on this engine` })
         }
         // Agents calling agents: a cycle (a -> b -> a) would otherwise never end.
         if (depth > 8) return yield* invalid(`${id}: agents call each other more than 8 deep`)
@@ -173,25 +253,19 @@ export const make = (options: ExecutorOptions) =>
           if (filled._tag === "Unresolvable") return yield* invalid(`spec.prompt of ${id}: ${filled.message}`)
           prompt = filled.text
         }
-        const tools = yield* agentTools(agent, scope, {
-          mcp,
-          runAgent: (other, text) =>
-            runAgent(other, scope, [{ role: "user", content: text }], onUsage, depth + 1).pipe(
-              Effect.map((r) => r.answer),
-              Effect.provideService(ResourceReader, reader)
-            )
-        })
+        const tools = run.tools ?? (yield* agentTools(agent, scope, toolDeps(scope, onUsage, depth)))
         const turns = yield* runTurns({
           who: id,
           speaker: name,
           conversation: prompt === "" ? input : [{ role: "system", content: prompt }, ...input],
           tools,
           ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
+          ...(run.toolChoice !== undefined ? { toolChoice: run.toolChoice } : {}),
           maxTurns: options.maxTurns,
           complete: complete(model),
           onUsage
         })
-        return { messages: turns.messages, answer: turns.answer ?? answerOf(turns.messages) }
+        return { messages: turns.messages, answer: turns.answer ?? answerOf(turns.messages), terminated: turns.answer !== undefined }
       })
 
     const execute = (ref: QueryRef) =>
@@ -203,8 +277,13 @@ export const make = (options: ExecutorOptions) =>
         const target = ref.target ?? declared
         if (target === undefined) return yield* invalid(`query ${ref.namespace}/${ref.name} has no target and no selector`)
         const queryParameters = yield* parameterValues(spec.parameters, { namespace: ref.namespace, queryParameters: new Map() }, `query ${ref.namespace}/${ref.name}`)
-        const scope: Scope = { namespace: ref.namespace, queryParameters }
-        const input = yield* inputMessages(spec, queryParameters)
+        const conversationId = spec.conversationId ?? ref.conversationId
+        const scope: Scope = {
+          namespace: ref.namespace,
+          queryParameters,
+          query: { name: ref.name, ...(declared !== undefined ? { target: declared } : {}), ...(conversationId !== undefined ? { conversationId } : {}) }
+        }
+        const input = ref.input !== undefined ? [{ role: "user" as const, content: ref.input }] : yield* inputMessages(spec, queryParameters)
         const usage = usageCounter(noUsage)
         const run = Effect.gen(function*() {
           switch (target.type) {
@@ -217,7 +296,13 @@ export const make = (options: ExecutorOptions) =>
               return { messages: [response.message], answer: answerOf([response.message]) }
             }
             case "tool":
-              return yield* runTool(target.name, scope, input)
+              return yield* runTool(target.name, scope, input, usage.add)
+            case "team": {
+              // The last input message is the user's; those before it, the conversation so far.
+              const last = input[input.length - 1] ?? { role: "user" as const, content: "" }
+              const team = yield* runTeam(ref.namespace, target.name, last, input.slice(0, -1), teamDeps(scope, usage.add), 0)
+              return { messages: team.messages, answer: team.answer ?? answerOf(team.messages) }
+            }
             default:
               return yield* new ExecutionFailed({
                 code: "unsupported-target",
@@ -235,14 +320,10 @@ export const make = (options: ExecutorOptions) =>
       }).pipe(Effect.provideService(ResourceReader, reader))
 
     /** A Tool as the target: the input is its JSON arguments, or `{input: <text>}`; its result is the answer. */
-    const runTool = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>) =>
+    const runTool = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void) =>
       Effect.gen(function*() {
         const object: KubeObject = yield* getObject(types.tool, scope.namespace, name)
-        const tool = yield* fromTool(object, name, scope, {
-          mcp,
-          runAgent: (agent, text) =>
-            runAgent(agent, scope, [{ role: "user", content: text }], () => undefined, 1).pipe(Effect.map((r) => r.answer), Effect.provideService(ResourceReader, reader))
-        })
+        const tool = yield* fromTool(object, name, scope, toolDeps(scope, onUsage, 0))
         const last = input[input.length - 1]
         const text = typeof last?.content === "string" ? last.content : ""
         let args: Record<string, unknown>
@@ -262,4 +343,5 @@ export const make = (options: ExecutorOptions) =>
     return QueryExecutor.of({ execute })
   })
 
-export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader> => Layer.effect(QueryExecutor, make(options))
+/** Needs a CompletionsEngine (A2A) for team members on other execution engines. */
+export const layer = (options: ExecutorOptions): Layer.Layer<QueryExecutor, never, ResourceReader | CompletionsEngine> => Layer.effect(QueryExecutor, make(options))

@@ -2,7 +2,7 @@
  * The completions engine inside `ark serve`: the query workers' CompletionsEngine, answering
  * calls addressed to EMBEDDED_ENGINE_URL in process (QueryExecutor: no engine process, no A2A
  * hop) and every other address over A2A. With a demo fallback, Queries the engine cannot answer
- * as configured (no Model, or no Secret for its key; a team) are answered by the demo engine
+ * as configured (no Model, or no Secret for its key, for the target or a team member) are answered by the demo engine
  * instead, so a first run works offline until a model is configured.
  */
 import { Effect, Layer } from "effect"

@@ -54,7 +54,10 @@ const refOf = (context: RequestContext): QueryRef | undefined => {
   const found = decodeRef(context.userMessage.metadata?.[QUERY_REF_METADATA_KEY]).pipe(
     Option.orElse(() => decodeRef(context.request.metadata?.[QUERY_REF_METADATA_KEY]))
   )
-  return Option.getOrUndefined(found)
+  const ref = Option.getOrUndefined(found)
+  if (ref?.target === undefined) return ref
+  const text = context.userMessage.parts.map((p) => p.content?.$case === "text" ? p.content.value : "").join("")
+  return { ...ref, input: text }
 }
 
 export interface EngineServerOptions {

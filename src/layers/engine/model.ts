@@ -5,6 +5,7 @@
 import type { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolDefinition, Usage } from "../../domain/chat.ts"
 import type { ProviderError } from "./providerCall.ts"
+import type { AzureIdentity } from "./providers/azureIdentity.ts"
 
 export type Provider = "openai" | "azure" | "anthropic" | "bedrock"
 
@@ -21,6 +22,8 @@ export interface ResolvedModel {
   readonly properties: Readonly<Record<string, string>>
   /** Azure's api-version; Anthropic's anthropic-version. */
   readonly apiVersion?: string
+  /** Azure: an Entra ID token from a managed or workload identity instead of an API key. */
+  readonly azureIdentity?: AzureIdentity
   readonly bedrock?: {
     readonly region?: string
     readonly accessKeyId?: string
@@ -37,6 +40,8 @@ export interface ChatRequest {
   readonly tools: ReadonlyArray<ToolDefinition>
   /** The Agent's outputSchema: the answer must be JSON of this schema (where the provider supports it). */
   readonly outputSchema?: { readonly name: string; readonly schema: Record<string, unknown> }
+  /** "required": the model must call one of the tools (a team's selector agent). */
+  readonly toolChoice?: "required"
 }
 
 export interface ChatResponse {

@@ -11,6 +11,7 @@ import type { ResourceType } from "../../services/ResourceReader.ts"
 import { ResourceReader } from "../../services/ResourceReader.ts"
 import { ExecutionFailed } from "../../services/QueryExecutor.ts"
 import type { Provider, ResolvedModel } from "./model.ts"
+import type { AzureIdentity } from "./providers/azureIdentity.ts"
 
 const arkType = (kind: string): ResourceType => {
   const info = findKind(kind)!
@@ -24,6 +25,7 @@ export const types = {
   tool: arkType("Tool"),
   team: arkType("Team"),
   mcpServer: arkType("MCPServer"),
+  executionEngine: arkType("ExecutionEngine"),
   secret: { group: "", version: "v1", plural: "secrets", singular: "secret" },
   configMap: { group: "", version: "v1", plural: "configmaps", singular: "configmap" }
 } as const
@@ -49,6 +51,12 @@ export interface Scope {
   readonly namespace: string
   /** The Query's parameters, for `queryParameterRef`. */
   readonly queryParameters: ReadonlyMap<string, string>
+  /** The Query being run, for team members on other engines: they are sent its QueryRef. */
+  readonly query?: {
+    readonly name: string
+    readonly target?: { readonly type: string; readonly name: string }
+    readonly conversationId?: string
+  }
 }
 
 const invalid = (message: string, unconfigured = false) =>
@@ -163,9 +171,22 @@ export const resolveModel = (name: string, scope: Scope, referrer: string) =>
     for (const [k, v] of Object.entries((section["properties"] ?? {}) as Record<string, ValueSource>)) {
       properties[k] = (yield* valueOf(v, scope, field(`properties.${k}`))) ?? ""
     }
-    const auth = section["auth"] as { apiKey?: ValueSource; managedIdentity?: unknown; workloadIdentity?: unknown } | undefined
-    if (provider === "azure" && auth?.apiKey === undefined && (auth?.managedIdentity !== undefined || auth?.workloadIdentity !== undefined)) {
-      return yield* invalid(`model ${id}: Azure managed or workload identity is not supported by this engine; give auth.apiKey`)
+    const auth = section["auth"] as {
+      apiKey?: ValueSource
+      managedIdentity?: { clientId?: ValueSource }
+      workloadIdentity?: { clientId?: ValueSource; tenantId?: ValueSource }
+    } | undefined
+    let azureIdentity: AzureIdentity | undefined
+    if (provider === "azure" && auth?.apiKey === undefined && auth?.managedIdentity !== undefined) {
+      const clientId = yield* valueOf(auth.managedIdentity.clientId, scope, field("auth.managedIdentity.clientId"), true)
+      azureIdentity = { kind: "managed", ...(clientId !== undefined && clientId !== "" ? { clientId } : {}) }
+    } else if (provider === "azure" && auth?.apiKey === undefined && auth?.workloadIdentity !== undefined) {
+      const clientId = yield* valueOf(auth.workloadIdentity.clientId, scope, field("auth.workloadIdentity.clientId"), true)
+      const tenantId = yield* valueOf(auth.workloadIdentity.tenantId, scope, field("auth.workloadIdentity.tenantId"), true)
+      if (clientId === undefined || clientId === "" || tenantId === undefined || tenantId === "") {
+        return yield* invalid(`model ${id}: ${field("auth.workloadIdentity")} needs clientId and tenantId`)
+      }
+      azureIdentity = { kind: "workload", clientId, tenantId }
     }
     const apiKey = provider === "azure" && auth?.apiKey !== undefined
       ? yield* valueOf(auth.apiKey, scope, field("auth.apiKey"), true)
@@ -182,7 +203,8 @@ export const resolveModel = (name: string, scope: Scope, referrer: string) =>
       properties,
       ...(baseUrl !== undefined && baseUrl !== "" ? { baseUrl: baseUrl.replace(/\/+$/, "") } : {}),
       ...(apiKey !== undefined ? { apiKey } : {}),
-      ...(apiVersion !== undefined ? { apiVersion } : {})
+      ...(apiVersion !== undefined ? { apiVersion } : {}),
+      ...(azureIdentity !== undefined ? { azureIdentity } : {})
     }
     if (provider !== "bedrock") return resolved
     const str = (f: string) => value(f)

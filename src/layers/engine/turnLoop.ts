@@ -26,6 +26,7 @@ export interface LoopInput {
   readonly conversation: ReadonlyArray<ChatMessage>
   readonly tools: ReadonlyArray<RunnableTool>
   readonly outputSchema?: ChatRequest["outputSchema"]
+  readonly toolChoice?: ChatRequest["toolChoice"]
   readonly maxTurns: number
   readonly complete: (request: ChatRequest) => Effect.Effect<ChatResponse, ExecutionFailed>
   /** Called with each model call's usage (summed by the caller over the whole Query). */
@@ -69,7 +70,8 @@ export const runTurns = (input: LoopInput): Effect.Effect<Turns, ExecutionFailed
       const response = yield* input.complete({
         messages: conversation,
         tools: definitions,
-        ...(input.outputSchema !== undefined ? { outputSchema: input.outputSchema } : {})
+        ...(input.outputSchema !== undefined ? { outputSchema: input.outputSchema } : {}),
+        ...(input.toolChoice !== undefined ? { toolChoice: input.toolChoice } : {})
       })
       input.onUsage(response.usage)
       const assistant: AssistantMessage = { ...response.message, name: input.speaker }

@@ -85,7 +85,10 @@ export const make = (m: ResolvedModel): ChatCall => {
           messages,
           ...(system !== "" ? { system } : {}),
           ...(request.tools.length > 0
-            ? { tools: request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: { type: "object" as const, ...t.parameters } })) }
+            ? {
+              tools: request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: { type: "object" as const, ...t.parameters } })),
+              ...(request.toolChoice === "required" ? { tool_choice: { type: "any" as const } } : {})
+            }
             : {})
         } as MessageCreateParamsNonStreaming, { signal })
       },

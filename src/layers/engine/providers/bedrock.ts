@@ -99,7 +99,12 @@ export const make = (m: ResolvedModel): ChatCall => {
             ...(topP !== undefined ? { topP: propertyValue(topP) as number } : {})
           },
           ...(request.tools.length > 0
-            ? { toolConfig: { tools: request.tools.map((t) => ({ toolSpec: { name: t.name, description: t.description, inputSchema: { json: t.parameters as never } } })) } }
+            ? {
+              toolConfig: {
+                tools: request.tools.map((t) => ({ toolSpec: { name: t.name, description: t.description, inputSchema: { json: t.parameters as never } } })),
+                ...(request.toolChoice === "required" ? { toolChoice: { any: {} } } : {})
+              }
+            }
             : {})
         }
         return client.send(new ConverseCommand(input), { abortSignal: signal })

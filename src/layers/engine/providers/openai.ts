@@ -2,7 +2,7 @@
  * The `openai` and `azure` providers through OpenAI's SDK (`openai`): Chat Completions at the
  * Model's baseUrl (OpenAI, or anything OpenAI-compatible: Ollama, vLLM, llama.cpp server,
  * LiteLLM), or an Azure OpenAI deployment (`<baseUrl>/openai/deployments/<model>`, api-version,
- * `api-key` header).
+ * `api-key` header, or a managed or workload identity's Entra ID token).
  */
 import OpenAI, { APIError, AzureOpenAI } from "openai"
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources/chat/completions"
@@ -11,12 +11,15 @@ import type { AssistantMessage, ToolCall } from "../../../domain/chat.ts"
 import type { ChatCall, ResolvedModel } from "../model.ts"
 import { propertyValues, secretsOf } from "../model.ts"
 import { ProviderError, providerFailure } from "../providerCall.ts"
+import type { AzureIdentityEndpoints } from "./azureIdentity.ts"
+import { tokenProvider } from "./azureIdentity.ts"
 
-const client = (m: ResolvedModel): OpenAI =>
+const client = (m: ResolvedModel, identity: AzureIdentityEndpoints): OpenAI =>
   m.provider === "azure"
     ? new AzureOpenAI({
       endpoint: m.baseUrl!,
-      apiKey: m.apiKey ?? "",
+      // With an identity, its Entra ID token goes as a bearer token; else the key in `api-key`.
+      ...(m.azureIdentity !== undefined ? { azureADTokenProvider: tokenProvider(m.azureIdentity, identity) } : { apiKey: m.apiKey ?? "" }),
       apiVersion: m.apiVersion ?? "2024-10-21",
       deployment: m.model,
       defaultHeaders: m.headers,
@@ -24,8 +27,8 @@ const client = (m: ResolvedModel): OpenAI =>
     })
     : new OpenAI({ apiKey: m.apiKey ?? "", baseURL: m.baseUrl!, defaultHeaders: m.headers, maxRetries: 0 })
 
-export const make = (m: ResolvedModel): ChatCall => {
-  const sdk = client(m)
+export const make = (m: ResolvedModel, identity: AzureIdentityEndpoints): ChatCall => {
+  const sdk = client(m, identity)
   return (request) =>
     Effect.tryPromise({
       try: (signal) =>
@@ -34,7 +37,10 @@ export const make = (m: ResolvedModel): ChatCall => {
           model: m.model,
           messages: request.messages as Array<ChatCompletionMessageParam>,
           ...(request.tools.length > 0
-            ? { tools: request.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
+            ? {
+              tools: request.tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } })),
+              ...(request.toolChoice === "required" ? { tool_choice: "required" as const } : {})
+            }
             : {}),
           ...(request.outputSchema !== undefined
             ? { response_format: { type: "json_schema" as const, json_schema: { name: request.outputSchema.name, schema: request.outputSchema.schema } } }

@@ -45,6 +45,8 @@ export interface ToolDeps {
   readonly mcp: McpClients
   /** Runs another Agent of the namespace on one user message: an `agent` tool. */
   readonly runAgent: (name: string, input: string) => Effect.Effect<string, ExecutionFailed>
+  /** Runs a Team of the namespace on one user message: a `team` tool. */
+  readonly runTeam: (name: string, input: string) => Effect.Effect<string, ExecutionFailed>
 }
 
 const invalid = (message: string) => new ExecutionFailed({ code: "invalid-config", message })
@@ -160,11 +162,17 @@ export const fromTool = (tool: KubeObject, name: string, scope: Scope, deps: Too
         if (builtin === undefined) return yield* invalid(`${owner}: unknown builtin ${spec.builtin?.name ?? "(none)"} (known: ${[...builtins.keys()].join(", ")})`)
         return { ...builtin, definition: { ...builtin.definition, name, ...(description !== undefined ? { description } : {}) } }
       }
-      case "team":
+      case "team": {
+        const team = spec.team?.name
+        if (team === undefined) return yield* invalid(`${owner} has type team but no spec.team.name`)
         return {
-          definition: { name, description: description ?? `Ask team ${spec.team?.name ?? ""}`, parameters: spec.inputSchema ?? agentInputSchema },
-          run: () => Effect.fail(new ToolFailed({ message: "team tools are not run by this engine yet" }))
+          definition: { name, description: description ?? `Ask team ${team}`, parameters: spec.inputSchema ?? agentInputSchema },
+          run: (args) =>
+            typeof args["input"] === "string"
+              ? deps.runTeam(team, args["input"]).pipe(Effect.mapError((e) => new ToolFailed({ message: `team ${scope.namespace}/${team} failed: ${e.message}` })))
+              : Effect.fail(new ToolFailed({ message: "input parameter is required" }))
         } satisfies RunnableTool
+      }
       default:
         return yield* invalid(`${owner} has unknown type ${String(spec.type)}`)
     }

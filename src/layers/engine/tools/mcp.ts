@@ -3,11 +3,10 @@
  * MCPServer's `transport`), with its headers (and OAuth token) on every request. One connected
  * client per server and configuration is kept for the engine's lifetime and shared by every
  * Query; its tool list is cached and listed again after `listTtl`. A client whose connection
- * fails is dropped, so the next call connects afresh.
+ * fails is dropped, so the next call connects afresh. The SDK is loaded with the first connection:
+ * `ark` commands and engines without MCP tools do not pay for its import.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { Clock, Effect } from "effect"
 import type { Scope } from "effect"
 import { ToolFailed } from "./runnableTool.ts"
@@ -45,6 +44,11 @@ const connect = async (server: McpServerConfig): Promise<Client> => {
   const withHeaders = (url: string | URL, init?: RequestInit) =>
     fetch(url, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...server.headers } })
   const url = new URL(server.url)
+  const [{ Client }, { SSEClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/client/sse.js"),
+    import("@modelcontextprotocol/sdk/client/streamableHttp.js")
+  ])
   const transport = server.transport === "sse"
     ? new SSEClientTransport(url, { fetch: withHeaders })
     : new StreamableHTTPClientTransport(url, { fetch: withHeaders })

@@ -7,7 +7,7 @@ import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, ret
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Etcd3 } from "etcd3"
 import * as tls from "node:tls"
-import { redactUrl, scrub, urlSecrets } from "../domain/redact.ts"
+import { redactUrl, scrub, urlSecrets } from "../../domain/redact.ts"
 
 export class EtcdClient extends Context.Service<EtcdClient, Etcd3>()("ark-effect/layers/EtcdClient") {}
 

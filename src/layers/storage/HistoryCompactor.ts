@@ -5,9 +5,9 @@
  * Run by the leader (the controller), each compaction fenced: one replica compacts, not all.
  */
 import { Duration, Effect, Schedule } from "effect"
-import { servedResources } from "../domain/registry.ts"
-import { LeaderElection } from "../services/LeaderElection.ts"
-import { Storage, storedResource } from "../services/Storage.ts"
+import { servedResources } from "../../domain/registry.ts"
+import { LeaderElection } from "../../services/LeaderElection.ts"
+import { Storage, storedResource } from "../../services/Storage.ts"
 
 const stored = servedResources.map(storedResource)
 

@@ -17,7 +17,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Duration, Effect, Layer, Metric, Redacted, Schedule } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql"
-import { bound } from "../services/Metrics.ts"
+import type { SqlError } from "effect/sql/SqlError"
+import { bound } from "../../services/Metrics.ts"
 
 export interface PgReadReplicasOptions {
   /** Connection URLs of the replicas. */
@@ -90,7 +91,7 @@ interface Entry {
 
 const currentLag = (e: Entry, now: number) => e.lagMillis === undefined ? undefined : e.lagMillis + (now - e.probedAt)
 
-export const layer = (options: PgReadReplicasOptions) =>
+export const layer = (options: PgReadReplicasOptions): Layer.Layer<PgReadReplicas, Config.ConfigError | SqlError, SqlClient.SqlClient> =>
   Layer.effect(
     PgReadReplicas,
     Effect.gen(function*() {

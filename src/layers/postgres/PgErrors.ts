@@ -4,6 +4,7 @@
  * connections or resources) is the store being unavailable, which clients retry (503); any other
  * failure of a statement we wrote is a bug of ours.
  */
+import { Effect } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 
 /**
@@ -40,3 +41,7 @@ export const causeMessage = (e: SqlError): string => {
   const cause = e.reason.cause
   return cause instanceof Error && cause.message !== "" ? cause.message : e.message
 }
+
+/** A failed statement as the caller's unavailable error (`message` says why), or else a defect: a bug of ours. */
+export const unavailableOrDie = <E>(unavailable: (message: string) => E) => (e: SqlError): Effect.Effect<never, E> =>
+  isUnavailable(e) ? Effect.fail(unavailable(causeMessage(e))) : Effect.die(e)

@@ -6,10 +6,10 @@
  */
 import { Deferred, Duration, Effect, Exit, Layer, Queue } from "effect"
 import { SqlClient } from "effect/sql"
-import { findKind, storageKey } from "../domain/registry.ts"
-import type { QueueItem } from "../services/QueryQueue.ts"
-import { QueryQueue, QueueUnavailable } from "../services/QueryQueue.ts"
-import { causeMessage, isUnavailable } from "./PgErrors.ts"
+import { findKind, storageKey } from "../../domain/registry.ts"
+import type { QueueItem } from "../../services/QueryQueue.ts"
+import { QueryQueue, QueueUnavailable } from "../../services/QueryQueue.ts"
+import { unavailableOrDie } from "./PgErrors.ts"
 
 const queriesKey = storageKey(findKind("Query")!)
 
@@ -19,9 +19,7 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const run = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
     sql.unsafe<A>(text, params).pipe(
-      Effect.catch((e) =>
-        isUnavailable(e) ? Effect.fail(new QueueUnavailable({ message: `query queue unavailable: ${causeMessage(e)}` })) : Effect.die(e)
-      )
+      Effect.catch(unavailableOrDie((message) => new QueueUnavailable({ message: `query queue unavailable: ${message}` })))
     )
 
   const claim = (max: number, lease: Duration.Duration) =>
@@ -132,4 +130,4 @@ const batched = <I, A>(many: (batch: ReadonlyArray<I>) => Effect.Effect<Readonly
       })
   })
 
-export const layer = Layer.effect(QueryQueue, make)
+export const layer: Layer.Layer<QueryQueue, never, SqlClient.SqlClient> = Layer.effect(QueryQueue, make)

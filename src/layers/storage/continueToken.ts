@@ -4,8 +4,8 @@
  * A token is the client's to send back, so anything in it may be forged: the rv must be an int64
  * above 0 and a position must be well formed, or the token is refused (400) before a store reads it.
  */
-import { BadRequest } from "../services/errors.ts"
-import { maxInt64 } from "../domain/lifecycle.ts"
+import { BadRequest } from "../../services/errors.ts"
+import { maxInt64 } from "../../domain/lifecycle.ts"
 
 export interface ContinueToken<P> {
   /** The snapshot every page of the list is read at. */

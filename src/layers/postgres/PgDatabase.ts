@@ -4,7 +4,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Redacted, Schema } from "effect"
-import { redactUrl, scrub, urlSecrets } from "../domain/redact.ts"
+import { redactUrl, scrub, urlSecrets } from "../../domain/redact.ts"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { migrate } from "./PgSchema.ts"

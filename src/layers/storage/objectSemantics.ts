@@ -6,13 +6,14 @@
  */
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { deletionFinalizers, isFinalized, markDeleted, maxObjectBytes, prepareCreate, prepareUpdate, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
-import type { KubeObject } from "../domain/object.ts"
-import { generateObjectName, validateObjectMeta } from "../domain/validation.ts"
-import type { StorageError } from "../services/errors.ts"
-import { AlreadyExists, Conflict, Invalid, TooLarge, TooNewResourceVersion } from "../services/errors.ts"
-import type { DeleteOptions, DeleteResult, StoredResource, UpdateOptions, WriteOptions } from "../services/Storage.ts"
+import { deletionFinalizers, isFinalized, markDeleted, maxObjectBytes, missingResourceVersion, prepareCreate, prepareUpdate, splitAtResourceVersion, withResourceVersion } from "../../domain/lifecycle.ts"
+import type { KubeObject } from "../../domain/object.ts"
+import { generateObjectName, validateObjectMeta } from "../../domain/validation.ts"
+import type { StorageError } from "../../services/errors.ts"
+import { AlreadyExists, Conflict, Invalid, TooLarge, TooNewResourceVersion } from "../../services/errors.ts"
+import type { DeleteOptions, DeleteResult, StoredResource, UpdateOptions, WriteOptions } from "../../services/Storage.ts"
 
+/** The identifying fields every per-object error carries. */
 export const ident = (r: StoredResource, name: string) => ({ group: r.group, resource: r.plural, name })
 
 export const modifiedMessage = "the object has been modified; please apply your changes to the latest version and try again"
@@ -163,11 +164,7 @@ export const objectSemantics = (p: StorePrimitives) => {
     const name = object.metadata?.name ?? ""
     const rv = object.metadata?.resourceVersion
     if (rv === undefined || rv === "") {
-      return Effect.fail(invalid(r, name, [{
-        reason: "FieldValueInvalid",
-        field: "metadata.resourceVersion",
-        message: "Invalid value: 0x0: must be specified for an update"
-      }]))
+      return Effect.fail(invalid(r, name, [missingResourceVersion]))
     }
     return guaranteedUpdate(r, object.metadata.namespace ?? "", name, () => Effect.succeed(object), opts)
   }

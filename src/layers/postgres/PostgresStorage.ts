@@ -10,25 +10,21 @@
 import { Config, Data, Effect, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { isResourceVersion, splitAtResourceVersion, withResourceVersion } from "../domain/lifecycle.ts"
-import type { KubeObject } from "../domain/object.ts"
-import type { FieldRequirement, LabelRequirement } from "../domain/selectors.ts"
-import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion, Unavailable } from "../services/errors.ts"
-import { Commits } from "../services/Commits.ts"
-import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../services/Storage.ts"
-import { Storage } from "../services/Storage.ts"
-import { causeMessage, isSafeToRetry, isUnavailable } from "./PgErrors.ts"
-import { decodeContinue, encodeContinue, invalidContinue } from "./continueToken.ts"
-import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "./objectSemantics.ts"
+import { isResourceVersion, splitAtResourceVersion, withResourceVersion } from "../../domain/lifecycle.ts"
+import type { KubeObject } from "../../domain/object.ts"
+import type { FieldRequirement, LabelRequirement } from "../../domain/selectors.ts"
+import { AlreadyExists, BadRequest, Expired, NotFound, TooNewResourceVersion, Unavailable } from "../../services/errors.ts"
+import { Commits } from "../../services/Commits.ts"
+import type { Change, GetOptions, ListOptions, ListResult, StoredResource } from "../../services/Storage.ts"
+import { Storage } from "../../services/Storage.ts"
+import { isSafeToRetry, unavailableOrDie } from "./PgErrors.ts"
+import { invalidContinue } from "../storage/continueToken.ts"
+import { expiredContinue, tooOldResourceVersion } from "../storage/errors.ts"
+import { listStart, pageOf } from "../storage/paging.ts"
+import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "../storage/objectSemantics.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
 import { PgReadReplicas } from "./PgReadReplicas.ts"
-
-/** How long a request for a future resourceVersion waits for it before failing (kube: 3 s). */
-
-/** The identifying fields every per-object error carries. */
-const expiredContinue =
-  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
 
 /** Keyset position of a paginated LIST (after this namespace and name), pinned to the rv of its first page. */
 const continueVersion = "ark/1"
@@ -140,7 +136,7 @@ export interface PostgresStorageOptions {
   readonly retries: number
 }
 
-export const makePostgresStorage = (options: PostgresStorageOptions) =>
+export const make = (options: PostgresStorageOptions) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const commits = yield* Commits
@@ -160,11 +156,7 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
     const run: Query<Unavailable> = <A extends object>(text: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe<A>(text, params).pipe(
         Effect.retry(retry),
-        Effect.catch((e) =>
-          isUnavailable(e)
-            ? Effect.fail(new Unavailable({ message: `storage unavailable: ${causeMessage(e)}` }))
-            : Effect.die(e)
-        )
+        Effect.catch(unavailableOrDie((message) => new Unavailable({ message: `storage unavailable: ${message}` })))
       )
 
     /** Statements on a replica: any failure there (down, conflict with recovery) is retried on the primary. */
@@ -286,28 +278,17 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
 
     /** What a LIST must reflect, and where a continued one resumes. */
     const listPlan = (opts: ListOptions) =>
-      Effect.gen(function*() {
-        if (opts.continue !== undefined && opts.continue !== "") {
-          const token = decodeContinue(opts.continue, continueVersion, keyOf)
-          if (token === undefined) return yield* invalidContinue()
-          const at: ListAt = { _tag: "Exact", rv: token.rv, expired: expiredContinue, wait: false }
-          return { at, after: token.position }
+      Effect.map(listStart(opts, continueVersion, keyOf), (start): { readonly at: ListAt; readonly after: ReturnType<typeof keyOf> } => {
+        switch (start._tag) {
+          case "Continue":
+            return { at: { _tag: "Exact", rv: start.rv, expired: expiredContinue, wait: false }, after: start.position }
+          case "Exact":
+            return { at: { _tag: "Exact", rv: start.rv, expired: tooOldResourceVersion(start.resourceVersion), wait: true }, after: undefined }
+          case "NotOlderThan":
+            return { at: { _tag: "NotOlderThan", rv: start.rv }, after: undefined }
+          case "Newest":
+            return { at: start, after: undefined }
         }
-        const rv = opts.resourceVersion ?? ""
-        if (rv !== "" && !isResourceVersion(rv)) {
-          return yield* new BadRequest({ message: `invalid resource version "${rv}"` })
-        }
-        if (opts.resourceVersionMatch === "Exact") {
-          if (rv === "" || rv === "0") {
-            return yield* new BadRequest({
-              message: "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"\" or \"0\""
-            })
-          }
-          const at: ListAt = { _tag: "Exact", rv: BigInt(rv), expired: `too old resource version: ${rv}`, wait: true }
-          return { at, after: undefined }
-        }
-        const at: ListAt = rv === "" ? { _tag: "Newest" } : { _tag: "NotOlderThan", rv: BigInt(rv) }
-        return { at, after: undefined }
       })
 
     /**
@@ -384,22 +365,13 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
         const replaced = yield* branch(`superseded_rv > ${R} AND event <> ${Event.Deleted}`)
         const merged = replaced.length === 0 ? current : mergeByKey(current, replaced)
         const rows = limit === undefined ? merged : merged.slice(0, limit + 1)
-        const more = limit !== undefined && rows.length > limit
-        const page = more ? rows.slice(0, limit) : rows
-        const last = page[page.length - 1]
-        return {
-          resourceVersion: snapshot.toString(),
-          items: page.map((row) => row.data),
-          ...(more && last !== undefined
-            ? { continue: encodeContinue(continueVersion, snapshot, { ns: last.namespace, n: last.name }) }
-            : {})
-        }
+        return pageOf(rows, limit, snapshot, continueVersion, (row) => row.data, (row) => ({ ns: row.namespace, n: row.name }))
       })
 
     const changes = (r: StoredResource, after: string, upTo: string) =>
       Effect.gen(function*() {
         if (BigInt(after) < (yield* purgeFloor(run, r))) {
-          return yield* new Expired({ message: `too old resource version: ${after}` })
+          return yield* new Expired({ message: tooOldResourceVersion(after) })
         }
         const rows = yield* run<{ rv: string; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
           `SELECT c.rv::text AS rv, c.event, c.namespace, c.name, c.labels::text AS labels, p.labels::text AS previous, c.data
@@ -450,8 +422,8 @@ export const makePostgresStorage = (options: PostgresStorageOptions) =>
  * Storage on the SqlClient in context (a PgClient; the schema must already be migrated), with
  * the in-process Commits signal it publishes to (the watch hub of the same process listens).
  */
-export const layer = Layer.effect(
+export const layer: Layer.Layer<Storage | Commits, Config.ConfigError, SqlClient.SqlClient> = Layer.effect(
   Storage,
   Effect.flatMap(Config.Int("ARK_STORAGE_RETRIES").pipe(Config.withDefault(4)), (retries) =>
-    makePostgresStorage({ retries }))
+    make({ retries }))
 ).pipe(Layer.provideMerge(Commits.layer))

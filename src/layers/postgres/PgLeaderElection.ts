@@ -19,13 +19,14 @@
 import { PgClient, PgConnection } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schema, SubscriptionRef } from "effect"
 import { SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
 import { isSqlError } from "effect/sql/SqlError"
-import { microTimeString } from "../domain/kinds/lease.ts"
-import type { KubeObject } from "../domain/object.ts"
-import { lease } from "../domain/registry.ts"
-import type { ElectionOptions } from "../services/LeaderElection.ts"
-import { LeaderElection, NotLeader } from "../services/LeaderElection.ts"
-import { Storage, storedResource } from "../services/Storage.ts"
+import { microTimeString } from "../../domain/kinds/lease.ts"
+import type { KubeObject } from "../../domain/object.ts"
+import { lease } from "../../domain/registry.ts"
+import type { ElectionOptions } from "../../services/LeaderElection.ts"
+import { LeaderElection, NotLeader } from "../../services/LeaderElection.ts"
+import { Storage, storedResource } from "../../services/Storage.ts"
 
 const leases = storedResource(lease)
 
@@ -174,4 +175,5 @@ export const make = (options: ElectionOptions) =>
     return LeaderElection.of({ identity: options.identity, leading, fenced })
   })
 
-export const layer = (options: ElectionOptions) => Layer.effect(LeaderElection, make(options))
+export const layer = (options: ElectionOptions): Layer.Layer<LeaderElection, SqlError, SqlClient.SqlClient | Storage> =>
+  Layer.effect(LeaderElection, make(options))

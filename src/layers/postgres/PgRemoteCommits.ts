@@ -12,13 +12,13 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Schedule, Stream } from "effect"
-import { Commits, RemoteCommits } from "../services/Commits.ts"
+import { Commits, RemoteCommits } from "../../services/Commits.ts"
 import { changesChannel } from "./PgSchema.ts"
 
 /** How long local commits of one resource are gathered into one notification. */
 const announceWindow = Duration.millis(2)
 
-export const layer = Layer.effect(
+export const layer: Layer.Layer<RemoteCommits, never, Commits | PgClient.PgClient> = Layer.effect(
   RemoteCommits,
   Effect.gen(function*() {
     const pg = yield* PgClient.PgClient

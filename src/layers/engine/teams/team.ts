@@ -1,0 +1,89 @@
+/**
+ * A Team as the engine runs it: its members read from the Kubernetes API (a missing one ends the
+ * Query `invalid-config`, as upstream refuses to build the team), each an agent's turn loop or a
+ * nested team, its selector agent for the selector strategy, then the strategy (strategies.ts).
+ */
+import { Effect } from "effect"
+import type { ChatMessage } from "../../../domain/chat.ts"
+import type { KubeObject } from "../../../domain/object.ts"
+import { ExecutionFailed } from "../../../services/QueryExecutor.ts"
+import { ResourceReader } from "../../../services/ResourceReader.ts"
+import { getObject, types } from "../resolve.ts"
+import type { RunnableTool } from "../tools/runnableTool.ts"
+import { chooser } from "./selector.ts"
+import type { Choose, Member, TeamResult, TeamSpec } from "./strategies.ts"
+import { runStrategy } from "./strategies.ts"
+
+export interface AgentRun {
+  readonly messages: ReadonlyArray<ChatMessage>
+  /** The agent called `terminate` with this response. */
+  readonly terminated?: string
+}
+
+export interface AgentRunOptions {
+  /** Instead of the agent's own tools (a selector agent gets only the selection tools). */
+  readonly tools?: ReadonlyArray<RunnableTool>
+  readonly toolChoice?: "required"
+}
+
+export interface TeamDeps {
+  /** An agent's turn loop: its prompt, then `conversation`. */
+  readonly runAgent: (name: string, conversation: ReadonlyArray<ChatMessage>, options: AgentRunOptions, depth: number) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+  /** The agent runs on another execution engine than this one. */
+  readonly isRemote: (agent: KubeObject) => boolean
+  /** An agent on another execution engine: sent the user's input alone, as upstream sends it. */
+  readonly runRemote: (agent: KubeObject, userInput: ChatMessage) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+}
+
+/** Teams within teams (and agents they call): a cycle would otherwise never end. */
+const maxDepth = 8
+
+export const runTeam = (
+  namespace: string,
+  name: string,
+  userInput: ChatMessage,
+  history: ReadonlyArray<ChatMessage>,
+  deps: TeamDeps,
+  depth: number
+): Effect.Effect<TeamResult, ExecutionFailed, ResourceReader> =>
+  Effect.gen(function*() {
+    const id = `${namespace}/${name}`
+    if (depth > maxDepth) return yield* new ExecutionFailed({ code: "invalid-config", message: `team ${id}: teams and agents call each other more than ${maxDepth} deep` })
+    const team = yield* getObject(types.team, namespace, name)
+    const reader = yield* ResourceReader
+    const provided = <A>(e: Effect.Effect<A, ExecutionFailed, ResourceReader>) => Effect.provideService(e, ResourceReader, reader)
+    const spec = (team.spec ?? {}) as TeamSpec
+    const members: Array<Member> = []
+    for (const m of spec.members ?? []) {
+      if (m.type !== "agent" && m.type !== "team") {
+        return yield* new ExecutionFailed({ code: "invalid-config", message: `unsupported member type ${m.type} for member ${m.name} in team ${id}` })
+      }
+      const object = yield* getObject(m.type === "agent" ? types.agent : types.team, namespace, m.name, "invalid-config", `member of team ${id}`)
+      const description = (object.spec as { description?: string } | undefined)?.description
+      members.push({
+        name: m.name,
+        type: m.type,
+        ...(description !== undefined ? { description } : {}),
+        run: m.type === "agent"
+          ? (input, before) => provided(deps.isRemote(object) ? deps.runRemote(object, input) : deps.runAgent(m.name, [...before, input], {}, depth + 1))
+          : (input, before) => provided(runTeam(namespace, m.name, input, before, deps, depth + 1)).pipe(Effect.map((r) => ({ messages: r.messages })))
+      })
+    }
+    const selectorName = spec.selector?.agent
+    const selector = spec.strategy === "selector" && selectorName !== undefined && selectorName !== ""
+      ? yield* getObject(types.agent, namespace, selectorName, "invalid-config", `selector agent of team ${id}`)
+      : undefined
+    const choose: Choose = selector !== undefined
+      ? chooser(id, spec, {
+        engineBacked: deps.isRemote(selector),
+        // An engine-backed selector gets the selection request as its one message: the prompt and the ask, as text.
+        run: (messages, tools) =>
+          provided(
+            deps.isRemote(selector)
+              ? deps.runRemote(selector, { role: "user", content: messages.map((m) => String(m.content)).join("\n\n") })
+              : deps.runAgent(selector.metadata.name!, messages, { tools, ...(tools.length > 0 ? { toolChoice: "required" as const } : {}) }, depth + 1)
+          ).pipe(Effect.map((r) => r.messages))
+      })
+      : () => Effect.fail(new ExecutionFailed({ code: "invalid-config", message: `team ${id}: selector agent must be specified` }))
+    return yield* runStrategy(id, spec, members, choose, userInput, history)
+  })
