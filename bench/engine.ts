@@ -19,7 +19,7 @@ import * as EmbeddedPostgres from "../src/layers/postgres/EmbeddedPostgres.ts"
 import { startScriptedModel } from "../test/support/models.ts"
 import { openSse } from "../test/support/sse.ts"
 import type { QueueRun } from "./lib.ts"
-import { expectStatus, http, queueRun, startReplica } from "./lib.ts"
+import { expectStatus, http, queueRun, startReplica, stopChild } from "./lib.ts"
 
 export interface EngineRuns {
   readonly demo: QueueRun
@@ -151,8 +151,7 @@ const main = async () => {
       await queueDb.end()
     }
   } finally {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM")
-    await Promise.all(children.map((c) => c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("exit", r))))
+    await Promise.all(children.map((c) => stopChild(c)))
     await Effect.runPromise(Scope.close(scope, Exit.void))
     rmSync(dir, { recursive: true, force: true })
   }

@@ -3,6 +3,7 @@
  * progress bar, `ark serve` processes, watch latency, Queries end to end, process memory.
  */
 import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
 import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http"
@@ -195,6 +196,22 @@ export const watchLatency = async (writeBase: URL, watchBase: URL, ns: string, w
   process.stderr.write(`\r  ${label}: done (${received}/${watchers * events} events)\n`)
   latencies.sort((a, b) => a - b)
   return { watchers, events, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), serverRssMb }
+}
+
+/**
+ * Stops a child with SIGTERM and waits for it, then SIGKILL after `graceMs`. A child that has
+ * already gone (an exit code, or a signal: Go servers such as etcd and kine die of SIGTERM
+ * itself) is not waited for: its exit event has fired, and waiting for it again never ends.
+ */
+export const stopChild = async (child: ChildProcess, graceMs = 15_000) => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<boolean>((resolve) => child.once("exit", () => resolve(true)))
+  child.kill("SIGTERM")
+  const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref())
+  if (!(await Promise.race([exited, timer]))) {
+    child.kill("SIGKILL")
+    await exited
+  }
 }
 
 /** Starts a Node program; resolves once it prints that it serves (its URL) or runs. */

@@ -5,7 +5,7 @@
  * ark-effect on PostgreSQL and on etcd. Every server is reached over TLS with a client
  * certificate of its CA, as kubectl reaches it; the binaries are scripts/kube-peers.sh's.
  */
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { generateKeyPairSync } from "node:crypto"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -13,7 +13,7 @@ import { parse, parseAllDocuments } from "yaml"
 import { issue, makeCa } from "../test/support/certs.ts"
 import { freePort } from "../test/support/net.ts"
 import type { ClientTls, Measure, WatchLatency } from "./lib.ts"
-import { expectStatus, http, measure, path, query, rssMb, useTls, watchLatency } from "./lib.ts"
+import { expectStatus, http, measure, path, query, rssMb, stopChild, useTls, watchLatency } from "./lib.ts"
 import type { PagePoint } from "./scale.ts"
 import { pageLatency } from "./scale.ts"
 
@@ -162,6 +162,7 @@ export interface PeerSizes {
   readonly quick: boolean
   readonly watcherCounts: ReadonlyArray<number>
   readonly watchEvents: number
+  /** Objects in the LIST rows' namespace at which LIST pages are measured, ascending (those above `objects` are created first). */
   readonly pageTotals: ReadonlyArray<number>
 }
 
@@ -170,22 +171,25 @@ export const peerRows = async (server: Server, sizes: PeerSizes): Promise<PeerRo
   const base = server.url
   const label = `${server.name}: `
   const { objects: N, quick } = sizes
-  for (const ns of ["bench", "c1", "c50", "page", ...sizes.watcherCounts.map((n) => `watch-${n}`)]) await namespace(base, ns)
+  for (const ns of ["bench", "c1", "c50", ...sizes.watcherCounts.map((n) => `watch-${n}`)]) await namespace(base, ns)
   await measure(N, 50, (i) => http(base, "POST", path("bench"), query("bench", `q-${i}`)).then(expectStatus(201)), `${label}seed`)
-  const create1 = await measure(quick ? 300 : 1000, 1, (i) => http(base, "POST", path("c1"), query("c1", `q-${i}`)).then(expectStatus(201)), `${label}create c=1`)
-  const create50 = await measure(quick ? 2000 : 5000, 50, (i) => http(base, "POST", path("c50"), query("c50", `q-${i}`)).then(expectStatus(201)), `${label}create c=50`)
+  const create1 = await measure(quick ? 200 : 1000, 1, (i) => http(base, "POST", path("c1"), query("c1", `q-${i}`)).then(expectStatus(201)), `${label}create c=1`)
+  const create50 = await measure(quick ? 1000 : 5000, 50, (i) => http(base, "POST", path("c50"), query("c50", `q-${i}`)).then(expectStatus(201)), `${label}create c=50`)
   const get1 = await measure(quick ? 500 : 2000, 1, (i) => http(base, "GET", `${path("bench")}/q-${(i * 7919) % N}`).then(expectStatus(200)), `${label}get c=1`)
   const list1 = await measure(quick ? 10 : 30, 1, () => http(base, "GET", path("bench")).then(expectStatus(200)), `${label}list c=1`)
   const list10 = await measure(quick ? 30 : 100, 10, () => http(base, "GET", path("bench")).then(expectStatus(200)), `${label}list c=10`)
   const watch = []
   for (const n of sizes.watcherCounts) watch.push(await watchLatency(base, base, `watch-${n}`, n, sizes.watchEvents, server.pids[0]!))
-  // LIST pages (limit 500) as the stored total grows, every object created through the API.
+  // LIST pages (limit 500) as the namespace of the LIST rows grows, every object created through the API.
   const pages = []
-  let stored = 0
+  let stored = N
   for (const total of sizes.pageTotals) {
-    await measure(total - stored, 100, (i) => http(base, "POST", path("page"), query("page", `p-${String(stored + i).padStart(7, "0")}`)).then(expectStatus(201)), `${label}seeding ${total} pages`)
-    stored = total
-    pages.push(await pageLatency(base, server.pids[0]!, "page", total, quick ? 20 : 50))
+    if (total > stored) {
+      const from = stored
+      await measure(total - from, 100, (i) => http(base, "POST", path("bench"), query("bench", `q-${from + i}`)).then(expectStatus(201)), `${label}seeding to ${total}`)
+      stored = total
+    }
+    pages.push(await pageLatency(base, server.pids[0]!, "bench", stored, quick ? 20 : 50))
   }
   return {
     name: server.name,
@@ -256,13 +260,12 @@ export interface PeerResults {
  */
 export const peerRun = async (children: Children, dir: string, databaseUrl: (db: string) => string, sizes: PeerSizes): Promise<PeerResults> => {
   const rows: Array<PeerRows> = []
-  const stop = (pids: ReadonlyArray<number>) => {
+  /** The server first, then its store, each waited for (a bounded time). */
+  const stop = async (pids: ReadonlyArray<number>) => {
     for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGTERM")
-      } catch {}
+      const child = children.find((c) => c.pid === pid)
+      if (child !== undefined) await stopChild(child)
     }
-    return sleep(1_000)
   }
   const run = async (server: Server) => {
     process.stderr.write(`peer: ${server.name} at ${server.url.origin}\n`)
@@ -283,7 +286,7 @@ export const peerRun = async (children: Children, dir: string, databaseUrl: (db:
     versions: {
       kubernetes: binaries.replace(/.*kubernetes-/, ""),
       kine: readFileSync(join(binaries, "kine.version"), "utf8").trim(),
-      etcd: "3.6.5"
+      etcd: /etcd Version: (\S+)/.exec(execFileSync(join(binaries, "etcd"), ["--version"], { encoding: "utf8" }))?.[1] ?? "unknown"
     },
     rows
   }

@@ -81,7 +81,7 @@ export interface Results {
     readonly watchersRss: { readonly objects: number; readonly watchers: number; readonly serverRssMb: number }
     readonly restart?: RestartRun
   }
-  readonly stress?: { readonly scale: number; readonly seconds: number }
+  readonly stress?: { readonly scale: number; readonly seconds: number; readonly passed: boolean }
   /** ark-effect beside kube-apiserver + CRDs on etcd and on kine, over TLS (absent in older results). */
   readonly peers?: PeerResults
 }
@@ -134,7 +134,8 @@ export const figures = (r: Results): Record<string, number | undefined> => {
     etcdListVsPostgres: r.etcd.ark.list1.p50 / r.ark.list1.p50,
     watch1000VsMinimal: w1000 === undefined ? undefined : w1000.p50 / (r.baselines.minimalWatch.find((w) => w.watchers === 1000)?.p50 ?? Number.NaN),
     peerRowsBehindKubeEtcd: rowsBehind(r.peers, "kube-apiserver + CRDs, etcd"),
-    peerRowsBehindKine: rowsBehind(r.peers, "kube-apiserver + CRDs, kine")
+    peerRowsBehindKine: rowsBehind(r.peers, "kube-apiserver + CRDs, kine"),
+    stressPassed: r.stress === undefined ? undefined : r.stress.passed ? 1 : 0
   }
 }
 
@@ -210,7 +211,7 @@ export const charts = (r: Results): ReadonlyArray<readonly [string, string]> => 
 }
 
 /** docs/benchmarks.md, entirely from the run's results. */
-export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: ReadonlyArray<string>): string => {
+export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: ReadonlyArray<string>, notes = ""): string => {
   const v = (figure: string) => vs.find((x) => x.figure === figure)
   const a = r.ark
   const b = r.baselines
@@ -249,6 +250,8 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     `etcd vs PostgreSQL, LIST 10k: etcd takes ${f(e.ark.list1.p50 / a.list1.p50)}x as long (${verdictText(v("etcdListVsPostgres"))}: PostgreSQL ahead).`,
     "",
     ...peerSection(r.peers),
+    // Written by hand (bench/notes.md): profiles, what was changed, and why a row is still behind.
+    ...(notes.trim() === "" ? [] : [notes.trim(), ""]),
     "## Scale",
     "",
     ...chartFiles.map((file) => `![${file}](${file})`),
@@ -256,7 +259,7 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     "| measure | result | target (DESIGN §7) |",
     "|---|---|---|",
     ...r.scale.createCurve.map((p) => `| CREATE burst, ${p.concurrency} clients | ${f(p.opsPerSec)}/s, ${lat(p)}, server RSS ${p.serverRssMb} MB | |`),
-    `| CREATE at an offered ${f(r.scale.sustained.offeredPerSec)}/s (open loop, ${f(r.scale.sustained.seconds)} s) | achieved ${f(r.scale.sustained.achievedPerSec)}/s, ${lat(r.scale.sustained)}, server RSS ${r.scale.sustained.serverRssMb} MB (upstream Ark sustains ~180/s) | |`,
+    `| CREATE at an offered ${f(r.scale.sustained.offeredPerSec)}/s (open loop, ${f(r.scale.sustained.seconds)} s) | achieved ${f(r.scale.sustained.achievedPerSec)}/s, ${lat(r.scale.sustained)}, server RSS ${r.scale.sustained.serverRssMb} MB${(r.scale.sustained.errors ?? 0) > 0 ? `, ${r.scale.sustained.errors} requests unanswered (connection reset)` : ""} (upstream Ark sustains ~180/s) | |`,
     ...r.scale.pages.map((p) => `| LIST page (limit 500), ${p.objects.toLocaleString("en-US")} Queries stored | first page ${lat(p.first)}; next pages ${lat(p.next)}; server RSS ${p.serverRssMb} MB | <= 15 ms, flat: ${verdictText(v("pageP50MsMax"))}, ${verdictText(v("pageFlatness"))} |`),
     `| server RSS, ${r.scale.watchersRss.objects.toLocaleString("en-US")} Queries stored + ${r.scale.watchersRss.watchers.toLocaleString("en-US")} watchers | ${r.scale.watchersRss.serverRssMb} MB | <= 300 MB: ${verdictText(v("rss100kWatchers1000Mb"))} |`,
     ...(r.scale.restart === undefined ? [] : [
@@ -286,7 +289,7 @@ export const markdown = (r: Results, vs: ReadonlyArray<Verdict>, chartFiles: Rea
     "(Little's law), so that row shows the start rate; the backlog row shows that every Query of a",
     "10,000 backlog is in flight at once, with the workers' memory.",
     "",
-    ...(r.stress === undefined ? [] : [`The watch stress checker at ${r.stress.scale}x its \`npm test\` size passed in ${f(r.stress.seconds)} s.`, ""]),
+    ...(r.stress === undefined ? [] : [`The watch stress checker at ${r.stress.scale}x its \`npm test\` size ${r.stress.passed ? "passed" : "**failed**"} in ${f(r.stress.seconds)} s.`, ""]),
     "## Regression gate",
     "",
     "`npm run bench -- --check` compares these figures with `bench/thresholds.json` and exits 1 on a miss:",
@@ -311,14 +314,29 @@ export const peerSection = (peers: PeerResults | undefined): ReadonlyArray<strin
   return [
     "## Against the real peers (same run, same client, over TLS)",
     "",
-    `kube-apiserver ${peers.versions.kubernetes} serving Ark's CRDs (\`ark crds\`) with its watch cache on, on etcd ${peers.versions.etcd}`,
-    `(on disk) and on the run's PostgreSQL through kine ${peers.versions.kine}, beside ark-effect on PostgreSQL and on the same`,
-    "etcd build. Built by `scripts/kube-peers.sh` from the Go module proxy; each server started alone, loaded with",
-    `the same ${peers.sizes.objects.toLocaleString("en-US")} Queries through its API, reached over TLS with a client certificate in`,
-    "system:masters (exempt from kube's priority and fairness; ark's in-flight limits raised as for the other rows),",
-    "then stopped. kube-apiserver flags: `--authorization-mode RBAC --max-requests-inflight 2000",
-    "--max-mutating-requests-inflight 1000`, etcd `--listen-client-urls http://127.0.0.1:<port>`, kine",
-    "`--endpoint postgres://.../peer_kine?sslmode=disable`. Each cell: the figure, and its ratio to the best of the row.",
+    `Four servers, each started alone on this machine, loaded with the same ${peers.sizes.objects.toLocaleString("en-US")} Queries through its API by the`,
+    "same client code, measured, then stopped before the next starts; every one reached over TLS with a client",
+    "certificate of its CA (kube's in system:masters, which API priority and fairness exempts; ark's in-flight",
+    "limits raised to the same 2,000 / 1,000). Each cell: the figure, and its ratio to the best of the row.",
+    "",
+    "How each was configured (binaries built by `npm run kube:bin`, scripts/kube-peers.sh, from the Go module proxy):",
+    "",
+    "- **ark-effect, PostgreSQL**: `ark serve --modules apiserver --storage postgresql --postgres-url .../peer_ark",
+    "  --max-requests-inflight 2000 --max-mutating-requests-inflight 1000` with its generated PKI, on the run's",
+    "  embedded PostgreSQL 18 (its own database).",
+    `- **ark-effect, etcd**: the same with \`--storage etcd\`, on etcd ${peers.versions.etcd} (the peers' build, on disk, as below).`,
+    `- **kube-apiserver + CRDs, etcd**: kube-apiserver ${peers.versions.kubernetes} (k8s.io/kubernetes at that tag, \`CGO_ENABLED=0\`),`,
+    "  `--etcd-servers http://127.0.0.1:<port> --bind-address 127.0.0.1 --secure-port <port> --client-ca-file`,",
+    "  `--tls-cert-file/--tls-private-key-file`, service-account issuer and keys, `--service-cluster-ip-range 10.96.0.0/16",
+    "  --authorization-mode RBAC --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 --profiling=false`;",
+    "  everything else at its default, so the **watch cache is on** (`--watch-cache=true`, default sizes) and LIST",
+    "  and watch are served from it. Ark's CRDs from `ark crds`, POSTed as `kubectl apply` would. Its store:",
+    `  etcd ${peers.versions.etcd} (go.etcd.io/etcd/server/v3 at the version Kubernetes pins), one member, data on disk,`,
+    "  `--listen-client-urls http://127.0.0.1:<port> --log-level warn`, defaults otherwise.",
+    `- **kube-apiserver + CRDs, kine on PostgreSQL**: the same kube-apiserver, with \`--etcd-servers\` at kine ${peers.versions.kine}`,
+    "  (`go install github.com/k3s-io/kine@" + peers.versions.kine + "`, no cgo), run as k3s runs it:",
+    "  `kine --endpoint postgres://.../peer_kine?sslmode=disable --listen-address 127.0.0.1:<port>`, on the run's embedded",
+    "  PostgreSQL 18 (the server of the ark-effect column, its own database).",
     "",
     `| measure | ${peers.rows.map((r) => r.name).join(" | ")} |`,
     `|---|${peers.rows.map(() => "---").join("|")}|`,

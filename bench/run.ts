@@ -7,8 +7,9 @@
  * baselines (a prefix range joined into one body, puts) through the `etcd3` client.
  *
  *   npm run bench [-- --objects 10000] [--watchers 1000] [--queries 5000] [--in-flight 10000]
- *                    [--max-stored 1000000] [--restart-stored 100000] [--quick] [--peers] [--check]
+ *                    [--max-stored 1000000] [--restart-stored 100000] [--peer-stored 100000] [--quick] [--peers] [--check]
  *   npm run bench -- --only restart [--restart-stored N]   (that scenario alone, printed, no docs)
+ *   npm run bench -- --render [--quick] [--check]   (the docs again from the last run's JSON, nothing measured)
  * Full runs also measure the peers (bench/peers.ts: kube-apiserver + Ark's CRDs on etcd and on kine,
  * beside ark-effect, over TLS); a --quick run leaves them out unless --peers is given.
  * Prints the tables, writes docs/benchmarks.json, docs/benchmarks.md and its SVG plots (with
@@ -17,7 +18,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { spawn } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { cpus, tmpdir, totalmem } from "node:os"
@@ -31,6 +32,7 @@ import { startScriptedEngine } from "../test/support/engine.ts"
 import { engineRuns } from "./engine.ts"
 import { startEtcd } from "../test/support/etcd.ts"
 import type { Measure } from "./lib.ts"
+import type { Results } from "./report.ts"
 import { charts, markdown, peerSection, thresholds, verdicts } from "./report.ts"
 import { peerRun } from "./peers.ts"
 import { createCurve, idleWatchersRss, pageLatency, seedCopies, sustainedCreate } from "./scale.ts"
@@ -51,6 +53,7 @@ import {
   startProcess,
   startMinimalWatch,
   startReplica,
+  stopChild,
   watchLatency
 } from "./lib.ts"
 
@@ -62,10 +65,12 @@ const { values } = parseArgs({
     "in-flight": { type: "string" },
     "max-stored": { type: "string" },
     "restart-stored": { type: "string" },
+    "peer-stored": { type: "string" },
     only: { type: "string" },
     quick: { type: "boolean", default: false },
     peers: { type: "boolean" },
-    check: { type: "boolean", default: false }
+    check: { type: "boolean", default: false },
+    render: { type: "boolean", default: false }
   }
 })
 const quick = values.quick === true
@@ -78,17 +83,19 @@ const size = (flag: string | undefined, full: number, quickSize: number) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`bench: a size must be a positive integer, not "${flag}"`)
   return n
 }
-const N = size(values.objects, 10000, 2000)
+const N = size(values.objects, 10000, 1000)
 /** The largest watcher count (the curve is 1, 200 and this). */
-const maxWatchers = size(values.watchers, 1000, 200)
+const maxWatchers = size(values.watchers, 1000, 100)
 /** Queries run end to end with the instant engine. */
-const instantQueries = size(values.queries, 5000, 1000)
+const instantQueries = size(values.queries, 5000, 200)
 /** Queries with the 1 s engine, and the backlog held in flight by the 30 s engine. */
-const inFlight = size(values["in-flight"], 10000, 2000)
+const inFlight = size(values["in-flight"], 10000, 500)
 /** The largest stored total for LIST pages (10k, 100k, then each 10x up to this). */
-const maxStored = size(values["max-stored"], 1_000_000, 100_000)
+const maxStored = size(values["max-stored"], 1_000_000, 10_000)
 /** Objects stored when a replica with every module restarts (bench/restart.ts). */
-const restartStored = size(values["restart-stored"], 100_000, 20_000)
+const restartStored = size(values["restart-stored"], 100_000, 2_000)
+/** The largest total of a peer's LIST page rows (its LIST objects, then this many created through its API). */
+const peerStored = size(values["peer-stored"], 100_000, N)
 const watcherCounts = [...new Set([1, Math.min(200, maxWatchers), maxWatchers])]
 const storedTotals = [10_000, 100_000, 1_000_000, 10_000_000].filter((t) => t <= maxStored)
 const root = join(import.meta.dirname, "..")
@@ -99,8 +106,8 @@ const root = join(import.meta.dirname, "..")
  */
 const apiRows = async (base: URL, label: string) => {
   const seed = await measure(N, 50, (i) => http(base, "POST", path("bench"), query("bench", `q-${i}`)).then(expectStatus(201)), `${label}seed`)
-  const create1 = await measure(quick ? 300 : 1000, 1, (i) => http(base, "POST", path("c1"), query("c1", `q-${i}`)).then(expectStatus(201)), `${label}create c=1`)
-  const create50 = await measure(quick ? 2000 : 5000, 50, (i) => http(base, "POST", path("c50"), query("c50", `q-${i}`)).then(expectStatus(201)), `${label}create c=50`)
+  const create1 = await measure(quick ? 200 : 1000, 1, (i) => http(base, "POST", path("c1"), query("c1", `q-${i}`)).then(expectStatus(201)), `${label}create c=1`)
+  const create50 = await measure(quick ? 1000 : 5000, 50, (i) => http(base, "POST", path("c50"), query("c50", `q-${i}`)).then(expectStatus(201)), `${label}create c=50`)
   const get1 = await measure(quick ? 500 : 2000, 1, (i) => http(base, "GET", `${path("bench")}/q-${(i * 7919) % N}`).then(expectStatus(200)), `${label}get c=1`)
   let listBytes = 0
   const list1 = await measure(quick ? 10 : 30, 1, () => http(base, "GET", path("bench")).then((r) => {
@@ -143,8 +150,8 @@ const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) =
       const rawRange10 = await measure(quick ? 30 : 100, 10, rangeRead, "raw etcd range c=10")
       const sample = Buffer.from(query("raw", "x"))
       const put = (p: string) => (i: number) => client.kv.put({ key: Buffer.from(`/raw/${p}-${i}`), value: sample }).then(() => undefined)
-      const rawPut1 = await measure(quick ? 300 : 1000, 1, put("a"), "raw etcd put c=1")
-      const rawPut50 = await measure(quick ? 2000 : 5000, 50, put("b"), "raw etcd put c=50")
+      const rawPut1 = await measure(quick ? 200 : 1000, 1, put("a"), "raw etcd put c=1")
+      const rawPut50 = await measure(quick ? 1000 : 5000, 50, put("b"), "raw etcd put c=50")
       return { ark: rows, serverRssMb, watch, baselines: { rawRange, rawRange10, rawPut1, rawPut50 } }
     } finally {
       client.close()
@@ -156,15 +163,9 @@ const etcdRun = async (children: Array<ReturnType<typeof spawn>>, dir: string) =
   }
 }
 
-/** Ends what a run started (each child with SIGTERM, waited for), its PostgreSQL and its folder. */
+/** Ends what a run started (each child stopped and waited for, a bounded time), its PostgreSQL and its folder. */
 const teardown = async (children: ReadonlyArray<ReturnType<typeof spawn>>, scope: Scope.Closeable, dir: string) => {
-  for (const c of children) {
-    if (c.exitCode === null) {
-      const exited = new Promise((resolve) => c.once("exit", resolve))
-      c.kill("SIGTERM")
-      await exited
-    }
-  }
+  for (const c of children) await stopChild(c)
   agent.destroy()
   await Effect.runPromise(Scope.close(scope, Exit.void))
   rmSync(dir, { recursive: true, force: true })
@@ -208,8 +209,8 @@ const main = async () => {
 
     const { seed, create1, create50, get1, list1, list10, listBytes } = await apiRows(base, "")
     const serverRss = rssMb(server.pid)
-    const createCurvePoints = await createCurve(base, server.pid, [10, 50, 100, 200, 500], quick ? 1000 : 3000)
-    const sustained = await sustainedCreate(base, server.pid, 1000, quick ? 3 : 10)
+    const createCurvePoints = await createCurve(base, server.pid, [10, 50, 100, 200, 500], quick ? 500 : 3000)
+    const sustained = await sustainedCreate(base, server.pid, 1000, quick ? 2 : 10)
 
     // Watch delivery on one replica, then across replicas (a second server on the same database).
     const watchEvents = quick ? 50 : 200
@@ -250,7 +251,7 @@ const main = async () => {
     // worker) and two worker replicas then open every call of an engine that answers after 30 s,
     // an agent's typical tool loop.
     const holdCount = inFlight
-    const hold = await holdingEngine(quick ? 10_000 : 30_000)
+    const hold = await holdingEngine(quick ? 5_000 : 30_000)
     const holdApi = await startReplica(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q5"), "--modules", "apiserver"])
     await createAgent(holdApi.url, "hold")
     await measure(holdCount, 100, (i) => http(holdApi.url, "POST", path("hold"), query("hold", `q-${i}`)).then(expectStatus(201)), "in flight: backlog")
@@ -259,7 +260,7 @@ const main = async () => {
       await startProcess(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q6"), "--modules", "query-workers", "--completions-url", hold.url, "--query-concurrency", "6000"]),
       await startProcess(children, ["--storage", "postgresql", "--postgres-url", dbUrl("queue"), "--data-dir", join(dir, "q7"), "--modules", "query-workers", "--completions-url", hold.url, "--query-concurrency", "6000"])
     ]
-    const queueHold = await drainQueue(queueDb, holders, "hold", holdCount, `queries, ${quick ? 10 : 30} s engine`, holdStarted, hold.peak)
+    const queueHold = await drainQueue(queueDb, holders, "hold", holdCount, `queries, ${quick ? 5 : 30} s engine`, holdStarted, hold.peak)
     await hold.stop()
     await queueDb.end()
     for (const h of holders) process.kill(h.pid, "SIGTERM")
@@ -283,8 +284,8 @@ const main = async () => {
     const rawPool = openPool(dbUrl("raw"), 50)
     await rawPool.query("CREATE TABLE t (name text PRIMARY KEY, data text NOT NULL)")
     const sample = query("raw", "x")
-    const rawInsert1 = await measure(quick ? 300 : 1000, 1, (i) => rawPool.query("INSERT INTO t VALUES ($1, $2)", [`a-${i}`, sample]).then(() => undefined), "raw INSERT c=1")
-    const rawInsert50 = await measure(quick ? 2000 : 5000, 50, (i) => rawPool.query("INSERT INTO t VALUES ($1, $2)", [`b-${i}`, sample]).then(() => undefined), "raw INSERT c=50")
+    const rawInsert1 = await measure(quick ? 200 : 1000, 1, (i) => rawPool.query("INSERT INTO t VALUES ($1, $2)", [`a-${i}`, sample]).then(() => undefined), "raw INSERT c=1")
+    const rawInsert50 = await measure(quick ? 1000 : 5000, 50, (i) => rawPool.query("INSERT INTO t VALUES ($1, $2)", [`b-${i}`, sample]).then(() => undefined), "raw INSERT c=50")
     await pool.end()
     await rawPool.end()
 
@@ -313,7 +314,7 @@ const main = async () => {
 
     // The systems a user would otherwise run, and ark-effect beside them, over TLS.
     const peers = withPeers
-      ? await peerRun(children, dir, dbUrl, { objects: N, quick, watcherCounts, watchEvents, pageTotals: quick ? [10_000] : [10_000, 100_000] })
+      ? await peerRun(children, dir, dbUrl, { objects: N, quick, watcherCounts, watchEvents, pageTotals: peerStored > N ? [N, peerStored] : [N] })
       : undefined
 
     // LIST pages as the stored total grows (copies seeded straight into the table), and the
@@ -463,36 +464,70 @@ if (values.only !== undefined) {
   process.exit(0)
 }
 
-/** The watch stress checker at 10x its `npm test` size: it passes or the benchmark fails. */
-const stress = () =>
-  new Promise<{ scale: number; seconds: number }>((resolve, reject) => {
-    const started = performance.now()
-    process.stderr.write("watch stress checker at 10x\n")
-    const child = spawn(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/watch/stress.test.ts"], {
-      cwd: root,
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, ARK_STRESS_SCALE: "10" }
-    })
-    child.once("exit", (code) =>
-      code === 0
-        ? resolve({ scale: 10, seconds: (performance.now() - started) / 1000 })
-        : reject(new Error(`the watch stress checker failed at 10x (exit ${code})`)))
-  })
+/** How long the stress checker may take (two tests of up to 4 minutes each, their hooks, vitest). */
+const stressLimitMs = 12 * 60_000
 
-const finished = await main()
-const stressed = quick ? undefined : await stress()
-for (const line of peerSection(finished.peers)) console.log(line)
-if (stressed !== undefined) console.log(`watch stress checker at 10x: passed in ${stressed.seconds.toFixed(0)} s`)
-const results = { ...finished, ...(stressed !== undefined ? { stress: stressed } : {}) }
+/**
+ * The watch stress checker at 10x its `npm test` size, bounded: vitest runs in a process group of
+ * its own, with a temporary folder of its own, and a run still going after `stressLimitMs` is
+ * stopped with everything it started and counts as failed. Either way the run's results are written.
+ */
+const stress = async () => {
+  const started = performance.now()
+  process.stderr.write("watch stress checker at 10x\n")
+  const tmp = mkdtempSync(join(tmpdir(), "ark-bench-stress-"))
+  // As root, the test's embedded PostgreSQL runs as user postgres, which must enter the folder.
+  chmodSync(tmp, 0o755)
+  const child = spawn(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/watch/stress.test.ts"], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, ARK_STRESS_SCALE: "10", TMPDIR: tmp },
+    detached: true
+  })
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  let timer: NodeJS.Timeout | undefined
+  const code = await Promise.race([exited, new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), stressLimitMs)))])
+  clearTimeout(timer)
+  if (code === "timeout") {
+    process.stderr.write(`watch stress checker still running after ${stressLimitMs / 60_000} minutes: stopped\n`)
+    const group = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal)
+      } catch {}
+    }
+    group("SIGTERM")
+    const grace = setTimeout(() => group("SIGKILL"), 15_000)
+    await exited
+    clearTimeout(grace)
+    group("SIGKILL")
+  }
+  rmSync(tmp, { recursive: true, force: true })
+  return { scale: 10, seconds: (performance.now() - started) / 1000, passed: code === 0 }
+}
+
+/**
+ * The run's results, measured, or with --render read back from the docs of the last run (to
+ * render the report again after an edit of bench/report.ts or bench/notes.md; nothing measured).
+ */
 const suffix = quick ? "-quick" : ""
+const resultsFile = join(root, "docs", `benchmarks${suffix}.json`)
+const measured = async () => {
+  const finished = await main()
+  const stressed = quick ? undefined : await stress()
+  return { ...finished, ...(stressed !== undefined ? { stress: stressed } : {}) }
+}
+const results: Results = values.render === true ? JSON.parse(readFileSync(resultsFile, "utf8")) : await measured()
+for (const line of peerSection(results.peers)) console.log(line)
+if (results.stress !== undefined) console.log(`watch stress checker at 10x: ${results.stress.passed ? "passed" : "FAILED"} in ${results.stress.seconds.toFixed(0)} s`)
 const plots = charts(results).map(([file, svg]) => {
   const name = file.replace(".svg", `${suffix}.svg`)
   writeFileSync(join(root, "docs", name), svg)
   return name
 })
 const gate = verdicts(results, thresholds(root))
-writeFileSync(join(root, "docs", `benchmarks${suffix}.json`), JSON.stringify(results, null, 2) + "\n")
-writeFileSync(join(root, "docs", `benchmarks${suffix}.md`), markdown(results, gate, plots))
+if (values.render !== true) writeFileSync(resultsFile, JSON.stringify(results, null, 2) + "\n")
+const notes = join(root, "bench", "notes.md")
+writeFileSync(join(root, "docs", `benchmarks${suffix}.md`), markdown(results, gate, plots, existsSync(notes) ? readFileSync(notes, "utf8") : ""))
 console.log("\ntargets (DESIGN §7, bench/thresholds.json)")
 for (const v of gate) {
   const shown = v.measured === undefined ? "-" : v.measured.toFixed(2)

@@ -55,6 +55,11 @@ interface Watcher {
   queued: number
   /** Called when it is ended as too slow, so the transport drops what it holds. */
   readonly onTooSlow: (() => void) | undefined
+  /**
+   * Set while its stream waits for live events with an empty queue (WatchOptions.direct): events
+   * go to it at once. Cleared as soon as an event is queued, so none can overtake a queued one.
+   */
+  direct: ((event: WatchEvent) => boolean) | undefined
 }
 
 /** What an event costs while queued: its object's JSON (a bookmark, a few dozen bytes). */
@@ -199,8 +204,15 @@ export const make = (options: WatchHubOptions) =>
       return worst
     }
 
-    /** Hands an event to a watcher; a full queue (events or bytes) ends the watcher instead of waiting. */
+    /**
+     * Hands an event to a watcher: straight to its transport when it waits with nothing queued,
+     * else to its queue; a full queue (events or bytes) ends the watcher instead of waiting.
+     */
     const deliver = (state: ResourceState, w: Watcher, event: WatchEvent) => {
+      if (w.direct !== undefined) {
+        if (w.direct(event)) return true
+        w.direct = undefined
+      }
       const size = sizeOf(event)
       // Over the total: the watchers furthest behind go first (this one, if it is among them).
       while (queuedTotal + (holders.has(event) ? 0 : size) > options.totalBufferBytes) {
@@ -388,7 +400,7 @@ export const make = (options: WatchHubOptions) =>
           // stays quiet until the store passes it, as kube's does too.
           if (known !== undefined && o.sendInitialEvents === true) yield* revisionAtLeast(frontierOf(resource), known)
           const queue: WatcherQueue = yield* Queue.bounded<WatchEvent, StorageError | Cause.Done>(options.bufferSize)
-          const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true, queued: 0, onTooSlow: o.onTooSlow }
+          const w: Watcher = { selection, queue, bookmarks: o.allowBookmarks === true, queued: 0, onTooSlow: o.onTooSlow, direct: undefined }
           const start = yield* register(state, w)
           yield* Scope.addFinalizer(scope, Effect.sync(() => {
             if (state.watchers.delete(w)) countWatchers(state)
@@ -406,14 +418,23 @@ export const make = (options: WatchHubOptions) =>
               scope
             )
           }
-          const live = Effect.map(Queue.takeAll(queue), (events) => {
+          const take = Effect.map(Queue.takeAll(queue), (events) => {
             for (const e of events) release(w, e)
             return events
+          })
+          /**
+           * The live events. Everything pulled before has been handed to the transport, so when
+           * nothing is queued either, new events may go to it directly until one must be queued.
+           */
+          const direct = o.direct
+          const live = direct === undefined ? take : Effect.suspend(() => {
+            if (Queue.sizeUnsafe(queue) === 0) w.direct = direct
+            return take
           })
           /** The queue's events newer than `version`: the client already knows the ones up to it. */
           const after = (version: bigint) => {
             const newer = (e: WatchEvent) => e.type === "BOOKMARK" ? BigInt(e.resourceVersion) >= version : BigInt(e.resourceVersion) > version
-            const filtered: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, StorageError | Cause.Done> = Effect.flatMap(live, (events) => {
+            const filtered: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, StorageError | Cause.Done> = Effect.flatMap(take, (events) => {
               const kept = events.filter(newer)
               return Arr.isReadonlyArrayNonEmpty(kept) ? Effect.succeed(kept) : filtered
             })

@@ -24,6 +24,14 @@ export interface WatchOptions {
    * holds (the HTTP layer closes the connection: a client that does not read would never see the end).
    */
   readonly onTooSlow?: () => void
+  /**
+   * A transport that can take an event synchronously (the HTTP layer writes its frame to the
+   * response): while the watch's stream is waiting for live events with nothing queued, the hub
+   * hands each new event to this instead of queueing it and waking the stream, as a bare fan-out
+   * writes to every socket in one loop. It returns false when it cannot take the event now (its
+   * previous writes not yet flushed): the event is queued, and the stream carries on in order.
+   */
+  readonly direct?: (event: WatchEvent) => boolean
 }
 
 export type WatchEvent =

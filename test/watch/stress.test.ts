@@ -42,7 +42,10 @@ const env = { ARK_WATCH_BOOKMARK_INTERVAL: "300 millis" }
 const servers: Array<RunningServer> = []
 const dirs: Array<string> = []
 const cleanups: Array<() => Promise<void>> = []
+/** Every run's watchers' stop flag: a failed run's watchers would otherwise resume forever and hold the test process. */
+const stops: Array<{ stopped: boolean }> = []
 afterAll(async () => {
+  for (const s of stops) s.stopped = true
   for (const s of servers) await s.stop()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
   for (const c of cleanups) await c()
@@ -314,6 +317,7 @@ describe.each([postgres, etcd, kube])("watch stress on $name", (store) => {
     // Some history before the first watchers, so rv-N starts have something to skip.
     await Promise.all([0, 1, 2, 3].map((w) => writer(w)))
     const stop = { stopped: false }
+    stops.push(stop)
     const selections: ReadonlyArray<{ query: string; selection: Selection }> = [
       { query: "", selection: { labels: [], fields: [] } },
       { query: "labelSelector=group%3Dg1", selection: { labels: [{ key: "group", operator: "=", values: ["g1"] }], fields: [] } },

@@ -6,6 +6,7 @@ import { ByteSize, Cause, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { MaxBodySize } from "effect/http/HttpIncomingMessage"
 import { createHash } from "node:crypto"
+import type { ServerResponse } from "node:http"
 import { gunzipSync } from "node:zlib"
 import type { ApiError } from "../../services/errors.ts"
 import { BadRequest, MethodNotAllowed, NotAcceptable, TooLarge, UnsupportedMediaType } from "../../services/errors.ts"
@@ -186,7 +187,8 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
           contentType: header("content-type"),
           userAgent: header("user-agent"),
           body: readBody(request),
-          closeConnection: () => (request.source as { readonly socket?: { destroy: () => void } }).socket?.destroy()
+          closeConnection: () => (request.source as { readonly socket?: { destroy: () => void } }).socket?.destroy(),
+          writeNow: writeNow(request)
         })
       }
       case "Endpoint":
@@ -204,6 +206,25 @@ const route = (request: HttpServerRequest.HttpServerRequest, options: ApiOptions
         return statusReply(notFoundPath(path))
     }
   })
+
+/** What a streaming response may hold unsent and still be written to directly (a watch frame or two). */
+const writeNowLimit = 16 * 1024
+
+/**
+ * Direct writes to the Node response under the platform's stream (watch frames from the hub's
+ * fan-out), allowed only once the headers are out and while the response has flushed nearly
+ * everything: what a slow client leaves unread stays bounded by the watch hub's own queue.
+ */
+const writeNow = (request: HttpServerRequest.HttpServerRequest) => {
+  const res = (request as { readonly resolvedResponse?: unknown }).resolvedResponse as ServerResponse | undefined
+  // Only where the response reports what it holds unsent.
+  if (res === undefined || typeof res.write !== "function" || typeof res.writableLength !== "number") return undefined
+  return (bytes: Uint8Array) => {
+    if (!res.headersSent || res.writableEnded || res.destroyed || res.writableLength >= writeNowLimit) return false
+    res.write(bytes)
+    return true
+  }
+}
 
 /** A body read failure as kube answers it: too large is 413, anything else unreadable 400. */
 const bodyError = (e: { readonly reason: { readonly _tag: string; readonly reason?: unknown } }): ApiError =>

@@ -34,6 +34,11 @@ export interface ResourceRequest {
   readonly body: Effect.Effect<string, ApiError>
   /** Drops the client's connection (a watch ended as too slow: a client that does not read never sees the end). */
   readonly closeConnection: () => void
+  /**
+   * Writes bytes of a streaming response at once, bypassing its stream, when the response has
+   * started and holds next to nothing unsent; false otherwise (absent: never).
+   */
+  readonly writeNow?: (bytes: Uint8Array) => boolean
 }
 
 export const apiVersionOf = (info: ResourceInfo) => groupVersionOf(info.group, info.version)

@@ -76,7 +76,9 @@ export const watch = (req: ResourceRequest): Effect.Effect<Reply, ApiError, Watc
       allowBookmarks,
       timeout: timeoutSeconds !== undefined ? Duration.seconds(timeoutSeconds) : defaultTimeout(),
       // kube ends a watcher that cannot keep up by closing its connection; its client relists.
-      onTooSlow: req.closeConnection
+      onTooSlow: req.closeConnection,
+      // Live events the stream would only pass through are written by the hub's fan-out itself.
+      ...(req.writeNow === undefined ? {} : { direct: (e: WatchEvent) => req.writeNow!(encode(e)) })
     })
     const info = req.info
     const includeObject = includeMode(req.query.get("includeObject") ?? undefined)

@@ -1,0 +1,117 @@
+/**
+ * One benchmark scenario against an `ark serve` run with `--cpu-prof`, to see where the server's
+ * time goes: its own embedded PostgreSQL, the server with the flags of `npm run bench`, the
+ * scenario driven by the bench's client code (watch: after the bare Node fan-out of the same
+ * watchers, for the ratio), then the profile's self time by function and by file. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
+ *
+ *   node bench/profile.ts --scenario watch [--watchers 1000] [--events 200] [--out .scratch/profiles]
+ *   node bench/profile.ts --scenario create [--count 5000] [--concurrency 50] [--out .scratch/profiles]
+ */
+import { Effect, Exit, Scope } from "effect"
+import type { spawn } from "node:child_process"
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, relative } from "node:path"
+import { parseArgs } from "node:util"
+import pg from "pg"
+import * as EmbeddedPostgres from "../src/layers/postgres/EmbeddedPostgres.ts"
+import { agent, expectStatus, http, measure, path, query, startMinimalWatch, startReplica, stopChild, watchLatency } from "./lib.ts"
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: "string", default: "watch" },
+    watchers: { type: "string", default: "1000" },
+    events: { type: "string", default: "200" },
+    count: { type: "string", default: "5000" },
+    concurrency: { type: "string", default: "50" },
+    out: { type: "string", default: ".scratch/profiles" }
+  }
+})
+const root = join(import.meta.dirname, "..")
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+}
+interface CpuProfile {
+  readonly nodes: ReadonlyArray<ProfileNode>
+  readonly samples: ReadonlyArray<number>
+  readonly timeDeltas: ReadonlyArray<number>
+}
+
+/** Self time (ms) of each function and of each file, largest first. */
+const selfTimes = (profile: CpuProfile) => {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const fns = new Map<string, number>()
+  const files = new Map<string, number>()
+  profile.samples.forEach((id, i) => {
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame
+    const file = url === "" ? "(native)" : url.startsWith("file://") ? relative(root, new URL(url).pathname) : url
+    const fn = `${functionName || "(anonymous)"} ${file}:${lineNumber + 1}`
+    fns.set(fn, (fns.get(fn) ?? 0) + ms)
+    files.set(file, (files.get(file) ?? 0) + ms)
+  })
+  const top = (m: Map<string, number>, n: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
+  const total = [...files.values()].reduce((a, b) => a + b, 0)
+  return { total, functions: top(fns, 30), files: top(files, 15) }
+}
+
+const main = async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ark-bench-profile-"))
+  chmodSync(dir, 0o755)
+  const scope = Effect.runSync(Scope.make())
+  const children: Array<ReturnType<typeof spawn>> = []
+  const profDir = join(dir, "prof")
+  try {
+    const pgServer = await Effect.runPromise(Scope.provide(EmbeddedPostgres.start({ dataDir: join(dir, "pg") }), scope))
+    const admin = new pg.Client({ connectionString: pgServer.url })
+    await admin.connect()
+    await admin.query("CREATE DATABASE ark")
+    await admin.end()
+    // Only the server is profiled: the option is in the environment while it is spawned, no longer.
+    const nodeOptions = process.env["NODE_OPTIONS"]
+    process.env["NODE_OPTIONS"] = `${nodeOptions ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`
+    const starting = startReplica(children, [
+      "--storage", "postgresql", "--postgres-url", pgServer.url.replace(/\/postgres$/, "/ark"), "--data-dir", join(dir, "ark"),
+      "--modules", "apiserver", "--max-mutating-requests-inflight", "1000", "--max-requests-inflight", "2000"
+    ])
+    if (nodeOptions === undefined) delete process.env["NODE_OPTIONS"]
+    else process.env["NODE_OPTIONS"] = nodeOptions
+    const server = await starting
+    if (values.scenario === "watch") {
+      // The bare Node fan-out first, with the same watchers and events: the ratio is what a loaded machine keeps.
+      const n = Number(values.watchers)
+      const fanout = await startMinimalWatch(children)
+      const bare = await watchLatency(fanout.url, fanout.url, `minimal-${n}`, n, Number(values.events), fanout.pid)
+      await stopChild(children.pop()!)
+      const w = await watchLatency(server.url, server.url, `watch-${n}`, n, Number(values.events), server.pid)
+      console.log(`watch delivery, ${n} watchers: P50 ${w.p50.toFixed(2)} ms, P99 ${w.p99.toFixed(2)} ms, RSS ${w.serverRssMb} MB; ` +
+        `bare fan-out P50 ${bare.p50.toFixed(2)} ms, P99 ${bare.p99.toFixed(2)} ms: P50 ${(w.p50 / bare.p50).toFixed(2)}x`)
+    } else if (values.scenario === "create") {
+      const c = Number(values.concurrency)
+      const m = await measure(Number(values.count), c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`)
+      console.log(`create c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(2)} ms, P99 ${m.p99.toFixed(2)} ms`)
+    } else throw new Error(`profile: --scenario is watch or create, not "${values.scenario}"`)
+    // ark serve exits by itself on SIGTERM, and Node writes the profile as it exits.
+    await stopChild(children[0]!, 30_000)
+    const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))
+    if (file === undefined) throw new Error("the server wrote no profile")
+    const out = join(root, values.out!)
+    mkdirSync(out, { recursive: true })
+    const kept = join(out, `${values.scenario}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`)
+    copyFileSync(join(profDir, file), kept)
+    const { total, functions, files } = selfTimes(JSON.parse(readFileSync(kept, "utf8")) as CpuProfile)
+    console.log(`\nprofile ${relative(root, kept)}: ${(total / 1000).toFixed(1)} s sampled\n\nself time by function`)
+    for (const [fn, ms] of functions) console.log(`  ${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${fn}`)
+    console.log("\nself time by file")
+    for (const [f, ms] of files) console.log(`  ${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${f}`)
+  } finally {
+    for (const c of children) await stopChild(c)
+    agent.destroy()
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
