@@ -53,7 +53,8 @@ describe("the Kubernetes storage layer on a kube-apiserver that sheds load or la
   afterAll(() => cluster?.stop())
 
   const rejected = async () => {
-    const metrics = await Effect.runPromise(Effect.flatMap(KubeRestClient.connect(cluster.admin), (c) => c.request("GET", "/metrics")))
+    // The exposition is several MB; a read cut short on a loaded machine is read again (a few times).
+    const metrics = await Effect.runPromise(Effect.flatMap(KubeRestClient.connect(cluster.admin), (c) => c.request("GET", "/metrics")).pipe(Effect.retry({ times: 3 })))
     return metrics.body.split("\n")
       .filter((l) => l.startsWith("apiserver_flowcontrol_rejected_requests_total{") && l.includes("priority_level=\"ark-test-tiny\""))
       .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0)
