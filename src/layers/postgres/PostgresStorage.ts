@@ -203,11 +203,12 @@ export const make = (options: PostgresStorageOptions) =>
            RETURNING rv::text AS rv`,
           [r.key, namespaceOf(r, obj), name, obj.metadata.uid, JSON.stringify(obj.metadata.labels ?? {}), prefix, suffix]
         )),
-        Effect.flatMap((rows) =>
-          rows.length === 0
-            ? Effect.fail(new AlreadyExists(ident(r, name)))
-            : Effect.as(commits.publish(r.key), withResourceVersion(obj, rows[0]!.rv))
-        )
+        Effect.flatMap((rows) => {
+          if (rows.length === 0) return Effect.fail(new AlreadyExists(ident(r, name)))
+          const rv = rows[0]!.rv
+          const change: Change = { type: "ADDED", resourceVersion: rv, namespace: namespaceOf(r, obj), name, labels: obj.metadata.labels ?? {}, object: prefix + rv + suffix }
+          return Effect.as(commits.publish(r.key, change), withResourceVersion(obj, rv))
+        })
       )
     }
 
@@ -219,17 +220,18 @@ export const make = (options: PostgresStorageOptions) =>
       const { prefix, suffix } = splitAtResourceVersion(obj)
       const name = obj.metadata.name!
       return checkSize(r, name, prefix.length + suffix.length).pipe(
-        Effect.andThen(run<{ rv: string }>(
+        Effect.andThen(run<{ rv: string; previous: string }>(
           `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
                 v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
                 old AS (UPDATE ark_objects SET superseded_rv = (SELECT rv FROM v)
                         WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL AND rv = $4
-                        RETURNING 1)
-           INSERT INTO ark_objects (rv, resource, namespace, name, superseded_rv, event, uid, labels, data)
-           SELECT v.rv, $1, $2, $3, CASE WHEN $5::smallint = ${Event.Deleted} THEN v.rv END, $5, $6, $7::jsonb,
-                  $8 || v.rv || $9
-           FROM v, old
-           RETURNING rv::text AS rv`,
+                        RETURNING labels),
+                new AS (INSERT INTO ark_objects (rv, resource, namespace, name, superseded_rv, event, uid, labels, data)
+                        SELECT v.rv, $1, $2, $3, CASE WHEN $5::smallint = ${Event.Deleted} THEN v.rv END, $5, $6, $7::jsonb,
+                               $8 || v.rv || $9
+                        FROM v, old
+                        RETURNING rv)
+           SELECT new.rv::text AS rv, old.labels::text AS previous FROM new, old`,
           [
             r.key,
             namespaceOf(r, obj),
@@ -242,7 +244,20 @@ export const make = (options: PostgresStorageOptions) =>
             suffix
           ]
         )),
-        Effect.flatMap((rows) => rows[0] === undefined ? Effect.undefined : Effect.as(commits.publish(r.key), rows[0].rv))
+        Effect.flatMap((rows) => {
+          const row = rows[0]
+          if (row === undefined) return Effect.undefined
+          const change: Change = {
+            type: event === Event.Deleted ? "DELETED" : "MODIFIED",
+            resourceVersion: row.rv,
+            namespace: namespaceOf(r, obj),
+            name,
+            labels: obj.metadata.labels ?? {},
+            ...(event === Event.Modified ? { previousLabels: JSON.parse(row.previous) as Record<string, string> } : {}),
+            object: prefix + row.rv + suffix
+          }
+          return Effect.as(commits.publish(r.key, change), row.rv)
+        })
       )
     }
 
