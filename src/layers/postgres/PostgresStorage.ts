@@ -383,22 +383,29 @@ export const make = (options: PostgresStorageOptions) =>
         return pageOf(rows, limit, snapshot, continueVersion, (row) => row.data, (row) => ({ ns: row.namespace, n: row.name }))
       })
 
+    /**
+     * One statement, so one round trip and one snapshot: the purge floor comes first (a row of its
+     * own, with no change when there is none or when `after` is below it), then the changes. Read
+     * apart, a compaction committing between the two could delete history the changes then miss.
+     */
     const changes = (r: StoredResource, after: string, upTo: string) =>
       Effect.gen(function*() {
-        if (BigInt(after) < (yield* purgeFloor(run, r))) {
-          return yield* new Expired({ message: tooOldResourceVersion(after) })
-        }
-        const rows = yield* run<{ rv: string; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
-          `SELECT c.rv::text AS rv, c.event, c.namespace, c.name, c.labels::text AS labels, p.labels::text AS previous, c.data
-           FROM ark_objects c
-           LEFT JOIN ark_objects p ON c.event = ${Event.Modified} AND p.resource = c.resource AND p.superseded_rv = c.rv
-           WHERE c.resource = $1 AND c.rv > $2 AND c.rv <= $3
-           ORDER BY c.rv`,
+        const rows = yield* run<{ floor: string; rv: string | null; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
+          `SELECT f.floor::text AS floor, x.rv::text AS rv, x.event, x.namespace, x.name, x.labels, x.previous, x.data
+           FROM (SELECT coalesce((SELECT rv FROM ark_purge_floor WHERE resource = $1), 0) AS floor) f
+           LEFT JOIN LATERAL (
+             SELECT c.rv, c.event, c.namespace, c.name, c.labels::text AS labels, p.labels::text AS previous, c.data
+             FROM ark_objects c
+             LEFT JOIN ark_objects p ON c.event = ${Event.Modified} AND p.resource = c.resource AND p.superseded_rv = c.rv
+             WHERE c.resource = $1 AND c.rv > $2 AND c.rv <= $3
+           ) x ON $2::bigint >= f.floor
+           ORDER BY x.rv`,
           [r.key, after, upTo]
         )
-        return rows.map((row): Change => ({
+        if (BigInt(after) < BigInt(rows[0]!.floor)) return yield* new Expired({ message: tooOldResourceVersion(after) })
+        return rows.filter((row) => row.rv !== null).map((row): Change => ({
           type: row.event === Event.Added ? "ADDED" : row.event === Event.Deleted ? "DELETED" : "MODIFIED",
-          resourceVersion: row.rv,
+          resourceVersion: row.rv!,
           namespace: row.namespace,
           name: row.name,
           labels: JSON.parse(row.labels),
