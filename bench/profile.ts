@@ -58,6 +58,12 @@ const selfTimes = (profile: CpuProfile) => {
   return { total, functions: top(fns, 30), files: top(files, 15) }
 }
 
+/** CPU time (user and system) a process has used, in ms (Linux: clock ticks of 10 ms). */
+const cpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "ark-bench-profile-"))
   chmodSync(dir, 0o755)
@@ -98,7 +104,9 @@ const main = async () => {
       const commits = async () =>
         Number((await stats.query<{ n: string }>(`SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = 'ark'`)).rows[0]!.n)
       const before = await commits()
+      const cpuBefore = cpuMs(server.pid)
       const m = await measure(count, c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`)
+      const serverCpu = (cpuMs(server.pid) - cpuBefore) / count
       // The statistics collector flushes at most once a second.
       await new Promise((r) => setTimeout(r, 1500))
       const perCreate = (await commits() - before) / count
@@ -114,7 +122,7 @@ const main = async () => {
       const r = await measure(count, c, (i) => raw.query("INSERT INTO t VALUES ($1, $2)", [`b-${i}`, sample]).then(() => undefined), `raw INSERT c=${c}`)
       await raw.end()
       console.log(`create c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(2)} ms, P99 ${m.p99.toFixed(2)} ms, ` +
-        `${perCreate.toFixed(2)} transactions per create; raw INSERT ${r.opsPerSec.toFixed(0)}/s: ${((m.opsPerSec / r.opsPerSec) * 100).toFixed(0)}%`)
+        `${perCreate.toFixed(2)} transactions and ${serverCpu.toFixed(2)} ms of server CPU per create; raw INSERT ${r.opsPerSec.toFixed(0)}/s: ${((m.opsPerSec / r.opsPerSec) * 100).toFixed(0)}%`)
     } else throw new Error(`profile: --scenario is watch or create, not "${values.scenario}"`)
     // ark serve exits by itself on SIGTERM, and Node writes the profile as it exits.
     await stopChild(children[0]!, 30_000)
