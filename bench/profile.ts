@@ -2,7 +2,8 @@
  * One benchmark scenario against an `ark serve` run with `--cpu-prof`, to see where the server's
  * time goes: its own embedded PostgreSQL, the server with the flags of `npm run bench`, the
  * scenario driven by the bench's client code (watch: after the bare Node fan-out of the same
- * watchers, for the ratio), then the profile's self time by function and by file. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
+ * watchers, for the ratio; create: then the bench's raw INSERT at the same concurrency on the same
+ * PostgreSQL, for the ratio, and the transactions the server committed per create), then the profile's self time by function and by file. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
  *
  *   node bench/profile.ts --scenario watch [--watchers 1000] [--events 200] [--out .scratch/profiles]
  *   node bench/profile.ts --scenario create [--count 5000] [--concurrency 50] [--out .scratch/profiles]
@@ -57,6 +58,12 @@ const selfTimes = (profile: CpuProfile) => {
   return { total, functions: top(fns, 30), files: top(files, 15) }
 }
 
+/** CPU time (user and system) a process has used, in ms (Linux: clock ticks of 10 ms). */
+const cpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "ark-bench-profile-"))
   chmodSync(dir, 0o755)
@@ -90,8 +97,32 @@ const main = async () => {
         `bare fan-out P50 ${bare.p50.toFixed(2)} ms, P99 ${bare.p99.toFixed(2)} ms: P50 ${(w.p50 / bare.p50).toFixed(2)}x`)
     } else if (values.scenario === "create") {
       const c = Number(values.concurrency)
-      const m = await measure(Number(values.count), c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`)
-      console.log(`create c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(2)} ms, P99 ${m.p99.toFixed(2)} ms`)
+      const count = Number(values.count)
+      // Transactions the server's database committed per create (each statement outside a transaction is one).
+      const stats = new pg.Client({ connectionString: pgServer.url.replace(/\/postgres$/, "/ark") })
+      await stats.connect()
+      const commits = async () =>
+        Number((await stats.query<{ n: string }>(`SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = 'ark'`)).rows[0]!.n)
+      const before = await commits()
+      const cpuBefore = cpuMs(server.pid)
+      const m = await measure(count, c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`)
+      const serverCpu = (cpuMs(server.pid) - cpuBefore) / count
+      // The statistics collector flushes at most once a second.
+      await new Promise((r) => setTimeout(r, 1500))
+      const perCreate = (await commits() - before) / count
+      await stats.end()
+      // The bench's raw INSERT on the same PostgreSQL at the same concurrency, for the ratio (bench/run.ts).
+      const admin = new pg.Client({ connectionString: pgServer.url })
+      await admin.connect()
+      await admin.query("CREATE DATABASE raw")
+      await admin.end()
+      const raw = new pg.Pool({ connectionString: pgServer.url.replace(/\/postgres$/, "/raw"), max: c })
+      await raw.query("CREATE TABLE t (name text PRIMARY KEY, data text NOT NULL)")
+      const sample = query("raw", "x")
+      const r = await measure(count, c, (i) => raw.query("INSERT INTO t VALUES ($1, $2)", [`b-${i}`, sample]).then(() => undefined), `raw INSERT c=${c}`)
+      await raw.end()
+      console.log(`create c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(2)} ms, P99 ${m.p99.toFixed(2)} ms, ` +
+        `${perCreate.toFixed(2)} transactions and ${serverCpu.toFixed(2)} ms of server CPU per create; raw INSERT ${r.opsPerSec.toFixed(0)}/s: ${((m.opsPerSec / r.opsPerSec) * 100).toFixed(0)}%`)
     } else throw new Error(`profile: --scenario is watch or create, not "${values.scenario}"`)
     // ark serve exits by itself on SIGTERM, and Node writes the profile as it exits.
     await stopChild(children[0]!, 30_000)

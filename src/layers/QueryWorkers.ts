@@ -362,7 +362,7 @@ export const make = (options: QueryWorkerOptions) =>
     // Wake-ups: new Queries committed here; otherwise poll (other replicas' Queries, retries).
     const wake = yield* Queue.sliding<void>(1)
     yield* Effect.forkScoped(commits.subscribe.pipe(
-      Stream.filter((key) => key === queries.key),
+      Stream.filter((c) => c.key === queries.key),
       Stream.runForEach(() => Queue.offer(wake, undefined))
     ))
     let running = 0

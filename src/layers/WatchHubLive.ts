@@ -17,7 +17,8 @@
 import { Array as Arr, Cause, Channel, Config, Duration, Effect, Exit, Layer, Queue, Schedule, Scope, Semaphore, Stream } from "effect"
 import type { Selection } from "../domain/watch.ts"
 import { eventType } from "../domain/watch.ts"
-import { RemoteCommits, Commits } from "../services/Commits.ts"
+import type { Commit } from "../services/Commits.ts"
+import { Commits, RemoteCommits } from "../services/Commits.ts"
 import type { StorageError } from "../services/errors.ts"
 import { Expired } from "../services/errors.ts"
 import * as Metrics from "../services/Metrics.ts"
@@ -229,28 +230,32 @@ export const make = (options: WatchHubOptions) =>
       return true
     }
 
+    /** Hands changes (in rv order, all after the state's position) to its cache and its watchers; under its lock. */
+    const apply = (state: ResourceState, changes: ReadonlyArray<Change>) => {
+      let sent = 0
+      for (const change of changes) {
+        if (state.cache !== undefined) {
+          const key = cacheKey(change.namespace, change.name)
+          if (change.type === "DELETED") {
+            if (state.cache.objects.delete(key)) state.cache.sorted = undefined
+          } else {
+            if (!state.cache.objects.has(key)) state.cache.sorted = undefined
+            state.cache.objects.set(key, { namespace: change.namespace, name: change.name, labels: change.labels, bytes: encode(change.object) })
+          }
+        }
+        const eventFor = eventsOf(change)
+        for (const w of state.watchers) {
+          const event = eventFor(w)
+          if (event !== undefined && deliver(state, w, event)) sent++
+        }
+      }
+      if (sent > 0) Metrics.bound(Metrics.watchEvents, { resource: state.resource.plural }).updateUnsafe(sent, context)
+    }
+
     const catchUp = (state: ResourceState, frontier: bigint) =>
       state.lock.withPermits(1)(Effect.gen(function*() {
         if (frontier <= state.position || !followed(state)) return
-        const changes = yield* storage.changes(state.resource, state.position.toString(), frontier.toString())
-        let sent = 0
-        for (const change of changes) {
-          if (state.cache !== undefined) {
-            const key = cacheKey(change.namespace, change.name)
-            if (change.type === "DELETED") {
-              if (state.cache.objects.delete(key)) state.cache.sorted = undefined
-            } else {
-              if (!state.cache.objects.has(key)) state.cache.sorted = undefined
-              state.cache.objects.set(key, { namespace: change.namespace, name: change.name, labels: change.labels, bytes: encode(change.object) })
-            }
-          }
-          const eventFor = eventsOf(change)
-          for (const w of state.watchers) {
-            const event = eventFor(w)
-            if (event !== undefined && deliver(state, w, event)) sent++
-          }
-        }
-        if (sent > 0) Metrics.bound(Metrics.watchEvents, { resource: state.resource.plural }).updateUnsafe(sent, context)
+        apply(state, yield* storage.changes(state.resource, state.position.toString(), frontier.toString()))
         state.position = frontier
       })).pipe(
         // History purged past this replica's position: its watchers can only relist.
@@ -279,11 +284,42 @@ export const make = (options: WatchHubOptions) =>
 
     // Triggers coalesce: a round takes every key queued so far.
     const triggers = yield* Queue.unbounded<string>()
-    const signals = Stream.mergeAll([
-      commits.subscribe,
-      remote.changes,
-      Stream.tick(options.sweepInterval).pipe(Stream.as("*"))
-    ], { concurrency: "unbounded" })
+
+    /**
+     * A change this replica committed, delivered without reading it back when its rv is the one
+     * right after its resource's position: every rv up to the position has committed, and the
+     * next one is this change, so nothing can come before it. Any other followed resource at
+     * that same position moves past the rv too, as it is not theirs. Otherwise (an rv in between
+     * may be another writer's, still in flight) a round reads the resource from the store.
+     */
+    const committed = (commit: Commit) =>
+      Effect.gen(function*() {
+        const change = commit.change
+        if (change === undefined) return yield* Queue.offer(triggers, commit.key)
+        const rv = BigInt(change.resourceVersion)
+        const own = states.get(commit.key)
+        const next = (state: ResourceState) => followed(state) && state.position === rv - 1n
+        if (own !== undefined) {
+          const delivered = yield* own.lock.withPermits(1)(Effect.sync(() => {
+            if (!followed(own) || own.position >= rv) return true
+            if (!next(own)) return false
+            apply(own, [change])
+            own.position = rv
+            return true
+          }))
+          if (!delivered) yield* Queue.offer(triggers, commit.key)
+        }
+        // The others only if free now: one whose round is under way reads past this rv anyway.
+        for (const state of [...states.values()]) {
+          if (state === own || !next(state)) continue
+          yield* state.lock.withPermitsIfAvailable(1)(Effect.sync(() => {
+            if (next(state)) state.position = rv
+          }))
+        }
+      })
+    yield* Effect.forkScoped(Stream.runForEach(commits.subscribe, committed))
+
+    const signals = Stream.merge(remote.changes, Stream.tick(options.sweepInterval).pipe(Stream.as("*")))
     yield* Effect.forkScoped(Stream.runForEach(signals, (key) => Queue.offer(triggers, key)))
     yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
       const first = yield* Queue.take(triggers)

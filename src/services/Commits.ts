@@ -4,19 +4,30 @@
  * own notifications).
  */
 import { Context, Effect, Layer, PubSub, Stream } from "effect"
+import type { Change } from "./Storage.ts"
+
+/** One commit of this process. */
+export interface Commit {
+  readonly key: string
+  /**
+   * The version committed, exactly as the store's `changes` returns it, when the store can say
+   * (PostgreSQL): the watch hub then delivers it without reading it back when nothing can precede it.
+   */
+  readonly change?: Change
+}
 
 export class Commits extends Context.Service<Commits, {
-  /** Announces that `resourceKey` committed a change. */
-  readonly publish: (resourceKey: string) => Effect.Effect<void>
+  /** Announces that `resourceKey` committed a change (`change`: the version, as `changes` would read it). */
+  readonly publish: (resourceKey: string, change?: Change) => Effect.Effect<void>
   /** Every announcement from now on. */
-  readonly subscribe: Stream.Stream<string>
+  readonly subscribe: Stream.Stream<Commit>
 }>()("ark-effect/services/Commits") {
   static readonly layer = Layer.effect(
     Commits,
     Effect.gen(function*() {
-      const hub = yield* PubSub.sliding<string>(4096)
+      const hub = yield* PubSub.sliding<Commit>(4096)
       return Commits.of({
-        publish: (key) => Effect.asVoid(PubSub.publish(hub, key)),
+        publish: (key, change) => Effect.asVoid(PubSub.publish(hub, change === undefined ? { key } : { key, change })),
         subscribe: Stream.fromPubSub(hub)
       })
     })

@@ -222,6 +222,9 @@ const writeNow = (request: HttpServerRequest.HttpServerRequest) => {
   return (bytes: Uint8Array) => {
     if (!res.headersSent || res.writableEnded || res.destroyed || res.writableLength >= writeNowLimit) return false
     res.write(bytes)
+    // The write corked the socket until the next tick; uncorked now, the frame leaves within the
+    // fan-out's loop, instead of every watcher's frame waiting for the loop to end.
+    res.socket?.uncork()
     return true
   }
 }

@@ -24,6 +24,7 @@ export const layer: Layer.Layer<RemoteCommits, never, Commits | PgClient.PgClien
     const pg = yield* PgClient.PgClient
     const commits = yield* Commits
     yield* Effect.forkScoped(commits.subscribe.pipe(
+      Stream.map((c) => c.key),
       Stream.groupedWithin(1024, announceWindow),
       Stream.runForEach((keys) =>
         Effect.forEach(new Set(keys), (key) => pg.notify(changesChannel, key), { discard: true }).pipe(

@@ -203,11 +203,12 @@ export const make = (options: PostgresStorageOptions) =>
            RETURNING rv::text AS rv`,
           [r.key, namespaceOf(r, obj), name, obj.metadata.uid, JSON.stringify(obj.metadata.labels ?? {}), prefix, suffix]
         )),
-        Effect.flatMap((rows) =>
-          rows.length === 0
-            ? Effect.fail(new AlreadyExists(ident(r, name)))
-            : Effect.as(commits.publish(r.key), withResourceVersion(obj, rows[0]!.rv))
-        )
+        Effect.flatMap((rows) => {
+          if (rows.length === 0) return Effect.fail(new AlreadyExists(ident(r, name)))
+          const rv = rows[0]!.rv
+          const change: Change = { type: "ADDED", resourceVersion: rv, namespace: namespaceOf(r, obj), name, labels: obj.metadata.labels ?? {}, object: prefix + rv + suffix }
+          return Effect.as(commits.publish(r.key, change), withResourceVersion(obj, rv))
+        })
       )
     }
 
@@ -219,17 +220,18 @@ export const make = (options: PostgresStorageOptions) =>
       const { prefix, suffix } = splitAtResourceVersion(obj)
       const name = obj.metadata.name!
       return checkSize(r, name, prefix.length + suffix.length).pipe(
-        Effect.andThen(run<{ rv: string }>(
+        Effect.andThen(run<{ rv: string; previous: string }>(
           `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
                 v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l),
                 old AS (UPDATE ark_objects SET superseded_rv = (SELECT rv FROM v)
                         WHERE resource = $1 AND namespace = $2 AND name = $3 AND superseded_rv IS NULL AND rv = $4
-                        RETURNING 1)
-           INSERT INTO ark_objects (rv, resource, namespace, name, superseded_rv, event, uid, labels, data)
-           SELECT v.rv, $1, $2, $3, CASE WHEN $5::smallint = ${Event.Deleted} THEN v.rv END, $5, $6, $7::jsonb,
-                  $8 || v.rv || $9
-           FROM v, old
-           RETURNING rv::text AS rv`,
+                        RETURNING labels),
+                new AS (INSERT INTO ark_objects (rv, resource, namespace, name, superseded_rv, event, uid, labels, data)
+                        SELECT v.rv, $1, $2, $3, CASE WHEN $5::smallint = ${Event.Deleted} THEN v.rv END, $5, $6, $7::jsonb,
+                               $8 || v.rv || $9
+                        FROM v, old
+                        RETURNING rv)
+           SELECT new.rv::text AS rv, old.labels::text AS previous FROM new, old`,
           [
             r.key,
             namespaceOf(r, obj),
@@ -242,7 +244,20 @@ export const make = (options: PostgresStorageOptions) =>
             suffix
           ]
         )),
-        Effect.flatMap((rows) => rows[0] === undefined ? Effect.undefined : Effect.as(commits.publish(r.key), rows[0].rv))
+        Effect.flatMap((rows) => {
+          const row = rows[0]
+          if (row === undefined) return Effect.undefined
+          const change: Change = {
+            type: event === Event.Deleted ? "DELETED" : "MODIFIED",
+            resourceVersion: row.rv,
+            namespace: namespaceOf(r, obj),
+            name,
+            labels: obj.metadata.labels ?? {},
+            ...(event === Event.Modified ? { previousLabels: JSON.parse(row.previous) as Record<string, string> } : {}),
+            object: prefix + row.rv + suffix
+          }
+          return Effect.as(commits.publish(r.key, change), row.rv)
+        })
       )
     }
 
@@ -368,22 +383,29 @@ export const make = (options: PostgresStorageOptions) =>
         return pageOf(rows, limit, snapshot, continueVersion, (row) => row.data, (row) => ({ ns: row.namespace, n: row.name }))
       })
 
+    /**
+     * One statement, so one round trip and one snapshot: the purge floor comes first (a row of its
+     * own, with no change when there is none or when `after` is below it), then the changes. Read
+     * apart, a compaction committing between the two could delete history the changes then miss.
+     */
     const changes = (r: StoredResource, after: string, upTo: string) =>
       Effect.gen(function*() {
-        if (BigInt(after) < (yield* purgeFloor(run, r))) {
-          return yield* new Expired({ message: tooOldResourceVersion(after) })
-        }
-        const rows = yield* run<{ rv: string; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
-          `SELECT c.rv::text AS rv, c.event, c.namespace, c.name, c.labels::text AS labels, p.labels::text AS previous, c.data
-           FROM ark_objects c
-           LEFT JOIN ark_objects p ON c.event = ${Event.Modified} AND p.resource = c.resource AND p.superseded_rv = c.rv
-           WHERE c.resource = $1 AND c.rv > $2 AND c.rv <= $3
-           ORDER BY c.rv`,
+        const rows = yield* run<{ floor: string; rv: string | null; event: number; namespace: string; name: string; labels: string; previous: string | null; data: string }>(
+          `SELECT f.floor::text AS floor, x.rv::text AS rv, x.event, x.namespace, x.name, x.labels, x.previous, x.data
+           FROM (SELECT coalesce((SELECT rv FROM ark_purge_floor WHERE resource = $1), 0) AS floor) f
+           LEFT JOIN LATERAL (
+             SELECT c.rv, c.event, c.namespace, c.name, c.labels::text AS labels, p.labels::text AS previous, c.data
+             FROM ark_objects c
+             LEFT JOIN ark_objects p ON c.event = ${Event.Modified} AND p.resource = c.resource AND p.superseded_rv = c.rv
+             WHERE c.resource = $1 AND c.rv > $2 AND c.rv <= $3
+           ) x ON $2::bigint >= f.floor
+           ORDER BY x.rv`,
           [r.key, after, upTo]
         )
-        return rows.map((row): Change => ({
+        if (BigInt(after) < BigInt(rows[0]!.floor)) return yield* new Expired({ message: tooOldResourceVersion(after) })
+        return rows.filter((row) => row.rv !== null).map((row): Change => ({
           type: row.event === Event.Added ? "ADDED" : row.event === Event.Deleted ? "DELETED" : "MODIFIED",
-          resourceVersion: row.rv,
+          resourceVersion: row.rv!,
           namespace: row.namespace,
           name: row.name,
           labels: JSON.parse(row.labels),
