@@ -8,19 +8,19 @@
  *   are left alone). Level-based: a reconcile reads the object and its references afresh and
  *   writes only when the condition differs, through the status subresource with guaranteedUpdate
  *   and touching only its own condition (the query workers' fields and conditions stay).
- *   Driven by WatchHub watches of the kinds it refers to (their state kept as present keys, and
- *   for Teams whether each Agent is Available; creations and deletions, and Agents' changes for
- *   Teams, send the objects that refer to them to the queue) and of its own kind: at start and on
- *   each change, an object goes to the queue only when its condition differs from what that
- *   state says or has not seen its generation, so a restart with everything up to date reads
- *   and writes nothing per object. One reconciler syncs at a time. Per-key work queues dedupe,
- *   and a failed key is retried with per-key exponential backoff (100 ms doubling to 30 s).
+ *   Driven by shared informers (informers.ts: one watch per kind, its objects kept once as
+ *   present keys, and whether each is Available): the kinds a reconciler refers to sync before
+ *   its own; creations and deletions (and Agents' changes, for Teams) send the objects that
+ *   refer to them to the queue. At start and on each change of its own kind, an object goes to
+ *   the queue only when its condition differs from what that state says or has not seen its
+ *   generation, so a restart with everything up to date reads and writes nothing per object.
+ *   Per-key work queues dedupe, and a failed key is retried with per-key exponential backoff (100 ms doubling to 30 s).
  * - Query TTL: finished Queries are deleted once spec.ttl has passed since they ended.
  * - History compaction (HistoryCompactor.compactLoop).
  * Expired query leases need no sweep: the PostgreSQL queue hands out an item again once its
  * visible_at passes, and the in-memory queue runs on the leader itself.
  */
-import { Deferred, Duration, Effect, Fiber, Layer, Queue, Schedule, Schema, Semaphore, Stream } from "effect"
+import { Duration, Effect, Layer, Queue, Schedule, Schema } from "effect"
 import { parseGoDuration } from "../domain/duration.ts"
 import { timestamp } from "../domain/lifecycle.ts"
 import type { KubeObject } from "../domain/object.ts"
@@ -30,9 +30,9 @@ import { findKind } from "../domain/registry.ts"
 import { LeaderElection, whileLeading } from "../services/LeaderElection.ts"
 import type { StoredResource } from "../services/Storage.ts"
 import { Storage, storedResource } from "../services/Storage.ts"
-import { WatchHub } from "../services/WatchHub.ts"
 import { compactLoop } from "./storage/HistoryCompactor.ts"
 import { trackStatusWrite } from "./http/fieldmanager.ts"
+import * as Informers from "./informers.ts"
 import { ObjectIndex } from "./objectIndex.ts"
 
 export interface ControllerOptions {
@@ -244,25 +244,10 @@ const workQueue = <E, R>(name: string, process: (key: string) => Effect.Effect<v
     return enqueue
   })
 
-/**
- * What a referent's check needs of it: only whether it is Available (a Team's member Agents).
- * Two shared objects stand for every referent, so watching 100k Agents keeps no copies of them.
- */
-const presentReferent: KubeObject = { apiVersion: "", kind: "", metadata: {} }
-const availableReferent: KubeObject = {
-  apiVersion: "",
-  kind: "",
-  metadata: {},
-  status: { conditions: [{ type: "Available", status: "True", reason: "", message: "" }] }
-}
-const summary = (obj: KubeObject) =>
-  conditionsOf(obj).some((c) => c.type === "Available" && c.status === "True") ? availableReferent : presentReferent
-
-/** Runs one reconciler until interrupted (leadership lost); `initialSync` lets one reconciler sync at a time. */
-const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
+/** Registers one reconciler's handlers on the informers; needs a Scope for its work queue. */
+const runReconciler = (r: Reconciler, informerOf: (resource: StoredResource) => Informers.Informer) =>
   Effect.gen(function*() {
     const storage = yield* Storage
-    const hub = yield* WatchHub
     const election = yield* LeaderElection
 
     /** The verdict from referents as `lookup` finds them (the store, or the watched state). */
@@ -331,9 +316,9 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
     const enqueue = yield* workQueue(`${r.resource.kind} controller`, reconcile, 2)
 
     /**
-     * Who refers to what, kept from the own-kind watch (which sees every object), so a referent's
-     * event finds the objects that refer to it without reading them all. A referent's entry is
-     * shared by everything that refers to it (100k Agents of one Model hold one entry).
+     * Who refers to what, kept from the own kind's events (which show every object), so a
+     * referent's event finds the objects that refer to it without reading them all. A referent's
+     * entry is shared by everything that refers to it (100k Agents of one Model hold one entry).
      */
     const referrers = new Map<string, ObjectIndex<Referred>>()
     const referencesOf = new ObjectIndex<ReadonlyArray<Referred>>()
@@ -359,13 +344,11 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
     }
 
     /**
-     * The referents as their watches last showed them (the kinds this one depends on): present
-     * keys, with the object where its changes matter (a Team's member Agents). A resync decides
-     * from this which objects need a look, instead of reading every object and its referents.
+     * The verdict from the referents as the informers last showed them: a resync decides from
+     * this which objects need a look, instead of reading every object and its referents.
      */
-    const referents = new Map(r.dependsOn.map((dep) => [dep.resource.key, new ObjectIndex<KubeObject>()]))
     const cachedVerdict = (obj: KubeObject) =>
-      Effect.runSync(verdictWith(obj, (ref) => Effect.succeed(referents.get(ref.resource.key)?.get(ref.namespace, ref.name))))
+      Effect.runSync(verdictWith(obj, (ref) => Effect.succeed(informerOf(ref.resource).index.get(ref.namespace, ref.name))))
     /** An object needs a reconcile when its condition has not seen its generation or says otherwise than its referents. */
     const needsReconcile = (obj: KubeObject) => {
       if (r.skip(obj) || obj.metadata.deletionTimestamp !== undefined) return false
@@ -374,62 +357,30 @@ const runReconciler = (r: Reconciler, initialSync: Semaphore.Semaphore) =>
     }
 
     /** A referent created, deleted (or changed): every object of this kind that refers to it looks again. */
-    const dependents = (changed: KubeObject, resource: StoredResource) =>
+    const dependents = (resource: StoredResource, namespace: string, name: string) =>
       Effect.forEach(
-        [...referrers.get(resource.key)?.get(changed.metadata.namespace ?? "", changed.metadata.name ?? "")?.dependents.entries() ?? []],
+        [...referrers.get(resource.key)?.get(namespace, name)?.dependents.entries() ?? []],
         ([namespace, name]) => enqueue(keyOf(namespace, name)),
         { discard: true }
       )
-    // Each referent kind's state first (WatchList: its objects, then the initial-events-end
-    // bookmark), then changes, which send the objects that refer to them to the queue.
-    const synced = yield* Effect.forEach([...r.dependsOn, r], () => Deferred.make<void>())
-    const ownSynced = synced[r.dependsOn.length]!
-    const referentWatches = r.dependsOn.map((dep, i) =>
-      hub.watch(dep.resource, { resourceVersion: "", sendInitialEvents: true, allowBookmarks: true }).pipe(
-        Stream.runForEach((e) => {
-          if (e.type === "BOOKMARK") return e.initialEventsEnd ? Deferred.succeed(synced[i]!, undefined) : Effect.void
-          const obj = JSON.parse(e.object) as KubeObject
-          const [namespace, name] = [obj.metadata.namespace ?? "", obj.metadata.name ?? ""]
-          if (e.type === "DELETED") referents.get(dep.resource.key)!.delete(namespace, name)
-          else referents.get(dep.resource.key)!.set(namespace, name, summary(obj))
-          const initial = !Deferred.isDoneUnsafe(synced[i]!)
-          return initial || (e.type === "MODIFIED" && !dep.modified) ? Effect.void : dependents(obj, dep.resource)
-        })
+    // Referents' changes send the objects that refer to them to the queue. A referent kind's
+    // initial state synced before this kind's started, except this kind's own (Teams of Teams):
+    // those events come in key order, so an object seen before its referent looks again.
+    for (const dep of r.dependsOn) {
+      informerOf(dep.resource).handle((e) =>
+        (e.initial && dep.resource.key !== r.resource.key) || (e.type === "MODIFIED" && !dep.modified)
+          ? Effect.void
+          : dependents(dep.resource, e.namespace, e.name)
       )
-    )
-
-    /**
-     * Own-kind events, once the referents are known: at start every object, of which only those
-     * whose condition is stale go to the queue (after a restart, usually none); then changes.
-     * Each event is parsed, indexed and dropped: the controller holds no copy of the objects.
-     */
-    const own = Effect.andThen(
-      Effect.forEach(synced.slice(0, r.dependsOn.length), Deferred.await, { discard: true }),
-      hub.watch(r.resource, { resourceVersion: "", sendInitialEvents: true, allowBookmarks: true }).pipe(
-        Stream.runForEach((e) => {
-          if (e.type === "BOOKMARK") return e.initialEventsEnd ? Deferred.succeed(ownSynced, undefined) : Effect.void
-          const obj = JSON.parse(e.object) as KubeObject
-          const [namespace, name] = [obj.metadata.namespace ?? "", obj.metadata.name!]
-          index(namespace, name, e.type === "DELETED" ? undefined : obj)
-          if (e.type === "DELETED") return Effect.void
-          return needsReconcile(obj) ? enqueue(keyOf(namespace, name)) : Effect.void
-        })
-      )
-    )
-
-    // One reconciler syncs at a time (each initial state is a full LIST held until it is
-    // consumed), so a restart with many objects costs one list's memory at once, not all of them.
-    // A watch that ends (a 410 after falling behind) ends the reconciler: whileLeading starts it over.
-    const watching = yield* initialSync.take(1).pipe(Effect.andThen(Effect.forkScoped(Effect.raceAllFirst([own, ...referentWatches]))))
-    yield* Effect.raceFirst(Effect.forEach(synced, Deferred.await, { discard: true }), Fiber.join(watching)).pipe(
-      Effect.ensuring(initialSync.release(1))
-    )
-    yield* Fiber.join(watching)
-    return yield* Effect.fail(new WatchEnded({ kind: r.resource.kind }))
+    }
+    // Own-kind events: at start every object, of which only those whose condition is stale go to
+    // the queue (after a restart, usually none); then changes. Each is indexed and dropped: the
+    // controller holds no copy of the objects.
+    informerOf(r.resource).handle((e) => {
+      index(e.namespace, e.name, e.type === "DELETED" ? undefined : e.object)
+      return e.type !== "DELETED" && needsReconcile(e.object) ? enqueue(keyOf(e.namespace, e.name)) : Effect.void
+    })
   })
-
-/** A watch of the controller ended; its work restarts from a fresh list. */
-class WatchEnded extends Schema.TaggedError<WatchEnded>()("WatchEnded", { kind: Schema.String }) {}
 
 /**
  * Deletes finished Queries once their spec.ttl (default 720h, as upstream) has passed since they
@@ -470,9 +421,12 @@ const leaderWork = (options: ControllerOptions) =>
       Effect.catchCause((cause) => Effect.logWarning("query TTL sweep failed", cause)),
       Effect.repeat(Schedule.spaced(options.ttlSweep))
     )
+    // The kinds in the order they sync: each one's referents before it.
+    const informers = yield* Informers.make([models, executionEngines, tools, agents, teams, queries])
+    const informerOf = (resource: StoredResource) => informers.find((i) => i.resource.key === resource.key)!
+    yield* Effect.forEach(reconcilers, (r) => runReconciler(r, informerOf), { discard: true })
     // One failing part ends them all; whileLeading restarts the whole after a pause.
-    const initialSync = yield* Semaphore.make(1)
-    yield* Effect.all([...reconcilers.map((r) => runReconciler(r, initialSync)), ttl, compactLoop(options.compaction)], { concurrency: "unbounded", discard: true })
+    yield* Effect.all([Informers.run(informers), ttl, compactLoop(options.compaction)], { concurrency: "unbounded", discard: true })
   })
 
 export const layer = (options: ControllerOptions) =>

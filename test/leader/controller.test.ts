@@ -160,4 +160,33 @@ describe("a controller restarted with every object up to date", () => {
       await restarted.stop()
     }
   }, 240_000)
+
+  it("looks again at a Team whose member Team was created while no controller ran (the member comes later in the initial state)", async () => {
+    const call = (s: RunningServer, method: string, path: string, body: unknown) =>
+      fetch(`${s.url}${base}${path}`, { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+    const teamCondition = async (s: RunningServer) => {
+      const team = await (await fetch(`${s.url}${base}/teams/a-outer`)).json() as any
+      const c = (team.status?.conditions ?? []).find((x: { type: string }) => x.type === "Available")
+      return c === undefined ? "none" : `${c.status}/${c.reason}`
+    }
+    const first = await startServer({ insecureHttp: true, modules: "apiserver,controller" })
+    try {
+      await call(first, "POST", "/teams", object("Team", "a-outer", { strategy: "sequential", members: [{ name: "z-inner", type: "team" }] }))
+      await eventually("a-outer MemberNotFound", () => teamCondition(first), (c) => c === "False/MemberNotFound", 20_000)
+    } finally {
+      await first.stop()
+    }
+    const apiOnly = await startServer({ insecureHttp: true, modules: "apiserver", databaseUrl: first.databaseUrl! })
+    try {
+      expect((await call(apiOnly, "POST", "/teams", object("Team", "z-inner", { strategy: "sequential", members: [] }))).status).toBe(201)
+    } finally {
+      await apiOnly.stop()
+    }
+    const restarted = await startServer({ insecureHttp: true, modules: "apiserver,controller", databaseUrl: first.databaseUrl! })
+    try {
+      await eventually("a-outer Available", () => teamCondition(restarted), (c) => c === "True/Available", 20_000)
+    } finally {
+      await restarted.stop()
+    }
+  }, 120_000)
 })
