@@ -2,8 +2,9 @@
  * The kinds served under ark.mckinsey.com, with the names, scope, versions and printer columns of
  * upstream Ark's CRDs (ark/config/crd/bases), so kubectl and Ark's own tooling see the same API;
  * and the kube kinds the standalone server also serves: coordination.k8s.io/v1 Lease (for
- * Lease-based leader election without a kube-apiserver) and core/v1 Secret and ConfigMap (for
- * the credentials and values Models, Tools and Queries read).
+ * Lease-based leader election without a kube-apiserver), core/v1 Secret and ConfigMap (for
+ * the credentials and values Models, Tools and Queries read) and core/v1 Event (what the engine
+ * records on a Query).
  */
 import type { Schema } from "effect"
 import type { Admission } from "./kinds/admissionRules.ts"
@@ -15,6 +16,7 @@ import { EvaluationAdmission, EvaluationSpec, EvaluationStatus } from "./kinds/e
 import { EvaluatorAdmission, EvaluatorSpec, EvaluatorStatus } from "./kinds/evaluator.ts"
 import { ExecutionEngineAdmission, ExecutionEngineSpec, ExecutionEngineStatus } from "./kinds/executionengine.ts"
 import { ConfigMapAdmission, ConfigMapFields, SecretAdmission, SecretFields } from "./kinds/core.ts"
+import { EventAdmission, EventFields } from "./kinds/event.ts"
 import { ExecutionProfileSpec, ExecutionProfileStatus } from "./kinds/executionprofile.ts"
 import { LeaseSpec } from "./kinds/lease.ts"
 import { MCPServerAdmission, MCPServerSpec, MCPServerStatus } from "./kinds/mcpserver.ts"
@@ -46,7 +48,7 @@ export interface PrinterColumn {
 }
 
 export interface ResourceInfo {
-  /** ark.mckinsey.com; coordination.k8s.io for Leases; "" (core) for Secrets and ConfigMaps. */
+  /** ark.mckinsey.com; coordination.k8s.io for Leases; "" (core) for Secrets, ConfigMaps and Events. */
   readonly group: string
   /** Served version, e.g. "v1alpha1"; each kind is served in exactly one version. */
   readonly version: string
@@ -371,7 +373,8 @@ const coreKind = (
   fields: ResourceInfo["fields"],
   printerColumns: ReadonlyArray<PrinterColumn>,
   description: string,
-  admission: Admission
+  admission: Admission,
+  shortNames: ReadonlyArray<string> = []
 ): ResourceInfo => ({
   group: coreGroup,
   version: "v1",
@@ -379,7 +382,7 @@ const coreKind = (
   listKind: `${kind}List`,
   plural: `${kind.toLowerCase()}s`,
   singular: kind.toLowerCase(),
-  shortNames: kind === "ConfigMap" ? ["cm"] : [],
+  shortNames,
   categories: [],
   namespaced: true,
   printerColumns,
@@ -389,12 +392,21 @@ const coreKind = (
 })
 
 export const secret = coreKind("Secret", SecretFields as ResourceInfo["fields"], [column("Type", ".type"), AGE], "Secret holds secret data of a certain type.", SecretAdmission)
-export const configMap = coreKind("ConfigMap", ConfigMapFields as ResourceInfo["fields"], [AGE], "ConfigMap holds configuration data for pods to consume.", ConfigMapAdmission)
+export const configMap = coreKind("ConfigMap", ConfigMapFields as ResourceInfo["fields"], [AGE], "ConfigMap holds configuration data for pods to consume.", ConfigMapAdmission, ["cm"])
+/** kubectl's columns for events, the object by its name (a column is one path). */
+export const event = coreKind(
+  "Event",
+  EventFields as ResourceInfo["fields"],
+  [{ name: "Last Seen", type: "date", jsonPath: ".lastTimestamp" }, column("Type", ".type"), column("Reason", ".reason"), column("Object", ".involvedObject.name"), column("Message", ".message")],
+  "Event is a report of an event somewhere in the cluster.",
+  EventAdmission,
+  ["ev"]
+)
 
 /** The core kinds served standalone, under /api/v1. */
-export const coreResources: ReadonlyArray<ResourceInfo> = [configMap, secret]
+export const coreResources: ReadonlyArray<ResourceInfo> = [configMap, event, secret]
 
-/** Every kind the API server serves: the Ark kinds, then Lease, Secret and ConfigMap. */
+/** Every kind the API server serves: the Ark kinds, then Lease, ConfigMap, Event and Secret. */
 export const servedResources: ReadonlyArray<ResourceInfo> = [...resources, lease, ...coreResources]
 
 /** Where a kind's group-version is served: `/api/v1` for core, else `/apis/<group>/<version>`. */

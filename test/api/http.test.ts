@@ -83,17 +83,17 @@ describe("discovery", () => {
     expect(refused.json).toMatchObject({ kind: "Status", reason: "NotAcceptable" })
   })
 
-  it("lists core v1 with the Secrets and ConfigMaps served standalone, in aggregated and legacy discovery", async () => {
+  it("lists core v1 with the Secrets, ConfigMaps and Events served standalone, in aggregated and legacy discovery", async () => {
     const accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
     const aggregated = await call("GET", "/api", { accept })
     expect(aggregated.headers.get("content-type")).toBe("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
     const [core] = aggregated.json.items
     expect(core.versions.map((v: { version: string }) => v.version)).toEqual(["v1"])
-    expect(core.versions[0].resources.map((r: { resource: string; scope: string }) => [r.resource, r.scope])).toEqual([["configmaps", "Namespaced"], ["secrets", "Namespaced"]])
+    expect(core.versions[0].resources.map((r: { resource: string; scope: string }) => [r.resource, r.scope])).toEqual([["configmaps", "Namespaced"], ["events", "Namespaced"], ["secrets", "Namespaced"]])
     expect((await call("GET", "/api")).json.versions).toEqual(["v1"])
     const legacy = (await call("GET", "/api/v1")).json
     expect(legacy).toMatchObject({ kind: "APIResourceList", apiVersion: "v1", groupVersion: "v1" })
-    expect(legacy.resources.map((r: { name: string; kind: string; shortNames?: Array<string> }) => [r.name, r.kind, r.shortNames])).toEqual([["configmaps", "ConfigMap", ["cm"]], ["secrets", "Secret", undefined]])
+    expect(legacy.resources.map((r: { name: string; kind: string; shortNames?: Array<string> }) => [r.name, r.kind, r.shortNames])).toEqual([["configmaps", "ConfigMap", ["cm"]], ["events", "Event", ["ev"]], ["secrets", "Secret", undefined]])
     expect((await call("GET", "/api/v1/pods")).status).toBe(404)
     const index = (await call("GET", "/openapi/v3")).json.paths
     expect(Object.keys(index)).toContain("api/v1")

@@ -271,6 +271,74 @@ describe("teams on the completions engine", () => {
     expect(q.status.tokenUsage.totalTokens).toBe(45)
   })
 
+  it("each team, turn and member's run is recorded as Events on the Query, as upstream records them; each team's Complete has its own tokens", async () => {
+    const m = await teamModel((speaker) => speaker === "breaker" ? { status: 500, message: "model is down" } : { text: `${speaker} done`, usage: { input: 5, output: 2 } })
+    await client.apply("t6e", [
+      openAiModel(m.url),
+      ...["scout", "mapper", "guide", "breaker"].map((n) => member(n)),
+      team("inner", { strategy: "sequential", members: agents("scout", "mapper") }),
+      team("outer", { strategy: "sequential", members: [{ name: "inner", type: "team" }, { name: "guide", type: "agent" }] }),
+      team("broken", { strategy: "sequential", members: agents("scout", "breaker") }),
+      ask("nested", "outer"),
+      ask("failing", "broken")
+    ])
+    const q = await done("t6e", "nested")
+    const failed = await client.finished("t6e", "failing")
+    expect(failed.status.phase).toBe("error")
+    const listed = await client.k(["get", "events", "-n", "t6e", "-o", "json"])
+    expect(listed.code, listed.stderr).toBe(0)
+    type Event = { type: string; reason: string; message: string; involvedObject: Record<string, string>; metadata: { resourceVersion: string; annotations: Record<string, string> } }
+    const events = (JSON.parse(listed.stdout).items as Array<Event>).sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
+    const on = (query: { metadata: { name: string; uid: string } }) => {
+      const mine = events.filter((e) => e.involvedObject.name === query.metadata.name)
+      for (const e of mine) expect(e.involvedObject).toEqual({ apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Query", namespace: "t6e", name: query.metadata.name, uid: query.metadata.uid })
+      return mine.map((e) => ({ e, data: JSON.parse(e.metadata.annotations["ark.mckinsey.com/event-data"]!) as Record<string, string> }))
+    }
+    const nested = on(q)
+    expect(nested.map(({ e, data }) => [e.type, e.reason, data.teamName, data.memberName ?? "", data.turn ?? ""])).toEqual([
+      ["Normal", "TeamExecutionStart", "outer", "", ""],
+      ["Normal", "TeamTurnStart", "outer", "", "0"],
+      ["Normal", "TeamMemberStart", "outer", "inner", "0"],
+      ["Normal", "TeamExecutionStart", "inner", "", ""],
+      ["Normal", "TeamTurnStart", "inner", "", "0"],
+      ["Normal", "TeamMemberStart", "inner", "scout", "0"],
+      ["Normal", "TeamMemberComplete", "inner", "scout", "0"],
+      ["Normal", "TeamTurnComplete", "inner", "", "0"],
+      ["Normal", "TeamTurnStart", "inner", "", "1"],
+      ["Normal", "TeamMemberStart", "inner", "mapper", "1"],
+      ["Normal", "TeamMemberComplete", "inner", "mapper", "1"],
+      ["Normal", "TeamTurnComplete", "inner", "", "1"],
+      ["Normal", "TeamExecutionComplete", "inner", "", ""],
+      ["Normal", "TeamMemberComplete", "outer", "inner", "0"],
+      ["Normal", "TeamTurnComplete", "outer", "", "0"],
+      ["Normal", "TeamTurnStart", "outer", "", "1"],
+      ["Normal", "TeamMemberStart", "outer", "guide", "1"],
+      ["Normal", "TeamMemberComplete", "outer", "guide", "1"],
+      ["Normal", "TeamTurnComplete", "outer", "", "1"],
+      ["Normal", "TeamExecutionComplete", "outer", "", ""]
+    ])
+    const start = nested[0]!
+    expect(start.e.message).toMatch(/^Executing team t6e\/outer \(timestamp: .+\)$/)
+    expect(start.data).toMatchObject({ queryName: "nested", queryNamespace: "t6e", queryId: q.metadata.uid, sessionId: q.metadata.uid, strategy: "sequential", memberCount: "2" })
+    // Each team's tokens: the inner team's two calls, the outer team's three; the Query's status has the sum of all its calls.
+    const completes = nested.filter(({ e }) => e.reason === "TeamExecutionComplete").map(({ data }) => [data.teamName, data.promptTokens, data.completionTokens, data.totalTokens])
+    expect(completes).toEqual([["inner", "10", "4", "14"], ["outer", "15", "6", "21"]])
+    expect(q.status.tokenUsage).toEqual({ promptTokens: 15, completionTokens: 6, totalTokens: 21 })
+    // A member's failure: a Warning for the member, its turn and the team, each with the error.
+    const failing = on(failed)
+    expect(failing.map(({ e }) => [e.type, e.reason])).toEqual([
+      ["Normal", "TeamExecutionStart"],
+      ["Normal", "TeamTurnStart"], ["Normal", "TeamMemberStart"], ["Normal", "TeamMemberComplete"], ["Normal", "TeamTurnComplete"],
+      ["Normal", "TeamTurnStart"], ["Normal", "TeamMemberStart"],
+      ["Warning", "TeamMemberError"], ["Warning", "TeamTurnError"], ["Warning", "TeamExecutionError"]
+    ])
+    const memberError = failing.find(({ e }) => e.reason === "TeamMemberError")!
+    expect(memberError.e.message).toMatch(/^Team member execution failed: .*model is down/)
+    expect(memberError.data).toMatchObject({ memberName: "breaker", turn: "1" })
+    expect(memberError.data.error).toContain("model is down")
+    expect(failing.at(-1)!.e.message).toMatch(/^Team execution failed: agent breaker failed in team t6e\/broken: .*model is down/)
+  })
+
   it("a team as an agent's tool: the team runs on the tool's input and its answer is the tool result", async () => {
     const m = await teamModel((speaker, messages) => {
       if (speaker === "lead") {

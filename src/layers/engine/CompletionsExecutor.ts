@@ -26,6 +26,7 @@ import type { Parameter, Scope } from "./resolve.ts"
 import type { ValueSource } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types, valueOf } from "./resolve.ts"
 import type { AgentRun, AgentRunOptions, TeamDeps } from "./teams/team.ts"
+import * as TeamEvents from "./teams/events.ts"
 import { runTeam } from "./teams/team.ts"
 import type { ToolDeps } from "./tools/agentTools.ts"
 import { agentTools, fromTool } from "./tools/agentTools.ts"
@@ -57,6 +58,7 @@ interface QuerySpec {
   readonly selector?: unknown
   readonly timeout?: string
   readonly conversationId?: string
+  readonly sessionId?: string
 }
 
 interface AgentSpec {
@@ -210,20 +212,21 @@ export const make = (options: ExecutorOptions) =>
           Effect.provideService(ResourceReader, reader)
         ),
       runTeam: (team, text) =>
-        runTeam(scope.namespace, team, { role: "user", content: text }, [], teamDeps(scope, onUsage), depth + 1).pipe(
+        runTeam(scope.namespace, team, { role: "user", content: text }, [], teamDeps(scope), depth + 1, onUsage).pipe(
           Effect.map((r) => r.answer ?? answerOf(r.messages)),
           Effect.provideService(ResourceReader, reader)
         )
     })
 
-    /** Team members and selector agents are agents' turn loops, their usage summed into the Query's. */
-    const teamDeps = (scope: Scope, onUsage: (u: Usage) => void): TeamDeps => ({
-      runAgent: (name, conversation, run, depth) =>
+    /** Team members and selector agents are agents' turn loops; what the team does is recorded on the Query. */
+    const teamDeps = (scope: Scope): TeamDeps => ({
+      runAgent: (name, conversation, run, depth, onUsage) =>
         runAgent(name, scope, conversation, onUsage, depth, run).pipe(
           Effect.map((r) => ({ messages: r.messages, ...(r.terminated ? { terminated: r.answer } : {}) }))
         ),
       isRemote,
-      runRemote: (agent, userInput) => runRemote(agent, scope, userInput, onUsage)
+      runRemote: (agent, userInput, onUsage) => runRemote(agent, scope, userInput, onUsage),
+      track: scope.query !== undefined ? TeamEvents.tracker(writer, { namespace: scope.namespace, ...scope.query }) : TeamEvents.untracked
     })
 
     /** An agent naming an execution engine other than this one (by its name, ARK_ENGINE_NAME). */
@@ -328,7 +331,13 @@ export const make = (options: ExecutorOptions) =>
         const scope: Scope = {
           namespace: ref.namespace,
           queryParameters,
-          query: { name: ref.name, ...(declared !== undefined ? { target: declared } : {}), ...(conversationId !== undefined ? { conversationId } : {}) }
+          query: {
+            name: ref.name,
+            uid: query.metadata.uid ?? "",
+            sessionId: spec.sessionId ?? query.metadata.uid ?? "",
+            ...(declared !== undefined ? { target: declared } : {}),
+            ...(conversationId !== undefined ? { conversationId } : {})
+          }
         }
         const input = ref.input !== undefined ? [{ role: "user" as const, content: ref.input }] : yield* inputMessages(spec, queryParameters)
         const usage = usageCounter(noUsage)
@@ -380,7 +389,7 @@ export const make = (options: ExecutorOptions) =>
               const last = input[input.length - 1] ?? { role: "user" as const, content: "" }
               const memory = yield* Memory.forQuery(query, conversationId, scope)
               const history = memory !== undefined ? yield* memory.history : []
-              const team = yield* runTeam(ref.namespace, target.name, last, [...history, ...input.slice(0, -1)], teamDeps(scope, usage.add), 0)
+              const team = yield* runTeam(ref.namespace, target.name, last, [...history, ...input.slice(0, -1)], teamDeps(scope), 0, usage.add)
               return yield* remember(memory, { messages: team.messages, answer: team.answer ?? answerOf(team.messages) })
             }
             default:

@@ -53,9 +53,12 @@ export interface Scope {
   readonly namespace: string
   /** The Query's parameters, for `queryParameterRef`. */
   readonly queryParameters: ReadonlyMap<string, string>
-  /** The Query being run, for team members on other engines: they are sent its QueryRef. */
+  /** The Query being run, for team members on other engines (they are sent its QueryRef) and for what is recorded on it. */
   readonly query?: {
     readonly name: string
+    readonly uid: string
+    /** `spec.sessionId`, else the uid. */
+    readonly sessionId: string
     readonly target?: { readonly type: string; readonly name: string }
     readonly conversationId?: string
   }

@@ -46,6 +46,9 @@ export type Selection =
   /** No usable choice: the warning ends the team as a system message. */
   | { readonly _tag: "Unusable"; readonly warning: string }
 
+/** Wraps a member's turn (numbered from 0 in the team): where the team records it. */
+export type Around = (turn: number, member: Member) => <A>(run: Effect.Effect<A, ExecutionFailed>) => Effect.Effect<A, ExecutionFailed>
+
 /** Picks the next member among `candidates` from the conversation so far. */
 export type Choose = (conversation: ReadonlyArray<ChatMessage>, candidates: ReadonlyArray<Member>) => Effect.Effect<Selection, ExecutionFailed>
 
@@ -82,8 +85,8 @@ const conversation = (initial: ReadonlyArray<ChatMessage>) => {
   }
 }
 
-const turn = (team: string, member: Member, userInput: ChatMessage, c: ReturnType<typeof conversation>) =>
-  member.run(userInput, c.all()).pipe(
+const turn = (team: string, around: Around, n: number, member: Member, userInput: ChatMessage, c: ReturnType<typeof conversation>) =>
+  around(n, member)(member.run(userInput, c.all())).pipe(
     Effect.tap((r) =>
       Effect.sync(() => {
         c.push(...attributed(r.messages, member.name))
@@ -100,11 +103,11 @@ const turn = (team: string, member: Member, userInput: ChatMessage, c: ReturnTyp
     )
   )
 
-const sequential = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, userInput: ChatMessage, history: ReadonlyArray<ChatMessage>) =>
+const sequential = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, around: Around, userInput: ChatMessage, history: ReadonlyArray<ChatMessage>) =>
   Effect.gen(function*() {
     const c = conversation(history)
     if (spec.loops !== true && spec.strategy !== "round-robin") {
-      for (const member of members) if (yield* turn(team, member, userInput, c)) break
+      for (const [n, member] of members.entries()) if (yield* turn(team, around, n, member, userInput, c)) break
       return c.added()
     }
     // Looping with no maxTurns ends only by terminate (or the Query's timeout), as upstream.
@@ -113,7 +116,7 @@ const sequential = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>
         c.note(maxTurnsReached(spec.maxTurns))
         return c.added()
       }
-      if (yield* turn(team, members[n % members.length]!, userInput, c)) return c.added()
+      if (yield* turn(team, around, n, members[n % members.length]!, userInput, c)) return c.added()
     }
   })
 
@@ -129,7 +132,7 @@ const successors = (spec: TeamSpec, members: ReadonlyArray<Member>) => {
   return out
 }
 
-const selector = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, choose: Choose, userInput: ChatMessage, history: ReadonlyArray<ChatMessage>) =>
+const selector = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, around: Around, choose: Choose, userInput: ChatMessage, history: ReadonlyArray<ChatMessage>) =>
   Effect.gen(function*() {
     const c = conversation([...history, userInput])
     const edges = successors(spec, members)
@@ -155,7 +158,7 @@ const selector = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, 
         c.note(system(`Selector returned invalid agent name: ${selection.name}`))
         return c.added()
       }
-      if (yield* turn(team, member, userInput, c)) return c.added()
+      if (yield* turn(team, around, n, member, userInput, c)) return c.added()
       previous = member.name
       if (spec.maxTurns !== undefined && n + 1 >= spec.maxTurns) {
         c.note(maxTurnsReached(spec.maxTurns))
@@ -165,14 +168,14 @@ const selector = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, 
   })
 
 /** The deprecated graph strategy: from the first member along each member's (last) edge, until none leads on. */
-const graph = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, userInput: ChatMessage, history: ReadonlyArray<ChatMessage>) =>
+const graph = (team: string, spec: TeamSpec, members: ReadonlyArray<Member>, around: Around, userInput: ChatMessage, history: ReadonlyArray<ChatMessage>) =>
   Effect.gen(function*() {
     const c = conversation(history)
     const next = new Map((spec.graph?.edges ?? []).map((e) => [e.from, e.to]))
     const byName = new Map(members.map((m) => [m.name, m]))
     let current = members[0]!
     for (let n = 0; ; n++) {
-      if (yield* turn(team, current, userInput, c)) return c.added()
+      if (yield* turn(team, around, n, current, userInput, c)) return c.added()
       const to = next.get(current.name)
       if (to === undefined) return c.added()
       const member = byName.get(to)
@@ -191,6 +194,7 @@ export const runStrategy = (
   spec: TeamSpec,
   members: ReadonlyArray<Member>,
   choose: Choose,
+  around: Around,
   userInput: ChatMessage,
   history: ReadonlyArray<ChatMessage>
 ): Effect.Effect<TeamResult, ExecutionFailed> => {
@@ -198,11 +202,11 @@ export const runStrategy = (
   switch (spec.strategy) {
     case "sequential":
     case "round-robin":
-      return sequential(team, spec, members, userInput, history)
+      return sequential(team, spec, members, around, userInput, history)
     case "selector":
-      return selector(team, spec, members, choose, userInput, history)
+      return selector(team, spec, members, around, choose, userInput, history)
     case "graph":
-      return graph(team, spec, members, userInput, history)
+      return graph(team, spec, members, around, userInput, history)
     default:
       return Effect.fail(new ExecutionFailed({ code: "invalid-config", message: `unsupported strategy ${String(spec.strategy)} for team ${team}` }))
   }

@@ -2,16 +2,22 @@
  * A Team as the engine runs it: its members read from the Kubernetes API (a missing one ends the
  * Query `invalid-config`, as upstream refuses to build the team), each an agent's turn loop or a
  * nested team, its selector agent for the selector strategy, then the strategy (strategies.ts).
+ * The team, each turn and each member's run are recorded on the Query (events.ts), the team's
+ * with the tokens used within it (a nested team's too).
  */
 import { Effect } from "effect"
-import type { ChatMessage } from "../../../domain/chat.ts"
+import type { ChatMessage, Usage } from "../../../domain/chat.ts"
+import { noUsage } from "../../../domain/chat.ts"
 import type { KubeObject } from "../../../domain/object.ts"
 import { ExecutionFailed } from "../../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../../services/ResourceReader.ts"
 import { getObject, types } from "../resolve.ts"
 import type { RunnableTool } from "../tools/runnableTool.ts"
+import { usageCounter } from "../turnLoop.ts"
+import type { Track } from "./events.ts"
+import { usageData } from "./events.ts"
 import { chooser } from "./selector.ts"
-import type { Choose, Member, TeamResult, TeamSpec } from "./strategies.ts"
+import type { Around, Choose, Member, TeamResult, TeamSpec } from "./strategies.ts"
 import { runStrategy } from "./strategies.ts"
 
 export interface AgentRun {
@@ -26,13 +32,17 @@ export interface AgentRunOptions {
   readonly toolChoice?: "required"
 }
 
+type OnUsage = (u: Usage) => void
+
 export interface TeamDeps {
   /** An agent's turn loop: its prompt, then `conversation`. */
-  readonly runAgent: (name: string, conversation: ReadonlyArray<ChatMessage>, options: AgentRunOptions, depth: number) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+  readonly runAgent: (name: string, conversation: ReadonlyArray<ChatMessage>, options: AgentRunOptions, depth: number, onUsage: OnUsage) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
   /** The agent runs on another execution engine than this one. */
   readonly isRemote: (agent: KubeObject) => boolean
   /** An agent on another execution engine: sent the user's input alone, as upstream sends it. */
-  readonly runRemote: (agent: KubeObject, userInput: ChatMessage) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+  readonly runRemote: (agent: KubeObject, userInput: ChatMessage, onUsage: OnUsage) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+  /** Records the team's operations on the Query. */
+  readonly track: Track
 }
 
 /** Teams within teams (and agents they call): a cycle would otherwise never end. */
@@ -44,7 +54,8 @@ export const runTeam = (
   userInput: ChatMessage,
   history: ReadonlyArray<ChatMessage>,
   deps: TeamDeps,
-  depth: number
+  depth: number,
+  onUsage: OnUsage
 ): Effect.Effect<TeamResult, ExecutionFailed, ResourceReader> =>
   Effect.gen(function*() {
     const id = `${namespace}/${name}`
@@ -53,6 +64,12 @@ export const runTeam = (
     const reader = yield* ResourceReader
     const provided = <A>(e: Effect.Effect<A, ExecutionFailed, ResourceReader>) => Effect.provideService(e, ResourceReader, reader)
     const spec = (team.spec ?? {}) as TeamSpec
+    // The team's own tokens, for its record; the Query's are counted by `onUsage`.
+    const usage = usageCounter(noUsage)
+    const used: OnUsage = (u) => {
+      usage.add(u)
+      onUsage(u)
+    }
     const members: Array<Member> = []
     for (const m of spec.members ?? []) {
       if (m.type !== "agent" && m.type !== "team") {
@@ -65,8 +82,8 @@ export const runTeam = (
         type: m.type,
         ...(description !== undefined ? { description } : {}),
         run: m.type === "agent"
-          ? (input, before) => provided(deps.isRemote(object) ? deps.runRemote(object, input) : deps.runAgent(m.name, [...before, input], {}, depth + 1))
-          : (input, before) => provided(runTeam(namespace, m.name, input, before, deps, depth + 1)).pipe(Effect.map((r) => ({ messages: r.messages })))
+          ? (input, before) => provided(deps.isRemote(object) ? deps.runRemote(object, input, used) : deps.runAgent(m.name, [...before, input], {}, depth + 1, used))
+          : (input, before) => provided(runTeam(namespace, m.name, input, before, deps, depth + 1, used)).pipe(Effect.map((r) => ({ messages: r.messages })))
       })
     }
     const selectorName = spec.selector?.agent
@@ -80,10 +97,32 @@ export const runTeam = (
         run: (messages, tools) =>
           provided(
             deps.isRemote(selector)
-              ? deps.runRemote(selector, { role: "user", content: messages.map((m) => String(m.content)).join("\n\n") })
-              : deps.runAgent(selector.metadata.name!, messages, { tools, ...(tools.length > 0 ? { toolChoice: "required" as const } : {}) }, depth + 1)
+              ? deps.runRemote(selector, { role: "user", content: messages.map((m) => String(m.content)).join("\n\n") }, used)
+              : deps.runAgent(selector.metadata.name!, messages, { tools, ...(tools.length > 0 ? { toolChoice: "required" as const } : {}) }, depth + 1, used)
           ).pipe(Effect.map((r) => r.messages))
       })
       : () => Effect.fail(new ExecutionFailed({ code: "invalid-config", message: `team ${id}: selector agent must be specified` }))
-    return yield* runStrategy(id, spec, members, choose, userInput, history)
+    const strategy = spec.strategy ?? ""
+    const turnData = (n: number) => ({ teamName: name, strategy, turn: String(n) })
+    const around: Around = (n, member) => (run) =>
+      deps.track({
+        operation: "TeamTurn",
+        data: turnData(n),
+        start: `Executing turn ${n} for team ${name}`,
+        complete: () => ({ message: `Team turn ${n} completed successfully` }),
+        fail: "Team turn failed"
+      }, deps.track({
+        operation: "TeamMember",
+        data: { memberType: member.type, memberName: member.name, ...turnData(n) },
+        start: `Executing member ${member.name} in team ${name}`,
+        complete: () => ({ message: "Team member execution completed successfully" }),
+        fail: "Team member execution failed"
+      }, run))
+    return yield* deps.track({
+      operation: "TeamExecution",
+      data: { teamName: name, strategy, memberCount: String(members.length) },
+      start: `Executing team ${id}`,
+      complete: () => ({ message: "Team execution completed successfully", data: usageData(usage.total()) }),
+      fail: "Team execution failed"
+    }, runStrategy(id, spec, members, choose, around, userInput, history))
   })
