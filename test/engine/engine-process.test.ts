@@ -99,7 +99,7 @@ describe("ark engine", () => {
     await client.apply("p1", [
       { apiVersion: "ark.mckinsey.com/v1alpha1", kind: "Team", metadata: { name: "desk" }, spec: { strategy: "sequential", members: [{ type: "agent", name: "helper" }] } },
       agent("outsider", { prompt: "Not on the desk." }),
-      // ark serve's workers dispatch it too (it ends in error there: teams are part 2); here the engine is asked for one member.
+      // ark serve's workers dispatch it too (and the engine runs the whole team); here the engine is asked for one member.
       query("team-ask", { input: "over A2A?", target: { type: "team", name: "desk" } })
     ])
     const send = (target: string) =>
@@ -127,6 +127,8 @@ describe("ark engine", () => {
     const outsider = await send("outsider")
     expect(outsider.result.task.status.state).toBe("TASK_STATE_FAILED")
     expect(outsider.result.task.status.message.parts[0].text).toBe("invalid-config: query p1/team-ask: agent outsider is not a member of team desk")
+    // The workers' own run of the team ends too, so no model call of it lands in a later test.
+    expect((await client.finished("p1", "team-ask")).status.phase).toBe("done")
   })
 
   it("fails a message without a QueryRef with a clear reason instead of running anything", async () => {
