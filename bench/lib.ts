@@ -229,9 +229,12 @@ const startNode = (children: Array<ReturnType<typeof spawn>>, nodeArgs: Readonly
   })
 }
 
+/** The Node flags `npm start` and the chart run `ark serve` with (the heap ceiling is the chart's heapMegabytes). */
+export const serverNodeFlags = ["--max-semi-space-size=16", "--max-old-space-size=768"]
+
 /** Starts `ark serve` with extra flags, and the Node flags the image and `npm start` run it with. */
 export const startProcess = (children: Array<ReturnType<typeof spawn>>, args: ReadonlyArray<string>) =>
-  startNode(children, ["--max-semi-space-size=16", join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args])
+  startNode(children, [...serverNodeFlags, join(root, "src/programs/main.ts"), "serve", "--port", "0", "--insecure-http", ...args])
 
 /** The watch baseline's server (bench/minimalWatch.ts), in its own process. */
 export const startMinimalWatch = async (children: Array<ReturnType<typeof spawn>>) => {

@@ -13,7 +13,7 @@ import { parse, parseAllDocuments } from "yaml"
 import { issue, makeCa } from "../test/support/certs.ts"
 import { freePort } from "../test/support/net.ts"
 import type { ClientTls, Measure, WatchLatency } from "./lib.ts"
-import { expectStatus, http, measure, path, query, rssMb, stopChild, useTls, watchLatency } from "./lib.ts"
+import { expectStatus, http, measure, path, query, rssMb, serverNodeFlags, stopChild, useTls, watchLatency } from "./lib.ts"
 import type { PagePoint } from "./scale.ts"
 import { pageLatency } from "./scale.ts"
 
@@ -231,7 +231,7 @@ const startKine = async (children: Children, databaseUrl: string) => {
 const startArkTls = (children: Children, name: string, args: ReadonlyArray<string>) =>
   new Promise<Server>((resolve, reject) => {
     const child = spawn(process.execPath, [
-      "--max-semi-space-size=16", join(root, "src/programs/main.ts"), "serve", "--port", "0", "--modules", "apiserver",
+      ...serverNodeFlags, join(root, "src/programs/main.ts"), "serve", "--port", "0", "--modules", "apiserver",
       "--max-mutating-requests-inflight", "1000", "--max-requests-inflight", "2000", ...args
     ], { stdio: ["ignore", "pipe", "inherit"] })
     children.push(child)

@@ -162,6 +162,11 @@ describe("helm template, storage.backend=postgresql (the seed's install line)", 
     const grace = /^(\d+) seconds$/.exec(envOf(container)["ARK_SHUTDOWN_GRACE"]!["value"])
     expect(grace).not.toBeNull()
     expect(pod["terminationGracePeriodSeconds"]).toBeGreaterThanOrEqual(2 * Number(grace![1]))
+    // V8's heap ceiling sits below the container's memory limit, so V8 collects before the kubelet kills.
+    const heap = /^--max-old-space-size=(\d+)$/.exec(envOf(container)["NODE_OPTIONS"]!["value"])
+    expect(heap).not.toBeNull()
+    const limit = /^(\d+)Gi$/.exec(container["resources"]["limits"]["memory"])
+    expect(Number(heap![1])).toBeLessThan(Number(limit![1]) * 1024)
     expect(pod["securityContext"]["runAsNonRoot"]).toBe(true)
     expect(container["securityContext"]["readOnlyRootFilesystem"]).toBe(true)
   })

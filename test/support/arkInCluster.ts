@@ -119,6 +119,7 @@ export const startReplica = async (cluster: KubeCluster, install: ArkInstall, op
   const dataDir = mkdtempSync(join(cluster.dir, "ark-data-"))
   const child = cluster.spawn(process.execPath, [
     "--max-semi-space-size=16",
+    "--max-old-space-size=768",
     join(root, "src/programs/main.ts"),
     "serve",
     ...(options.storage ?? ["--storage", "embedded"]),
