@@ -118,7 +118,7 @@ const eventsOf = (c: Change) => {
 }
 
 /** Events per pull while replaying, so a large initial state goes out in bounded writes. */
-const replayBatch = 1024
+const replayBatch = 128
 
 /** A pull that returns the events of `first` (in batches), then what `rest` returns. */
 const startingWith = <E>(first: ReadonlyArray<WatchEvent>, rest: Effect.Effect<Arr.NonEmptyReadonlyArray<WatchEvent>, E>) => {

@@ -194,6 +194,9 @@ describe("ark replicas behind kube-apiserver", () => {
     await eventually(async () => (await cluster.kubectl(lease)).stdout === followerName, "the follower to take the Lease", 40_000)
     // client-go's algorithm: the Lease expires (15 s) before another replica may take it.
     expect(Date.now() - killedAt).toBeLessThan(40_000)
+    // The aggregator may have probed the dead leader before it noticed the endpoint change (the
+    // APIService then reads unavailable until its next probe): wait for it as a user would.
+    await available()
     await ok(["apply", "-f", "-"], [
       "apiVersion: ark.mckinsey.com/v1alpha1\nkind: Agent\nmetadata:\n  name: helper\nspec:\n  prompt: help\n",
       "apiVersion: ark.mckinsey.com/v1alpha1\nkind: Query\nmetadata:\n  name: after-failover\nspec:\n  input: still there?\n  target:\n    type: agent\n    name: helper\n"
