@@ -258,7 +258,7 @@ describe("the completions engine embedded in ark serve", () => {
     expect(alerts.function.parameters).toEqual({ type: "object", properties: {}, required: [] })
   })
 
-  it("answers through the Anthropic Messages API and Bedrock Converse with their SDKs, tool calls included", async () => {
+  it("answers through the Anthropic Messages API and Bedrock ConverseStream with their SDKs, tool calls included", async () => {
     for (const wire of ["anthropic", "bedrock"] as const) {
       const m = await model(wire, (call, n) => {
         if (n === 1) return { toolCalls: [{ id: `tu-${wire}`, name: "noop", arguments: { message: wire } }], usage: { input: 11, output: 2 } }
@@ -276,6 +276,7 @@ describe("the completions engine embedded in ark serve", () => {
       expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
       expect(q.status.tokenUsage).toEqual({ promptTokens: 24, completionTokens: 6, totalTokens: 30 })
       expect(m.calls).toHaveLength(2)
+      expect(m.calls.map((c) => c.streams)).toEqual([true, true])
       const second = m.calls[1]!.body
       if (wire === "anthropic") {
         expect(m.calls[0]!.headers["x-api-key"]).toBe("anthropic-test-key")
@@ -286,7 +287,8 @@ describe("the completions engine embedded in ark serve", () => {
           { role: "user", content: [{ type: "tool_result", tool_use_id: "tu-anthropic", content: JSON.stringify({ message: "anthropic" }) }] }
         ])
       } else {
-        expect(m.calls[0]!.path).toBe("/model/bedrock-model/converse")
+        // The workers follow the Query's answer, so its agent's calls stream (ConverseStream).
+        expect(m.calls[0]!.path).toBe("/model/bedrock-model/converse-stream")
         expect(String(m.calls[0]!.headers.authorization)).toContain("Credential=AKIDTEST/")
         expect(second["system"]).toEqual([{ text: "Be helpful." }])
         expect(second["messages"]).toEqual([

@@ -4,13 +4,15 @@
  * a client follows the Query's answer as server-sent events of OpenAI chunks on that replica and
  * on another one (API only, same PostgreSQL), and a client that connects after the Query ended
  * gets every chunk, then the final status. The Query's own status is what it is without streaming.
+ * Anthropic and Bedrock Models stream too (Messages `stream: true`, ConverseStream's event
+ * stream), a tool call made in a streamed turn included.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { agent, arkClient, openAiModel, query } from "../support/arkClient.ts"
+import { agent, arkClient, openAiModel, query, v1alpha1 } from "../support/arkClient.ts"
 import type { RunningEngine } from "../support/engineProcess.ts"
 import { startEngine } from "../support/engineProcess.ts"
 import { kubectlBinaries } from "../support/kubectl.ts"
-import type { ScriptedModel } from "../support/models.ts"
+import type { ScriptedModel, Wire } from "../support/models.ts"
 import { startScriptedModel } from "../support/models.ts"
 import { freePort } from "../support/net.ts"
 import type { RunningServer } from "../support/server.ts"
@@ -45,14 +47,14 @@ beforeAll(async () => {
   await client.apply("s1", [openAiModel(model.url), agent("teller", { prompt: "Tell a story." })])
 })
 
-const streamPath = (name: string) => `/apis/ark.mckinsey.com/v1alpha1/namespaces/s1/queries/${name}/stream`
+const streamPath = (name: string, namespace = "s1") => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${namespace}/queries/${name}/stream`
 
 const parsed = (events: ReadonlyArray<SseEvent>) => events.map((e) => e.data === "[DONE]" ? "[DONE]" : JSON.parse(e.data))
 const contentOf = (events: ReadonlyArray<SseEvent>) =>
   parsed(events).flatMap((c) => c !== "[DONE]" && c.object === "chat.completion.chunk" && typeof c.choices[0]?.delta?.content === "string" ? [c.choices[0].delta.content as string] : [])
 
-const phase = async (name: string) => {
-  const r = await fetch(`${workers.url}/apis/ark.mckinsey.com/v1alpha1/namespaces/s1/queries/${name}`)
+const phase = async (name: string, namespace = "s1") => {
+  const r = await fetch(`${workers.url}/apis/ark.mckinsey.com/v1alpha1/namespaces/${namespace}/queries/${name}`)
   return ((await r.json()) as { status?: { phase?: string } }).status?.phase
 }
 
@@ -102,5 +104,101 @@ describe("streaming a Query's answer", () => {
     expect(((await missing.json()) as { kind: string; reason: string })).toMatchObject({ kind: "Status", reason: "NotFound" })
     const post = await fetch(`${apiOnly.url}${streamPath("story")}`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })
     expect(post.status).toBe(405)
+  })
+})
+
+/** A Model of `wire` at the scripted model `m`, as upstream's CRD declares it. */
+const wireModel = (wire: Exclude<Wire, "openai">, m: ScriptedModel) => ({
+  apiVersion: v1alpha1,
+  kind: "Model",
+  metadata: { name: "default" },
+  spec: {
+    provider: wire,
+    model: { value: `${wire}-model` },
+    config: wire === "anthropic"
+      ? { anthropic: { baseUrl: { value: m.url }, apiKey: { value: "anthropic-test-key" }, version: { value: "2023-06-01" } } }
+      : { bedrock: { baseUrl: { value: m.url }, region: { value: "eu-west-1" }, accessKeyId: { value: "AKIDTEST" }, secretAccessKey: { value: "bedrock-secret-key" } } }
+  }
+})
+
+describe.each(["anthropic", "bedrock"] as const)("streaming a Query's answer from %s", (wire) => {
+  const namespace = `s2-${wire}`
+  const answer = ["The ", "noop ", "tool ", "said ", `${wire}.`]
+  let m: ScriptedModel
+
+  beforeAll(async () => {
+    // A conversation's first turn says a word and calls the tool (its input in JSON pieces); the
+    // second answers with the tool's result, a piece at a time.
+    m = await startScriptedModel(wire, (call) => {
+      const messages = call.body["messages"] as ReadonlyArray<unknown>
+      return messages.length === 1
+        ? { text: "Checking. ", toolCalls: [{ id: `tu-${wire}`, name: "noop", arguments: { message: wire, detail: { pieces: 3 } } }], usage: { input: 11, output: 2 } }
+        : { text: answer.join(""), pieces: answer, pieceDelayMs: 150, usage: { input: 13, output: 4 } }
+    })
+    cleanups.push(() => m.stop())
+    await client.apply(namespace, [
+      wireModel(wire, m),
+      agent("helper", { prompt: "Be helpful.", tools: [{ type: "builtin", name: "noop" }] }),
+      { apiVersion: v1alpha1, kind: "Team", metadata: { name: "desk" }, spec: { strategy: "sequential", members: [{ name: "helper", type: "agent" }] } }
+    ])
+  })
+
+  it("chunks of both turns arrive in order while the model writes, a tool call streamed in the first runs, and the Query ends with the answer and both turns' usage", async () => {
+    await client.apply(namespace, [query("ask", { input: "What does the tool say?", target: { type: "agent", name: "helper" } })])
+    const followed = await openSse(apiOnly.url, streamPath("ask", namespace))
+    expect(followed.status).toBe(200)
+    cleanups.push(async () => followed.close())
+
+    // The answer's first piece is there while the model is still writing the rest.
+    const startsAnswer = (e: SseEvent) => contentOf([e]).some((c) => c.startsWith(answer[0]!))
+    await followed.waitFor((events) => events.some(startsAnswer))
+    const firstPiece = followed.events.find(startsAnswer)!
+    expect(await phase("ask", namespace)).toBe("running")
+
+    await followed.ended
+    expect(contentOf(followed.events)).toEqual(["Checking. ", ...answer])
+    const chunks = parsed(followed.events)
+    expect(chunks.at(-1)).toBe("[DONE]")
+    expect(chunks.at(-2).ark.completedQuery.status.phase).toBe("done")
+    expect(chunks.at(-2).ark.completedQuery.status.response.content).toBe(answer.join(""))
+
+    // Both turns were streaming requests; the second was still being written when its first piece arrived.
+    expect(m.calls.map((c) => c.streams)).toEqual([true, true])
+    expect(m.calls.map((c) => c.path)).toEqual(wire === "anthropic" ? ["/v1/messages", "/v1/messages"] : ["/model/bedrock-model/converse-stream", "/model/bedrock-model/converse-stream"])
+    expect(firstPiece.at).toBeLessThan(m.calls[1]!.ended!)
+
+    // The tool call assembled from the streamed pieces ran, and its result went back to the model.
+    const second = m.calls[1]!.body["messages"]
+    const args = { message: wire, detail: { pieces: 3 } }
+    expect(second).toEqual(wire === "anthropic"
+      ? [
+        { role: "user", content: "What does the tool say?" },
+        { role: "assistant", content: [{ type: "text", text: "Checking. " }, { type: "tool_use", id: "tu-anthropic", name: "noop", input: args }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "tu-anthropic", content: JSON.stringify(args) }] }
+      ]
+      : [
+        { role: "user", content: [{ text: "What does the tool say?" }] },
+        { role: "assistant", content: [{ text: "Checking. " }, { toolUse: { toolUseId: "tu-bedrock", name: "noop", input: args } }] },
+        { role: "user", content: [{ toolResult: { toolUseId: "tu-bedrock", content: [{ text: JSON.stringify(args) }] } }] }
+      ])
+
+    const q = await client.finished(namespace, "ask")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe(answer.join(""))
+    expect(q.status.tokenUsage).toEqual({ promptTokens: 24, completionTokens: 6, totalTokens: 30 })
+  })
+
+  it("a team member's calls, which no one follows, are the plain ones, with the same tool call, answer and usage", async () => {
+    const before = m.calls.length
+    await client.apply(namespace, [query("team", { input: "What does the tool say?", target: { type: "team", name: "desk" } })])
+    const q = await client.finished(namespace, "team")
+    expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
+    expect(q.status.response.content).toBe(answer.join(""))
+    expect(q.status.tokenUsage).toEqual({ promptTokens: 24, completionTokens: 6, totalTokens: 30 })
+    const calls = m.calls.slice(before)
+    expect(calls.map((c) => c.streams)).toEqual([false, false])
+    expect(calls.map((c) => c.body["stream"])).toEqual([undefined, undefined])
+    if (wire === "bedrock") expect(calls.map((c) => c.path)).toEqual(["/model/bedrock-model/converse", "/model/bedrock-model/converse"])
+    expect(JSON.stringify(calls[1]!.body["messages"])).toContain(JSON.stringify(JSON.stringify({ message: wire, detail: { pieces: 3 } })))
   })
 })

@@ -182,7 +182,7 @@ export const make = (options: ExecutorOptions) =>
 
     /**
      * One model call with retries; a failure that remains is `provider-error` with the
-     * provider's text. Providers without a streaming client here hand on the whole text at once.
+     * provider's text. Every provider streams the answer's text to `onDelta` as the model writes it.
      */
     const complete = (model: ResolvedModel) => (request: ChatRequest) =>
       clientFor(model).pipe(
@@ -195,11 +195,6 @@ export const make = (options: ExecutorOptions) =>
             options.retry
           )
         ),
-        Effect.tap((r) => {
-          const text = r.message.content
-          const streams = model.provider === "openai" || model.provider === "azure"
-          return !streams && request.onDelta !== undefined && typeof text === "string" && text !== "" ? Effect.sync(() => request.onDelta!(text)) : Effect.void
-        }),
         Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
       )
 

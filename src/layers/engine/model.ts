@@ -41,8 +41,9 @@ export interface ChatRequest {
   /** The Agent's outputSchema: the answer must be JSON of this schema (where the provider supports it). */
   readonly outputSchema?: { readonly name: string; readonly schema: Record<string, unknown> }
   /**
-   * Called with each piece of the answer's text as the provider streams it (providers with a
-   * streaming API use it then; the others call it once with the whole text).
+   * Called with each piece of the answer's text as the provider streams it: with it, every
+   * provider uses its streaming API (OpenAI and Azure `stream: true`, Anthropic's Messages
+   * `stream: true`, Bedrock's ConverseStream); without it, the plain call.
    */
   readonly onDelta?: (text: string) => void
   /** "required": the model must call one of the tools (a team's selector agent). */

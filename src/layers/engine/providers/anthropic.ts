@@ -2,10 +2,14 @@
  * The `anthropic` provider through Anthropic's SDK (@anthropic-ai/sdk): the Messages API at the
  * Model's baseUrl, with `anthropic-version` from spec.config.anthropic.version. The conversation
  * is translated from OpenAI's shapes: system messages become `system`, tool calls `tool_use`
- * blocks, and tool results `tool_result` blocks of one user message per turn.
+ * blocks, and tool results `tool_result` blocks of one user message per turn. A request with
+ * `onDelta` streams (`stream: true`, through the SDK's MessageStream): each `text_delta` is handed
+ * on as it arrives, and the SDK assembles the same Message the plain call answers (text blocks,
+ * `tool_use` blocks with the input from their `input_json_delta`s, usage from `message_start`
+ * and `message_delta`).
  */
 import AnthropicSdk, { APIError } from "@anthropic-ai/sdk"
-import type { ContentBlockParam, MessageCreateParamsNonStreaming, MessageParam } from "@anthropic-ai/sdk/resources/messages"
+import type { ContentBlockParam, Message, MessageCreateParamsNonStreaming, MessageParam } from "@anthropic-ai/sdk/resources/messages"
 import { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolCall } from "../../../domain/chat.ts"
 import type { ChatCall, ResolvedModel } from "../model.ts"
@@ -78,7 +82,7 @@ export const make = (m: ResolvedModel): ChatCall => {
     Effect.tryPromise({
       try: (signal) => {
         const { system, messages } = toAnthropic(request.messages)
-        return sdk.messages.create({
+        const body = {
           ...properties,
           model: m.model,
           max_tokens: typeof max_tokens === "number" ? max_tokens : defaultMaxTokens,
@@ -90,7 +94,14 @@ export const make = (m: ResolvedModel): ChatCall => {
               ...(request.toolChoice === "required" ? { tool_choice: { type: "any" as const } } : {})
             }
             : {})
-        } as MessageCreateParamsNonStreaming, { signal })
+        } as MessageCreateParamsNonStreaming
+        const onDelta = request.onDelta
+        if (onDelta === undefined) return sdk.messages.create(body, { signal })
+        const stream = sdk.messages.stream(body, { signal })
+        stream.on("text", (text) => {
+          if (text !== "") onDelta(text)
+        })
+        return stream.finalMessage() as Promise<Message>
       },
       catch: (e) => providerFailure(`model ${m.id} (anthropic)`, secretsOf(m), e, e instanceof APIError ? e : undefined)
     }).pipe(Effect.map((answer) => {

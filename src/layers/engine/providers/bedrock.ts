@@ -4,9 +4,12 @@
  * Model's access key (and session token), or its Bedrock API key (a bearer token), or else the
  * SDK's default chain (environment, profile, instance or pod role); `baseUrl` overrides the
  * endpoint (over HTTP/1.1). The conversation is translated from OpenAI's shapes to Converse's content blocks.
+ * A request with `onDelta` streams (ConverseStream, its answer event-stream framed): each text
+ * `contentBlockDelta` is handed on as it arrives, and the events are assembled into the content
+ * blocks Converse answers (text, `toolUse` with the input from its deltas, usage from `metadata`).
  */
-import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime"
-import type { ContentBlock, ConverseCommandInput, Message } from "@aws-sdk/client-bedrock-runtime"
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from "@aws-sdk/client-bedrock-runtime"
+import type { ContentBlock, ConverseCommandInput, ConverseStreamOutput, Message, TokenUsage } from "@aws-sdk/client-bedrock-runtime"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
 import { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolCall } from "../../../domain/chat.ts"
@@ -54,6 +57,46 @@ const toConverse = (messages: ReadonlyArray<ChatMessage>): { readonly system: Ar
   return { system, messages: out }
 }
 
+/** What both Converse and ConverseStream come to: the answer's content blocks and its usage. */
+interface Answer {
+  readonly content: ReadonlyArray<ContentBlock>
+  readonly usage: TokenUsage | undefined
+}
+
+/**
+ * ConverseStream's events as Converse's answer: text deltas concatenated per content block (and
+ * handed to `onDelta`), a `toolUse` block's input from the JSON pieces of its deltas, usage from
+ * `metadata`. An exception event in the stream is thrown by the SDK as the service error it names.
+ */
+const assemble = async (events: AsyncIterable<ConverseStreamOutput> | undefined, onDelta: (text: string) => void): Promise<Answer> => {
+  const blocks: Array<{ text?: string; toolUse?: { toolUseId: string; name: string; input: string } }> = []
+  let usage: TokenUsage | undefined
+  const block = (index: number | undefined) => blocks[index ?? 0] ?? (blocks[index ?? 0] = {})
+  for await (const event of events ?? []) {
+    if (event.contentBlockStart?.start?.toolUse !== undefined) {
+      const start = event.contentBlockStart.start.toolUse
+      block(event.contentBlockStart.contentBlockIndex).toolUse = { toolUseId: start.toolUseId ?? "", name: start.name ?? "", input: "" }
+    } else if (event.contentBlockDelta !== undefined) {
+      const b = block(event.contentBlockDelta.contentBlockIndex)
+      const delta = event.contentBlockDelta.delta
+      if (typeof delta?.text === "string" && delta.text !== "") {
+        b.text = (b.text ?? "") + delta.text
+        onDelta(delta.text)
+      } else if (delta?.toolUse?.input !== undefined) {
+        if (b.toolUse === undefined) b.toolUse = { toolUseId: "", name: "", input: "" }
+        b.toolUse.input += delta.toolUse.input
+      }
+    } else if (event.metadata !== undefined) {
+      usage = event.metadata.usage
+    }
+  }
+  const content = blocks.flatMap((b): Array<ContentBlock> => [
+    ...(b.text !== undefined ? [{ text: b.text }] : []),
+    ...(b.toolUse !== undefined ? [{ toolUse: { toolUseId: b.toolUse.toolUseId, name: b.toolUse.name, input: parsedInput(b.toolUse.input) as never } }] : [])
+  ])
+  return { content, usage }
+}
+
 /** A smithy service error's status, headers and name, for the retry decision and the message. */
 const providerError = (m: ResolvedModel, e: unknown) => {
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } }
@@ -78,8 +121,9 @@ export const make = (m: ResolvedModel): ChatCall => {
       : {}),
     // Retries are the engine's (providerCall.ts), with Retry-After.
     maxAttempts: 1,
-    // Converse is one request and one answer: HTTP/1.1, which gateways and proxies in front of
-    // Bedrock speak too (the client's default handler is HTTP/2, for the streaming operations).
+    // Converse and ConverseStream are one request and one answer (streamed in one response):
+    // HTTP/1.1, which gateways and proxies in front of Bedrock speak too (the client's default
+    // handler is HTTP/2, for the bidirectional streaming operation, which ark does not use).
     requestHandler: new NodeHttpHandler()
   })
   const maxTokens = b.maxTokens ?? (m.properties["max_tokens"] !== undefined ? Number(m.properties["max_tokens"]) : undefined)
@@ -107,11 +151,14 @@ export const make = (m: ResolvedModel): ChatCall => {
             }
             : {})
         }
-        return client.send(new ConverseCommand(input), { abortSignal: signal })
+        const onDelta = request.onDelta
+        return onDelta === undefined
+          ? client.send(new ConverseCommand(input), { abortSignal: signal }).then((r): Answer => ({ content: r.output?.message?.content ?? [], usage: r.usage }))
+          : client.send(new ConverseStreamCommand(input), { abortSignal: signal }).then((r) => assemble(r.stream, onDelta))
       },
       catch: (e) => providerError(m, e)
     }).pipe(Effect.map((answer) => {
-      const blocks = answer.output?.message?.content ?? []
+      const blocks = answer.content
       const text = blocks.flatMap((c) => c.text !== undefined ? [c.text] : []).join("")
       const calls: ReadonlyArray<ToolCall> = blocks.flatMap((c) =>
         c.toolUse !== undefined
