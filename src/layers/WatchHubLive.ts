@@ -258,20 +258,21 @@ export const make = (options: WatchHubOptions) =>
         apply(state, yield* storage.changes(state.resource, state.position.toString(), frontier.toString()))
         state.position = frontier
       })).pipe(
-        // History purged past this replica's position: its watchers can only relist.
-        Effect.catchTag("Expired", (e) =>
-          Effect.sync(() => {
-            for (const w of state.watchers) {
-              // Nothing queued is of use to a watcher that must relist: dropped now.
-              releaseAll(w)
-              Queue.failCauseUnsafe(w.queue, Cause.fail(e))
-            }
-            state.watchers.clear()
-            countWatchers(state)
-            state.cache = undefined
-            state.position = frontier
-          }))
+        Effect.catchTag("Expired", (e) => Effect.sync(() => expire(state, e, frontier)))
       )
+
+    /** History purged past this replica's position: its watchers can only relist; the resource restarts at `frontier`. */
+    const expire = (state: ResourceState, e: Expired, frontier: bigint) => {
+      for (const w of state.watchers) {
+        // Nothing queued is of use to a watcher that must relist: dropped now.
+        releaseAll(w)
+        Queue.failCauseUnsafe(w.queue, Cause.fail(e))
+      }
+      state.watchers.clear()
+      countWatchers(state)
+      state.cache = undefined
+      state.position = frontier
+    }
 
     /** One round over the given resource keys ("*": every watched resource). */
     const round = (keys: ReadonlySet<string>) =>
@@ -510,9 +511,13 @@ export const make = (options: WatchHubOptions) =>
           if (state.cache === undefined) {
             if (!followed(state)) state.position = frontier
             // Nothing has ever been written while the frontier is still 0.
-            const loaded = state.position === 0n
-              ? { items: [] }
-              : yield* storage.list(resource, { resourceVersion: state.position.toString(), resourceVersionMatch: "Exact" })
+            const load = (at: bigint): Effect.Effect<{ readonly items: ReadonlyArray<string> }, StorageError> =>
+              at === 0n ? Effect.succeed({ items: [] }) : storage.list(resource, { resourceVersion: at.toString(), resourceVersionMatch: "Exact" })
+            // A LIST without a resourceVersion is never refused as too old (kube's watch cache
+            // neither): a position already compacted past ends its watchers and loads at the frontier.
+            const loaded = yield* load(state.position).pipe(
+              Effect.catchTag("Expired", (e) => Effect.suspend(() => (expire(state, e, frontier), load(frontier))))
+            )
             const objects = new Map<string, CachedObject>()
             for (const text of loaded.items) {
               const meta = (JSON.parse(text) as { metadata: { namespace?: string; name: string; labels?: Record<string, string> } }).metadata
