@@ -36,6 +36,18 @@ export interface Usage {
   readonly totalTokens: number
 }
 
+/**
+ * A piece of a Query's answer as it is written (streamed): text, or the end of one message
+ * (`end`, upstream's content boundary), with the agent writing it and the team it speaks in
+ * where there is one (upstream's chunk metadata `ark.agent`, `ark.team`).
+ */
+export interface AnswerPiece {
+  readonly text: string
+  readonly agent?: string
+  readonly team?: string
+  readonly end?: boolean
+}
+
 export const noUsage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 }
 
 export const addUsage = (a: Usage, b: Usage): Usage => ({

@@ -19,6 +19,7 @@ import { Effect, Layer, Option, Predicate, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Agent as HttpAgent, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
+import type { AnswerPiece } from "../domain/chat.ts"
 import { approvalRequiredPhase } from "../domain/kinds/query.ts"
 import type { CompletionRequest, CompletionResult, TokenUsage } from "../services/CompletionsEngine.ts"
 import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../services/CompletionsEngine.ts"
@@ -302,12 +303,22 @@ const withArtifact = (artifacts: ReadonlyArray<Artifact>, update: Artifact, appe
   return next
 }
 
+/** The agent and team an artifact's metadata names (ark's engine names a team member's messages). */
+const speakerOf = (metadata: unknown): Omit<AnswerPiece, "text" | "end"> => {
+  const m = (typeof metadata === "object" && metadata !== null ? metadata : {}) as Record<string, unknown>
+  return {
+    ...(typeof m["agent"] === "string" ? { agent: m["agent"] } : {}),
+    ...(typeof m["team"] === "string" ? { team: m["team"] } : {})
+  }
+}
+
 /**
- * A streamed call: each artifact update's text goes to `onDelta`; the reply is the final
+ * A streamed call: each artifact update's text goes to `onPiece`, with the speaker its artifact
+ * names, and an artifact's last chunk ends a message; the reply is the final
  * Message, or the Task as its last status left it (ark's engine ends a completed stream with
  * its answer, metadata included, as the status message: that message is the reply).
  */
-const streamed = async (client: Client, request: CompletionRequest, onDelta: (text: string) => void, signal: AbortSignal): Promise<SendMessageResult> => {
+const streamed = async (client: Client, request: CompletionRequest, onPiece: (piece: AnswerPiece) => void, signal: AbortSignal): Promise<SendMessageResult> => {
   let task: Task | undefined
   for await (const event of client.sendMessageStream(sendRequest(request, true), { signal })) {
     const p = event.payload
@@ -315,7 +326,9 @@ const streamed = async (client: Client, request: CompletionRequest, onDelta: (te
     if (p?.$case === "task") task = p.value
     if (p?.$case === "artifactUpdate" && p.value.artifact !== undefined) {
       const text = textOf(p.value.artifact.parts)
-      if (text !== "") onDelta(text)
+      const speaker = speakerOf(p.value.artifact.metadata)
+      if (text !== "") onPiece({ text, ...speaker })
+      if (p.value.lastChunk) onPiece({ text: "", ...speaker, end: true })
       if (task !== undefined) task = { ...task, artifacts: withArtifact(task.artifacts, p.value.artifact, p.value.append) }
     }
     if (p?.$case === "statusUpdate" && task !== undefined) task = { ...task, status: p.value.status }
@@ -345,7 +358,7 @@ export const layer: Layer.Layer<CompletionsEngine> = Layer.sync(CompletionsEngin
       Effect.tryPromise({
         try: async (signal) => {
           const client = await clientFor(request.url)
-          return request.onDelta === undefined ? client.sendMessage(sendRequest(request), { signal }) : streamed(client, request, request.onDelta, signal)
+          return request.onPiece === undefined ? client.sendMessage(sendRequest(request), { signal }) : streamed(client, request, request.onPiece, signal)
         },
         catch: (error) => classify(request.url, error)
       }).pipe(

@@ -279,7 +279,7 @@ export const make = (options: QueryWorkerOptions) =>
         const timeoutMs = parseGoDuration(spec.timeout ?? "5m") ?? 300_000
         const writer = options.streams === true ? yield* QueryStreamWriter.make({ namespace: item.namespace, name: item.name, uid: item.uid }) : undefined
         const call = engine.complete({
-          ...(writer !== undefined ? { onDelta: writer.onDelta } : {}),
+          ...(writer !== undefined ? { onPiece: writer.onPiece } : {}),
           url,
           input: input.text,
           ...(spec.conversationId !== undefined ? { contextId: spec.conversationId } : {}),

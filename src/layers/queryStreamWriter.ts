@@ -1,23 +1,24 @@
 /**
- * A running Query's answer, written to QueryStreams as it arrives: the engine's deltas are
+ * A running Query's answer, written to QueryStreams as it arrives: the engine's pieces are
  * taken synchronously and appended in batches by one fiber (whatever came while the previous
  * append ran goes in the next), so a token-by-token engine costs a statement per batch, not per
  * token. `flush` waits until everything handed on is stored: the workers call it before the
  * terminal status, so a client that sees the end has every chunk before it.
  */
 import { Cause, Effect, Fiber, Queue } from "effect"
+import type { AnswerPiece } from "../domain/chat.ts"
 import type { QueryKey } from "../services/QueryStreams.ts"
 import { QueryStreams } from "../services/QueryStreams.ts"
 
 export interface StreamWriter {
-  readonly onDelta: (text: string) => void
+  readonly onPiece: (piece: AnswerPiece) => void
   readonly flush: Effect.Effect<void>
 }
 
 export const make = (key: QueryKey) =>
   Effect.gen(function*() {
     const streams = yield* QueryStreams
-    const queue = yield* Queue.unbounded<string, Cause.Done>()
+    const queue = yield* Queue.unbounded<AnswerPiece, Cause.Done>()
     const writer = yield* Effect.forkScoped(
       Effect.forever(Effect.flatMap(Queue.takeAll(queue), (batch) =>
         streams.append(key, batch).pipe(
@@ -26,7 +27,7 @@ export const make = (key: QueryKey) =>
         ))).pipe(Effect.catchIf(Cause.isDone, () => Effect.void))
     )
     return {
-      onDelta: (text) => void Queue.offerUnsafe(queue, text),
+      onPiece: (piece) => void Queue.offerUnsafe(queue, piece),
       flush: Effect.andThen(Queue.end(queue), Fiber.await(writer)).pipe(Effect.asVoid)
     } satisfies StreamWriter
   })

@@ -4,6 +4,7 @@
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
+import type { AnswerPiece } from "../domain/chat.ts"
 import type { approvalRequiredPhase } from "../domain/kinds/query.ts"
 
 export interface CompletionRequest {
@@ -22,8 +23,8 @@ export interface CompletionRequest {
   readonly queryTarget?: { readonly type: string; readonly name: string }
   /** The Query itself: sent as upstream Ark's query extension QueryRef `{name, namespace}`. */
   readonly query: { readonly name: string; readonly namespace: string }
-  /** Called with the answer's text as the engine streams it (A2A message/stream, or in process); none: one blocking call. */
-  readonly onDelta?: (text: string) => void
+  /** Called with the answer's pieces as the engine streams them (A2A message/stream, or in process); none: one blocking call. */
+  readonly onPiece?: (piece: AnswerPiece) => void
 }
 
 export interface TokenUsage {

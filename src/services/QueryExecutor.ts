@@ -5,7 +5,7 @@
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
-import type { ChatMessage, Usage } from "../domain/chat.ts"
+import type { AnswerPiece, ChatMessage, Usage } from "../domain/chat.ts"
 
 export interface QueryRef {
   readonly name: string
@@ -54,8 +54,8 @@ export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("Exec
 }) {}
 
 export interface ExecuteOptions {
-  /** Called with the answer's text as the model writes it (streaming); the Execution still carries it whole. */
-  readonly onDelta?: (text: string) => void
+  /** Called with the answer's pieces as the models write them (streaming); the Execution still carries it whole. */
+  readonly onPiece?: (piece: AnswerPiece) => void
 }
 
 export class QueryExecutor extends Context.Service<QueryExecutor, {

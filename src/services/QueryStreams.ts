@@ -1,11 +1,12 @@
 /**
- * The text of Query answers as it is written, kept in ark's store so that a client on any
+ * Query answers as they are written (their text, who wrote it, where each message ends), kept in ark's store so that a client on any
  * replica can follow a Query (the streaming endpoint, src/layers/http/queryStream.ts) and a
  * client that connects late reads what was written first. The workers append; readers page by
  * sequence number.
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
+import type { AnswerPiece } from "../domain/chat.ts"
 
 export interface QueryKey {
   readonly namespace: string
@@ -13,9 +14,9 @@ export interface QueryKey {
   readonly uid: string
 }
 
-export interface StreamChunk {
+/** A stored piece of the answer, numbered from 1. */
+export interface StreamChunk extends AnswerPiece {
   readonly seq: number
-  readonly text: string
 }
 
 export class QueryStreamsUnavailable extends Schema.TaggedError<QueryStreamsUnavailable>()("QueryStreamsUnavailable", {
@@ -24,7 +25,7 @@ export class QueryStreamsUnavailable extends Schema.TaggedError<QueryStreamsUnav
 
 export class QueryStreams extends Context.Service<QueryStreams, {
   /** Appends pieces of the answer, after those already written for the Query. */
-  readonly append: (query: QueryKey, texts: ReadonlyArray<string>) => Effect.Effect<void, QueryStreamsUnavailable>
+  readonly append: (query: QueryKey, pieces: ReadonlyArray<AnswerPiece>) => Effect.Effect<void, QueryStreamsUnavailable>
   /** The Query's pieces after sequence number `after`, in order (at most `limit`). */
   readonly read: (query: QueryKey, after: number, limit: number) => Effect.Effect<ReadonlyArray<StreamChunk>, QueryStreamsUnavailable>
 }>()("ark-effect/services/QueryStreams") {}

@@ -4,8 +4,10 @@
  * a client follows the Query's answer as server-sent events of OpenAI chunks on that replica and
  * on another one (API only, same PostgreSQL), and a client that connects after the Query ended
  * gets every chunk, then the final status. The Query's own status is what it is without streaming.
- * Anthropic and Bedrock Models stream too (Messages `stream: true`, ConverseStream's event
- * stream), a tool call made in a streamed turn included.
+ * A team's members stream in turn, each piece naming its agent and team, each message ended by
+ * upstream's content boundary. A model call retried after part of its answer was streamed does
+ * not stream that part twice. Anthropic and Bedrock Models stream too (Messages `stream: true`,
+ * ConverseStream's event stream), a tool call made in a streamed turn included, in a team too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { agent, arkClient, openAiModel, query, v1alpha1 } from "../support/arkClient.ts"
@@ -13,7 +15,7 @@ import type { RunningEngine } from "../support/engineProcess.ts"
 import { startEngine } from "../support/engineProcess.ts"
 import { kubectlBinaries } from "../support/kubectl.ts"
 import type { ScriptedModel, Wire } from "../support/models.ts"
-import { startScriptedModel } from "../support/models.ts"
+import { openAiMessages, startScriptedModel } from "../support/models.ts"
 import { freePort } from "../support/net.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
@@ -26,6 +28,8 @@ afterAll(async () => {
 })
 
 const pieces = ["Once ", "upon ", "a ", "time ", "there ", "was ", "a ", "stream."]
+const poem = ["Roses ", "are ", "red, ", "streams ", "are ", "blue."]
+const retold = ["Long ", "ago, ", "a ", "stream ", "ran."]
 
 let workers: RunningServer
 let apiOnly: RunningServer
@@ -34,7 +38,19 @@ let model: ScriptedModel
 let client: ReturnType<typeof arkClient>
 
 beforeAll(async () => {
-  model = await startScriptedModel("openai", () => ({ text: pieces.join(""), pieces, pieceDelayMs: 150, usage: { input: 9, output: 8 } }))
+  // Each agent's calls by its prompt: the storyteller's, the poet's, one whose first call breaks
+  // off after three pieces and is then answered the same, one whose retry answers otherwise.
+  const said = (words: ReadonlyArray<string>, pieceDelayMs: number, cutAfterFrames?: number) =>
+    ({ text: words.join(""), pieces: words, pieceDelayMs, usage: { input: 9, output: words.length }, ...(cutAfterFrames !== undefined ? { cutAfterFrames } : {}) })
+  const promptOf = (call: Parameters<typeof openAiMessages>[0]) => openAiMessages(call)[0]?.content
+  model = await startScriptedModel("openai", (call) => {
+    const prompt = promptOf(call)
+    const nth = model.calls.filter((c) => promptOf(c) === prompt).length
+    if (prompt === "Write a poem.") return said(poem, 60)
+    if (prompt === "Falter.") return said(pieces, 60, nth === 1 ? 3 : undefined)
+    if (prompt === "Change.") return nth === 1 ? said(pieces, 60, 2) : said(retold, 60)
+    return said(pieces, 150)
+  })
   cleanups.push(() => model.stop())
   const port = await freePort()
   workers = await startServer({ insecureHttp: true, modules: "apiserver,query-workers", args: ["--completions-url", `http://127.0.0.1:${port}`] })
@@ -44,7 +60,14 @@ beforeAll(async () => {
   engine = await startEngine(["--port", String(port), "--kubeconfig", workers.kubeconfig])
   cleanups.push(() => engine.stop())
   client = arkClient((await kubectlBinaries()).kubectl, workers.kubeconfig)
-  await client.apply("s1", [openAiModel(model.url), agent("teller", { prompt: "Tell a story." })])
+  await client.apply("s1", [
+    openAiModel(model.url),
+    agent("teller", { prompt: "Tell a story." }),
+    agent("poet", { prompt: "Write a poem." }),
+    agent("falterer", { prompt: "Falter." }),
+    agent("changer", { prompt: "Change." }),
+    { apiVersion: v1alpha1, kind: "Team", metadata: { name: "duo" }, spec: { strategy: "sequential", members: [{ name: "teller", type: "agent" }, { name: "poet", type: "agent" }] } }
+  ])
 })
 
 const streamPath = (name: string, namespace = "s1") => `/apis/ark.mckinsey.com/v1alpha1/namespaces/${namespace}/queries/${name}/stream`
@@ -52,6 +75,13 @@ const streamPath = (name: string, namespace = "s1") => `/apis/ark.mckinsey.com/v
 const parsed = (events: ReadonlyArray<SseEvent>) => events.map((e) => e.data === "[DONE]" ? "[DONE]" : JSON.parse(e.data))
 const contentOf = (events: ReadonlyArray<SseEvent>) =>
   parsed(events).flatMap((c) => c !== "[DONE]" && c.object === "chat.completion.chunk" && typeof c.choices[0]?.delta?.content === "string" ? [c.choices[0].delta.content as string] : [])
+
+/** Each chunk before the final one: `agent@team: text`, or `end agent@team` for a boundary. */
+const shapeOf = (events: ReadonlyArray<SseEvent>) =>
+  parsed(events).slice(0, -2).map((c) => {
+    const who = `${c.ark.agent}@${c.ark.team ?? ""}`
+    return c.choices[0].finish_reason === "stop" ? `end ${who}` : `${who}: ${c.choices[0].delta.content}`
+  })
 
 const phase = async (name: string, namespace = "s1") => {
   const r = await fetch(`${workers.url}/apis/ark.mckinsey.com/v1alpha1/namespaces/${namespace}/queries/${name}`)
@@ -96,6 +126,56 @@ describe("streaming a Query's answer", () => {
     await late.ended
     expect(contentOf(late.events)).toEqual(pieces)
     expect(parsed(late.events).at(-2).ark.completedQuery.status.phase).toBe("done")
+  })
+
+  it("a team's members stream in turn: each piece names its agent and the team, each member's message ends with a boundary", async () => {
+    const before = model.calls.length
+    await client.apply("s1", [query("duet", { input: "Perform.", target: { type: "team", name: "duo" } })])
+    const followed = await openSse(apiOnly.url, streamPath("duet"))
+    cleanups.push(async () => followed.close())
+    await followed.waitFor((events) => contentOf(events).length > 0)
+    expect(await phase("duet")).toBe("running")
+    await followed.ended
+
+    expect(shapeOf(followed.events)).toEqual([
+      ...pieces.map((p) => `teller@duo: ${p}`),
+      "end teller@duo",
+      ...poem.map((p) => `poet@duo: ${p}`),
+      "end poet@duo"
+    ])
+    // Each message's first chunk carries the role, as a new message's does.
+    const chunks = parsed(followed.events)
+    expect([chunks[0].choices[0].delta.role, chunks[pieces.length + 1].choices[0].delta.role]).toEqual(["assistant", "assistant"])
+    expect(chunks[1].choices[0].delta.role).toBeUndefined()
+    expect(chunks.at(-2).ark.completedQuery.status.phase).toBe("done")
+    expect(model.calls.slice(before).map((c) => c.streams)).toEqual([true, true])
+
+    const q = await client.finished("s1", "duet")
+    expect(q.status.response.content).toBe(poem.join(""))
+    expect(q.status.tokenUsage).toEqual({ promptTokens: 18, completionTokens: pieces.length + poem.length, totalTokens: 18 + pieces.length + poem.length })
+  })
+
+  it("a model call retried after part of its answer streamed: a retry that repeats it streams only what is new, one that says otherwise ends the broken message first", async () => {
+    await client.apply("s1", [
+      query("faltered", { input: "Go.", target: { type: "agent", name: "falterer" } }),
+      query("changed", { input: "Go.", target: { type: "agent", name: "changer" } })
+    ])
+    const faltered = await openSse(apiOnly.url, streamPath("faltered"))
+    const changed = await openSse(apiOnly.url, streamPath("changed"))
+    cleanups.push(async () => {
+      faltered.close()
+      changed.close()
+    })
+    await Promise.all([faltered.ended, changed.ended])
+
+    // The first call broke off after three pieces; the retry said the same and went on.
+    expect(shapeOf(faltered.events)).toEqual(pieces.map((p) => `falterer@: ${p}`))
+    expect((await client.finished("s1", "faltered")).status.response.content).toBe(pieces.join(""))
+    // The first call broke off after two; the retry's answer is another, streamed as the next message.
+    expect(shapeOf(changed.events)).toEqual([`changer@: ${pieces[0]}`, `changer@: ${pieces[1]}`, "end changer@", ...retold.map((p) => `changer@: ${p}`)])
+    expect(parsed(changed.events)[3].choices[0].delta.role).toBe("assistant")
+    expect((await client.finished("s1", "changed")).status.response.content).toBe(retold.join(""))
+    expect(model.calls.filter((c) => ["Falter.", "Change."].includes(String(openAiMessages(c)[0]?.content))).length).toBe(4)
   })
 
   it("answers a Query that does not exist with a 404 Status, and a write to the stream with 405", async () => {
@@ -188,17 +268,19 @@ describe.each(["anthropic", "bedrock"] as const)("streaming a Query's answer fro
     expect(q.status.tokenUsage).toEqual({ promptTokens: 24, completionTokens: 6, totalTokens: 30 })
   })
 
-  it("a team member's calls, which no one follows, are the plain ones, with the same tool call, answer and usage", async () => {
+  it("a team member streams both turns, named with its team, its message ended by a boundary, with the same tool call, answer and usage", async () => {
     const before = m.calls.length
     await client.apply(namespace, [query("team", { input: "What does the tool say?", target: { type: "team", name: "desk" } })])
+    const followed = await openSse(apiOnly.url, streamPath("team", namespace))
+    cleanups.push(async () => followed.close())
+    await followed.ended
+    expect(shapeOf(followed.events)).toEqual([...["Checking. ", ...answer].map((p) => `helper@desk: ${p}`), "end helper@desk"])
     const q = await client.finished(namespace, "team")
     expect(q.status.phase, JSON.stringify(q.status)).toBe("done")
     expect(q.status.response.content).toBe(answer.join(""))
     expect(q.status.tokenUsage).toEqual({ promptTokens: 24, completionTokens: 6, totalTokens: 30 })
     const calls = m.calls.slice(before)
-    expect(calls.map((c) => c.streams)).toEqual([false, false])
-    expect(calls.map((c) => c.body["stream"])).toEqual([undefined, undefined])
-    if (wire === "bedrock") expect(calls.map((c) => c.path)).toEqual(["/model/bedrock-model/converse", "/model/bedrock-model/converse"])
+    expect(calls.map((c) => c.streams)).toEqual([true, true])
     expect(JSON.stringify(calls[1]!.body["messages"])).toContain(JSON.stringify(JSON.stringify({ message: wire, detail: { pieces: 3 } })))
   })
 })

@@ -28,6 +28,8 @@ export type ModelReply =
     readonly pieceDelayMs?: number
     /** Answer only after this long (a slow provider). */
     readonly delayMs?: number
+    /** A streamed answer's connection drops after this many frames (a provider failing mid-answer). */
+    readonly cutAfterFrames?: number
   }
   | { readonly status: number; readonly message: string; readonly retryAfter?: string }
 
@@ -242,6 +244,10 @@ const streamAnswer = (wire: Wire, res: ServerResponse, call: ModelCall, model: s
     ? { "content-type": "application/vnd.amazon.eventstream", "x-amzn-requestid": `req-${++nextId}` }
     : { "content-type": wire === "anthropic" ? "text/event-stream; charset=utf-8" : "text/event-stream", "cache-control": "no-cache" })
   const next = (i: number) => {
+    if (reply.cutAfterFrames !== undefined && i >= reply.cutAfterFrames) {
+      call.ended = performance.now()
+      return void res.destroy()
+    }
     if (i >= frames.length) {
       call.ended = performance.now()
       return void res.end()

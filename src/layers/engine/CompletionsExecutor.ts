@@ -7,7 +7,7 @@
  * with the input as its arguments.
  */
 import { Duration, Effect, Layer, Result } from "effect"
-import type { ChatMessage, Usage } from "../../domain/chat.ts"
+import type { AnswerPiece, ChatMessage, Usage } from "../../domain/chat.ts"
 import { answerOf, noUsage, parseInputMessages } from "../../domain/chat.ts"
 import { parseGoDuration } from "../../domain/duration.ts"
 import type { KubeObject } from "../../domain/object.ts"
@@ -19,9 +19,10 @@ import { ResourceReader } from "../../services/ResourceReader.ts"
 import { ResourceWriter } from "../../services/ResourceWriter.ts"
 import { CompletionsEngine } from "../../services/CompletionsEngine.ts"
 import type { ChatCall, ChatRequest, ResolvedModel } from "./model.ts"
+import { speaking } from "./model.ts"
 import type { RetryPolicy } from "./providerCall.ts"
 import type { AzureIdentityEndpoints } from "./providers/azureIdentity.ts"
-import { ProviderError, withRetries } from "./providerCall.ts"
+import { ProviderError, retriedStream, withRetries } from "./providerCall.ts"
 import type { Parameter, Scope } from "./resolve.ts"
 import type { ValueSource } from "./resolve.ts"
 import { getObject, parameterValues, readFailed, resolveModel, types, valueOf } from "./resolve.ts"
@@ -152,9 +153,9 @@ interface AgentAnswer {
   readonly paused?: NonNullable<Turns["paused"]> & { readonly inputLength: number }
 }
 
-/** The Query's own agent: it may pause for a human and resume, and its answer streams. */
+/** The Query's own agent: it may pause for a human and resume. */
 interface OwnRun extends AgentRunOptions {
-  readonly own?: { readonly resume?: Approval.Pending; readonly onDelta?: (text: string) => void }
+  readonly own?: { readonly resume?: Approval.Pending }
 }
 
 export const make = (options: ExecutorOptions) =>
@@ -182,19 +183,25 @@ export const make = (options: ExecutorOptions) =>
 
     /**
      * One model call with retries; a failure that remains is `provider-error` with the
-     * provider's text. Every provider streams the answer's text to `onDelta` as the model writes it.
+     * provider's text. Every provider streams the answer's text to `onDelta` as the model writes it,
+     * a retry after part of it without repeating that part.
      */
     const complete = (model: ResolvedModel) => (request: ChatRequest) =>
       clientFor(model).pipe(
-        Effect.flatMap((call) =>
-          withRetries(
-            call(request).pipe(Effect.timeoutOrElse({
+        Effect.flatMap((call) => {
+          const stream = request.onDelta !== undefined ? retriedStream(request.onDelta) : undefined
+          const attempt = Effect.suspend(() => {
+            stream?.restart()
+            return call(stream !== undefined ? { ...request, onDelta: stream.onDelta } : request)
+          })
+          return withRetries(
+            attempt.pipe(Effect.timeoutOrElse({
               duration: options.modelTimeout,
               orElse: () => Effect.fail(new ProviderError({ retryable: true, message: `model ${model.id} (${model.provider}) did not answer within ${Duration.format(options.modelTimeout)}` }))
             })),
             options.retry
           )
-        ),
+        }),
         Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: e.message }))
       )
 
@@ -207,21 +214,25 @@ export const make = (options: ExecutorOptions) =>
           Effect.provideService(ResourceReader, reader)
         ),
       runTeam: (team, text) =>
-        runTeam(scope.namespace, team, { role: "user", content: text }, [], teamDeps(scope), depth + 1, onUsage).pipe(
+        runTeam(scope.namespace, team, { role: "user", content: text }, [], teamDeps(scope, undefined), depth + 1, onUsage).pipe(
           Effect.map((r) => r.answer ?? answerOf(r.messages)),
           Effect.provideService(ResourceReader, reader)
         )
     })
 
-    /** Team members and selector agents are agents' turn loops; what the team does is recorded on the Query. */
-    const teamDeps = (scope: Scope): TeamDeps => ({
+    /**
+     * Team members and selector agents are agents' turn loops; what the team does is recorded on
+     * the Query, and its members' messages stream to `stream` (a team the Query targets, followed).
+     */
+    const teamDeps = (scope: Scope, stream: ((piece: AnswerPiece) => void) | undefined): TeamDeps => ({
       runAgent: (name, conversation, run, depth, onUsage) =>
         runAgent(name, scope, conversation, onUsage, depth, run).pipe(
           Effect.map((r) => ({ messages: r.messages, ...(r.terminated ? { terminated: r.answer } : {}) }))
         ),
       isRemote,
-      runRemote: (agent, userInput, onUsage) => runRemote(agent, scope, userInput, onUsage),
-      track: scope.query !== undefined ? TeamEvents.tracker(writer, { namespace: scope.namespace, ...scope.query }) : TeamEvents.untracked
+      runRemote: (agent, userInput, onUsage, onPiece) => runRemote(agent, scope, userInput, onUsage, onPiece),
+      track: scope.query !== undefined ? TeamEvents.tracker(writer, { namespace: scope.namespace, ...scope.query }) : TeamEvents.untracked,
+      ...(stream !== undefined ? { stream } : {})
     })
 
     /** An agent naming an execution engine other than this one (by its name, ARK_ENGINE_NAME). */
@@ -235,7 +246,7 @@ export const make = (options: ExecutorOptions) =>
      * with the user's input and the Query's QueryRef naming the member as the target (and the
      * Query's conversationId as the context); its answer is the member's message, its usage the Query's.
      */
-    const runRemote = (agent: KubeObject, scope: Scope, userInput: ChatMessage, onUsage: (u: Usage) => void) =>
+    const runRemote = (agent: KubeObject, scope: Scope, userInput: ChatMessage, onUsage: (u: Usage) => void, onPiece: ((piece: AnswerPiece) => void) | undefined) =>
       Effect.gen(function*() {
         const name = agent.metadata.name!
         const ref = (agent.spec as AgentSpec).executionEngine!
@@ -251,7 +262,8 @@ export const make = (options: ExecutorOptions) =>
           ...(scope.query.conversationId !== undefined ? { contextId: scope.query.conversationId } : {}),
           target: { type: "agent", name, namespace: scope.namespace },
           ...(scope.query.target !== undefined ? { queryTarget: scope.query.target } : {}),
-          query: { name: scope.query.name, namespace: scope.namespace }
+          query: { name: scope.query.name, namespace: scope.namespace },
+          ...(onPiece !== undefined ? { onPiece } : {})
         }).pipe(Effect.mapError((e) => new ExecutionFailed({ code: "provider-error", message: `agent ${scope.namespace}/${name} on ${id}: ${e.message}` })))
         if (result.tokenUsage !== undefined) onUsage(result.tokenUsage)
         return { messages: [{ role: "assistant", content: result.content, name }] } satisfies AgentRun
@@ -259,8 +271,8 @@ export const make = (options: ExecutorOptions) =>
 
     /**
      * An Agent's turn loop over `input`; usage goes to `onUsage`. The Query's own agent
-     * (`run.own`) may pause for a human and resumes from the conversation it paused with, and its
-     * answer streams to `onDelta`.
+     * (`run.own`) may pause for a human and resumes from the conversation it paused with; the
+     * answer streams to `run.onDelta`.
      */
     const runAgent = (name: string, scope: Scope, input: ReadonlyArray<ChatMessage>, onUsage: (u: Usage) => void, depth: number, run: OwnRun = {}) =>
       Effect.gen(function*(): Effect.fn.Return<AgentAnswer, ExecutionFailed, ResourceReader> {
@@ -294,7 +306,7 @@ export const make = (options: ExecutorOptions) =>
           ...(own !== undefined
             ? { approvals: { decisions: new Map(decision === undefined || last?.role !== "assistant" ? [] : (last.tool_calls ?? []).map((c) => [c.id, decision])) } }
             : {}),
-          ...(own?.onDelta !== undefined ? { onDelta: own.onDelta } : {}),
+          ...(run.onDelta !== undefined ? { onDelta: run.onDelta } : {}),
           tools,
           ...(spec.outputSchema !== undefined ? { outputSchema: { name: `namespace-${scope.namespace}-agent-${name}`.slice(0, 64), schema: spec.outputSchema } } : {}),
           ...(run.toolChoice !== undefined ? { toolChoice: run.toolChoice } : {}),
@@ -336,7 +348,7 @@ export const make = (options: ExecutorOptions) =>
         }
         const input = ref.input !== undefined ? [{ role: "user" as const, content: ref.input }] : yield* inputMessages(spec, queryParameters)
         const usage = usageCounter(noUsage)
-        const onDelta = executeOptions.onDelta
+        const onPiece = executeOptions.onPiece
         /** Once answered, the Query's input and what it added join its memory's conversation. */
         const remember = <A extends { readonly messages: ReadonlyArray<ChatMessage> }>(memory: Memory.ConversationMemory | undefined, result: A) =>
           memory === undefined
@@ -356,7 +368,8 @@ export const make = (options: ExecutorOptions) =>
               const history = stopped === undefined && memory !== undefined ? yield* memory.history : []
               if (stopped !== undefined) usage.add(stopped.pending.state.usage)
               const agentRun = yield* runAgent(target.name, scope, [...history, ...input], usage.add, 0, {
-                own: { ...(stopped !== undefined ? { resume: stopped.pending } : {}), ...(onDelta !== undefined ? { onDelta } : {}) }
+                own: stopped !== undefined ? { resume: stopped.pending } : {},
+                ...(onPiece !== undefined ? { onDelta: speaking(onPiece, { agent: target.name }) } : {})
               })
               if (agentRun.paused === undefined) return yield* remember(memory, agentRun)
               const name = yield* Approval.request({
@@ -373,7 +386,7 @@ export const make = (options: ExecutorOptions) =>
               const model = yield* resolveModel(target.name, scope, `the target of query ${ref.namespace}/${ref.name}`)
               const memory = yield* Memory.forQuery(query, conversationId, scope)
               const history = memory !== undefined ? yield* memory.history : []
-              const response = yield* complete(model)({ messages: [...history, ...input], tools: [], ...(onDelta !== undefined ? { onDelta } : {}) })
+              const response = yield* complete(model)({ messages: [...history, ...input], tools: [], ...(onPiece !== undefined ? { onDelta: speaking(onPiece, {}) } : {}) })
               usage.add(response.usage)
               return yield* remember(memory, { messages: [response.message], answer: answerOf([response.message]) })
             }
@@ -384,7 +397,7 @@ export const make = (options: ExecutorOptions) =>
               const last = input[input.length - 1] ?? { role: "user" as const, content: "" }
               const memory = yield* Memory.forQuery(query, conversationId, scope)
               const history = memory !== undefined ? yield* memory.history : []
-              const team = yield* runTeam(ref.namespace, target.name, last, [...history, ...input.slice(0, -1)], teamDeps(scope), 0, usage.add)
+              const team = yield* runTeam(ref.namespace, target.name, last, [...history, ...input.slice(0, -1)], teamDeps(scope, onPiece), 0, usage.add)
               return yield* remember(memory, { messages: team.messages, answer: team.answer ?? answerOf(team.messages) })
             }
             default:

@@ -27,7 +27,7 @@ export const layer = (options: EmbeddedOptions): Layer.Layer<CompletionsEngine, 
       const remote = yield* CompletionsEngine
       const executor = yield* QueryExecutor
       const embedded = (request: CompletionRequest): Effect.Effect<CompletionResult, EngineFailed | EngineUnavailable> =>
-        executor.execute({ name: request.query.name, namespace: request.query.namespace }, request.onDelta !== undefined ? { onDelta: request.onDelta } : {}).pipe(
+        executor.execute({ name: request.query.name, namespace: request.query.namespace }, request.onPiece !== undefined ? { onPiece: request.onPiece } : {}).pipe(
           Effect.map((e): CompletionResult => ({
             state: e.approval !== undefined ? approvalRequiredPhase : "completed",
             ...(e.approval !== undefined ? { approvalRef: e.approval.name } : {}),

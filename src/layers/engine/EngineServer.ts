@@ -15,6 +15,7 @@ import type { AgentExecutor, RequestContext } from "@a2a-js/sdk/server"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import { randomUUID } from "node:crypto"
+import type { AnswerPiece } from "../../domain/chat.ts"
 import type { QueryRef } from "../../services/QueryExecutor.ts"
 import { QueryExecutor } from "../../services/QueryExecutor.ts"
 import { QUERY_EXTENSION_URI, QUERY_REF_METADATA_KEY, STREAM_METADATA_KEY } from "../A2AEngine.ts"
@@ -93,7 +94,7 @@ export const serve = (o: EngineServerOptions): Effect.Effect<{ readonly url: str
               })
               : endedTask(context, state, text, metadata)
           )
-        let onDelta: ((text: string) => void) | undefined
+        let onPiece: ((piece: AnswerPiece) => void) | undefined
         if (streaming) {
           bus.publish(AgentEvent.task({
             id: context.taskId,
@@ -103,21 +104,30 @@ export const serve = (o: EngineServerOptions): Effect.Effect<{ readonly url: str
             history: [context.userMessage],
             metadata: undefined
           }))
-          const artifactId = randomUUID()
+          // One artifact per message of the answer, with its speaker as metadata; its last chunk ends the message.
+          let artifactId = randomUUID()
           let first = true
-          onDelta = (text) => {
+          onPiece = ({ text, end, ...speaker }) => {
             bus.publish(AgentEvent.artifactUpdate({
               taskId: context.taskId,
               contextId: context.contextId,
-              artifact: { artifactId, name: "answer", description: "", parts: [textPart(text)], metadata: undefined, extensions: [] },
+              artifact: {
+                artifactId,
+                name: "answer",
+                description: "",
+                parts: text === "" ? [] : [textPart(text)],
+                metadata: Object.keys(speaker).length === 0 ? undefined : speaker,
+                extensions: []
+              },
               append: !first,
-              lastChunk: false,
+              lastChunk: end === true,
               metadata: undefined
             }))
-            first = false
+            first = end === true
+            if (end === true) artifactId = randomUUID()
           }
         }
-        const exit = await run(executor.execute(ref, onDelta !== undefined ? { onDelta } : {}).pipe(
+        const exit = await run(executor.execute(ref, onPiece !== undefined ? { onPiece } : {}).pipe(
           Effect.tapError((e) => Effect.logWarning(`query ${ref.namespace}/${ref.name} failed: ${e.code}: ${e.message}`))
         ))
         if (Exit.isSuccess(exit) && exit.value.approval !== undefined) {

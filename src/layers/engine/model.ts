@@ -3,7 +3,7 @@
  * and what every provider implements: one chat completion over the conversation so far.
  */
 import type { Effect } from "effect"
-import type { AssistantMessage, ChatMessage, ToolDefinition, Usage } from "../../domain/chat.ts"
+import type { AnswerPiece, AssistantMessage, ChatMessage, ToolDefinition, Usage } from "../../domain/chat.ts"
 import type { ProviderError } from "./providerCall.ts"
 import type { AzureIdentity } from "./providers/azureIdentity.ts"
 
@@ -43,12 +43,20 @@ export interface ChatRequest {
   /**
    * Called with each piece of the answer's text as the provider streams it: with it, every
    * provider uses its streaming API (OpenAI and Azure `stream: true`, Anthropic's Messages
-   * `stream: true`, Bedrock's ConverseStream); without it, the plain call.
+   * `stream: true`, Bedrock's ConverseStream); without it, the plain call. `end`: the message
+   * streamed so far ends there, unfinished (the engine's, when a retried call says otherwise).
    */
-  readonly onDelta?: (text: string) => void
+  readonly onDelta?: Delta
   /** "required": the model must call one of the tools (a team's selector agent). */
   readonly toolChoice?: "required"
 }
+
+/** A streamed piece of an answer's text, or (`end`) the end of the message streamed so far. */
+export type Delta = (text: string, end?: boolean) => void
+
+/** A Delta as the answer's pieces, from `speaker`. */
+export const speaking = (onPiece: (piece: AnswerPiece) => void, speaker: Omit<AnswerPiece, "text" | "end">): Delta => (text, end) =>
+  onPiece({ text, ...speaker, ...(end === true ? { end } : {}) })
 
 export interface ChatResponse {
   readonly message: AssistantMessage

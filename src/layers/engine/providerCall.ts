@@ -5,6 +5,7 @@
  * says. The error that ends the call carries the provider's text with any credential removed.
  */
 import { Duration, Effect, Schema } from "effect"
+import type { Delta } from "./model.ts"
 
 export class ProviderError extends Schema.TaggedError<ProviderError>()("ProviderError", {
   /** HTTP status of the answer; absent when no answer came (connection failure). */
@@ -65,6 +66,33 @@ export const providerFailure = (
     ...(after !== undefined ? { retryAfterMs: after } : {}),
     message: redact(`${who}: ${answer?.text ?? messageOf(e)}`, secrets)
   })
+}
+
+/**
+ * A streamed call's text across its attempts: followers already have what an interrupted attempt
+ * streamed, so a retry's text is passed on only beyond it while the retry repeats it; a retry that
+ * says something else ends the interrupted message (`end`) and streams whole as the next one.
+ */
+export const retriedStream = (onDelta: Delta) => {
+  let shown = ""
+  let said = ""
+  return {
+    /** A new attempt begins. */
+    restart: () => {
+      said = ""
+    },
+    onDelta: (text: string) => {
+      said += text
+      if (said.length <= shown.length ? !shown.startsWith(said) : !said.startsWith(shown)) {
+        onDelta("", true)
+        shown = ""
+      }
+      if (said.length > shown.length) {
+        onDelta(said.slice(shown.length))
+        shown = said
+      }
+    }
+  }
 }
 
 export const withRetries = <A, R>(call: Effect.Effect<A, ProviderError, R>, policy: RetryPolicy): Effect.Effect<A, ProviderError, R> => {

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import type { AssistantMessage, ChatMessage, ToolCall, Usage } from "../../domain/chat.ts"
 import { addUsage } from "../../domain/chat.ts"
 import { ExecutionFailed } from "../../services/QueryExecutor.ts"
-import type { ChatRequest, ChatResponse } from "./model.ts"
+import type { ChatRequest, ChatResponse, Delta } from "./model.ts"
 import type { Decision } from "./approval.ts"
 import { rejection, requiresApproval } from "./approval.ts"
 import type { ApprovalPolicy, RunnableTool } from "./tools/runnableTool.ts"
@@ -46,7 +46,7 @@ export interface LoopInput {
    */
   readonly approvals?: { readonly decisions: ReadonlyMap<string, Decision> }
   /** The answer's text as the model writes it, every turn's (the Query's own agent, when its answer streams). */
-  readonly onDelta?: (text: string) => void
+  readonly onDelta?: Delta
 }
 
 const parseArguments = (call: ToolCall): Record<string, unknown> | string => {

@@ -2,7 +2,9 @@
  * A Query's answer as it is written: `GET .../queries/{name}/stream` answers server-sent events
  * of OpenAI chat completion chunks, as upstream's broker serves them, from the Query's stored
  * stream (QueryStreams), so any replica serves it and a client that connects late first gets
- * everything already written. It ends with the Query: an error chunk if it failed, a last chunk
+ * everything already written. A piece carries who wrote it (`ark.agent`, and `ark.team` for a
+ * team's member, as upstream's chunks do); a member's message ends with upstream's content
+ * boundary, an empty chunk with finish_reason `stop`. It ends with the Query: an error chunk if it failed, a last chunk
  * whose `ark.completedQuery` is the Query as it ended (upstream's final chunk), then `[DONE]`.
  */
 import { Duration, Effect, Option, Stream } from "effect"
@@ -34,6 +36,8 @@ const event = (data: unknown) => `data: ${typeof data === "string" ? data : JSON
 interface State {
   readonly after: number
   readonly idle: number
+  /** The next text starts a message (the first, or one after a boundary): its chunk carries the role. */
+  readonly opening: boolean
 }
 
 export const handleQueryStream = (r: QueryStreamRequest): Effect.Effect<Reply, ApiError, Storage | QueryStreams> =>
@@ -49,8 +53,17 @@ export const handleQueryStream = (r: QueryStreamRequest): Effect.Effect<Reply, A
     const model = (query.spec as { target?: { name?: string } } | undefined)?.target?.name ?? ""
     const chunk = (delta: Record<string, unknown>, finish: string | null, ark: Record<string, unknown> = {}) =>
       event({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }], ark: { query: r.name, ...ark } })
-    const pieces = (chunks: ReadonlyArray<StreamChunk>) =>
-      chunks.map((c) => chunk(c.seq === 1 ? { role: "assistant", content: c.text } : { content: c.text }, null)).join("")
+    /** The chunks' events, and whether the next text opens a message. */
+    const pieces = (chunks: ReadonlyArray<StreamChunk>, opening: boolean) => {
+      let events = ""
+      for (const c of chunks) {
+        const speaker = { ...(c.agent !== undefined ? { agent: c.agent } : {}), ...(c.team !== undefined ? { team: c.team } : {}) }
+        if (c.end === true) events += chunk({}, "stop", speaker)
+        else events += chunk(opening ? { role: "assistant", content: c.text } : { content: c.text }, null, speaker)
+        opening = c.end === true
+      }
+      return { events, opening }
+    }
     const ending = (q: KubeObject) => {
       const status = (q.status ?? {}) as { phase?: string; error?: string }
       const error = status.phase === "error"
@@ -63,19 +76,22 @@ export const handleQueryStream = (r: QueryStreamRequest): Effect.Effect<Reply, A
     const step = (s: State) =>
       Effect.gen(function*(): Effect.fn.Return<readonly [ReadonlyArray<Uint8Array>, Option.Option<State>], unknown> {
         const chunks = yield* streams.read(key, s.after, 500)
-        if (chunks.length > 0) return [[encoder.encode(pieces(chunks))], Option.some({ after: chunks.at(-1)!.seq, idle: 0 })]
+        if (chunks.length > 0) {
+          const { events, opening } = pieces(chunks, s.opening)
+          return [[encoder.encode(events)], Option.some({ after: chunks.at(-1)!.seq, idle: 0, opening })]
+        }
         const current = yield* storage.get(resource, r.namespace, r.name)
         if (current.metadata.uid !== key.uid) return [[encoder.encode(ending(current))], Option.none()]
         if (isSettledQuery(current)) {
           // Pieces stored before the end are committed before the terminal status: read once more.
           const last = yield* streams.read(key, s.after, 100_000)
-          return [[encoder.encode(`${pieces(last)}${ending(current)}`)], Option.none()]
+          return [[encoder.encode(`${pieces(last, s.opening).events}${ending(current)}`)], Option.none()]
         }
         yield* Effect.sleep(pollEvery)
         const idle = s.idle + 1
-        return [idle >= keepAliveAfter ? [encoder.encode(": keep-alive\n\n")] : [], Option.some({ after: s.after, idle: idle >= keepAliveAfter ? 0 : idle })]
+        return [idle >= keepAliveAfter ? [encoder.encode(": keep-alive\n\n")] : [], Option.some({ ...s, idle: idle >= keepAliveAfter ? 0 : idle })]
       })
-    const body = Stream.paginate<State, Uint8Array, unknown>({ after: 0, idle: 0 }, step).pipe(
+    const body = Stream.paginate<State, Uint8Array, unknown>({ after: 0, idle: 0, opening: true }, step).pipe(
       Stream.catchCause(() => failed("following the query failed (the store is unavailable, or the query was deleted)"))
     )
     return { status: 200, body, contentType: "text/event-stream" }

@@ -7,6 +7,7 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
+import type { AnswerPiece } from "../../domain/chat.ts"
 import { findKind, storageKey } from "../../domain/registry.ts"
 import { QueryStreams, QueryStreamsUnavailable } from "../../services/QueryStreams.ts"
 import { causeMessage, isUnavailable } from "./PgErrors.ts"
@@ -33,18 +34,18 @@ export const make = (purgeEvery: Duration.Duration) =>
     )
 
     return QueryStreams.of({
-      append: (query, texts) =>
-        texts.length === 0 ? Effect.void : Effect.asVoid(run(
-          `INSERT INTO ark_query_chunks (uid, seq, namespace, name, text)
-           SELECT $1::uuid, coalesce((SELECT max(seq) FROM ark_query_chunks WHERE uid = $1::uuid), 0) + t.n, $2, $3, t.text
-           FROM (VALUES ${texts.map((_, i) => `($${i + 4}::text, ${i + 1})`).join(", ")}) AS t(text, n)`,
-          [query.uid, query.namespace, query.name, ...texts]
+      append: (query, pieces) =>
+        pieces.length === 0 ? Effect.void : Effect.asVoid(run(
+          `INSERT INTO ark_query_chunks (uid, seq, namespace, name, text, ark)
+           SELECT $1::uuid, coalesce((SELECT max(seq) FROM ark_query_chunks WHERE uid = $1::uuid), 0) + t.n, $2, $3, t.text, t.ark
+           FROM (VALUES ${pieces.map((_, i) => `($${2 * i + 4}::text, $${2 * i + 5}::jsonb, ${i + 1})`).join(", ")}) AS t(text, ark, n)`,
+          [query.uid, query.namespace, query.name, ...pieces.flatMap(({ text, ...speaker }) => [text, Object.keys(speaker).length === 0 ? null : JSON.stringify(speaker)])]
         )),
       read: (query, after, limit) =>
-        run<{ seq: number; text: string }>(
-          `SELECT seq, text FROM ark_query_chunks WHERE uid = $1::uuid AND seq > $2 ORDER BY seq LIMIT $3`,
+        run<{ seq: number; text: string; ark: Omit<AnswerPiece, "text"> | null }>(
+          `SELECT seq, text, ark FROM ark_query_chunks WHERE uid = $1::uuid AND seq > $2 ORDER BY seq LIMIT $3`,
           [query.uid, after, limit]
-        ).pipe(Effect.map((rows) => rows.map((r) => ({ seq: Number(r.seq), text: r.text }))))
+        ).pipe(Effect.map((rows) => rows.map((r) => ({ ...r.ark, seq: Number(r.seq), text: r.text }))))
     })
   })
 

@@ -241,6 +241,12 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly name: strin
         PRIMARY KEY (uid, seq)
       )`
     ]
+  },
+  {
+    version: 9,
+    name: "query answer stream speakers",
+    // Who wrote a piece (a team's member, the team) and where a message ends: null for plain text.
+    statements: [`ALTER TABLE ark_query_chunks ADD COLUMN ark jsonb`]
   }
 ]
 

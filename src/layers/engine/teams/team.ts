@@ -6,11 +6,13 @@
  * with the tokens used within it (a nested team's too).
  */
 import { Effect } from "effect"
-import type { ChatMessage, Usage } from "../../../domain/chat.ts"
+import type { AnswerPiece, ChatMessage, Usage } from "../../../domain/chat.ts"
 import { noUsage } from "../../../domain/chat.ts"
 import type { KubeObject } from "../../../domain/object.ts"
 import { ExecutionFailed } from "../../../services/QueryExecutor.ts"
 import { ResourceReader } from "../../../services/ResourceReader.ts"
+import type { Delta } from "../model.ts"
+import { speaking } from "../model.ts"
 import { getObject, types } from "../resolve.ts"
 import type { RunnableTool } from "../tools/runnableTool.ts"
 import { usageCounter } from "../turnLoop.ts"
@@ -30,6 +32,8 @@ export interface AgentRunOptions {
   /** Instead of the agent's own tools (a selector agent gets only the selection tools). */
   readonly tools?: ReadonlyArray<RunnableTool>
   readonly toolChoice?: "required"
+  /** The answer's text as the model writes it, every turn's (a streamed Query's own agent, a team's members). */
+  readonly onDelta?: Delta
 }
 
 type OnUsage = (u: Usage) => void
@@ -40,9 +44,11 @@ export interface TeamDeps {
   /** The agent runs on another execution engine than this one. */
   readonly isRemote: (agent: KubeObject) => boolean
   /** An agent on another execution engine: sent the user's input alone, as upstream sends it. */
-  readonly runRemote: (agent: KubeObject, userInput: ChatMessage, onUsage: OnUsage) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+  readonly runRemote: (agent: KubeObject, userInput: ChatMessage, onUsage: OnUsage, onPiece?: (piece: AnswerPiece) => void) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
   /** Records the team's operations on the Query. */
   readonly track: Track
+  /** Where the members' messages stream as they are written, when the Query's answer is followed. */
+  readonly stream?: (piece: AnswerPiece) => void
 }
 
 /** Teams within teams (and agents they call): a cycle would otherwise never end. */
@@ -70,6 +76,13 @@ export const runTeam = (
       usage.add(u)
       onUsage(u)
     }
+    // Members' messages stream attributed to them in this team (a nested team's members speak for
+    // themselves), each ended when the member's turn is; a selector's deliberation does not stream.
+    const stream = deps.stream
+    const speaks = (member: string) => stream === undefined ? {} : { onDelta: speaking(stream, { agent: member, team: name }) }
+    const relayed = (member: string) =>
+      stream === undefined ? undefined : (piece: AnswerPiece) => stream({ ...piece, agent: piece.agent ?? member, team: piece.team ?? name })
+    const ended = (member: string) => Effect.sync(() => stream?.({ text: "", agent: member, team: name, end: true }))
     const members: Array<Member> = []
     for (const m of spec.members ?? []) {
       if (m.type !== "agent" && m.type !== "team") {
@@ -82,7 +95,10 @@ export const runTeam = (
         type: m.type,
         ...(description !== undefined ? { description } : {}),
         run: m.type === "agent"
-          ? (input, before) => provided(deps.isRemote(object) ? deps.runRemote(object, input, used) : deps.runAgent(m.name, [...before, input], {}, depth + 1, used))
+          ? (input, before) =>
+            provided(deps.isRemote(object) ? deps.runRemote(object, input, used, relayed(m.name)) : deps.runAgent(m.name, [...before, input], speaks(m.name), depth + 1, used)).pipe(
+              Effect.tap(() => ended(m.name))
+            )
           : (input, before) => provided(runTeam(namespace, m.name, input, before, deps, depth + 1, used)).pipe(Effect.map((r) => ({ messages: r.messages })))
       })
     }
