@@ -11,7 +11,7 @@
  * Size: ARK_STRESS_SCALE (default 1; the benchmark runs it at 10).
  */
 import { findKind } from "../../src/domain/registry.ts"
-import { Effect } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -19,6 +19,7 @@ import pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
 import type { Selection } from "../../src/domain/watch.ts"
 import { eventType } from "../../src/domain/watch.ts"
+import type { Change } from "../../src/services/Storage.ts"
 import { Storage, storedResource } from "../../src/services/Storage.ts"
 import { startCluster } from "../support/cluster.ts"
 import { startEtcd, withEtcdStorage } from "../support/etcd.ts"
@@ -135,11 +136,38 @@ const kube: Store = {
       caPem: cluster.ca.certPem,
       serverName: "kubernetes"
     })
-    const storageOf = <A, E>(effect: Effect.Effect<A, E, Storage>) =>
-      Effect.runPromise(Effect.scoped(effect.pipe(Effect.provide(kubeStorageLayer(cluster.admin)))).pipe(Effect.orDie))
+    // The reference: the kind's history as a Storage of the test's own (straight to kube-apiserver,
+    // which the fault does not cut) delivers it, recorded from before the first write. Read only
+    // at the end, it would come from kube's watch cache, which a 10x run outgrows (410).
+    const reference = ManagedRuntime.make(kubeStorageLayer(cluster.admin))
+    const run = <A, E>(effect: Effect.Effect<A, E, Storage>) => reference.runPromise(Effect.scoped(effect).pipe(Effect.orDie))
+    const since = await run(Effect.gen(function*() { return (yield* (yield* Storage).frontiers)(resource) }))
+    const history: Array<Change> = []
+    let recorded = since
+    const pull = () => run(Effect.gen(function*() {
+      const storage = yield* Storage
+      const upTo = (yield* storage.frontiers)(resource)
+      history.push(...(yield* storage.changes(resource, recorded, upTo)))
+      recorded = upTo
+    }))
+    // One pull at a time, each from where the last ended (a failed one is retried by the next).
+    let pulled = Promise.resolve()
+    const record = () => (pulled = pulled.then(pull, pull))
+    let recording = true
+    const recorder = (async () => {
+      while (recording) {
+        await record().catch(() => undefined)
+        await sleep(200)
+      }
+    })()
+    // Before the cluster stops.
+    cleanups.unshift(async () => {
+      recording = false
+      await recorder
+      await reference.dispose()
+    })
     const replica = { kubeconfig }
     const a = await startServer({ ...options, ...replica })
-    const since = await storageOf(Effect.gen(function*() { return yield* (yield* Storage).currentRevision }))
     return {
       a,
       replica,
@@ -149,12 +177,22 @@ const kube: Store = {
         expect(proxy.cut()).toBeGreaterThan(0)
       },
       // Other kinds (kube's own Leases) move kube's revision too: the reference is the kind's history.
-      lastChange: () => storageOf(Effect.gen(function*() {
-        const storage = yield* Storage
-        const all = yield* storage.changes(resource, since, yield* storage.currentRevision)
-        return all[all.length - 1]?.resourceVersion ?? since
-      })),
-      withStorage: storageOf,
+      lastChange: async () => {
+        await record()
+        return history[history.length - 1]?.resourceVersion ?? since
+      },
+      withStorage: async (effect) => {
+        await record()
+        const upTo = BigInt(recorded)
+        return run(Effect.gen(function*() {
+          const inner = yield* Storage
+          const changes: typeof inner.changes = (r, after, to) =>
+            r.key !== resource.key || BigInt(to) > upTo
+              ? inner.changes(r, after, to)
+              : Effect.succeed(history.filter((c) => BigInt(c.resourceVersion) > BigInt(after) && BigInt(c.resourceVersion) <= BigInt(to)))
+          return yield* effect.pipe(Effect.provideService(Storage, Storage.of({ ...inner, changes })))
+        }))
+      },
       diagnose: async () => cluster.apiserverLog().slice(-3000)
     }
   }
