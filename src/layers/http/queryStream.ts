@@ -4,8 +4,9 @@
  * stream (QueryStreams), so any replica serves it and a client that connects late first gets
  * everything already written. A piece carries who wrote it (`ark.agent`, and `ark.team` for a
  * team's member, as upstream's chunks do); a member's message ends with upstream's content
- * boundary, an empty chunk with finish_reason `stop`. It ends with the Query: an error chunk if it failed, a last chunk
- * whose `ark.completedQuery` is the Query as it ended (upstream's final chunk), then `[DONE]`.
+ * boundary, an empty chunk with finish_reason `stop`. It ends with the Query: an error chunk if
+ * it failed, a last chunk whose `ark.completedQuery` is the Query as it ended (upstream's final
+ * chunk), then `[DONE]`.
  */
 import { Duration, Effect, Option, Stream } from "effect"
 import { isSettledQuery } from "../../domain/kinds/query.ts"
