@@ -12,7 +12,7 @@
  * which a real kube-apiserver owns and rewrites from its own flags.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { request } from "node:https"
+import { Agent, request } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -91,6 +91,18 @@ const call = (
     req.on("error", reject)
     req.end(body)
   })
+
+/** Requests on one kept-alive TLS connection with `cert`; each answer says whether it reused the connection. */
+const connection = (cert: Issued) => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(join(ark.dataDir, "pki", "ca.crt")), cert: cert.certPem, key: cert.keyPem })
+  const get = (path: string) =>
+    new Promise<Answer & { reused: boolean }>((resolve, reject) => {
+      const req = request(new URL(path, ark.url), { agent }, (res) => void readAnswer(res).then((a) => resolve({ ...a, reused: req.reusedSocket }), reject))
+      req.on("error", reject)
+      req.end()
+    })
+  return { get, close: () => agent.destroy() }
+}
 
 const proxyHeaders = {
   "X-Remote-User": "alice",
@@ -266,5 +278,51 @@ describe("a client CA rotated in extension-apiserver-authentication", () => {
     }
     expect(status).toBe(200)
     expect((await call("GET", path, { cert: bob })).status).toBe(200)
+  })
+
+  it("stops trusting a kept-alive connection's certificate once its CA leaves the ConfigMap, or once it expires", async () => {
+    const path = `${base}/namespaces/team-a/agents`
+    const passing = await makeCa("passing-client-ca")
+    const erin = await issue(passing, { cn: "erin" })
+    // Valid for a few seconds: it expires while its connection is open.
+    const expiry = new Date(Date.now() + 4_000)
+    const frank = await issue(clientCa, { cn: "frank", notAfter: expiry })
+    configMap["client-ca-file"] = clientCa.certPem + passing.certPem
+    const erins = connection(erin)
+    const franks = connection(frank)
+    try {
+      const deadline = Date.now() + 20_000
+      let first = await erins.get(path)
+      while (first.status === 401 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100))
+        first = await erins.get(path)
+      }
+      expect(first.status, first.text).toBe(200)
+      expect((await franks.get(path)).status).toBe(200)
+
+      configMap["client-ca-file"] = clientCa.certPem
+      let later = await erins.get(path)
+      while (later.status === 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100))
+        later = await erins.get(path)
+      }
+      expect(later.reused).toBe(true)
+      expectStatus(later, 401, "Unauthorized")
+
+      // Asked every 250 ms (the connection never idles out): 200 until the certificate expires, then 401.
+      const until = Date.now() + 15_000
+      let expired = await franks.get(path)
+      while (expired.status === 200 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 250))
+        expired = await franks.get(path)
+      }
+      expect(expired.reused).toBe(true)
+      expectStatus(expired, 401, "Unauthorized")
+      // Certificates keep whole seconds.
+      expect(Date.now()).toBeGreaterThanOrEqual(expiry.getTime() - 1_000)
+    } finally {
+      erins.close()
+      franks.close()
+    }
   })
 })

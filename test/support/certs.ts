@@ -37,8 +37,8 @@ export const makeCa = async (name: string): Promise<Ca> => {
   return { certPem: cert.toString("pem"), cert, key: keys.privateKey }
 }
 
-/** A client certificate (CN, O) or, with `hosts`, a serving certificate for them. */
-export const issue = async (ca: Ca, subject: { cn: string; o?: ReadonlyArray<string>; hosts?: ReadonlyArray<string> }): Promise<Issued> => {
+/** A client certificate (CN, O) or, with `hosts`, a serving certificate for them; valid for 30 days unless `notAfter`. */
+export const issue = async (ca: Ca, subject: { cn: string; o?: ReadonlyArray<string>; hosts?: ReadonlyArray<string>; notAfter?: Date }): Promise<Issued> => {
   const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"])
   const server = subject.hosts !== undefined
   const cert = await x509.X509CertificateGenerator.create({
@@ -47,6 +47,7 @@ export const issue = async (ca: Ca, subject: { cn: string; o?: ReadonlyArray<str
     publicKey: keys.publicKey,
     signingKey: ca.key,
     ...validity(),
+    ...(subject.notAfter !== undefined ? { notAfter: subject.notAfter } : {}),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),

@@ -23,33 +23,62 @@ const current = (cert: X509Certificate, now: number) =>
 const signedBy = (child: X509Certificate, parent: X509Certificate) => child.checkIssued(parent) && child.verify(parent.publicKey)
 
 /**
- * Whether `certificates` (leaf first, then the intermediates the client presented) chain to one of
- * `anchors`, every link within its validity, intermediates being CAs, and the leaf usable for
- * client authentication (as Go's x509.Verify with ExtKeyUsageClientAuth, which kube uses).
+ * Until when `certificates` (leaf first, then the intermediates the client presented) chain to
+ * one of `anchors` (the earliest end of validity on the path), or undefined when they do not:
+ * every link within its validity, intermediates being CAs, and the leaf usable for client
+ * authentication (as Go's x509.Verify with ExtKeyUsageClientAuth, which kube uses).
  */
+const verifiedUntil = (certificates: ReadonlyArray<X509Certificate>, anchors: ReadonlyArray<X509Certificate>, now: number): number | undefined => {
+  const [leaf, ...intermediates] = certificates
+  if (leaf === undefined || anchors.length === 0) return undefined
+  const usages = leaf.keyUsage as ReadonlyArray<string> | undefined
+  if (usages !== undefined && !usages.includes(clientAuth) && !usages.includes(anyUsage)) return undefined
+  let cert = leaf
+  let until = Infinity
+  for (let depth = 0; depth <= Math.min(intermediates.length, maxIntermediates); depth++) {
+    if (!current(cert, now)) return undefined
+    until = Math.min(until, cert.validToDate.getTime())
+    const anchor = anchors.find((a) => current(a, now) && signedBy(cert, a))
+    if (anchor !== undefined) return Math.min(until, anchor.validToDate.getTime())
+    const next = intermediates.find((i) => i !== cert && i.ca && signedBy(cert, i))
+    if (next === undefined) return undefined
+    cert = next
+  }
+  return undefined
+}
+
+/**
+ * Chains found valid, by the chain and the anchors, with until when: security.ts parses a
+ * connection's chain once and the anchors stay the same objects until a CA rotation, so the
+ * requests of a keep-alive connection check its signatures once, not each.
+ */
+const verified = new WeakMap<ReadonlyArray<X509Certificate>, WeakMap<ReadonlyArray<X509Certificate>, number>>()
+
+/** Whether `certificates` chain to one of `anchors` (verifiedUntil), now. */
 export const chainsTo = (
   certificates: ReadonlyArray<X509Certificate>,
   anchors: ReadonlyArray<X509Certificate>,
   now = Date.now()
 ): boolean => {
-  const [leaf, ...intermediates] = certificates
-  if (leaf === undefined || anchors.length === 0) return false
-  const usages = leaf.keyUsage as ReadonlyArray<string> | undefined
-  if (usages !== undefined && !usages.includes(clientAuth) && !usages.includes(anyUsage)) return false
-  let cert = leaf
-  for (let depth = 0; depth <= Math.min(intermediates.length, maxIntermediates); depth++) {
-    if (!current(cert, now)) return false
-    if (anchors.some((anchor) => current(anchor, now) && signedBy(cert, anchor))) return true
-    const next = intermediates.find((i) => i !== cert && i.ca && signedBy(cert, i))
-    if (next === undefined) return false
-    cert = next
-  }
-  return false
+  const known = verified.get(certificates)?.get(anchors)
+  if (known !== undefined && now <= known) return true
+  const until = verifiedUntil(certificates, anchors, now)
+  if (until === undefined) return false
+  let byAnchors = verified.get(certificates)
+  if (byAnchors === undefined) verified.set(certificates, byAnchors = new WeakMap())
+  byAnchors.set(anchors, until)
+  return true
 }
+
+/** Certificates' subjects, decoded once per certificate (a connection's chain is parsed once). */
+const subjects = new WeakMap<X509Certificate, x509.Name>()
 
 /**
  * The values of one attribute (CN, O) of a certificate's subject, decoded from DER (Node's
  * `subject` text escapes and joins values, which would let odd names blur together).
  */
-export const subjectValues = (cert: X509Certificate, attribute: "CN" | "O"): ReadonlyArray<string> =>
-  new x509.X509Certificate(cert.raw).subjectName.getField(attribute)
+export const subjectValues = (cert: X509Certificate, attribute: "CN" | "O"): ReadonlyArray<string> => {
+  let subject = subjects.get(cert)
+  if (subject === undefined) subjects.set(cert, subject = new x509.X509Certificate(cert.raw).subjectName)
+  return subject.getField(attribute)
+}
