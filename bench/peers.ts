@@ -228,7 +228,7 @@ const startKine = async (children: Children, databaseUrl: string) => {
 }
 
 /** `ark serve` over TLS (its generated PKI), with the benchmark's in-flight limits. */
-const startArkTls = (children: Children, name: string, args: ReadonlyArray<string>) =>
+export const startArkTls = (children: Children, name: string, args: ReadonlyArray<string>) =>
   new Promise<Server>((resolve, reject) => {
     const child = spawn(process.execPath, [
       ...serverNodeFlags, join(root, "src/programs/main.ts"), "serve", "--port", "0", "--modules", "apiserver",

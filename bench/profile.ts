@@ -3,10 +3,14 @@
  * time goes: its own embedded PostgreSQL, the server with the flags of `npm run bench`, the
  * scenario driven by the bench's client code (watch: after the bare Node fan-out of the same
  * watchers, for the ratio; create: then the bench's raw INSERT at the same concurrency on the same
- * PostgreSQL, for the ratio, and the transactions the server committed per create), then the profile's self time by function and by file. The .cpuprofile is kept (open it in Chrome DevTools or speedscope).
+ * PostgreSQL, for the ratio, and the transactions the server committed per create; get: GETs of
+ * 200 objects), then the profile's self time by function and by file. The .cpuprofile is kept
+ * (open it in Chrome DevTools or speedscope). With --tls the server is reached as the peer table
+ * reaches it: over TLS with its admin client certificate, authentication and authorization on.
  *
  *   node bench/profile.ts --scenario watch [--watchers 1000] [--events 200] [--out .scratch/profiles]
- *   node bench/profile.ts --scenario create [--count 5000] [--concurrency 50] [--out .scratch/profiles]
+ *   node bench/profile.ts --scenario create [--count 5000] [--concurrency 50] [--tls] [--out .scratch/profiles]
+ *   node bench/profile.ts --scenario get [--count 5000] [--concurrency 1] [--tls] [--out .scratch/profiles]
  */
 import { Effect, Exit, Scope } from "effect"
 import type { spawn } from "node:child_process"
@@ -17,6 +21,7 @@ import { parseArgs } from "node:util"
 import pg from "pg"
 import * as EmbeddedPostgres from "../src/layers/postgres/EmbeddedPostgres.ts"
 import { agent, expectStatus, http, measure, path, query, startMinimalWatch, startReplica, stopChild, watchLatency } from "./lib.ts"
+import { startArkTls } from "./peers.ts"
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +30,8 @@ const { values } = parseArgs({
     events: { type: "string", default: "200" },
     count: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "50" },
-    out: { type: "string", default: ".scratch/profiles" }
+    out: { type: "string", default: ".scratch/profiles" },
+    tls: { type: "boolean", default: false }
   }
 })
 const root = join(import.meta.dirname, "..")
@@ -79,10 +85,10 @@ const main = async () => {
     // Only the server is profiled: the option is in the environment while it is spawned, no longer.
     const nodeOptions = process.env["NODE_OPTIONS"]
     process.env["NODE_OPTIONS"] = `${nodeOptions ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`
-    const starting = startReplica(children, [
-      "--storage", "postgresql", "--postgres-url", pgServer.url.replace(/\/postgres$/, "/ark"), "--data-dir", join(dir, "ark"),
-      "--modules", "apiserver", "--max-mutating-requests-inflight", "1000", "--max-requests-inflight", "2000"
-    ])
+    const store = ["--storage", "postgresql", "--postgres-url", pgServer.url.replace(/\/postgres$/, "/ark"), "--data-dir", join(dir, "ark")]
+    const starting = values.tls === true
+      ? startArkTls(children, "ark-effect", store).then((s) => ({ url: s.url, pid: s.pids[0]! }))
+      : startReplica(children, [...store, "--modules", "apiserver", "--max-mutating-requests-inflight", "1000", "--max-requests-inflight", "2000"])
     if (nodeOptions === undefined) delete process.env["NODE_OPTIONS"]
     else process.env["NODE_OPTIONS"] = nodeOptions
     const server = await starting
@@ -123,7 +129,12 @@ const main = async () => {
       await raw.end()
       console.log(`create c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(2)} ms, P99 ${m.p99.toFixed(2)} ms, ` +
         `${perCreate.toFixed(2)} transactions and ${serverCpu.toFixed(2)} ms of server CPU per create; raw INSERT ${r.opsPerSec.toFixed(0)}/s: ${((m.opsPerSec / r.opsPerSec) * 100).toFixed(0)}%`)
-    } else throw new Error(`profile: --scenario is watch or create, not "${values.scenario}"`)
+    } else if (values.scenario === "get") {
+      const c = Number(values.concurrency)
+      await measure(200, 10, (i) => http(server.url, "POST", path("g"), query("g", `q-${i}`)).then(expectStatus(201)), "seed")
+      const m = await measure(Number(values.count), c, (i) => http(server.url, "GET", `${path("g")}/q-${(i * 7919) % 200}`).then(expectStatus(200)), `get c=${c}`)
+      console.log(`get c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(3)} ms, P99 ${m.p99.toFixed(3)} ms`)
+    } else throw new Error(`profile: --scenario is watch, create or get, not "${values.scenario}"`)
     // ark serve exits by itself on SIGTERM, and Node writes the profile as it exits.
     await stopChild(children[0]!, 30_000)
     const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))
