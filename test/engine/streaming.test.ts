@@ -4,8 +4,8 @@
  * a client follows the Query's answer as server-sent events of OpenAI chunks on that replica and
  * on another one (API only, same PostgreSQL), and a client that connects after the Query ended
  * gets every chunk, then the final status. The Query's own status is what it is without streaming.
- * A team's members stream in turn, each piece naming its agent and team, each message ended by
- * upstream's content boundary. A model call retried after part of its answer was streamed does
+ * A team's members stream in turn, each piece naming its agent and team (a nested team's members
+ * their own), each message ended by upstream's content boundary. A model call retried after part of its answer was streamed does
  * not stream that part twice. Anthropic and Bedrock Models stream too (Messages `stream: true`,
  * ConverseStream's event stream), a tool call made in a streamed turn included, in a team too.
  */
@@ -66,7 +66,8 @@ beforeAll(async () => {
     agent("poet", { prompt: "Write a poem." }),
     agent("falterer", { prompt: "Falter." }),
     agent("changer", { prompt: "Change." }),
-    { apiVersion: v1alpha1, kind: "Team", metadata: { name: "duo" }, spec: { strategy: "sequential", members: [{ name: "teller", type: "agent" }, { name: "poet", type: "agent" }] } }
+    { apiVersion: v1alpha1, kind: "Team", metadata: { name: "duo" }, spec: { strategy: "sequential", members: [{ name: "teller", type: "agent" }, { name: "poet", type: "agent" }] } },
+    { apiVersion: v1alpha1, kind: "Team", metadata: { name: "stage" }, spec: { strategy: "sequential", members: [{ name: "poet", type: "agent" }, { name: "duo", type: "team" }] } }
   ])
 })
 
@@ -153,6 +154,22 @@ describe("streaming a Query's answer", () => {
     const q = await client.finished("s1", "duet")
     expect(q.status.response.content).toBe(poem.join(""))
     expect(q.status.tokenUsage).toEqual({ promptTokens: 18, completionTokens: pieces.length + poem.length, totalTokens: 18 + pieces.length + poem.length })
+  })
+
+  it("a nested team's members stream named with their own team, between the outer team's members", async () => {
+    await client.apply("s1", [query("show", { input: "Perform.", target: { type: "team", name: "stage" } })])
+    const followed = await openSse(apiOnly.url, streamPath("show"))
+    cleanups.push(async () => followed.close())
+    await followed.ended
+    expect(shapeOf(followed.events)).toEqual([
+      ...poem.map((p) => `poet@stage: ${p}`),
+      "end poet@stage",
+      ...pieces.map((p) => `teller@duo: ${p}`),
+      "end teller@duo",
+      ...poem.map((p) => `poet@duo: ${p}`),
+      "end poet@duo"
+    ])
+    expect((await client.finished("s1", "show")).status.phase).toBe("done")
   })
 
   it("a model call retried after part of its answer streamed: a retry that repeats it streams only what is new, one that says otherwise ends the broken message first", async () => {

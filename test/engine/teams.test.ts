@@ -390,6 +390,22 @@ describe("teams on the completions engine", () => {
     expect(rows(raw(split))).toEqual([["assistant", "near", "near saw 2 messages"], ["assistant", "far-analyst", "far-analyst saw 2 messages"]])
     expect(rows(openAiMessages(m.by("far-analyst")[0]!) as ReadonlyArray<Message>)).toEqual([["system", "", "You are far-analyst."], ["user", "", "Across engines?"]])
     expect(split.status.tokenUsage.totalTokens).toBe(30)
+    // Its answer streamed (read late, as a whole): each member's message named, the far one relayed from its engine over A2A.
+    const stream = await client.k(["get", "--raw", "/apis/ark.mckinsey.com/v1alpha1/namespaces/t8/queries/split/stream"])
+    expect(stream.code, stream.stderr).toBe(0)
+    const messages: Array<string> = []
+    let text = ""
+    for (const line of stream.stdout.split("\n")) {
+      if (!line.startsWith("data: {")) continue
+      const chunk = JSON.parse(line.slice(6)) as { choices?: Array<{ delta: { content?: string }; finish_reason: string | null }>; ark: { agent?: string; team?: string; completedQuery?: unknown } }
+      if (chunk.ark.completedQuery !== undefined || chunk.choices === undefined) continue
+      text += chunk.choices[0]!.delta.content ?? ""
+      if (chunk.choices[0]!.finish_reason === "stop") {
+        messages.push(`${chunk.ark.agent}@${chunk.ark.team}: ${text}`)
+        text = ""
+      }
+    }
+    expect(messages).toEqual(["near@split: near saw 2 messages", "far-analyst@split: far-analyst saw 2 messages"])
     const panel = await done("t8", "far-panel")
     const asked = String(openAiMessages(m.by("far-chair")[0]!).at(-1)!.content)
     expect(asked).toContain("Reply with only the name of the next speaker, exactly as written in far-analyst, near, and nothing else.")
