@@ -41,12 +41,19 @@ export interface Usage {
  * (`end`, upstream's content boundary), with the agent writing it and the team it speaks in
  * where there is one (upstream's chunk metadata `ark.agent`, `ark.team`).
  */
-export interface AnswerPiece {
+export interface AnswerPiece extends Speaker {
   readonly text: string
-  readonly agent?: string
-  readonly team?: string
   readonly end?: boolean
 }
+
+/** Who writes a piece of an answer: the agent, and the team it speaks in. */
+export interface Speaker {
+  readonly agent?: string
+  readonly team?: string
+}
+
+/** Where an answer's pieces go as they are written. */
+export type OnPiece = (piece: AnswerPiece) => void
 
 export const noUsage: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 }
 

@@ -19,7 +19,7 @@ import { Effect, Layer, Option, Predicate, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Agent as HttpAgent, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
-import type { AnswerPiece } from "../domain/chat.ts"
+import type { OnPiece, Speaker } from "../domain/chat.ts"
 import { approvalRequiredPhase } from "../domain/kinds/query.ts"
 import type { CompletionRequest, CompletionResult, TokenUsage } from "../services/CompletionsEngine.ts"
 import { CompletionsEngine, EngineFailed, EngineUnavailable } from "../services/CompletionsEngine.ts"
@@ -304,7 +304,7 @@ const withArtifact = (artifacts: ReadonlyArray<Artifact>, update: Artifact, appe
 }
 
 /** The agent and team an artifact's metadata names (ark's engine names a team member's messages). */
-const speakerOf = (metadata: unknown): Omit<AnswerPiece, "text" | "end"> => {
+const speakerOf = (metadata: unknown): Speaker => {
   const m = (typeof metadata === "object" && metadata !== null ? metadata : {}) as Record<string, unknown>
   return {
     ...(typeof m["agent"] === "string" ? { agent: m["agent"] } : {}),
@@ -318,7 +318,7 @@ const speakerOf = (metadata: unknown): Omit<AnswerPiece, "text" | "end"> => {
  * Message, or the Task as its last status left it (ark's engine ends a completed stream with
  * its answer, metadata included, as the status message: that message is the reply).
  */
-const streamed = async (client: Client, request: CompletionRequest, onPiece: (piece: AnswerPiece) => void, signal: AbortSignal): Promise<SendMessageResult> => {
+const streamed = async (client: Client, request: CompletionRequest, onPiece: OnPiece, signal: AbortSignal): Promise<SendMessageResult> => {
   let task: Task | undefined
   for await (const event of client.sendMessageStream(sendRequest(request, true), { signal })) {
     const p = event.payload

@@ -6,12 +6,12 @@
  * terminal status, so a client that sees the end has every chunk before it.
  */
 import { Cause, Effect, Fiber, Queue } from "effect"
-import type { AnswerPiece } from "../domain/chat.ts"
+import type { AnswerPiece, OnPiece } from "../domain/chat.ts"
 import type { QueryKey } from "../services/QueryStreams.ts"
 import { QueryStreams } from "../services/QueryStreams.ts"
 
 export interface StreamWriter {
-  readonly onPiece: (piece: AnswerPiece) => void
+  readonly onPiece: OnPiece
   readonly flush: Effect.Effect<void>
 }
 

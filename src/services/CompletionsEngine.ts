@@ -4,7 +4,7 @@
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
-import type { AnswerPiece } from "../domain/chat.ts"
+import type { OnPiece } from "../domain/chat.ts"
 import type { approvalRequiredPhase } from "../domain/kinds/query.ts"
 
 export interface CompletionRequest {
@@ -24,7 +24,7 @@ export interface CompletionRequest {
   /** The Query itself: sent as upstream Ark's query extension QueryRef `{name, namespace}`. */
   readonly query: { readonly name: string; readonly namespace: string }
   /** Called with the answer's pieces as the engine streams them (A2A message/stream, or in process); none: one blocking call. */
-  readonly onPiece?: (piece: AnswerPiece) => void
+  readonly onPiece?: OnPiece
 }
 
 export interface TokenUsage {

@@ -5,7 +5,7 @@
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
-import type { AnswerPiece, ChatMessage, Usage } from "../domain/chat.ts"
+import type { ChatMessage, OnPiece, Usage } from "../domain/chat.ts"
 
 export interface QueryRef {
   readonly name: string
@@ -55,7 +55,7 @@ export class ExecutionFailed extends Schema.TaggedError<ExecutionFailed>()("Exec
 
 export interface ExecuteOptions {
   /** Called with the answer's pieces as the models write them (streaming); the Execution still carries it whole. */
-  readonly onPiece?: (piece: AnswerPiece) => void
+  readonly onPiece?: OnPiece
 }
 
 export class QueryExecutor extends Context.Service<QueryExecutor, {

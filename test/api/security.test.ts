@@ -22,6 +22,7 @@ import type { KubeApiDouble } from "../support/kubeApi.ts"
 import { startKubeApi } from "../support/kubeApi.ts"
 import type { RunningServer } from "../support/server.ts"
 import { startServer } from "../support/server.ts"
+import { eventually } from "../support/leader.ts"
 import type { Answer } from "../support/net.ts"
 import { readAnswer } from "../support/net.ts"
 
@@ -291,31 +292,16 @@ describe("a client CA rotated in extension-apiserver-authentication", () => {
     const erins = connection(erin)
     const franks = connection(frank)
     try {
-      const deadline = Date.now() + 20_000
-      let first = await erins.get(path)
-      while (first.status === 401 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100))
-        first = await erins.get(path)
-      }
-      expect(first.status, first.text).toBe(200)
+      await eventually("erin trusted", () => erins.get(path), (a) => a.status === 200, 20_000)
       expect((await franks.get(path)).status).toBe(200)
 
       configMap["client-ca-file"] = clientCa.certPem
-      let later = await erins.get(path)
-      while (later.status === 200 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100))
-        later = await erins.get(path)
-      }
+      const later = await eventually("erin distrusted", () => erins.get(path), (a) => a.status !== 200, 20_000)
       expect(later.reused).toBe(true)
       expectStatus(later, 401, "Unauthorized")
 
-      // Asked every 250 ms (the connection never idles out): 200 until the certificate expires, then 401.
-      const until = Date.now() + 15_000
-      let expired = await franks.get(path)
-      while (expired.status === 200 && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 250))
-        expired = await franks.get(path)
-      }
+      // Asked every 100 ms (the connection never idles out): 200 until the certificate expires, then 401.
+      const expired = await eventually("frank's certificate expired", () => franks.get(path), (a) => a.status !== 200, 15_000)
       expect(expired.reused).toBe(true)
       expectStatus(expired, 401, "Unauthorized")
       // Certificates keep whole seconds.

@@ -7,7 +7,7 @@
  * with the input as its arguments.
  */
 import { Duration, Effect, Layer, Result } from "effect"
-import type { AnswerPiece, ChatMessage, Usage } from "../../domain/chat.ts"
+import type { ChatMessage, OnPiece, Usage } from "../../domain/chat.ts"
 import { answerOf, noUsage, parseInputMessages } from "../../domain/chat.ts"
 import { parseGoDuration } from "../../domain/duration.ts"
 import type { KubeObject } from "../../domain/object.ts"
@@ -224,7 +224,7 @@ export const make = (options: ExecutorOptions) =>
      * Team members and selector agents are agents' turn loops; what the team does is recorded on
      * the Query, and its members' messages stream to `stream` (a team the Query targets, followed).
      */
-    const teamDeps = (scope: Scope, stream: ((piece: AnswerPiece) => void) | undefined): TeamDeps => ({
+    const teamDeps = (scope: Scope, stream: OnPiece | undefined): TeamDeps => ({
       runAgent: (name, conversation, run, depth, onUsage) =>
         runAgent(name, scope, conversation, onUsage, depth, run).pipe(
           Effect.map((r) => ({ messages: r.messages, ...(r.terminated ? { terminated: r.answer } : {}) }))
@@ -246,7 +246,7 @@ export const make = (options: ExecutorOptions) =>
      * with the user's input and the Query's QueryRef naming the member as the target (and the
      * Query's conversationId as the context); its answer is the member's message, its usage the Query's.
      */
-    const runRemote = (agent: KubeObject, scope: Scope, userInput: ChatMessage, onUsage: (u: Usage) => void, onPiece: ((piece: AnswerPiece) => void) | undefined) =>
+    const runRemote = (agent: KubeObject, scope: Scope, userInput: ChatMessage, onUsage: (u: Usage) => void, onPiece: OnPiece | undefined) =>
       Effect.gen(function*() {
         const name = agent.metadata.name!
         const ref = (agent.spec as AgentSpec).executionEngine!

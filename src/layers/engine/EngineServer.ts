@@ -15,7 +15,7 @@ import type { AgentExecutor, RequestContext } from "@a2a-js/sdk/server"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { Scope } from "effect"
 import { randomUUID } from "node:crypto"
-import type { AnswerPiece } from "../../domain/chat.ts"
+import type { OnPiece } from "../../domain/chat.ts"
 import type { QueryRef } from "../../services/QueryExecutor.ts"
 import { QueryExecutor } from "../../services/QueryExecutor.ts"
 import { QUERY_EXTENSION_URI, QUERY_REF_METADATA_KEY, STREAM_METADATA_KEY } from "../A2AEngine.ts"
@@ -94,7 +94,7 @@ export const serve = (o: EngineServerOptions): Effect.Effect<{ readonly url: str
               })
               : endedTask(context, state, text, metadata)
           )
-        let onPiece: ((piece: AnswerPiece) => void) | undefined
+        let onPiece: OnPiece | undefined
         if (streaming) {
           bus.publish(AgentEvent.task({
             id: context.taskId,

@@ -3,7 +3,7 @@
  * and what every provider implements: one chat completion over the conversation so far.
  */
 import type { Effect } from "effect"
-import type { AnswerPiece, AssistantMessage, ChatMessage, ToolDefinition, Usage } from "../../domain/chat.ts"
+import type { AssistantMessage, ChatMessage, OnPiece, Speaker, ToolDefinition, Usage } from "../../domain/chat.ts"
 import type { ProviderError } from "./providerCall.ts"
 import type { AzureIdentity } from "./providers/azureIdentity.ts"
 
@@ -55,7 +55,7 @@ export interface ChatRequest {
 export type Delta = (text: string, end?: boolean) => void
 
 /** A Delta as the answer's pieces, from `speaker`. */
-export const speaking = (onPiece: (piece: AnswerPiece) => void, speaker: Omit<AnswerPiece, "text" | "end">): Delta => (text, end) =>
+export const speaking = (onPiece: OnPiece, speaker: Speaker): Delta => (text, end) =>
   onPiece({ text, ...speaker, ...(end === true ? { end } : {}) })
 
 export interface ChatResponse {

@@ -57,11 +57,10 @@ export const handleQueryStream = (r: QueryStreamRequest): Effect.Effect<Reply, A
     /** The chunks' events, and whether the next text opens a message. */
     const pieces = (chunks: ReadonlyArray<StreamChunk>, opening: boolean) => {
       let events = ""
-      for (const c of chunks) {
-        const speaker = { ...(c.agent !== undefined ? { agent: c.agent } : {}), ...(c.team !== undefined ? { team: c.team } : {}) }
-        if (c.end === true) events += chunk({}, "stop", speaker)
-        else events += chunk(opening ? { role: "assistant", content: c.text } : { content: c.text }, null, speaker)
-        opening = c.end === true
+      for (const { seq: _, text, end, ...speaker } of chunks) {
+        if (end === true) events += chunk({}, "stop", speaker)
+        else events += chunk(opening ? { role: "assistant", content: text } : { content: text }, null, speaker)
+        opening = end === true
       }
       return { events, opening }
     }

@@ -6,7 +6,7 @@
  * with the tokens used within it (a nested team's too).
  */
 import { Effect } from "effect"
-import type { AnswerPiece, ChatMessage, Usage } from "../../../domain/chat.ts"
+import type { AnswerPiece, ChatMessage, OnPiece, Usage } from "../../../domain/chat.ts"
 import { noUsage } from "../../../domain/chat.ts"
 import type { KubeObject } from "../../../domain/object.ts"
 import { ExecutionFailed } from "../../../services/QueryExecutor.ts"
@@ -44,11 +44,11 @@ export interface TeamDeps {
   /** The agent runs on another execution engine than this one. */
   readonly isRemote: (agent: KubeObject) => boolean
   /** An agent on another execution engine: sent the user's input alone, as upstream sends it. */
-  readonly runRemote: (agent: KubeObject, userInput: ChatMessage, onUsage: OnUsage, onPiece?: (piece: AnswerPiece) => void) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
+  readonly runRemote: (agent: KubeObject, userInput: ChatMessage, onUsage: OnUsage, onPiece?: OnPiece) => Effect.Effect<AgentRun, ExecutionFailed, ResourceReader>
   /** Records the team's operations on the Query. */
   readonly track: Track
   /** Where the members' messages stream as they are written, when the Query's answer is followed. */
-  readonly stream?: (piece: AnswerPiece) => void
+  readonly stream?: OnPiece
 }
 
 /** Teams within teams (and agents they call): a cycle would otherwise never end. */
