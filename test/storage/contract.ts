@@ -98,6 +98,30 @@ export const storageContract = (name: string, storageLayer: Layer.Layer<Storage>
         )
       }))
 
+    it.effect("of concurrent creates of one name exactly one wins; a burst of distinct names is each stored once, as answered", () =>
+      Effect.gen(function*() {
+        const storage = yield* Storage
+        const namespace = ns()
+        const exits = yield* Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          (i) => Effect.exit(storage.create(queries, { ...query("same", { namespace }), spec: { input: `v${i}` } })),
+          { concurrency: "unbounded" }
+        )
+        const won = exits.filter(Exit.isSuccess)
+        assert.strictEqual(won.length, 1)
+        assert.deepStrictEqual(exits.filter((e) => !Exit.isSuccess(e)).map(failureTag), Array(19).fill("AlreadyExists"))
+        assert.deepStrictEqual(yield* storage.get(queries, namespace, "same"), won[0]!.value)
+
+        const burst = yield* Effect.forEach(
+          Array.from({ length: 300 }, (_, i) => `b-${String(i).padStart(3, "0")}`),
+          (name) => storage.create(queries, query(name, { namespace, labels: { n: name } })),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(new Set(burst.map((o) => o.metadata.resourceVersion)).size, 300)
+        const listed = (yield* listAll(queries, { namespace })).filter((o) => o.metadata.name !== "same")
+        assert.deepStrictEqual(listed, [...burst].sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!)))
+      }))
+
     it.effect("generateName draws a unique name with the prefix", () =>
       Effect.gen(function*() {
         const storage = yield* Storage

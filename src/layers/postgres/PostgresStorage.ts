@@ -22,6 +22,7 @@ import { invalidContinue } from "../storage/continueToken.ts"
 import { expiredContinue, tooOldResourceVersion } from "../storage/errors.ts"
 import { listStart, pageOf } from "../storage/paging.ts"
 import { checkSize, ident, namespaceOf, objectSemantics, revisionAtLeast } from "../storage/objectSemantics.ts"
+import * as batched from "../storage/batched.ts"
 import { commitBarrierKey, Event } from "./PgSchema.ts"
 import type { ReadReplica } from "./PgReadReplicas.ts"
 import { PgReadReplicas } from "./PgReadReplicas.ts"
@@ -56,6 +57,20 @@ const mergeByKey = (a: ReadonlyArray<Row>, b: ReadonlyArray<Row>): ReadonlyArray
   while (j < b.length) out.push(b[j++]!)
   return out
 }
+
+/** An object to insert, its JSON text split around the rv the statement draws. */
+interface NewRow {
+  readonly r: StoredResource
+  readonly namespace: string
+  readonly name: string
+  readonly uid: string
+  readonly labels: Record<string, string>
+  readonly prefix: string
+  readonly suffix: string
+}
+
+/** Most object text in one insert statement (a single larger object is written alone). */
+const groupBytes = 4 * 1024 * 1024
 
 /** Builds `$n` placeholders while a statement's text is assembled. */
 class Params {
@@ -190,25 +205,55 @@ export const make = (options: PostgresStorageOptions) =>
         )
       )
 
+    /**
+     * Writes new objects, a group per statement (one commit for a burst of creates): each gets its
+     * rv, or none when its key is taken (by a current object, or by an earlier row of the group).
+     * The group's commits are published in rv order.
+     */
+    const insertRows = (rows: ReadonlyArray<NewRow>) =>
+      run<{ rv: string; uid: string }>(
+        `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
+              v AS MATERIALIZED (
+                SELECT nextval('ark_rv') AS rv, x.* FROM l,
+                  unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::text[], $7::text[])
+                    AS x(resource, namespace, name, uid, labels, prefix, suffix))
+         INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
+         SELECT rv, resource, namespace, name, ${Event.Added}, uid, labels, prefix || rv || suffix FROM v
+         ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
+         RETURNING rv::text AS rv, uid::text AS uid`,
+        [
+          rows.map((w) => w.r.key),
+          rows.map((w) => w.namespace),
+          rows.map((w) => w.name),
+          rows.map((w) => w.uid),
+          rows.map((w) => JSON.stringify(w.labels)),
+          rows.map((w) => w.prefix),
+          rows.map((w) => w.suffix)
+        ]
+      ).pipe(Effect.flatMap((written) => {
+        const rvByUid = new Map(written.map((w) => [w.uid, w.rv]))
+        const published = rows
+          .filter((w) => rvByUid.has(w.uid))
+          .map((w): [StoredResource, Change] => {
+            const rv = rvByUid.get(w.uid)!
+            return [w.r, { type: "ADDED", resourceVersion: rv, namespace: w.namespace, name: w.name, labels: w.labels, object: w.prefix + rv + w.suffix }]
+          })
+          .sort(([, a], [, b]) => Number(BigInt(a.resourceVersion) - BigInt(b.resourceVersion)))
+        return Effect.as(
+          Effect.forEach(published, ([r, change]) => commits.publish(r.key, change), { discard: true }),
+          rows.map((w) => rvByUid.get(w.uid))
+        )
+      }))
+
+    const insertRow = yield* batched.make({ writers: 4, maxItems: 256, maxWeight: groupBytes, weigh: (w: NewRow) => w.prefix.length + w.suffix.length }, insertRows)
+
     const insertObject = (r: StoredResource, obj: KubeObject) => {
       const { prefix, suffix } = splitAtResourceVersion(obj)
       const name = obj.metadata.name!
+      const namespace = namespaceOf(r, obj)
       return checkSize(r, name, prefix.length + suffix.length).pipe(
-        Effect.andThen(run<{ rv: string }>(
-          `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
-                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l)
-           INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
-           SELECT v.rv, $1, $2, $3, ${Event.Added}, $4, $5::jsonb, $6 || v.rv || $7 FROM v
-           ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
-           RETURNING rv::text AS rv`,
-          [r.key, namespaceOf(r, obj), name, obj.metadata.uid, JSON.stringify(obj.metadata.labels ?? {}), prefix, suffix]
-        )),
-        Effect.flatMap((rows) => {
-          if (rows.length === 0) return Effect.fail(new AlreadyExists(ident(r, name)))
-          const rv = rows[0]!.rv
-          const change: Change = { type: "ADDED", resourceVersion: rv, namespace: namespaceOf(r, obj), name, labels: obj.metadata.labels ?? {}, object: prefix + rv + suffix }
-          return Effect.as(commits.publish(r.key, change), withResourceVersion(obj, rv))
-        })
+        Effect.andThen(insertRow({ r, namespace, name, uid: obj.metadata.uid!, labels: obj.metadata.labels ?? {}, prefix, suffix })),
+        Effect.flatMap((rv) => rv === undefined ? Effect.fail(new AlreadyExists(ident(r, name))) : Effect.succeed(withResourceVersion(obj, rv)))
       )
     }
 
