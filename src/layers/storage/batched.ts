@@ -4,7 +4,7 @@
  * one each. Nothing waits for a group to fill: a call made while a writer is free is written at
  * once, alone, and what arrives meanwhile forms the next group.
  */
-import { Deferred, Effect, Exit, Queue } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import type { Scope } from "effect"
 
 export interface BatchedOptions<I> {
@@ -42,15 +42,19 @@ const groups = <T>(entries: ReadonlyArray<T>, maxWeight: number, weigh: (entry: 
 
 /**
  * A function that writes one call through `write`, grouped with the calls waiting beside it.
- * `write` gets a group and answers each call in order; its failure is every call's failure. The
- * writers run in the scope: when it closes, calls still waiting are interrupted.
+ * `write` gets a group and answers each call in order; its failure is every call's failure. A
+ * call made while a writer is free is written by the caller's own fiber; the groups that form
+ * meanwhile are written by fibers of the scope, and when it closes, calls still waiting are
+ * interrupted.
  */
 export const make = <I, A, E>(
   options: BatchedOptions<I>,
   write: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<A>, E>
 ): Effect.Effect<(item: I) => Effect.Effect<A, E>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const queue = yield* Queue.unbounded<Waiting<I, A, E>>()
+    const scope = yield* Effect.scope
+    const waiting: Array<Waiting<I, A, E>> = []
+    let writing = 0
     const writeGroup = (group: ReadonlyArray<Waiting<I, A, E>>) =>
       Effect.exit(write(group.map((w) => w.item))).pipe(
         Effect.flatMap((exit) =>
@@ -59,17 +63,28 @@ export const make = <I, A, E>(
         ),
         Effect.onInterrupt(() => Effect.forEach(group, (w) => Deferred.interrupt(w.done), { discard: true }))
       )
-    const writer = Queue.takeBetween(queue, 1, options.maxItems).pipe(
-      Effect.flatMap((taken) =>
-        Effect.forEach(groups(taken, options.maxWeight, (w) => options.weigh(w.item)), writeGroup, { discard: true })
-      ),
-      Effect.forever
-    )
-    yield* Effect.replicateEffect(Effect.forkScoped(writer), options.writers)
-    yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Queue.clear(queue), (left) => Effect.forEach(left, (w) => Deferred.interrupt(w.done), { discard: true }))
-    )
+    /** Once a write ends, the calls that waited for it go out while writers are free. */
+    const written: Effect.Effect<void> = Effect.suspend(() => {
+      writing--
+      return drain
+    })
+    const drain: Effect.Effect<void> = Effect.suspend(() => {
+      if (writing >= options.writers || waiting.length === 0) return Effect.void
+      const taken = waiting.splice(0, options.maxItems)
+      writing++
+      const writes = Effect.forEach(groups(taken, options.maxWeight, (w) => options.weigh(w.item)), writeGroup, { discard: true })
+      return Effect.andThen(Effect.forkIn(Effect.ensuring(writes, written), scope), drain)
+    })
+    yield* Effect.addFinalizer(() => Effect.forEach(waiting.splice(0), (w) => Deferred.interrupt(w.done), { discard: true }))
     return (item: I) =>
-      Effect.flatMap(Deferred.make<A, E>(), (done) =>
-        Queue.offer(queue, { item, done }).pipe(Effect.andThen(Deferred.await(done))))
+      Effect.suspend(() => {
+        if (writing < options.writers && waiting.length === 0) {
+          writing++
+          return write([item]).pipe(Effect.map((answers) => answers[0] as A), Effect.ensuring(written))
+        }
+        return Effect.flatMap(Deferred.make<A, E>(), (done) => {
+          waiting.push({ item, done })
+          return Effect.andThen(drain, Deferred.await(done))
+        })
+      })
   })
