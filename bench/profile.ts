@@ -3,7 +3,8 @@
  * time goes: its own embedded PostgreSQL, the server with the flags of `npm run bench`, the
  * scenario driven by the bench's client code (watch: after the bare Node fan-out of the same
  * watchers, for the ratio; create: then the bench's raw INSERT at the same concurrency on the same
- * PostgreSQL, for the ratio, and the transactions the server committed per create; get: GETs of
+ * PostgreSQL, for the ratio, the transactions the server committed per create, and the CPU per
+ * operation of the server, PostgreSQL and the client in both; get: GETs of
  * 200 objects), then the profile's self time by function and by file. The .cpuprofile is kept
  * (open it in Chrome DevTools or speedscope). With --tls the server is reached as the peer table
  * reaches it: over TLS with its admin client certificate, authentication and authorization on.
@@ -64,11 +65,36 @@ const selfTimes = (profile: CpuProfile) => {
   return { total, functions: top(fns, 30), files: top(files, 15) }
 }
 
+/** /proc/<pid>/stat's fields after the command name, or undefined once the process is gone. */
+const statOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  } catch {
+    return undefined
+  }
+}
+
 /** CPU time (user and system) a process has used, in ms (Linux: clock ticks of 10 ms). */
 const cpuMs = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) * 10
+  const fields = statOf(pid)
+  return fields === undefined ? 0 : (Number(fields[11]) + Number(fields[12])) * 10
 }
+
+/** CPU time of a PostgreSQL server: its postmaster's and its live children's (backends, WAL writer), in ms. */
+const postgresCpuMs = (postmaster: number) =>
+  readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)
+    .filter((pid) => pid === postmaster || statOf(pid)?.[1] === String(postmaster))
+    .reduce((sum, pid) => sum + cpuMs(pid), 0)
+
+/** This process's CPU time (the benchmark client), in ms. */
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
+}
+
+/** CPU per operation of `count` operations, in ms, from CPU counters read before and after. */
+const perOp = (before: ReadonlyArray<number>, after: ReadonlyArray<number>, count: number) =>
+  after.map((a, i) => ((a - before[i]!) / count).toFixed(3))
 
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "ark-bench-profile-"))
@@ -109,10 +135,12 @@ const main = async () => {
       await stats.connect()
       const commits = async () =>
         Number((await stats.query<{ n: string }>(`SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = 'ark'`)).rows[0]!.n)
+      const postmaster = Number(readFileSync(join(dir, "pg", "postgres", "postmaster.pid"), "utf8").split("\n")[0])
+      const cpus = () => [cpuMs(server.pid), postgresCpuMs(postmaster), ownCpuMs()]
       const before = await commits()
-      const cpuBefore = cpuMs(server.pid)
+      const cpuBefore = cpus()
       const m = await measure(count, c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`)
-      const serverCpu = (cpuMs(server.pid) - cpuBefore) / count
+      const [serverCpu, postgresCpu, clientCpu] = perOp(cpuBefore, cpus(), count)
       // The statistics collector flushes at most once a second.
       await new Promise((r) => setTimeout(r, 1500))
       const perCreate = (await commits() - before) / count
@@ -125,10 +153,14 @@ const main = async () => {
       const raw = new pg.Pool({ connectionString: pgServer.url.replace(/\/postgres$/, "/raw"), max: c })
       await raw.query("CREATE TABLE t (name text PRIMARY KEY, data text NOT NULL)")
       const sample = query("raw", "x")
+      const rawBefore = cpus()
       const r = await measure(count, c, (i) => raw.query("INSERT INTO t VALUES ($1, $2)", [`b-${i}`, sample]).then(() => undefined), `raw INSERT c=${c}`)
+      const [, rawPostgresCpu, rawClientCpu] = perOp(rawBefore, cpus(), count)
       await raw.end()
       console.log(`create c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(2)} ms, P99 ${m.p99.toFixed(2)} ms, ` +
-        `${perCreate.toFixed(2)} transactions and ${serverCpu.toFixed(2)} ms of server CPU per create; raw INSERT ${r.opsPerSec.toFixed(0)}/s: ${((m.opsPerSec / r.opsPerSec) * 100).toFixed(0)}%`)
+        `${perCreate.toFixed(2)} transactions per create; raw INSERT ${r.opsPerSec.toFixed(0)}/s: ${((m.opsPerSec / r.opsPerSec) * 100).toFixed(0)}%\n` +
+        `CPU per operation (ms): create: server ${serverCpu} (profiled), PostgreSQL ${postgresCpu}, client ${clientCpu}; ` +
+        `raw INSERT: PostgreSQL ${rawPostgresCpu}, client ${rawClientCpu}`)
     } else if (values.scenario === "get") {
       const c = Number(values.concurrency)
       await measure(200, 10, (i) => http(server.url, "POST", path("g"), query("g", `q-${i}`)).then(expectStatus(201)), "seed")
