@@ -135,7 +135,9 @@ const main = async () => {
       await stats.connect()
       const commits = async () =>
         Number((await stats.query<{ n: string }>(`SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = 'ark'`)).rows[0]!.n)
-      const postmaster = Number(readFileSync(join(dir, "pg", "postgres", "postmaster.pid"), "utf8").split("\n")[0])
+      // The postmaster is the parent of every backend, this connection's too.
+      const backend = Number((await stats.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows[0]!.pid)
+      const postmaster = Number(statOf(backend)![1])
       const cpus = () => [cpuMs(server.pid), postgresCpuMs(postmaster), ownCpuMs()]
       const before = await commits()
       const cpuBefore = cpus()

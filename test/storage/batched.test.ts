@@ -1,10 +1,11 @@
 /**
  * Group commit (src/layers/storage/batched.ts): what the insert path of PostgreSQL storage relies
  * on — calls made while a write is in flight go out together as the next group, each call gets
- * its own answer, a failed group fails only its own calls, and the weight bound splits a group.
+ * its own answer, a failed group fails only its own calls, the weight bound splits a group, and
+ * closing the scope (shutdown) ends every unanswered call instead of leaving it waiting.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import * as batched from "../../src/layers/storage/batched.ts"
 
 class WriteFailed {
@@ -61,4 +62,37 @@ describe("batched writes", () => {
       assert.deepStrictEqual(exits.map(Exit.isSuccess), [false, false, true, true])
       assert.deepStrictEqual(exits.slice(2).map((e) => Exit.isSuccess(e) ? e.value : undefined), ["6", "7"])
     }).pipe(Effect.scoped))
+
+  it.effect("when the scope closes, calls of a group being written and calls still waiting are interrupted, none left waiting", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const gate = yield* Deferred.make<void>()
+      let writes = 0
+      const call = yield* Scope.provide(
+        batched.make(
+          { writers: 1, maxItems: 2, maxWeight: 1_000, weigh: () => 1 },
+          (items: ReadonlyArray<number>) =>
+            Effect.gen(function*() {
+              writes++
+              // The first call is answered once the gate opens; the group after it is never answered.
+              if (writes === 1) yield* Deferred.await(gate)
+              else yield* Effect.never
+              return items
+            })
+        ),
+        scope
+      )
+      const first = yield* Effect.forkChild(call(0))
+      yield* Effect.yieldNow
+      const rest = yield* Effect.forkChild(Effect.forEach([1, 2, 3], (i) => Effect.exit(call(i)), { concurrency: "unbounded" }))
+      yield* Effect.yieldNow
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* Fiber.join(first), 0)
+      // 1 and 2 are the group being written (maxItems 2); 3 still waits.
+      yield* Effect.yieldNow
+      assert.strictEqual(writes, 2)
+      yield* Scope.close(scope, Exit.void)
+      const exits = yield* Fiber.join(rest)
+      assert.deepStrictEqual(exits.map(Exit.hasInterrupts), [true, true, true])
+    }))
 })

@@ -211,38 +211,25 @@ export const make = (options: PostgresStorageOptions) =>
      * The group's commits are published in rv order.
      */
     const insertRows = (rows: ReadonlyArray<NewRow>) =>
-      // A group of one (no burst) keeps the plain single-row statement, which PostgreSQL plans
-      // and runs faster than the unnest of one-element arrays.
-      (rows.length === 1
-        ? run<{ rv: string; uid: string }>(
-          `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
-                v AS MATERIALIZED (SELECT nextval('ark_rv') AS rv FROM l)
-           INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
-           SELECT v.rv, $1, $2, $3, ${Event.Added}, $4, $5::jsonb, $6 || v.rv || $7 FROM v
-           ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
-           RETURNING rv::text AS rv, uid::text AS uid`,
-          [rows[0]!.r.key, rows[0]!.namespace, rows[0]!.name, rows[0]!.uid, JSON.stringify(rows[0]!.labels), rows[0]!.prefix, rows[0]!.suffix]
-        )
-        : run<{ rv: string; uid: string }>(
-          `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
-                v AS MATERIALIZED (
-                  SELECT nextval('ark_rv') AS rv, x.* FROM l,
-                    unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::text[], $7::text[])
-                      AS x(resource, namespace, name, uid, labels, prefix, suffix))
-           INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
-           SELECT rv, resource, namespace, name, ${Event.Added}, uid, labels, prefix || rv || suffix FROM v
-           ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
-           RETURNING rv::text AS rv, uid::text AS uid`,
-          [
-            rows.map((w) => w.r.key),
-            rows.map((w) => w.namespace),
-            rows.map((w) => w.name),
-            rows.map((w) => w.uid),
-            rows.map((w) => JSON.stringify(w.labels)),
-            rows.map((w) => w.prefix),
-            rows.map((w) => w.suffix)
-          ]
-        )
+      run<{ rv: string; uid: string }>(
+        `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${commitBarrierKey})),
+              v AS MATERIALIZED (
+                SELECT nextval('ark_rv') AS rv, x.* FROM l,
+                  unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[], $6::text[], $7::text[])
+                    AS x(resource, namespace, name, uid, labels, prefix, suffix))
+         INSERT INTO ark_objects (rv, resource, namespace, name, event, uid, labels, data)
+         SELECT rv, resource, namespace, name, ${Event.Added}, uid, labels, prefix || rv || suffix FROM v
+         ON CONFLICT (resource, namespace, name) WHERE superseded_rv IS NULL DO NOTHING
+         RETURNING rv::text AS rv, uid::text AS uid`,
+        [
+          rows.map((w) => w.r.key),
+          rows.map((w) => w.namespace),
+          rows.map((w) => w.name),
+          rows.map((w) => w.uid),
+          rows.map((w) => JSON.stringify(w.labels)),
+          rows.map((w) => w.prefix),
+          rows.map((w) => w.suffix)
+        ]
       ).pipe(Effect.flatMap((written) => {
         const rvByUid = new Map(written.map((w) => [w.uid, w.rv]))
         const published = rows

@@ -4,11 +4,11 @@
  * one each. Nothing waits for a group to fill: a call made while a writer is free is written at
  * once, alone, and what arrives meanwhile forms the next group.
  */
-import { Deferred, Effect, Exit } from "effect"
+import { Deferred, Effect, Exit, FiberSet } from "effect"
 import type { Scope } from "effect"
 
 export interface BatchedOptions<I> {
-  /** Groups written at once (each by a writer fiber of its own). */
+  /** Writes at once: calls written alone by their own fibers, and groups by fibers of the scope. */
   readonly writers: number
   /** Most calls in one group. */
   readonly maxItems: number
@@ -52,30 +52,35 @@ export const make = <I, A, E>(
   write: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<A>, E>
 ): Effect.Effect<(item: I) => Effect.Effect<A, E>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const scope = yield* Effect.scope
+    // Closed after the finalizer below: its groups' fibers are interrupted once nothing new starts.
+    const groupFibers = yield* FiberSet.make<void>()
     const waiting: Array<Waiting<I, A, E>> = []
     let writing = 0
+    let closing = false
     const writeGroup = (group: ReadonlyArray<Waiting<I, A, E>>) =>
-      Effect.exit(write(group.map((w) => w.item))).pipe(
-        Effect.flatMap((exit) =>
-          Effect.forEach(group, (w, i) =>
-            Deferred.done(w.done, Exit.isSuccess(exit) ? Exit.succeed(exit.value[i] as A) : Exit.failCause(exit.cause)), { discard: true })
-        ),
-        Effect.onInterrupt(() => Effect.forEach(group, (w) => Deferred.interrupt(w.done), { discard: true }))
-      )
+      Effect.flatMap(Effect.exit(write(group.map((w) => w.item))), (exit) =>
+        Effect.forEach(group, (w, i) =>
+          Deferred.done(w.done, Exit.isSuccess(exit) ? Exit.succeed(exit.value[i] as A) : Exit.failCause(exit.cause)), { discard: true }))
     /** Once a write ends, the calls that waited for it go out while writers are free. */
     const written: Effect.Effect<void> = Effect.suspend(() => {
       writing--
       return drain
     })
     const drain: Effect.Effect<void> = Effect.suspend(() => {
-      if (writing >= options.writers || waiting.length === 0) return Effect.void
+      if (closing || writing >= options.writers || waiting.length === 0) return Effect.void
       const taken = waiting.splice(0, options.maxItems)
       writing++
-      const writes = Effect.forEach(groups(taken, options.maxWeight, (w) => options.weigh(w.item)), writeGroup, { discard: true })
-      return Effect.andThen(Effect.forkIn(Effect.ensuring(writes, written), scope), drain)
+      const writes = Effect.forEach(groups(taken, options.maxWeight, (w) => options.weigh(w.item)), writeGroup, { discard: true }).pipe(
+        // Interrupted (the scope closing): every call taken and not yet answered is interrupted too.
+        Effect.onInterrupt(() => Effect.forEach(taken, (w) => Deferred.interrupt(w.done), { discard: true }))
+      )
+      return Effect.andThen(FiberSet.run(groupFibers, Effect.ensuring(writes, written)), drain)
     })
-    yield* Effect.addFinalizer(() => Effect.forEach(waiting.splice(0), (w) => Deferred.interrupt(w.done), { discard: true }))
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closing = true
+        return Effect.forEach(waiting.splice(0), (w) => Deferred.interrupt(w.done), { discard: true })
+      }))
     return (item: I) =>
       Effect.suspend(() => {
         if (writing < options.writers && waiting.length === 0) {
