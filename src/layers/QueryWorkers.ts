@@ -277,7 +277,7 @@ export const make = (options: QueryWorkerOptions) =>
           return yield* finish(item, target, startedAt, { phase: "error", reason: "NoEngine", message: "no completions engine is configured for this target" })
         }
         const timeoutMs = parseGoDuration(spec.timeout ?? "5m") ?? 300_000
-        const writer = options.streams === true ? yield* QueryStreamWriter.make({ namespace: item.namespace, name: item.name, uid: item.uid }) : undefined
+        const writer = options.streams === true ? yield* QueryStreamWriter.make({ namespace: item.namespace, name: item.name, uid: item.uid }, item.attempts) : undefined
         const call = engine.complete({
           ...(writer !== undefined ? { onPiece: writer.onPiece } : {}),
           url,

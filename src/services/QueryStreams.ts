@@ -14,8 +14,16 @@ export interface QueryKey {
   readonly uid: string
 }
 
+/**
+ * A piece as stored: the engine's, or (`restart`) where a later attempt of the Query begins
+ * (a worker retried it, or took it over): a message the earlier attempt left open ends there.
+ */
+export interface StreamPiece extends AnswerPiece {
+  readonly restart?: boolean
+}
+
 /** A stored piece of the answer, numbered from 1. */
-export interface StreamChunk extends AnswerPiece {
+export interface StreamChunk extends StreamPiece {
   readonly seq: number
 }
 
@@ -25,7 +33,7 @@ export class QueryStreamsUnavailable extends Schema.TaggedError<QueryStreamsUnav
 
 export class QueryStreams extends Context.Service<QueryStreams, {
   /** Appends pieces of the answer, after those already written for the Query. */
-  readonly append: (query: QueryKey, pieces: ReadonlyArray<AnswerPiece>) => Effect.Effect<void, QueryStreamsUnavailable>
+  readonly append: (query: QueryKey, pieces: ReadonlyArray<StreamPiece>) => Effect.Effect<void, QueryStreamsUnavailable>
   /** The Query's pieces after sequence number `after`, in order (at most `limit`). */
   readonly read: (query: QueryKey, after: number, limit: number) => Effect.Effect<ReadonlyArray<StreamChunk>, QueryStreamsUnavailable>
 }>()("ark-effect/services/QueryStreams") {}

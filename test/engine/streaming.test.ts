@@ -6,7 +6,8 @@
  * gets every chunk, then the final status. The Query's own status is what it is without streaming.
  * A team's members stream in turn, each piece naming its agent and team (a nested team's members
  * their own), each message ended by upstream's content boundary. A model call retried after part of its answer was streamed does
- * not stream that part twice. Anthropic and Bedrock Models stream too (Messages `stream: true`,
+ * not stream that part twice; a Query the workers retry after its engine died mid-answer ends the
+ * broken message before the new attempt's. Anthropic and Bedrock Models stream too (Messages `stream: true`,
  * ConverseStream's event stream), a tool call made in a streamed turn included, in a team too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -34,6 +35,7 @@ const retold = ["Long ", "ago, ", "a ", "stream ", "ran."]
 let workers: RunningServer
 let apiOnly: RunningServer
 let engine: RunningEngine
+let enginePort: number
 let model: ScriptedModel
 let client: ReturnType<typeof arkClient>
 
@@ -49,10 +51,11 @@ beforeAll(async () => {
     if (prompt === "Write a poem.") return said(poem, 60)
     if (prompt === "Falter.") return said(pieces, 60, nth === 1 ? 3 : undefined)
     if (prompt === "Change.") return nth === 1 ? said(pieces, 60, 2) : said(retold, 60)
+    if (prompt === "Crash.") return nth === 1 ? said(pieces, 400) : said(retold, 60)
     return said(pieces, 150)
   })
   cleanups.push(() => model.stop())
-  const port = await freePort()
+  const port = enginePort = await freePort()
   workers = await startServer({ insecureHttp: true, modules: "apiserver,query-workers", args: ["--completions-url", `http://127.0.0.1:${port}`] })
   cleanups.push(() => workers.stop())
   apiOnly = await startServer({ insecureHttp: true, databaseUrl: workers.databaseUrl!, modules: "apiserver" })
@@ -66,6 +69,7 @@ beforeAll(async () => {
     agent("poet", { prompt: "Write a poem." }),
     agent("falterer", { prompt: "Falter." }),
     agent("changer", { prompt: "Change." }),
+    agent("crasher", { prompt: "Crash." }),
     { apiVersion: v1alpha1, kind: "Team", metadata: { name: "duo" }, spec: { strategy: "sequential", members: [{ name: "teller", type: "agent" }, { name: "poet", type: "agent" }] } },
     { apiVersion: v1alpha1, kind: "Team", metadata: { name: "stage" }, spec: { strategy: "sequential", members: [{ name: "poet", type: "agent" }, { name: "duo", type: "team" }] } }
   ])
@@ -193,6 +197,32 @@ describe("streaming a Query's answer", () => {
     expect(parsed(changed.events)[3].choices[0].delta.role).toBe("assistant")
     expect((await client.finished("s1", "changed")).status.response.content).toBe(retold.join(""))
     expect(model.calls.filter((c) => ["Falter.", "Change."].includes(String(openAiMessages(c)[0]?.content))).length).toBe(4)
+  })
+
+  it("a Query retried by the workers after its engine died mid-answer: the broken message ends where the next attempt's begins", async () => {
+    await client.apply("s1", [query("crashed", { input: "Go.", target: { type: "agent", name: "crasher" } })])
+    const followed = await openSse(apiOnly.url, streamPath("crashed"))
+    cleanups.push(async () => followed.close())
+    // Part of the first answer is out; then the engine dies and another one takes its port.
+    await followed.waitFor((events) => contentOf(events).length >= 2)
+    await engine.kill()
+    engine = await startEngine(["--port", String(enginePort), "--kubeconfig", workers.kubeconfig])
+    await followed.ended
+
+    const shape = shapeOf(followed.events)
+    const boundary = shape.indexOf("end crasher@")
+    expect(boundary).toBeGreaterThanOrEqual(2)
+    // What the first attempt streamed (a start of its answer), its end, then the whole new answer, once.
+    expect(shape.slice(0, boundary)).toEqual(pieces.slice(0, boundary).map((p) => `crasher@: ${p}`))
+    expect(shape.slice(boundary + 1)).toEqual(retold.map((p) => `crasher@: ${p}`))
+    expect(parsed(followed.events)[boundary + 1].choices[0].delta.role).toBe("assistant")
+    const done = await client.finished("s1", "crashed")
+    expect(done.status.phase).toBe("done")
+    expect(done.status.response.content).toBe(retold.join(""))
+    // A client that comes after the end reads the same.
+    const late = await openSse(apiOnly.url, streamPath("crashed"))
+    await late.ended
+    expect(shapeOf(late.events)).toEqual(shape)
   })
 
   it("answers a Query that does not exist with a 404 Status, and a write to the stream with 405", async () => {

@@ -6,6 +6,8 @@ export interface RunningEngine {
   readonly url: string
   readonly output: () => string
   readonly stop: () => Promise<void>
+  /** Ends it at once (SIGKILL), as a crash would: nothing in flight is finished or answered. */
+  readonly kill: () => Promise<void>
 }
 
 const root = join(import.meta.dirname, "..", "..")
@@ -16,13 +18,14 @@ export const startEngine = async (args: ReadonlyArray<string>, env: Record<strin
     env: { ...process.env, KUBERNETES_SERVICE_HOST: "", ...env }
   })
   let output = ""
-  const stop = async () => {
+  const end = (signal: NodeJS.Signals) => async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve))
-      child.kill("SIGTERM")
+      child.kill(signal)
       await exited
     }
   }
+  const stop = end("SIGTERM")
   try {
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`ark engine did not start:\n${output}`)), 30_000)
@@ -41,7 +44,7 @@ export const startEngine = async (args: ReadonlyArray<string>, env: Record<strin
         reject(new Error(`ark engine exited with ${code}:\n${output}`))
       })
     })
-    return { url, output: () => output, stop }
+    return { url, output: () => output, stop, kill: end("SIGKILL") }
   } catch (e) {
     await stop()
     throw e

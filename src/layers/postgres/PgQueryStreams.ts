@@ -7,8 +7,8 @@
  */
 import { Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import type { AnswerPiece } from "../../domain/chat.ts"
 import { findKind, storageKey } from "../../domain/registry.ts"
+import type { StreamPiece } from "../../services/QueryStreams.ts"
 import { QueryStreams, QueryStreamsUnavailable } from "../../services/QueryStreams.ts"
 import { causeMessage, isUnavailable } from "./PgErrors.ts"
 
@@ -42,7 +42,7 @@ export const make = (purgeEvery: Duration.Duration) =>
           [query.uid, query.namespace, query.name, ...pieces.flatMap(({ text, ...speaker }) => [text, Object.keys(speaker).length === 0 ? null : JSON.stringify(speaker)])]
         )),
       read: (query, after, limit) =>
-        run<{ seq: number; text: string; ark: Omit<AnswerPiece, "text"> | null }>(
+        run<{ seq: number; text: string; ark: Omit<StreamPiece, "text"> | null }>(
           `SELECT seq, text, ark FROM ark_query_chunks WHERE uid = $1::uuid AND seq > $2 ORDER BY seq LIMIT $3`,
           [query.uid, after, limit]
         ).pipe(Effect.map((rows) => rows.map((r) => ({ ...r.ark, seq: Number(r.seq), text: r.text }))))
