@@ -5,10 +5,11 @@
  * on another one (API only, same PostgreSQL), and a client that connects after the Query ended
  * gets every chunk, then the final status. The Query's own status is what it is without streaming.
  * A team's members stream in turn, each piece naming its agent and team (a nested team's members
- * their own), each message ended by upstream's content boundary. A model call retried after part of its answer was streamed does
- * not stream that part twice; a Query the workers retry after its engine died mid-answer ends the
- * broken message before the new attempt's. Anthropic and Bedrock Models stream too (Messages `stream: true`,
- * ConverseStream's event stream), a tool call made in a streamed turn included, in a team too.
+ * their own), each message ended by upstream's content boundary. A model call retried after part
+ * of its answer was streamed does not stream that part twice; a Query the workers retry after its
+ * engine died mid-answer ends the broken message before the new attempt's. Anthropic and Bedrock
+ * Models stream too (Messages `stream: true`, ConverseStream's event stream), a tool call made in a
+ * streamed turn included, in a team too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { agent, arkClient, openAiModel, query, v1alpha1 } from "../support/arkClient.ts"

@@ -5,9 +5,9 @@
  * everything already written. A piece carries who wrote it (`ark.agent`, and `ark.team` for a
  * team's member, as upstream's chunks do); a member's message ends with upstream's content
  * boundary, an empty chunk with finish_reason `stop`; so does a message a failed attempt of the
- * Query left unfinished, where the worker's next attempt starts. It ends with the Query: an error chunk if
- * it failed, a last chunk whose `ark.completedQuery` is the Query as it ended (upstream's final
- * chunk), then `[DONE]`.
+ * Query left unfinished, where the worker's next attempt starts. It ends with the Query: an error
+ * chunk if it failed, a last chunk whose `ark.completedQuery` is the Query as it ended (upstream's
+ * final chunk), then `[DONE]`.
  */
 import { Duration, Effect, Option, Stream } from "effect"
 import { isSettledQuery } from "../../domain/kinds/query.ts"
