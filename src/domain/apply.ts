@@ -146,7 +146,8 @@ export const compare = (s: Structural, lhs: unknown, rhs: unknown): Result.Resul
     const added = builder()
     const modified = builder()
     const removed = builder()
-    const walk = (s: Structural, l: unknown, r: unknown, path: FieldPath): void => {
+    // One path, pushed and popped along the walk: insertInto copies what it keeps.
+    const walk = (s: Structural, l: unknown, r: unknown, path: Array<PathElement>): void => {
       const leaf = () => {
         if (l === undefined) insertInto(added, path)
         else if (r === undefined) insertInto(removed, path)
@@ -168,29 +169,36 @@ export const compare = (s: Structural, lhs: unknown, rhs: unknown): Result.Resul
         }
         const li = index(l)
         const ri = index(r)
-        for (const pe of new Set([...li.keys(), ...ri.keys()])) {
+        const item = (pe: PathElement) => {
           const la = li.get(pe) ?? []
           const ra = ri.get(pe) ?? []
-          const p = [...path, pe]
+          path.push(pe)
           const items = s.items ?? untyped
-          if (la.length <= 1 && ra.length <= 1) walk(items, la[0], ra[0], p)
+          if (la.length <= 1 && ra.length <= 1) walk(items, la[0], ra[0], path)
           else if (la.length >= 2 && ra.length >= 2) {
-            if (!jsonEqual(la, ra)) insertInto(modified, p)
+            if (!jsonEqual(la, ra)) insertInto(modified, path)
           } else if (la.length >= 2) {
-            if (ra.length > 0) walk(items, undefined, ra[0], p)
-            insertInto(removed, p)
+            if (ra.length > 0) walk(items, undefined, ra[0], path)
+            insertInto(removed, path)
           } else {
-            if (la.length > 0) walk(items, la[0], undefined, p)
-            insertInto(added, p)
+            if (la.length > 0) walk(items, la[0], undefined, path)
+            insertInto(added, path)
           }
+          path.pop()
         }
+        for (const pe of li.keys()) item(pe)
+        for (const pe of ri.keys()) if (!li.has(pe)) item(pe)
       } else {
         if (isAtomicMap(s) || (isEmptyValue(l) && isEmptyValue(r))) return leaf()
         const lm = (l ?? {}) as Record<string, unknown>
         const rm = (r ?? {}) as Record<string, unknown>
-        for (const k of new Set([...Object.keys(lm), ...Object.keys(rm)])) {
-          walk(childSchema(s, k), lm[k], rm[k], [...path, fieldElement(k)])
+        const field = (k: string) => {
+          path.push(fieldElement(k))
+          walk(childSchema(s, k), lm[k], rm[k], path)
+          path.pop()
         }
+        for (const k in lm) field(k)
+        for (const k in rm) if (!Object.hasOwn(lm, k)) field(k)
       }
       if (l === undefined) insertInto(added, path)
       else if (r === undefined) insertInto(removed, path)

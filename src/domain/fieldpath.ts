@@ -57,7 +57,8 @@ const mutable = (): MutableSet => ({ members: new Set(), children: new Map() })
 export const insertInto = (s: MutableSet, path: FieldPath): void => {
   if (path.length === 0) return
   let node = s
-  for (const pe of path.slice(0, -1)) {
+  for (let i = 0; i < path.length - 1; i++) {
+    const pe = path[i]!
     let child = node.children.get(pe)
     if (child === undefined) node.children.set(pe, child = mutable())
     node = child
@@ -71,8 +72,8 @@ export const builder = (): MutableSet => mutable()
 export const has = (s: FieldSet, path: FieldPath): boolean => {
   if (path.length === 0) return false
   let node: FieldSet | undefined = s
-  for (const pe of path.slice(0, -1)) {
-    node = node.children.get(pe)
+  for (let i = 0; i < path.length - 1; i++) {
+    node = node.children.get(path[i]!)
     if (node === undefined) return false
   }
   return node.members.has(path[path.length - 1]!)
@@ -83,22 +84,33 @@ export const child = (s: FieldSet, pe: PathElement): FieldSet => s.children.get(
 
 const build = (members: Set<PathElement>, children: Map<PathElement, FieldSet>): FieldSet => ({ members, children })
 
+// The set operations below run on every write (managed fields), so they loop instead of spreading
+// into intermediate arrays, and return an operand unchanged where the result would equal it.
+
 export const union = (a: FieldSet, b: FieldSet): FieldSet => {
   if (isEmpty(a)) return b
   if (isEmpty(b)) return a
   const children = new Map(a.children)
-  for (const [pe, c] of b.children) children.set(pe, union(a.children.get(pe) ?? emptySet, c))
-  return build(new Set([...a.members, ...b.members]), children)
+  for (const [pe, c] of b.children) {
+    const ac = a.children.get(pe)
+    children.set(pe, ac === undefined ? c : union(ac, c))
+  }
+  const members = new Set(a.members)
+  for (const m of b.members) members.add(m)
+  return build(members, children)
 }
 
 export const difference = (a: FieldSet, b: FieldSet): FieldSet => {
   if (isEmpty(a) || isEmpty(b)) return a
   const children = new Map<PathElement, FieldSet>()
   for (const [pe, c] of a.children) {
-    const d = difference(c, b.children.get(pe) ?? emptySet)
+    const bc = b.children.get(pe)
+    const d = bc === undefined ? c : difference(c, bc)
     if (!isEmpty(d)) children.set(pe, d)
   }
-  return build(new Set([...a.members].filter((m) => !b.members.has(m))), children)
+  const members = new Set<PathElement>()
+  for (const m of a.members) if (!b.members.has(m)) members.add(m)
+  return build(members, children)
 }
 
 export const intersection = (a: FieldSet, b: FieldSet): FieldSet => {
@@ -110,15 +122,19 @@ export const intersection = (a: FieldSet, b: FieldSet): FieldSet => {
     const i = intersection(c, other)
     if (!isEmpty(i)) children.set(pe, i)
   }
-  return build(new Set([...a.members].filter((m) => b.members.has(m))), children)
+  const members = new Set<PathElement>()
+  for (const m of a.members) if (b.members.has(m)) members.add(m)
+  return build(members, children)
 }
 
 /** Only the top-level elements `keep` accepts, with everything under them. */
-export const filterTop = (s: FieldSet, keep: (pe: PathElement) => boolean): FieldSet =>
-  build(
-    new Set([...s.members].filter(keep)),
-    new Map([...s.children].filter(([pe]) => keep(pe)))
-  )
+export const filterTop = (s: FieldSet, keep: (pe: PathElement) => boolean): FieldSet => {
+  const members = new Set<PathElement>()
+  for (const m of s.members) if (keep(m)) members.add(m)
+  const children = new Map<PathElement, FieldSet>()
+  for (const [pe, c] of s.children) if (keep(pe)) children.set(pe, c)
+  return members.size === s.members.size && children.size === s.children.size ? s : build(members, children)
+}
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -196,12 +212,23 @@ export const pathString = (path: FieldPath): string =>
 
 /** The FieldsV1 document of a set: each element a key, `{}` for a member leaf, `.` for a member with children. */
 export const toFieldsV1 = (s: FieldSet): Record<string, unknown> => {
+  const elements = [...s.members]
+  for (const pe of s.children.keys()) if (!s.members.has(pe)) elements.push(pe)
   const out: Record<string, unknown> = {}
-  for (const pe of sorted(new Set([...s.members, ...s.children.keys()]))) {
+  for (const pe of elements.sort(comparePathElements)) {
     const c = s.children.get(pe)
-    out[pe] = c === undefined ? {} : { ...(s.members.has(pe) ? { ".": {} } : {}), ...toFieldsV1(c) }
+    out[pe] = c === undefined ? {} : toFieldsV1Node(c, s.members.has(pe))
   }
   return out
+}
+
+/** A child's FieldsV1 node: `.` first when the element is a member too, as kube writes it. */
+const toFieldsV1Node = (c: FieldSet, member: boolean): Record<string, unknown> => {
+  if (!member) return toFieldsV1(c)
+  const node: Record<string, unknown> = { ".": {} }
+  const rest = toFieldsV1(c)
+  for (const k in rest) node[k] = rest[k]
+  return node
 }
 
 const validElement = (pe: string): boolean => {

@@ -78,9 +78,27 @@ export const openApiSchema = (info: ResourceInfo): Structural => {
  * mutates `pruned` (Ark's webhooks default Model.spec.provider, Query.spec.ttl...), validate again.
  */
 export const validateObject = (info: ResourceInfo, obj: KubeObject): ValidationResult => {
+  const normalized = normalizeForAdmission(info, obj)
+  return { ...normalized, causes: checkObject(info, normalized.pruned) }
+}
+
+/**
+ * The first half of validateObject: pruned, nulls dropped and defaulted, not yet validated (the
+ * write path validates after mutating admission: checkObject, or validateObject when it mutated).
+ */
+export const normalizeForAdmission = (info: ResourceInfo, obj: KubeObject): Omit<ValidationResult, "causes"> =>
+  normalizeObject(info, obj, "object")
+
+/** The second half: the schema causes of an object normalizeForAdmission (or validateObject) returned. */
+export const checkObject = (info: ResourceInfo, normalized: KubeObject): Array<StatusCause> => {
+  const body = bodySchemas(info)
   const causes: Array<StatusCause> = []
-  const { pruned, unknownFields } = normalizeObject(info, obj, "object", (schema, value, path) => validate(schema, value, path, causes))
-  return { causes, unknownFields, pruned }
+  for (const [key, value] of Object.entries(normalized)) {
+    if (key !== "apiVersion" && key !== "kind" && key !== "metadata" && Object.hasOwn(body, key)) {
+      validate(body[key]!, value, key, causes)
+    }
+  }
+  return causes
 }
 
 /**
@@ -89,13 +107,12 @@ export const validateObject = (info: ResourceInfo, obj: KubeObject): ValidationR
  * applier owns. It is validated later, merged into the live object.
  */
 export const pruneApplyConfiguration = (info: ResourceInfo, obj: KubeObject): Omit<ValidationResult, "causes"> =>
-  normalizeObject(info, obj, "applyConfiguration", () => {})
+  normalizeObject(info, obj, "applyConfiguration")
 
 const normalizeObject = (
   info: ResourceInfo,
   obj: KubeObject,
-  mode: NormalizeMode,
-  check: (schema: Structural, value: unknown, path: string) => void
+  mode: NormalizeMode
 ): Omit<ValidationResult, "causes"> => {
   const body = bodySchemas(info)
   const unknownFields: Array<string> = []
@@ -110,9 +127,7 @@ const normalizeObject = (
     else if (!Object.hasOwn(body, key)) unknownFields.push(key)
     else if (value !== null) {
       const schema = body[key]!
-      const normalized = normalize(schema, value, key, unknownFields, mode)
-      check(schema, normalized, key)
-      kept.push([key, normalized])
+      kept.push([key, normalize(schema, value, key, unknownFields, mode)])
     } else if (mode === "applyConfiguration") kept.push([key, null])
   }
   return { unknownFields: unknownFields.sort(), pruned: Object.fromEntries(kept) as KubeObject }

@@ -34,8 +34,8 @@ export const impersonated = (
     const groups = headers["impersonate-group"] ?? []
     const uid = headers["impersonate-uid"]?.[0]
     const extra: Record<string, ReadonlyArray<string>> = {}
-    for (const [header, values] of Object.entries(headers)) {
-      if (header.startsWith(extraPrefix)) extra[decodeURIComponent(header.slice(extraPrefix.length))] = values
+    for (const header in headers) {
+      if (header.startsWith(extraPrefix)) extra[decodeURIComponent(header.slice(extraPrefix.length))] = headers[header]!
     }
     if (name === undefined) {
       if (groups.length > 0 || uid !== undefined || Object.keys(extra).length > 0) {

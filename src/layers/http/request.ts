@@ -5,7 +5,7 @@
 import { Effect, Result } from "effect"
 import { parseJson, parseYaml } from "../../domain/decode.ts"
 import { defaultAdmission, validateAdmission } from "../../domain/admission.ts"
-import { unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
+import { checkObject, normalizeForAdmission, unknownFieldMessage, validateObject } from "../../domain/kinds.ts"
 import type { KubeObject } from "../../domain/object.ts"
 import { isRecord } from "../../domain/object.ts"
 import type { ResourceInfo } from "../../domain/registry.ts"
@@ -131,11 +131,13 @@ export const decodeObject = (req: ResourceRequest, text: string) =>
 export const validated = (req: ResourceRequest, obj: KubeObject) =>
   Effect.gen(function*() {
     const mode = yield* oneOf(req.query, "fieldValidation", ["Strict", "Warn", "Ignore"], "Warn")
-    const first = validateObject(req.info, obj)
+    const first = normalizeForAdmission(req.info, obj)
     // kube's order: Ark's mutating admission sees the defaulted object, the schema is checked
     // after it, then validating admission. /status writes skip admission (upstream's webhooks too).
     const admitted = req.subresource === "status" ? first.pruned : defaultAdmission(req.info, first.pruned)
-    const result = admitted === first.pruned ? first : { ...validateObject(req.info, admitted), unknownFields: first.unknownFields }
+    const result = admitted === first.pruned
+      ? { ...first, causes: checkObject(req.info, first.pruned) }
+      : { ...validateObject(req.info, admitted), unknownFields: first.unknownFields }
     // Metadata and schema problems are reported together, as kube does.
     const causes = [
       ...validateObjectMeta(obj.metadata, { namespaced: req.info.namespaced, requireName: false }),

@@ -109,10 +109,8 @@ const peerCertificates = (socket: TLSSocket): ReadonlyArray<X509Certificate> => 
 /** The credentials of a request as Node received it: headers kept apart, and the TLS client chain. */
 export const credentialsOf = (source: unknown): Credentials => {
   const message = source as IncomingMessage
-  const headers: Record<string, ReadonlyArray<string>> = {}
-  for (const [name, values] of Object.entries(message.headersDistinct ?? {})) {
-    if (values !== undefined) headers[name] = values
-  }
+  // Node builds headersDistinct once per request, every value an array.
+  const headers: Readonly<Record<string, ReadonlyArray<string>>> = (message.headersDistinct as Record<string, Array<string>> | undefined) ?? {}
   const socket = message.socket as Partial<TLSSocket> | undefined
   const certificates = typeof socket?.getPeerCertificate === "function" ? peerCertificates(socket as TLSSocket) : []
   return { headers, certificates }
