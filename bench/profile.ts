@@ -12,10 +12,17 @@
  *   node bench/profile.ts --scenario watch [--watchers 1000] [--events 200] [--out .scratch/profiles]
  *   node bench/profile.ts --scenario create [--count 5000] [--concurrency 50] [--tls] [--out .scratch/profiles]
  *   node bench/profile.ts --scenario get [--count 5000] [--concurrency 1] [--tls] [--out .scratch/profiles]
+ *
+ * With --alloc (create and get) the server runs under the inspector instead of the CPU profiler:
+ * V8's sampling heap profiler records what the measured operations allocate, garbage included, and
+ * the bytes per operation are printed by file and by function (the garbage a request leaves is
+ * what the collector's threads pay for; the create scenario prints their CPU apart from the main thread's).
  */
 import { Effect, Exit, Scope } from "effect"
 import type { spawn } from "node:child_process"
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { parseArgs } from "node:util"
@@ -32,7 +39,8 @@ const { values } = parseArgs({
     count: { type: "string", default: "5000" },
     concurrency: { type: "string", default: "50" },
     out: { type: "string", default: ".scratch/profiles" },
-    tls: { type: "boolean", default: false }
+    tls: { type: "boolean", default: false },
+    alloc: { type: "boolean", default: false }
   }
 })
 const root = join(import.meta.dirname, "..")
@@ -80,6 +88,74 @@ const cpuMs = (pid: number) => {
   return fields === undefined ? 0 : (Number(fields[11]) + Number(fields[12])) * 10
 }
 
+interface HeapProfileNode {
+  readonly callFrame: ProfileNode["callFrame"]
+  readonly selfSize: number
+  readonly children: ReadonlyArray<HeapProfileNode>
+}
+
+/** Bytes allocated per operation by each function and each file, largest first. */
+const allocations = (head: HeapProfileNode, count: number) => {
+  const fns = new Map<string, number>()
+  const files = new Map<string, number>()
+  let total = 0
+  const visit = (node: HeapProfileNode) => {
+    const { functionName, url, lineNumber } = node.callFrame
+    const file = url === "" ? "(native)" : url.startsWith("file://") ? relative(root, new URL(url).pathname) : url
+    const fn = `${functionName || "(anonymous)"} ${file}:${lineNumber + 1}`
+    total += node.selfSize
+    fns.set(fn, (fns.get(fn) ?? 0) + node.selfSize)
+    files.set(file, (files.get(file) ?? 0) + node.selfSize)
+    node.children.forEach(visit)
+  }
+  visit(head)
+  const top = (m: Map<string, number>, n: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => [k, v / count] as const)
+  return { perOp: total / count, functions: top(fns, 30), files: top(files, 20) }
+}
+
+/** A free port on loopback, for the inspector of the server. */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const probe = createServer()
+    probe.once("error", reject)
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+
+/** The DevTools protocol of the Node process whose inspector listens on `port`. */
+const devtools = async (port: number) => {
+  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ readonly webSocketDebuggerUrl: string }>
+  const socket = new WebSocket(target!.webSocketDebuggerUrl)
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve)
+    socket.addEventListener("error", reject)
+  })
+  let id = 0
+  const pending = new Map<number, (result: unknown) => void>()
+  socket.addEventListener("message", (e) => {
+    const message = JSON.parse(String(e.data)) as { readonly id?: number; readonly result?: unknown }
+    if (message.id !== undefined) pending.get(message.id)?.(message.result)
+  })
+  const call = <A>(method: string, params: object = {}) =>
+    new Promise<A>((resolve) => {
+      pending.set(++id, resolve as (result: unknown) => void)
+      socket.send(JSON.stringify({ id, method, params }))
+    })
+  return { call, close: () => socket.close() }
+}
+
+/** CPU time (user and system) of a process's main thread, in ms; cpuMs less this is its other threads'. */
+const mainThreadCpuMs = (pid: number) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return 0
+  }
+}
+
 /** CPU time of a PostgreSQL server: its postmaster's and its live children's (backends, WAL writer), in ms. */
 const postgresCpuMs = (postmaster: number) =>
   readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)
@@ -110,7 +186,8 @@ const main = async () => {
     await admin.end()
     // Only the server is profiled: the option is in the environment while it is spawned, no longer.
     const nodeOptions = process.env["NODE_OPTIONS"]
-    process.env["NODE_OPTIONS"] = `${nodeOptions ?? ""} --cpu-prof --cpu-prof-dir=${profDir}`
+    const inspectPort = values.alloc === true ? await freePort() : undefined
+    process.env["NODE_OPTIONS"] = `${nodeOptions ?? ""} ${inspectPort !== undefined ? `--inspect=127.0.0.1:${inspectPort}` : `--cpu-prof --cpu-prof-dir=${profDir}`}`
     const store = ["--storage", "postgresql", "--postgres-url", pgServer.url.replace(/\/postgres$/, "/ark"), "--data-dir", join(dir, "ark")]
     const starting = values.tls === true
       ? startArkTls(children, "ark-effect", store).then((s) => ({ url: s.url, pid: s.pids[0]! }))
@@ -118,6 +195,17 @@ const main = async () => {
     if (nodeOptions === undefined) delete process.env["NODE_OPTIONS"]
     else process.env["NODE_OPTIONS"] = nodeOptions
     const server = await starting
+    const inspector = inspectPort === undefined ? undefined : await devtools(inspectPort)
+    let heap: HeapProfileNode | undefined
+    /** The measured operations, their allocations sampled under --alloc (garbage included). */
+    const sampled = async <A>(run: () => Promise<A>) => {
+      if (inspector === undefined) return run()
+      await inspector.call("HeapProfiler.startSampling", { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+      const result = await run()
+      heap = (await inspector.call<{ readonly profile: { readonly head: HeapProfileNode } }>("HeapProfiler.stopSampling")).profile.head
+      return result
+    }
+    const profiled = inspector === undefined ? "profiled" : "under the inspector"
     if (values.scenario === "watch") {
       // The bare Node fan-out first, with the same watchers and events: the ratio is what a loaded machine keeps.
       const n = Number(values.watchers)
@@ -138,11 +226,11 @@ const main = async () => {
       // The postmaster is the parent of every backend, this connection's too.
       const backend = Number((await stats.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows[0]!.pid)
       const postmaster = Number(statOf(backend)![1])
-      const cpus = () => [cpuMs(server.pid), postgresCpuMs(postmaster), ownCpuMs()]
+      const cpus = () => [cpuMs(server.pid), postgresCpuMs(postmaster), ownCpuMs(), mainThreadCpuMs(server.pid)]
       const before = await commits()
       const cpuBefore = cpus()
-      const m = await measure(count, c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`)
-      const [serverCpu, postgresCpu, clientCpu] = perOp(cpuBefore, cpus(), count)
+      const m = await sampled(() => measure(count, c, (i) => http(server.url, "POST", path("c"), query("c", `q-${i}`)).then(expectStatus(201)), `create c=${c}`))
+      const [serverCpu, postgresCpu, clientCpu, mainCpu] = perOp(cpuBefore, cpus(), count)
       // The statistics collector flushes at most once a second.
       await new Promise((r) => setTimeout(r, 1500))
       const perCreate = (await commits() - before) / count
@@ -161,16 +249,28 @@ const main = async () => {
       await raw.end()
       console.log(`create c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(2)} ms, P99 ${m.p99.toFixed(2)} ms, ` +
         `${perCreate.toFixed(2)} transactions per create; raw INSERT ${r.opsPerSec.toFixed(0)}/s: ${((m.opsPerSec / r.opsPerSec) * 100).toFixed(0)}%\n` +
-        `CPU per operation (ms): create: server ${serverCpu} (profiled), PostgreSQL ${postgresCpu}, client ${clientCpu}; ` +
+        `CPU per operation (ms): create: server ${serverCpu} (${profiled}; main thread ${mainCpu}, the others ${(Number(serverCpu) - Number(mainCpu)).toFixed(3)}), ` +
+        `PostgreSQL ${postgresCpu}, client ${clientCpu}; ` +
         `raw INSERT: PostgreSQL ${rawPostgresCpu}, client ${rawClientCpu}`)
     } else if (values.scenario === "get") {
       const c = Number(values.concurrency)
       await measure(200, 10, (i) => http(server.url, "POST", path("g"), query("g", `q-${i}`)).then(expectStatus(201)), "seed")
-      const m = await measure(Number(values.count), c, (i) => http(server.url, "GET", `${path("g")}/q-${(i * 7919) % 200}`).then(expectStatus(200)), `get c=${c}`)
+      const m = await sampled(() => measure(Number(values.count), c, (i) => http(server.url, "GET", `${path("g")}/q-${(i * 7919) % 200}`).then(expectStatus(200)), `get c=${c}`))
       console.log(`get c=${c}: ${m.opsPerSec.toFixed(0)}/s, P50 ${m.p50.toFixed(3)} ms, P99 ${m.p99.toFixed(3)} ms`)
     } else throw new Error(`profile: --scenario is watch, create or get, not "${values.scenario}"`)
+    inspector?.close()
     // ark serve exits by itself on SIGTERM, and Node writes the profile as it exits.
     await stopChild(children[0]!, 30_000)
+    if (inspectPort !== undefined) {
+      if (heap === undefined) throw new Error(`profile: --alloc samples the create and get scenarios, not "${values.scenario}"`)
+      const { perOp: bytes, functions, files } = allocations(heap, Number(values.count))
+      const kb = (b: number) => `${(b / 1024).toFixed(1).padStart(6)} KB`
+      console.log(`\nallocated per operation (sampled, garbage included): ${kb(bytes)}\n\nby function`)
+      for (const [fn, b] of functions) console.log(`  ${kb(b)}  ${fn}`)
+      console.log("\nby file")
+      for (const [f, b] of files) console.log(`  ${kb(b)}  ${f}`)
+      return
+    }
     const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))
     if (file === undefined) throw new Error("the server wrote no profile")
     const out = join(root, values.out!)
